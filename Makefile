@@ -1,0 +1,49 @@
+# Entry points for people and CI. Each target installs what is missing, builds, then runs.
+JOBS ?= $(shell nproc)
+CTEST_ARGS ?=
+
+.PHONY: all deps build run test asan-test tsan-test fuzz bench format tidy clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build/%/build.ninja: | deps
+	cmake --preset $* >/dev/null
+
+build: deps build/release/build.ninja
+	cmake --build build/release -j $(JOBS)
+
+run: build
+	cd examples && ../build/release/bin/starling pingpong/config
+
+test: build
+	ctest --test-dir build/release --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+asan-test: deps build/asan/build.ninja
+	cmake --build build/asan -j $(JOBS)
+	ctest --test-dir build/asan --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# TSan runs the tests labelled "concurrency": the ones that exercise threads.
+tsan-test: deps build/tsan/build.ninja
+	cmake --build build/tsan -j $(JOBS)
+	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure -L concurrency -j $(JOBS) $(CTEST_ARGS)
+
+FUZZ_SECONDS ?= 30
+fuzz: deps build/fuzz/build.ninja
+	cmake --build build/fuzz -j $(JOBS)
+	mkdir -p build/fuzz/corpus/seri
+	build/fuzz/bin/seri_unpack_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/seri
+
+bench: build
+	build/release/bin/starling_bench
+
+format:
+	find src tests bench examples fuzz -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+
+tidy: build
+	find src -name '*.cpp' | xargs clang-tidy -p build/release --quiet
+
+clean:
+	rm -rf build

@@ -1,0 +1,29 @@
+#pragma once
+// The failures that runtime operations report as values. docs/API.md quotes these sentences.
+
+#include <string_view>
+
+namespace starling {
+
+enum class errc {
+  /// The callee failed the request: it raised, exited or was killed with the request queued
+  /// (skynet's "call failed").
+  call_failed = 1,
+  /// The destination does not exist: an unknown handle or an unregistered `.name`.
+  invalid_address,
+  /// The operation did not complete before its deadline.
+  timeout,
+  /// A waiting coroutine was woken early by `wakeup` (skynet's "BREAK").
+  interrupted,
+  /// A message body could not be decoded (the pack format was malformed).
+  bad_message,
+  /// The remote node is down or unreachable.
+  node_down,
+  /// The service is exiting; no new operation can start.
+  service_exiting,
+};
+
+/// The sentence for `code`, as quoted in the documentation.
+[[nodiscard]] std::string_view describe(errc code) noexcept;
+
+}  // namespace starling

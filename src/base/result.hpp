@@ -1,0 +1,53 @@
+#pragma once
+// result<T>: a value or an errc (std::expected is C++23, and g++ 12 lacks it).
+
+#include <cassert>
+#include <utility>
+#include <variant>
+
+#include "base/errc.hpp"
+
+namespace starling {
+
+template <class T>
+class [[nodiscard]] result {
+ public:
+  result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  result(errc error) : state_(std::in_place_index<1>, error) {}          // NOLINT: implicit
+
+  [[nodiscard]] bool has_value() const noexcept { return state_.index() == 0; }
+  explicit operator bool() const noexcept { return has_value(); }
+
+  [[nodiscard]] T& value() & { return check(), std::get<0>(state_); }
+  [[nodiscard]] const T& value() const& { return check(), std::get<0>(state_); }
+  [[nodiscard]] T&& value() && { return check(), std::get<0>(std::move(state_)); }
+  T& operator*() & { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+  [[nodiscard]] errc error() const noexcept {
+    assert(!has_value());
+    return std::get<1>(state_);
+  }
+
+ private:
+  void check() const { assert(has_value()); }
+  std::variant<T, errc> state_;
+};
+
+/// A result that carries no value.
+template <>
+class [[nodiscard]] result<void> {
+ public:
+  result() = default;
+  result(errc error) : error_(error), failed_(true) {}  // NOLINT: implicit
+  [[nodiscard]] bool has_value() const noexcept { return !failed_; }
+  explicit operator bool() const noexcept { return !failed_; }
+  [[nodiscard]] errc error() const noexcept { return error_; }
+
+ private:
+  errc error_{};
+  bool failed_ = false;
+};
+
+}  // namespace starling
