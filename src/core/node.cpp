@@ -1,0 +1,291 @@
+#include "core/node.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+#include <utility>
+
+#include "base/clock.hpp"
+
+namespace starling {
+
+namespace {
+
+constexpr std::uint64_t ns_per_tick = 10'000'000;
+
+}  // namespace
+
+node::node(node_options options, const module_registry& modules)
+    : options_(options),
+      modules_(modules),
+      handles_(options.harbor),
+      scheduler_(options.threads, *this),
+      timer_([this](handle_t target, std::int32_t session) {
+        if (auto ctx = handles_.grab(target)) {
+          message expired{0, session, ptype::response, {}};
+          push(std::move(ctx), expired);
+        }
+      }),
+      start_mono_ns_(monotonic_ns()) {
+  const auto wall = wall_clock_ns().count();
+  start_seconds_ = wall / 1'000'000'000;
+  // skynet.now() starts at the wall clock's centiseconds, so starttime + now/100 is wall time.
+  start_centis_ = (wall / static_cast<std::int64_t>(ns_per_tick)) % 100;
+}
+
+node::~node() {
+  scheduler_.stop();
+  timer_.stop();
+  if (stall_monitor_) stall_monitor_->stop();
+  // Services are released while the node is still whole: their destructors may use it.
+  for (auto& ctx : handles_.retire_all()) ctx->mark_retired();
+}
+
+void node::start() {
+  scheduler_.start();
+  stall_monitor_ = std::make_unique<stall_monitor>(
+      scheduler_.probes(), options_.stall_interval,
+      [this](handle_t source, handle_t dest, std::uint32_t version) {
+        if (auto ctx = handles_.grab(dest)) ctx->mark_endless();
+        log(0, fmt::format("error: A message from [ {} ] to [ {} ] maybe in an endless loop "
+                           "(version = {})",
+                           format_handle(source), format_handle(dest), version));
+      });
+}
+
+void node::wait() {
+  {
+    std::unique_lock lock(shutdown_mutex_);
+    shutdown_cv_.wait(lock, [this] { return handles_.live() == 0; });
+  }
+  scheduler_.stop();
+  timer_.stop();
+  if (stall_monitor_) stall_monitor_->stop();
+}
+
+void node::abort() {
+  logger_.store(0);
+  for (auto& ctx : handles_.retire_all()) {
+    ctx->mark_retired();
+    ring<message> left = ctx->inbox().close();
+    message msg;
+    while (left.pop(msg)) bounce(ctx->handle(), msg);
+  }
+  std::lock_guard lock(shutdown_mutex_);
+  shutdown_cv_.notify_all();
+}
+
+// ---- services ------------------------------------------------------------------------
+
+handle_t node::launch(std::string_view module, std::string_view param) {
+  std::unique_ptr<service> instance = modules_.create(module);
+  if (!instance) {
+    fmt::print(stderr, "try open {} failed : no such module\n", module);
+    return 0;
+  }
+  auto ctx = std::make_shared<context>(*this, std::move(instance), std::string(module),
+                                       std::string(param));
+  const handle_t h = handles_.insert(ctx);
+  bool ok = false;
+  try {
+    ok = ctx->instance().init(*ctx, param);
+  } catch (const std::exception& e) {
+    log(h, fmt::format("error: {}", e.what()));
+  }
+  if (!ok) {
+    log(h, fmt::format("error: launch {} FAILED", module));
+    retire(h);
+    return 0;
+  }
+  log(h, fmt::format("LAUNCH {} {}", module, param));
+  if (ctx->inbox().activate()) scheduler_.schedule(std::move(ctx));
+  return h;
+}
+
+handle_t node::launch(std::string_view command_line) {
+  const auto blank = command_line.find_first_of(" \t\r\n");
+  if (blank == std::string_view::npos) return launch(command_line, "");
+  const auto param_start = command_line.find_first_not_of(" \t\r\n", blank);
+  return launch(command_line.substr(0, blank),
+                param_start == std::string_view::npos ? "" : command_line.substr(param_start));
+}
+
+void node::kill(handle_t killer, handle_t target) {
+  log(killer, fmt::format("KILL {}", format_handle_short(target)));
+  notify_exit_monitor(target);
+  retire(target);
+}
+
+void node::exit(handle_t self) {
+  log(self, "KILL self");
+  notify_exit_monitor(self);
+  retire(self);
+}
+
+void node::notify_exit_monitor(handle_t retired) {
+  if (handle_t monitor = exit_monitor_.load(); monitor != 0) {
+    send(retired, monitor, ptype::client, 0, {});
+  }
+}
+
+void node::retire(handle_t h) {
+  std::shared_ptr<context> ctx = handles_.retire(h);
+  if (!ctx) return;
+  handle_t expected = h;
+  logger_.compare_exchange_strong(expected, 0);
+  ctx->mark_retired();
+  ring<message> left = ctx->inbox().close();
+  message msg;
+  while (left.pop(msg)) bounce(h, msg);
+  if (handles_.live() == 0) {
+    std::lock_guard lock(shutdown_mutex_);
+    shutdown_cv_.notify_all();
+  }
+}
+
+// ---- names ---------------------------------------------------------------------------
+
+bool node::bind_name(std::string_view name, handle_t h) {
+  if (!handles_.bind_name(name, h)) return false;
+  if (name == "logger") logger_.store(h);
+  return true;
+}
+
+std::optional<handle_t> node::find_name(std::string_view name) const {
+  return handles_.find_name(name);
+}
+
+bool node::register_global(std::string_view name, handle_t h) {
+  std::vector<parked_message> waiting;
+  {
+    std::lock_guard lock(globals_mutex_);
+    if (!globals_.try_emplace(std::string(name), h).second) {
+      log(h, fmt::format("error: global name {} is already registered", name));
+      return false;
+    }
+    if (auto it = parked_.find(std::string(name)); it != parked_.end()) {
+      waiting = std::move(it->second);
+      parked_.erase(it);
+    }
+  }
+  for (parked_message& m : waiting) send(m.source, h, m.type, m.session, std::move(m.data));
+  return true;
+}
+
+std::optional<handle_t> node::resolve(std::string_view address) const {
+  if (address.empty()) return std::nullopt;
+  if (address[0] == ':') return parse_handle(address);
+  if (address[0] == '.') return find_name(address.substr(1));
+  std::lock_guard lock(globals_mutex_);
+  auto it = globals_.find(std::string(address));
+  if (it == globals_.end()) return std::nullopt;
+  return it->second;
+}
+
+// ---- messages ------------------------------------------------------------------------
+
+bool node::send(handle_t source, handle_t dest, ptype type, std::int32_t session,
+                payload data) {
+  if (dest == 0) {
+    if (!data.empty()) log(source, "error: Destination address can't be 0");
+    return false;
+  }
+  if (const std::uint32_t harbor = harbor_of(dest); harbor != 0 && harbor != options_.harbor) {
+    drop_remote(source, dest, session, data.size());
+    return true;
+  }
+  std::shared_ptr<context> target = handles_.grab(dest);
+  if (!target) return false;
+  message msg{source, session, type, std::move(data)};
+  return push(std::move(target), msg);
+}
+
+bool node::send(handle_t source, std::string_view address, ptype type, std::int32_t session,
+                payload data) {
+  if (address.empty()) return false;
+  if (address[0] == ':' || address[0] == '.') {
+    std::optional<handle_t> dest = resolve(address);
+    return dest && send(source, *dest, type, session, std::move(data));
+  }
+  std::unique_lock lock(globals_mutex_);
+  if (auto it = globals_.find(std::string(address)); it != globals_.end()) {
+    const handle_t dest = it->second;
+    lock.unlock();
+    // A global name outlives its owner: a send to a dead owner is silently lost.
+    send(source, dest, type, session, std::move(data));
+    return true;
+  }
+  parked_[std::string(address)].push_back(parked_message{source, type, session, std::move(data)});
+  return true;
+}
+
+bool node::push(std::shared_ptr<context> target, message& msg) {
+  switch (target->inbox().push(msg)) {
+    case mailbox::push_result::queued:
+      return true;
+    case mailbox::push_result::schedule:
+      scheduler_.schedule(std::move(target));
+      return true;
+    case mailbox::push_result::closed:
+      bounce(target->handle(), msg);
+      return true;
+  }
+  return true;
+}
+
+void node::bounce(handle_t dead, message& msg) {
+  if (msg.source != 0) send(dead, msg.source, ptype::error, msg.session, {});
+}
+
+void node::drop_remote(handle_t source, handle_t dest, std::int32_t session, std::size_t size) {
+  log(0, fmt::format("Drop message to harbor {} from {:x} to {:x} (session = {}, msgsz = {})",
+                     harbor_of(dest), source, dest, session, size));
+  if (source != 0) send(dest, source, ptype::error, session, {});
+}
+
+// ---- time ----------------------------------------------------------------------------
+
+void node::timeout(handle_t h, std::int64_t ticks, std::int32_t session) {
+  if (ticks <= 0) {
+    if (auto ctx = handles_.grab(h)) {
+      message expired{0, session, ptype::response, {}};
+      push(std::move(ctx), expired);
+    }
+    return;
+  }
+  timer_.add(monotonic_ns() + static_cast<std::uint64_t>(ticks) * ns_per_tick, h, session);
+}
+
+std::int64_t node::now() const noexcept {
+  return start_centis_ +
+         static_cast<std::int64_t>((monotonic_ns() - start_mono_ns_) / ns_per_tick);
+}
+
+// ---- logging -------------------------------------------------------------------------
+
+void node::log(handle_t source, std::string_view text) {
+  if (handle_t logger = logger_.load(std::memory_order_relaxed); logger != 0) {
+    send(source, logger, ptype::text, 0, payload::copy_of(text));
+  }
+}
+
+// ---- dispatch (worker threads) -------------------------------------------------------
+
+void node::dispatch(worker_probe& probe, context& target, message& msg) {
+  probe.begin(msg.source, target.handle());
+  const std::uint64_t cpu_start = options_.profile ? thread_cpu_ns() : 0;
+  try {
+    target.instance().dispatch(target, msg);
+  } catch (const std::exception& e) {
+    log(target.handle(), fmt::format("error: {}", e.what()));
+  }
+  target.account(options_.profile ? thread_cpu_ns() - cpu_start : 0);
+  probe.end();
+}
+
+void node::overloaded(context& target, std::size_t length) {
+  log(target.handle(), fmt::format("error: May overload, message queue length = {}", length));
+}
+
+}  // namespace starling

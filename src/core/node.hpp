@@ -1,0 +1,151 @@
+#pragma once
+// One process = one node: the handle table, the scheduler, the timer, the stall monitor, and
+// the verbs services use to reach each other. Every public member is safe from any thread.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/context.hpp"
+#include "core/handle_table.hpp"
+#include "core/module_registry.hpp"
+#include "core/scheduler.hpp"
+#include "core/stall_monitor.hpp"
+#include "core/timer.hpp"
+
+namespace starling {
+
+struct node_options {
+  /// Worker threads (config `thread`).
+  int threads = 8;
+  /// Harbor id placed in the high 8 bits of every handle (config `harbor`).
+  std::uint32_t harbor = 0;
+  /// Per-service CPU accounting (config `profile`).
+  bool profile = true;
+  /// How often the stall monitor looks; skynet uses 5 s.
+  std::chrono::milliseconds stall_interval{5000};
+};
+
+class node final : private dispatcher {
+ public:
+  node(node_options options, const module_registry& modules);
+  ~node() override;
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  // ---- lifecycle -----------------------------------------------------------------------
+
+  /// Starts the workers, the timer and the stall monitor.
+  void start();
+  /// Blocks until every service has retired (after `abort`, in practice), then stops threads.
+  void wait();
+  /// Retires every service at once: no KILL lines, no exit-monitor notices.
+  void abort();
+
+  // ---- services ------------------------------------------------------------------------
+
+  /// Creates a service of `module` and runs its init on this thread. Returns its handle, or 0
+  /// if the module is unknown or init failed.
+  handle_t launch(std::string_view module, std::string_view param);
+  /// `<module> <param>` in one string, split at the first blank.
+  handle_t launch(std::string_view command_line);
+  /// A strong reference to a live service, or null.
+  [[nodiscard]] std::shared_ptr<context> grab(handle_t h) const { return handles_.grab(h); }
+  /// `killer` retires `target` (logs `KILL :<hex>` from the killer, tells the exit monitor).
+  void kill(handle_t killer, handle_t target);
+  /// `self` retires itself (logs `KILL self`, tells the exit monitor).
+  void exit(handle_t self);
+  /// Number of live services.
+  [[nodiscard]] std::size_t live_services() const { return handles_.live(); }
+  [[nodiscard]] std::vector<handle_t> services() const { return handles_.handles(); }
+  /// Sets the service told of every exit and kill (0 clears it).
+  void set_exit_monitor(handle_t h) noexcept { exit_monitor_.store(h); }
+  [[nodiscard]] handle_t exit_monitor() const noexcept { return exit_monitor_.load(); }
+
+  // ---- names ---------------------------------------------------------------------------
+
+  /// Binds the local name (written without its dot) to `h`; first registration wins.
+  bool bind_name(std::string_view name, handle_t h);
+  [[nodiscard]] std::optional<handle_t> find_name(std::string_view name) const;
+  /// Registers a global name. False (and a log line) if it exists. Messages that waited for
+  /// the name are delivered now.
+  bool register_global(std::string_view name, handle_t h);
+  /// Resolves `.local`, `:hex` or a registered global name.
+  [[nodiscard]] std::optional<handle_t> resolve(std::string_view address) const;
+
+  // ---- messages ------------------------------------------------------------------------
+
+  /// Queues a message for `dest`. False if `dest` does not exist (nothing is delivered).
+  /// A destination on another harbor gets the message dropped with a log line and an error
+  /// reply. Never blocks.
+  bool send(handle_t source, handle_t dest, ptype type, std::int32_t session, payload data);
+  /// As `send`, by address text: `.local` and `:hex` fail when unknown; a global name that
+  /// is not registered yet keeps the message until it is.
+  bool send(handle_t source, std::string_view address, ptype type, std::int32_t session,
+            payload data);
+
+  // ---- time (ticks of 1/100 s) ---------------------------------------------------------
+
+  /// Delivers `response`/`session` (source 0, no data) to `h` after `ticks`; `ticks <= 0`
+  /// queues it behind the messages already there.
+  void timeout(handle_t h, std::int64_t ticks, std::int32_t session);
+  /// Ticks since start plus the centisecond part of the wall clock at start (skynet.now).
+  [[nodiscard]] std::int64_t now() const noexcept;
+  /// Wall-clock seconds at start (skynet.starttime).
+  [[nodiscard]] std::int64_t start_time() const noexcept { return start_seconds_; }
+
+  // ---- logging -------------------------------------------------------------------------
+
+  /// Sends `text` to the service named `logger` with `source`; dropped if there is none.
+  void log(handle_t source, std::string_view text);
+
+  [[nodiscard]] const node_options& options() const noexcept { return options_; }
+
+ private:
+  void dispatch(worker_probe& probe, context& target, message& msg) override;
+  void overloaded(context& target, std::size_t length) override;
+
+  bool push(std::shared_ptr<context> target, message& msg);
+  /// Answers a message that will never be handled: PTYPE_ERROR with its session, from `dead`.
+  void bounce(handle_t dead, message& msg);
+  void retire(handle_t h);
+  void notify_exit_monitor(handle_t retired);
+  void drop_remote(handle_t source, handle_t dest, std::int32_t session, std::size_t size);
+
+  const node_options options_;
+  const module_registry& modules_;
+  handle_table<context> handles_;
+  scheduler scheduler_;
+  timer timer_;
+  std::unique_ptr<stall_monitor> stall_monitor_;
+
+  std::uint64_t start_mono_ns_;
+  std::int64_t start_seconds_;
+  std::int64_t start_centis_;
+
+  std::atomic<handle_t> exit_monitor_{0};
+  std::atomic<handle_t> logger_{0};
+
+  struct parked_message {
+    handle_t source;
+    ptype type;
+    std::int32_t session;
+    payload data;
+  };
+  mutable std::mutex globals_mutex_;
+  std::unordered_map<std::string, handle_t> globals_;                    // guarded
+  std::unordered_map<std::string, std::vector<parked_message>> parked_;  // guarded
+
+  std::mutex shutdown_mutex_;
+  std::condition_variable shutdown_cv_;
+};
+
+}  // namespace starling
