@@ -45,14 +45,15 @@ void scheduler::stop() {
 }
 
 void scheduler::schedule(std::shared_ptr<context> target) {
+  bool wake = false;
   {
     std::lock_guard guard(queue_lock_);
     queue_.push(std::move(target));
+    // Read under the queue lock: a worker that found the queue empty registered as a sleeper
+    // under this same lock, so either it sees our push or we see it asleep.
+    wake = sleeping_ > 0 && spinning_.load(std::memory_order_relaxed) == 0;
   }
-  // Pairs with the fence in take(): either the sleeper sees the push, or we see the sleeper.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (sleeping_.load(std::memory_order_relaxed) > 0 &&
-      spinning_.load(std::memory_order_relaxed) == 0) {
+  if (wake) {
     std::lock_guard lock(sleep_mutex_);
     sleep_cv_.notify_one();
   }
@@ -66,26 +67,30 @@ std::shared_ptr<context> scheduler::try_pop() {
 }
 
 std::shared_ptr<context> scheduler::take() {
-  spinning_.fetch_add(1, std::memory_order_seq_cst);
+  spinning_.fetch_add(1, std::memory_order_relaxed);
   for (int i = 0; i < spin_polls && !stopping_.load(std::memory_order_relaxed); ++i) {
     if (auto next = try_pop()) {
-      spinning_.fetch_sub(1, std::memory_order_seq_cst);
+      spinning_.fetch_sub(1, std::memory_order_relaxed);
       return next;
     }
     cpu_relax();
   }
-  spinning_.fetch_sub(1, std::memory_order_seq_cst);
+  spinning_.fetch_sub(1, std::memory_order_relaxed);
 
+  // Holding sleep_mutex_ from the last look at the queue until inside wait() means a
+  // pusher's notify (taken under the same mutex) cannot fall between the two.
   std::unique_lock lock(sleep_mutex_);
-  sleeping_.fetch_add(1, std::memory_order_seq_cst);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  std::shared_ptr<context> next = try_pop();
-  while (!next && !stopping_.load(std::memory_order_relaxed)) {
+  std::shared_ptr<context> next;
+  for (;;) {
+    {
+      std::lock_guard guard(queue_lock_);
+      if (queue_.pop(next) || stopping_.load(std::memory_order_relaxed)) return next;
+      ++sleeping_;
+    }
     sleep_cv_.wait(lock);
-    next = try_pop();
+    std::lock_guard guard(queue_lock_);
+    --sleeping_;
   }
-  sleeping_.fetch_sub(1, std::memory_order_seq_cst);
-  return next;
 }
 
 void scheduler::work(int index) {

@@ -64,9 +64,9 @@ class scheduler {
 
   spinlock queue_lock_;
   ring<std::shared_ptr<context>> queue_;  // guarded by queue_lock_
+  int sleeping_ = 0;                      // guarded by queue_lock_
 
   std::atomic<int> spinning_{0};
-  std::atomic<int> sleeping_{0};
   std::atomic<bool> stopping_{false};
   std::mutex sleep_mutex_;
   std::condition_variable sleep_cv_;

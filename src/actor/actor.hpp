@@ -1,0 +1,221 @@
+#pragma once
+// actor: the base class of native C++ services, with C++20 coroutines.
+//
+//   class echo final : public starling::actor {
+//     starling::task<> on_request(starling::request req) override {
+//       auto args = req.args();
+//       req.reply("pong", args.at(1));
+//       co_return;
+//     }
+//   };
+//
+// Every message of the "lua" protocol starts `on_request` in a new coroutine; the coroutines
+// of one service never run in parallel, and they interleave only at `co_await`. Calls, sleeps
+// and waits complete exactly once, always from a later message, never inside the operation
+// that started them — except a call to an address that does not exist, which fails at once.
+// Failures are values: `co_await call(...)` yields result<reply> (errc::call_failed,
+// errc::invalid_address, errc::timeout).
+//
+// Thread contract: every protected member is for the service's own coroutines only.
+
+#include <coroutine>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "actor/address.hpp"
+#include "actor/request.hpp"
+#include "actor/session_map.hpp"
+#include "actor/task.hpp"
+#include "base/result.hpp"
+#include "core/context.hpp"
+#include "core/module_registry.hpp"
+#include "core/service.hpp"
+#include "seri/reader.hpp"
+#include "seri/writer.hpp"
+
+namespace starling {
+
+class actor;
+
+/// The body of a successful call.
+class reply {
+ public:
+  explicit reply(payload body) noexcept : body_(std::move(body)) {}
+  [[nodiscard]] std::span<const std::byte> body() const noexcept { return body_.bytes(); }
+  /// The packed values, decoded. Throws seri::error on a malformed body.
+  [[nodiscard]] seri::value_list values() const { return seri::unpack(body()); }
+  [[nodiscard]] seri::reader reader() const { return seri::reader(body()); }
+  /// Takes the raw body (forwarding it elsewhere costs no copy).
+  [[nodiscard]] payload take() && noexcept { return std::move(body_); }
+
+ private:
+  payload body_;
+};
+
+namespace detail {
+
+/// An operation a coroutine is suspended on: a call, a sleep or a wait.
+struct pending_op {
+  std::coroutine_handle<> waiter;
+  std::int32_t session = 0;        ///< the call's, the sleep's timer's, or the wait's
+  std::int32_t timer_session = 0;  ///< a call's deadline, when it has one
+  handle_t watched = 0;            ///< the callee, to fail the call if it goes away
+  const void* token = nullptr;     ///< sleep/wait: what `wakeup` names
+  bool failed = false;
+  errc error = errc::call_failed;
+  payload body;
+};
+
+}  // namespace detail
+
+class actor : public service, private detail::task_owner {
+ public:
+  actor() = default;
+  ~actor() override;
+
+  bool init(context& self, std::string_view param) final;
+  void dispatch(context& self, message& msg) final;
+
+  // ---- awaitables ----------------------------------------------------------------------
+
+  class call_awaitable {
+   public:
+    call_awaitable(actor& owner, address dest, ptype type, payload body, std::int64_t ticks)
+        : owner_(owner), dest_(dest), type_(type), body_(std::move(body)), ticks_(ticks) {}
+    bool await_ready();
+    void await_suspend(std::coroutine_handle<> waiter) noexcept { op_.waiter = waiter; }
+    result<reply> await_resume();
+
+   private:
+    actor& owner_;
+    address dest_;
+    ptype type_;
+    payload body_;
+    std::int64_t ticks_;
+    detail::pending_op op_;
+  };
+
+  class sleep_awaitable {
+   public:
+    sleep_awaitable(actor& owner, std::int64_t ticks, const void* token, bool timed)
+        : owner_(owner), ticks_(ticks), token_(token), timed_(timed) {}
+    bool await_ready() noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> waiter);
+    /// errc::interrupted when `wakeup` ended it early.
+    result<void> await_resume() const noexcept;
+
+   private:
+    actor& owner_;
+    std::int64_t ticks_;
+    const void* token_;
+    bool timed_;
+    detail::pending_op op_;
+  };
+
+  struct exit_awaitable {
+    actor& owner;
+    bool await_ready() noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> waiter) noexcept;
+    [[noreturn]] void await_resume() noexcept { std::terminate(); }  // never resumed
+  };
+
+ protected:
+  // ---- what a service overrides --------------------------------------------------------
+
+  /// Runs in a coroutine as the service's first message, with the launch arguments split on
+  /// blanks (skynet.start). Requests that arrive meanwhile run concurrently with it.
+  virtual task<> start(std::vector<std::string> args);
+  /// Handles one "lua" request or send. The default fails calls.
+  virtual task<> on_request(request req);
+  /// Any other message type (text, client, socket, ...). The default fails calls and logs.
+  virtual void on_message(message& msg);
+
+  // ---- verbs ---------------------------------------------------------------------------
+
+  [[nodiscard]] handle_t self() const noexcept { return handle_; }
+  [[nodiscard]] node& runtime() const noexcept { return *node_; }
+
+  /// Sends packed values (session 0). False when `dest` does not exist.
+  template <class... Values>
+  bool send(address dest, const Values&... values) {
+    return send_raw(dest, ptype::lua, seri::pack(values...));
+  }
+  bool send_raw(address dest, ptype type, payload body);
+
+  /// Calls with packed values; `co_await` gives result<reply>.
+  template <class... Values>
+  [[nodiscard]] call_awaitable call(address dest, const Values&... values) {
+    return call_awaitable(*this, dest, ptype::lua, seri::pack(values...), 0);
+  }
+  /// As `call`, failing with errc::timeout if no answer comes within `ticks`.
+  template <class... Values>
+  [[nodiscard]] call_awaitable call_within(std::int64_t ticks, address dest,
+                                           const Values&... values) {
+    return call_awaitable(*this, dest, ptype::lua, seri::pack(values...), ticks);
+  }
+  [[nodiscard]] call_awaitable rawcall(address dest, ptype type, payload body) {
+    return call_awaitable(*this, dest, type, std::move(body), 0);
+  }
+
+  /// Suspends for `ticks` (<= 0: behind the messages already queued). `token` (default: the
+  /// coroutine) lets `wakeup` end it early with errc::interrupted.
+  [[nodiscard]] sleep_awaitable sleep(std::int64_t ticks, const void* token = nullptr) {
+    return sleep_awaitable(*this, ticks, token, true);
+  }
+  [[nodiscard]] sleep_awaitable yield() { return sleep(0); }
+  /// Suspends until `wakeup(token)`.
+  [[nodiscard]] sleep_awaitable wait(const void* token) {
+    return sleep_awaitable(*this, 0, token, false);
+  }
+  /// Schedules the sleeper or waiter on `token` to resume as soon as the running coroutine
+  /// suspends, in the order of the wakeups. False if nothing sleeps on `token`.
+  bool wakeup(const void* token);
+
+  /// Runs `t` after the current message has been handled (skynet.fork).
+  void fork(task<> t) { forks_.push_back(std::move(t)); }
+
+  /// Retires the service: answers its queued and suspended calls with errors. Never resumes.
+  [[nodiscard]] exit_awaitable exit() { return exit_awaitable{*this}; }
+
+  /// Launches a service of `module` on this node; 0 on failure.
+  handle_t launch(std::string_view module, std::string_view param);
+
+  void log(std::string_view text) const;
+
+ private:
+  void on_task_done(detail::promise_base& done, std::exception_ptr error) noexcept override;
+  void adopt(task<> t);
+  void resume(std::coroutine_handle<> waiter);
+  void settle(detail::pending_op* op);
+  void on_response(message& msg);
+  void on_error(message& msg);
+  std::int32_t fresh_session();
+
+  node* node_ = nullptr;
+  context* context_ = nullptr;
+  handle_t handle_ = 0;
+  std::vector<std::string> args_;
+  std::int32_t start_session_ = 0;
+  bool exiting_ = false;
+
+  detail::session_map<detail::pending_op> pending_;
+  std::unordered_map<const void*, detail::pending_op*> sleeping_;
+  std::deque<detail::pending_op*> wakeups_;
+  std::deque<task<>> forks_;
+  // Detached frames still running, destroyed with the service (their requests then fail).
+  detail::promise_base* live_head_ = nullptr;
+};
+
+/// Registers `T` (default-constructible actor) under `name`, for LAUNCH and configs.
+template <class T>
+void register_actor(module_registry& modules, std::string name) {
+  modules.add(std::move(name), [] { return std::make_unique<T>(); });
+}
+
+}  // namespace starling

@@ -1,0 +1,31 @@
+#pragma once
+// The built-in logger (`logservice = "logger"`): one line per PTYPE_TEXT message, to stdout as
+// `[:SSSSSSSS] text`, or appended to the file named by the `logger` config key as
+// `dd/mm/yy HH:MM:SS.cc [:SSSSSSSS] text`. Flushed line by line; PTYPE_SYSTEM (SIGHUP)
+// reopens the file so logs can be rotated.
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "core/service.hpp"
+
+namespace starling {
+
+class logger final : public service {
+ public:
+  bool init(context& self, std::string_view param) override;
+  void dispatch(context& self, message& msg) override;
+
+ private:
+  struct file_closer {
+    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+  };
+
+  void write_line(context& self, handle_t source, std::string_view text);
+
+  std::string path_;
+  std::unique_ptr<std::FILE, file_closer> file_;  // null: stdout
+};
+
+}  // namespace starling
