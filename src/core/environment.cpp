@@ -1,0 +1,45 @@
+#include "core/environment.hpp"
+
+namespace starling {
+
+std::optional<std::string> environment::get(std::string_view key) const {
+  std::lock_guard lock(mutex_);
+  auto it = values_.find(key);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool environment::set(std::string_view key, std::string_view value) {
+  std::lock_guard lock(mutex_);
+  auto it = values_.lower_bound(key);
+  if (it != values_.end() && it->first == key) return false;
+  values_.emplace_hint(it, std::string(key), std::string(value));
+  return true;
+}
+
+bool environment::contains(std::string_view key) const {
+  std::lock_guard lock(mutex_);
+  return values_.find(key) != values_.end();
+}
+
+std::vector<std::string> environment::keys() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  out.reserve(values_.size());
+  for (const auto& entry : values_)
+    out.push_back(entry.first);
+  return out;
+}
+
+std::size_t environment::size() const {
+  std::lock_guard lock(mutex_);
+  return values_.size();
+}
+
+std::string setenv_exists_message(std::string_view key) {
+  std::string message(setenv_exists_prefix);
+  message += key;
+  return message;
+}
+
+}  // namespace starling
