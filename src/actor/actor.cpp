@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "core/node.hpp"
@@ -189,7 +190,11 @@ bool actor::send_raw(address dest, ptype type, payload body) {
 
 bool actor::wakeup(const void* token) {
   auto it = sleeping_.find(token);
-  if (it == sleeping_.end()) return false;
+  if (it == sleeping_.end()) {
+    // Already woken but not resumed yet still counts, as in skynet.
+    return std::any_of(wakeups_.begin(), wakeups_.end(),
+                       [token](const detail::pending_op* op) { return op->token == token; });
+  }
   detail::pending_op* op = it->second;
   sleeping_.erase(it);
   pending_.take(op->session);

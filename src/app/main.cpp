@@ -16,6 +16,7 @@
 #include "core/config.hpp"
 #include "core/environment.hpp"
 #include "core/node.hpp"
+#include "examples/pingpong/pingpong.hpp"
 #include "services/builtin.hpp"
 
 #ifndef STARLING_VERSION
@@ -129,6 +130,7 @@ int run(const std::string& config_path) {
 
   module_registry modules;
   register_builtin_services(modules);
+  examples::register_pingpong(modules);
   node_options options;
   options.threads = settings.thread;
   options.harbor = static_cast<std::uint32_t>(settings.harbor);

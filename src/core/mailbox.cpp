@@ -38,6 +38,14 @@ bool mailbox::pop(message& out, std::size_t& remaining, std::optional<std::size_
   return true;
 }
 
+bool mailbox::release_if_empty() {
+  std::lock_guard guard(lock_);
+  if (!queue_.empty()) return false;
+  scheduled_ = false;
+  overload_threshold_ = initial_overload_threshold;
+  return true;
+}
+
 ring<message> mailbox::close() {
   std::lock_guard guard(lock_);
   closed_ = true;

@@ -35,6 +35,9 @@ class mailbox {
   /// warning threshold (which then doubles; it resets when the mailbox is seen empty).
   bool pop(message& out, std::size_t& remaining, std::optional<std::size_t>& overload);
 
+  /// Takes the mailbox out of the run queue if it is empty (as an empty pop would); true then.
+  bool release_if_empty();
+
   /// Refuses every later push and hands back what was queued.
   ring<message> close();
 

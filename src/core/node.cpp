@@ -16,9 +16,10 @@ constexpr std::uint64_t ns_per_tick = 10'000'000;
 
 }  // namespace
 
-node::node(node_options options, const module_registry& modules)
+node::node(node_options options, const module_registry& modules, environment& env)
     : options_(options),
       modules_(modules),
+      env_(env),
       handles_(options.harbor),
       scheduler_(options.threads, *this),
       timer_([this](handle_t target, std::int32_t session) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/context.hpp"
+#include "core/environment.hpp"
 #include "core/handle_table.hpp"
 #include "core/module_registry.hpp"
 #include "core/scheduler.hpp"
@@ -36,7 +37,8 @@ struct node_options {
 
 class node final : private dispatcher {
  public:
-  node(node_options options, const module_registry& modules);
+  /// `modules` and `env` must outlive the node.
+  node(node_options options, const module_registry& modules, environment& env);
   ~node() override;
   node(const node&) = delete;
   node& operator=(const node&) = delete;
@@ -108,6 +110,8 @@ class node final : private dispatcher {
   void log(handle_t source, std::string_view text);
 
   [[nodiscard]] const node_options& options() const noexcept { return options_; }
+  /// The config keys and what services set (skynet.getenv / setenv).
+  [[nodiscard]] environment& env() const noexcept { return env_; }
 
  private:
   void dispatch(worker_probe& probe, context& target, message& msg) override;
@@ -122,6 +126,7 @@ class node final : private dispatcher {
 
   const node_options options_;
   const module_registry& modules_;
+  environment& env_;
   handle_table<context> handles_;
   scheduler scheduler_;
   timer timer_;

@@ -9,11 +9,24 @@ namespace {
 // How many empty polls an idle worker makes before sleeping: about 20-50 us, long enough
 // to catch the reply of a call in flight, short enough to leave an idle node idle.
 constexpr int spin_polls = 2000;
+// Polls between two looks at the other workers' next slots (a few microseconds).
+constexpr int steal_every = 64;
+// How often a sleeping worker looks for a next slot held back by a long dispatch.
+constexpr auto rescue_interval = std::chrono::milliseconds(2);
+
+/// The scheduler and slot of the worker running on this thread, if any.
+struct worker_identity {
+  const void* owner = nullptr;
+  void* slot = nullptr;
+};
+thread_local worker_identity this_worker;
 
 }  // namespace
 
 scheduler::scheduler(int workers, dispatcher& node)
-    : node_(node), probes_(static_cast<std::size_t>(workers)) {}
+    : node_(node),
+      probes_(static_cast<std::size_t>(workers)),
+      next_slots_(std::make_unique<next_slot[]>(static_cast<std::size_t>(workers))) {}
 
 scheduler::~scheduler() { stop(); }
 
@@ -40,15 +53,34 @@ void scheduler::stop() {
   sleep_cv_.notify_all();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
+  for (std::size_t i = 0; i < probes_.size(); ++i) next_slots_[i].next.reset();
   std::lock_guard guard(queue_lock_);
   queue_ = ring<std::shared_ptr<context>>();
+  queued_.store(0, std::memory_order_relaxed);
 }
 
 void scheduler::schedule(std::shared_ptr<context> target) {
+  if (this_worker.owner == this) {
+    auto& slot = *static_cast<next_slot*>(this_worker.slot);
+    {
+      std::lock_guard guard(slot.lock);
+      target.swap(slot.next);
+    }
+    if (!target) {
+      occupied_next_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    // The slot held another service: that one goes to the shared queue.
+  }
+  push_shared(std::move(target));
+}
+
+void scheduler::push_shared(std::shared_ptr<context> target) {
   bool wake = false;
   {
     std::lock_guard guard(queue_lock_);
     queue_.push(std::move(target));
+    queued_.store(queue_.size(), std::memory_order_relaxed);
     // Read under the queue lock: a worker that found the queue empty registered as a sleeper
     // under this same lock, so either it sees our push or we see it asleep.
     wake = sleeping_ > 0 && spinning_.load(std::memory_order_relaxed) == 0;
@@ -61,15 +93,54 @@ void scheduler::schedule(std::shared_ptr<context> target) {
 
 std::shared_ptr<context> scheduler::try_pop() {
   std::shared_ptr<context> next;
+  // Idle workers poll often: look at the length before touching the lock.
+  if (queued_.load(std::memory_order_relaxed) == 0) return next;
   std::lock_guard guard(queue_lock_);
   queue_.pop(next);
+  queued_.store(queue_.size(), std::memory_order_relaxed);
   return next;
 }
 
-std::shared_ptr<context> scheduler::take() {
+std::shared_ptr<context> scheduler::take_next(next_slot& slot) {
+  std::shared_ptr<context> next;
+  {
+    std::lock_guard guard(slot.lock);
+    next.swap(slot.next);
+  }
+  if (next) occupied_next_.fetch_sub(1, std::memory_order_relaxed);
+  return next;
+}
+
+std::shared_ptr<context> scheduler::steal_stale(int thief) {
+  if (occupied_next_.load(std::memory_order_relaxed) == 0) return nullptr;
+  for (std::size_t i = 0; i < probes_.size(); ++i) {
+    if (static_cast<int>(i) == thief) continue;
+    next_slot& slot = next_slots_[i];
+    const std::uint32_t version = probes_[i].version();
+    // Only the thief of the moment touches seen_version: it is read and written under the
+    // slot lock so that two thieves do not race on it.
+    std::lock_guard guard(slot.lock);
+    if (!slot.next) {
+      slot.seen_version = version;
+      continue;
+    }
+    if (version != slot.seen_version) {
+      slot.seen_version = version;  // the owner is making progress; look again later
+      continue;
+    }
+    std::shared_ptr<context> stolen = std::move(slot.next);
+    occupied_next_.fetch_sub(1, std::memory_order_relaxed);
+    return stolen;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<context> scheduler::take(int index) {
   spinning_.fetch_add(1, std::memory_order_relaxed);
   for (int i = 0; i < spin_polls && !stopping_.load(std::memory_order_relaxed); ++i) {
-    if (auto next = try_pop()) {
+    std::shared_ptr<context> next = try_pop();
+    if (!next && i % steal_every == steal_every - 1) next = steal_stale(index);
+    if (next) {
       spinning_.fetch_sub(1, std::memory_order_relaxed);
       return next;
     }
@@ -84,23 +155,36 @@ std::shared_ptr<context> scheduler::take() {
   for (;;) {
     {
       std::lock_guard guard(queue_lock_);
-      if (queue_.pop(next) || stopping_.load(std::memory_order_relaxed)) return next;
+      if (queue_.pop(next) || stopping_.load(std::memory_order_relaxed)) {
+        queued_.store(queue_.size(), std::memory_order_relaxed);
+        return next;
+      }
       ++sleeping_;
     }
-    sleep_cv_.wait(lock);
-    std::lock_guard guard(queue_lock_);
-    --sleeping_;
+    if (occupied_next_.load(std::memory_order_relaxed) > 0) {
+      sleep_cv_.wait_for(lock, rescue_interval);
+    } else {
+      sleep_cv_.wait(lock);
+    }
+    {
+      std::lock_guard guard(queue_lock_);
+      --sleeping_;
+    }
+    if ((next = steal_stale(index))) return next;
   }
 }
 
 void scheduler::work(int index) {
+  next_slot& own = next_slots_[static_cast<std::size_t>(index)];
+  this_worker = worker_identity{this, &own};
   worker_probe& probe = probes_[static_cast<std::size_t>(index)];
   const int weight = weight_of(index);
   std::shared_ptr<context> current;
   message msg;
   while (!stopping_.load(std::memory_order_relaxed)) {
     if (!current) {
-      current = take();
+      current = take_next(own);
+      if (!current) current = take(index);
       if (!current) continue;
     }
     std::size_t remaining = 0;
@@ -122,11 +206,16 @@ void scheduler::work(int index) {
       }
     }
     if (!current) continue;
-    if (auto next = try_pop()) {
-      schedule(std::move(current));
+    std::shared_ptr<context> next = take_next(own);
+    if (!next) next = try_pop();
+    if (next) {
+      // Requeue the current service only if it has work left: an empty one would just send
+      // another worker to find nothing.
+      if (!current->inbox().release_if_empty()) push_shared(std::move(current));
       current = std::move(next);
     }
   }
+  this_worker = worker_identity{};
 }
 
 }  // namespace starling

@@ -6,8 +6,17 @@
 // another service is waiting, the current one goes back to the tail; otherwise the worker
 // keeps it. An idle worker spins briefly, then sleeps; a push wakes a sleeper only when no
 // worker is already spinning, so a busy node makes few futex calls.
+//
+// A service that a worker's own dispatch makes runnable goes to that worker's `next` slot
+// rather than the shared queue, and runs there as soon as the current batch ends: a call and
+// its reply then stay on one core instead of bouncing between two. So that a long dispatch
+// cannot hold it back, another worker steals a `next` whose owner has not finished a dispatch
+// since it last looked (spinning workers look every few microseconds; sleeping ones every
+// `rescue_interval` while any `next` is occupied).
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <cstddef>
 #include <memory>
@@ -54,17 +63,31 @@ class scheduler {
   [[nodiscard]] static int weight_of(int index) noexcept;
 
  private:
+  /// A worker's private slot for the service its dispatch just made runnable.
+  struct alignas(64) next_slot {
+    spinlock lock;
+    std::shared_ptr<context> next;  // guarded by lock
+    std::uint32_t seen_version = 0;  // what a stealer last saw of this worker's probe
+  };
+
   void work(int index);
-  std::shared_ptr<context> take();
+  std::shared_ptr<context> take(int index);
   std::shared_ptr<context> try_pop();
+  void push_shared(std::shared_ptr<context> target);
+  std::shared_ptr<context> take_next(next_slot& slot);
+  /// Steals `next` from workers stuck in one dispatch since the previous look.
+  std::shared_ptr<context> steal_stale(int thief);
 
   dispatcher& node_;
   std::vector<worker_probe> probes_;
+  std::unique_ptr<next_slot[]> next_slots_;
   std::vector<std::thread> threads_;
 
   spinlock queue_lock_;
   ring<std::shared_ptr<context>> queue_;  // guarded by queue_lock_
   int sleeping_ = 0;                      // guarded by queue_lock_
+  std::atomic<std::size_t> queued_{0};    // queue_.size(), readable without the lock
+  std::atomic<int> occupied_next_{0};     // how many next slots hold a service
 
   std::atomic<int> spinning_{0};
   std::atomic<bool> stopping_{false};

@@ -29,6 +29,10 @@ class worker_probe {
     dest_.store(0, std::memory_order_relaxed);
     version_.fetch_add(1, std::memory_order_release);
   }
+  /// Changes at every dispatch start and end: equal twice means "still in one dispatch".
+  [[nodiscard]] std::uint32_t version() const noexcept {
+    return version_.load(std::memory_order_acquire);
+  }
 
  private:
   friend class stall_monitor;

@@ -89,3 +89,24 @@ TEST(mailbox, close_returns_queued_and_refuses_more) {
 
 }  // namespace
 }  // namespace starling
+
+namespace starling {
+namespace {
+
+TEST(mailbox, release_if_empty_only_when_empty) {
+  mailbox box;
+  (void)box.activate();
+  message m = numbered(1);
+  ASSERT_EQ(box.push(m), mailbox::push_result::schedule);
+  EXPECT_FALSE(box.release_if_empty()) << "a queued message keeps it scheduled";
+  message out;
+  std::size_t remaining = 0;
+  std::optional<std::size_t> overload;
+  ASSERT_TRUE(box.pop(out, remaining, overload));
+  EXPECT_TRUE(box.release_if_empty());
+  m = numbered(2);
+  EXPECT_EQ(box.push(m), mailbox::push_result::schedule) << "released: the next push schedules";
+}
+
+}  // namespace
+}  // namespace starling

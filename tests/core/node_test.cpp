@@ -354,7 +354,8 @@ TEST_F(node_test, abort_retires_everything_and_wait_returns) {
   module_registry local;
   auto log = std::make_shared<testing::log_record>();
   testing::add_capture_logger(local, log);
-  node n(node_options{.threads = 2}, local);
+  environment env;
+  node n(node_options{.threads = 2}, local, env);
   n.bind_name("logger", n.launch("capture_logger", ""));
   n.start();
   n.abort();

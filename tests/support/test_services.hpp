@@ -110,7 +110,7 @@ class node_fixture {
       : log(std::make_shared<log_record>()) {
     add_capture_logger(modules, log);
     if (options.threads == 8) options.threads = 2;  // the CI machine has two cores
-    runtime = std::make_unique<node>(options, modules);
+    runtime = std::make_unique<node>(options, modules, env);
     const handle_t logger = runtime->launch("capture_logger", "");
     runtime->bind_name("logger", logger);
     runtime->start();
@@ -122,6 +122,7 @@ class node_fixture {
   node_fixture(const node_fixture&) = delete;
   node_fixture& operator=(const node_fixture&) = delete;
 
+  environment env;
   std::shared_ptr<log_record> log;
   std::unique_ptr<node> runtime;
 };
