@@ -1,0 +1,241 @@
+// Runtime benchmarks of native services (Google Benchmark). docs/PERFORMANCE.md records the
+// figures. Every benchmark runs a real node with 2 workers; the benchmark thread only starts
+// a round and waits for its end, and the time measured is the wall time of the round.
+//
+//   native_send/1to1, native_send/4to1   one-way ("d", i) messages into a counting sink
+//   native_call/1, native_call/64        call round trips ("ping", i) -> ("pong", i)
+//   native_spawn                         launching services (time, RSS bytes per service)
+//   native_timers                        100k timeouts: lateness p50 / p99 / max
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actor/actor.hpp"
+#include "base/clock.hpp"
+#include "core/node.hpp"
+
+namespace starling {
+namespace {
+
+/// What the benchmark thread and the services share for one round.
+struct round_state {
+  std::atomic<std::uint64_t> counted{0};
+  std::atomic<bool> done{false};
+  std::uint64_t target = 0;
+  std::vector<handle_t> peers;
+  int coroutines = 1;
+  std::vector<std::int64_t> lateness_ns;
+  void finish() {
+    done.store(true, std::memory_order_release);
+    done.notify_one();
+  }
+  void await_done() {
+    done.wait(false, std::memory_order_acquire);
+    done.store(false, std::memory_order_relaxed);
+  }
+};
+
+round_state* shared = nullptr;
+
+class sink final : public actor {
+ protected:
+  task<> on_request(request req) override {
+    if (shared->counted.fetch_add(1, std::memory_order_relaxed) + 1 == shared->target) {
+      shared->finish();
+    }
+    req.reply();
+    co_return;
+  }
+};
+
+class sender final : public actor {
+ protected:
+  task<> on_request(request req) override {
+    const auto count = req.reader().read_integer();
+    const handle_t target = shared->peers.front();
+    for (std::int64_t i = 0; i < count; ++i) send(target, "d", i);
+    co_return;
+  }
+};
+
+class pong final : public actor {
+ protected:
+  task<> on_request(request req) override {
+    seri::reader args = req.reader();
+    (void)args.read_string();
+    req.reply("pong", args.read_integer());
+    co_return;
+  }
+};
+
+class caller final : public actor {
+ protected:
+  task<> on_request(request req) override {
+    const auto per_coroutine = req.reader().read_integer();
+    remaining_ = shared->coroutines;
+    for (int c = 0; c < shared->coroutines; ++c) fork(loop(per_coroutine));
+    co_return;
+  }
+
+ private:
+  task<> loop(std::int64_t count) {
+    const handle_t target = shared->peers.front();
+    for (std::int64_t i = 0; i < count; ++i) {
+      auto answer = co_await call(target, "ping", i);
+      if (!answer) break;
+    }
+    if (--remaining_ == 0) shared->finish();
+  }
+  int remaining_ = 0;
+};
+
+class idle final : public actor {};
+
+class timer_user final : public actor {
+ protected:
+  task<> on_request(request req) override {
+    const auto count = req.reader().read_integer();
+    shared->lateness_ns.assign(static_cast<std::size_t>(count), 0);
+    remaining_ = count;
+    for (std::int64_t i = 0; i < count; ++i) {
+      fork(one(i, 1 + i % 50));  // 10 ms .. 500 ms
+    }
+    co_return;
+  }
+
+ private:
+  task<> one(std::int64_t index, std::int64_t ticks) {
+    const std::uint64_t start = monotonic_ns();
+    (void)co_await sleep(ticks);
+    const auto late = static_cast<std::int64_t>(monotonic_ns() - start) - ticks * 10'000'000;
+    shared->lateness_ns[static_cast<std::size_t>(index)] = late;
+    if (--remaining_ == 0) shared->finish();
+  }
+  std::int64_t remaining_ = 0;
+};
+
+/// A started node with the benchmark services registered; aborts on destruction.
+struct bench_node {
+  module_registry modules;
+  environment env;
+  std::unique_ptr<node> runtime;
+  round_state state;
+  bench_node() {
+    register_actor<sink>(modules, "sink");
+    register_actor<sender>(modules, "sender");
+    register_actor<pong>(modules, "pong");
+    register_actor<caller>(modules, "caller");
+    register_actor<idle>(modules, "idle");
+    register_actor<timer_user>(modules, "timer_user");
+    node_options options;
+    options.threads = 2;
+    options.profile = false;
+    runtime = std::make_unique<node>(options, modules, env);
+    shared = &state;
+    runtime->start();
+  }
+  ~bench_node() {
+    runtime->abort();
+    runtime->wait();
+    shared = nullptr;
+  }
+  void poke(handle_t target, std::int64_t n) {
+    runtime->send(0, target, ptype::lua, 0, seri::pack(n));
+  }
+};
+
+long rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  while (status >> key) {
+    if (key == "VmRSS:") {
+      long kib = 0;
+      status >> kib;
+      return kib * 1024;
+    }
+    status.ignore(1 << 10, '\n');
+  }
+  return 0;
+}
+
+void native_send(benchmark::State& st) {
+  const int senders = static_cast<int>(st.range(0));
+  constexpr std::int64_t per_round = 1'000'000;
+  bench_node b;
+  b.state.peers = {b.runtime->launch("sink", "")};
+  std::vector<handle_t> from;
+  for (int i = 0; i < senders; ++i) from.push_back(b.runtime->launch("sender", ""));
+  for (auto _ : st) {
+    b.state.counted = 0;
+    b.state.target = per_round;
+    for (handle_t h : from) b.poke(h, per_round / senders);
+    b.state.await_done();
+  }
+  st.SetItemsProcessed(st.iterations() * per_round);
+}
+BENCHMARK(native_send)->Arg(1)->Arg(4)->ArgName("senders")->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void native_call(benchmark::State& st) {
+  const int coroutines = static_cast<int>(st.range(0));
+  constexpr std::int64_t per_round = 1'000'000;
+  bench_node b;
+  b.state.peers = {b.runtime->launch("pong", "")};
+  b.state.coroutines = coroutines;
+  const handle_t c = b.runtime->launch("caller", "");
+  for (auto _ : st) {
+    b.poke(c, per_round / coroutines);
+    b.state.await_done();
+  }
+  st.SetItemsProcessed(st.iterations() * (per_round / coroutines) * coroutines);
+}
+BENCHMARK(native_call)->Arg(1)->Arg(64)->ArgName("coroutines")->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void native_spawn(benchmark::State& st) {
+  constexpr int per_round = 100'000;
+  bench_node b;
+  double bytes_per_service = 0;
+  double us_per_spawn = 0;
+  for (auto _ : st) {
+    const long before = rss_bytes();
+    const std::uint64_t start = monotonic_ns();
+    for (int i = 0; i < per_round; ++i) b.runtime->launch("idle", "");
+    us_per_spawn = static_cast<double>(monotonic_ns() - start) / 1e3 / per_round;
+    bytes_per_service = static_cast<double>(rss_bytes() - before) / per_round;
+  }
+  st.SetItemsProcessed(st.iterations() * per_round);
+  st.counters["rss_bytes_per_service"] = bytes_per_service;
+  st.counters["us_per_spawn"] = us_per_spawn;
+}
+BENCHMARK(native_spawn)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void native_timers(benchmark::State& st) {
+  constexpr std::int64_t count = 100'000;
+  bench_node b;
+  const handle_t user = b.runtime->launch("timer_user", "");
+  std::vector<std::int64_t> late;
+  for (auto _ : st) {
+    b.poke(user, count);
+    b.state.await_done();
+    late = b.state.lateness_ns;
+  }
+  std::sort(late.begin(), late.end());
+  auto at = [&](double q) {
+    return static_cast<double>(late[static_cast<std::size_t>(q * static_cast<double>(late.size() - 1))]) / 1e6;
+  };
+  st.counters["late_p50_ms"] = at(0.50);
+  st.counters["late_p99_ms"] = at(0.99);
+  st.counters["late_max_ms"] = at(1.0);
+  st.SetItemsProcessed(st.iterations() * count);
+}
+BENCHMARK(native_timers)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace starling
+
+BENCHMARK_MAIN();
