@@ -1,0 +1,40 @@
+#pragma once
+// Wire constants of the skynet.pack format (docs/SERI.md, shared/vectors/README.md section 2).
+// Internal to src/seri.
+
+#include <bit>
+#include <cstdint>
+
+namespace starling::seri::format {
+
+// skynet copies numbers in host byte order; the vectors (and every target we build for)
+// are little-endian.
+static_assert(std::endian::native == std::endian::little, "the pack format is little-endian");
+
+// Low three bits of a tag byte.
+inline constexpr std::uint8_t type_nil = 0;
+inline constexpr std::uint8_t type_boolean = 1;
+inline constexpr std::uint8_t type_number = 2;
+inline constexpr std::uint8_t type_userdata = 3;
+inline constexpr std::uint8_t type_short_string = 4;
+inline constexpr std::uint8_t type_long_string = 5;
+inline constexpr std::uint8_t type_table = 6;
+
+// Cookies (high five bits) of number tags.
+inline constexpr std::uint8_t number_zero = 0;
+inline constexpr std::uint8_t number_byte = 1;
+inline constexpr std::uint8_t number_word = 2;
+inline constexpr std::uint8_t number_dword = 4;
+inline constexpr std::uint8_t number_qword = 6;
+inline constexpr std::uint8_t number_real = 8;
+
+/// Short strings carry their length (0..31) in the cookie.
+inline constexpr std::size_t max_short_string = 31;
+/// Table tags carry array counts 0..30 in the cookie; 31 means "count follows".
+inline constexpr std::uint8_t table_count_follows = 31;
+
+constexpr std::uint8_t tag(std::uint8_t type, std::uint8_t cookie) {
+  return static_cast<std::uint8_t>(type | (cookie << 3));
+}
+
+}  // namespace starling::seri::format
