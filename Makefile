@@ -38,6 +38,7 @@ fuzz: deps build/fuzz/build.ninja
 
 bench: build
 	build/release/bin/starling_bench
+	build/release/bin/seri_bench
 
 format:
 	find src tests bench examples fuzz -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
