@@ -30,7 +30,7 @@ struct round_state {
   std::uint64_t target = 0;
   std::vector<handle_t> peers;
   int coroutines = 1;
-  std::vector<std::int64_t> lateness_ns;
+  std::vector<std::int64_t> lateness_ns;  // one slot per timer, each written by one service
   void finish() {
     done.store(true, std::memory_order_release);
     done.notify_one();
@@ -59,7 +59,8 @@ class sender final : public actor {
   task<> on_request(request req) override {
     const auto count = req.reader().read_integer();
     const handle_t target = shared->peers.front();
-    for (std::int64_t i = 0; i < count; ++i) send(target, "d", i);
+    for (std::int64_t i = 0; i < count; ++i)
+      send(target, "d", i);
     co_return;
   }
 };
@@ -79,7 +80,8 @@ class caller final : public actor {
   task<> on_request(request req) override {
     const auto per_coroutine = req.reader().read_integer();
     remaining_ = shared->coroutines;
-    for (int c = 0; c < shared->coroutines; ++c) fork(loop(per_coroutine));
+    for (int c = 0; c < shared->coroutines; ++c)
+      fork(loop(per_coroutine));
     co_return;
   }
 
@@ -97,15 +99,15 @@ class caller final : public actor {
 
 class idle final : public actor {};
 
+/// Sleeps `count` times concurrently, for 200 ms .. 690 ms, recording how late each wakes.
 class timer_user final : public actor {
  protected:
   task<> on_request(request req) override {
-    const auto count = req.reader().read_integer();
-    shared->lateness_ns.assign(static_cast<std::size_t>(count), 0);
-    remaining_ = count;
-    for (std::int64_t i = 0; i < count; ++i) {
-      fork(one(i, 1 + i % 50));  // 10 ms .. 500 ms
-    }
+    seri::reader args = req.reader();
+    const auto first = args.read_integer();
+    const auto count = args.read_integer();
+    for (std::int64_t i = 0; i < count; ++i)
+      fork(one(first + i, 20 + i % 50));
     co_return;
   }
 
@@ -115,9 +117,25 @@ class timer_user final : public actor {
     (void)co_await sleep(ticks);
     const auto late = static_cast<std::int64_t>(monotonic_ns() - start) - ticks * 10'000'000;
     shared->lateness_ns[static_cast<std::size_t>(index)] = late;
-    if (--remaining_ == 0) shared->finish();
+    if (shared->counted.fetch_add(1, std::memory_order_relaxed) + 1 == shared->target) {
+      shared->finish();
+    }
   }
-  std::int64_t remaining_ = 0;
+};
+
+/// Background load for the timer benchmark: call round trips until told to stop.
+class load_caller final : public actor {
+ protected:
+  task<> on_request(request req) override {
+    (void)req;
+    const handle_t target = shared->peers.front();
+    for (std::int64_t i = 0; !stop_load.load(std::memory_order_relaxed); ++i) {
+      if (!co_await call(target, "ping", i)) break;
+    }
+  }
+
+ public:
+  static inline std::atomic<bool> stop_load{false};
 };
 
 /// A started node with the benchmark services registered; aborts on destruction.
@@ -133,6 +151,7 @@ struct bench_node {
     register_actor<caller>(modules, "caller");
     register_actor<idle>(modules, "idle");
     register_actor<timer_user>(modules, "timer_user");
+    register_actor<load_caller>(modules, "load_caller");
     node_options options;
     options.threads = 2;
     options.profile = false;
@@ -170,16 +189,23 @@ void native_send(benchmark::State& st) {
   bench_node b;
   b.state.peers = {b.runtime->launch("sink", "")};
   std::vector<handle_t> from;
-  for (int i = 0; i < senders; ++i) from.push_back(b.runtime->launch("sender", ""));
+  for (int i = 0; i < senders; ++i)
+    from.push_back(b.runtime->launch("sender", ""));
   for (auto _ : st) {
     b.state.counted = 0;
     b.state.target = per_round;
-    for (handle_t h : from) b.poke(h, per_round / senders);
+    for (handle_t h : from)
+      b.poke(h, per_round / senders);
     b.state.await_done();
   }
   st.SetItemsProcessed(st.iterations() * per_round);
 }
-BENCHMARK(native_send)->Arg(1)->Arg(4)->ArgName("senders")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(native_send)
+    ->Arg(1)
+    ->Arg(4)
+    ->ArgName("senders")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void native_call(benchmark::State& st) {
   const int coroutines = static_cast<int>(st.range(0));
@@ -194,7 +220,12 @@ void native_call(benchmark::State& st) {
   }
   st.SetItemsProcessed(st.iterations() * (per_round / coroutines) * coroutines);
 }
-BENCHMARK(native_call)->Arg(1)->Arg(64)->ArgName("coroutines")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(native_call)
+    ->Arg(1)
+    ->Arg(64)
+    ->ArgName("coroutines")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void native_spawn(benchmark::State& st) {
   constexpr int per_round = 100'000;
@@ -204,7 +235,8 @@ void native_spawn(benchmark::State& st) {
   for (auto _ : st) {
     const long before = rss_bytes();
     const std::uint64_t start = monotonic_ns();
-    for (int i = 0; i < per_round; ++i) b.runtime->launch("idle", "");
+    for (int i = 0; i < per_round; ++i)
+      b.runtime->launch("idle", "");
     us_per_spawn = static_cast<double>(monotonic_ns() - start) / 1e3 / per_round;
     bytes_per_service = static_cast<double>(rss_bytes() - before) / per_round;
   }
@@ -214,26 +246,51 @@ void native_spawn(benchmark::State& st) {
 }
 BENCHMARK(native_spawn)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
+/// 100k timers spread over 100 services; arg 1 adds call traffic on both workers as load.
 void native_timers(benchmark::State& st) {
-  constexpr std::int64_t count = 100'000;
+  constexpr std::int64_t services = 100;
+  constexpr std::int64_t per_service = 1000;
+  const bool loaded = st.range(0) != 0;
   bench_node b;
-  const handle_t user = b.runtime->launch("timer_user", "");
+  std::vector<handle_t> users;
+  for (int i = 0; i < services; ++i)
+    users.push_back(b.runtime->launch("timer_user", ""));
+  b.state.peers = {b.runtime->launch("pong", "")};
+  load_caller::stop_load = false;
+  if (loaded) {
+    for (int i = 0; i < 2; ++i)
+      b.poke(b.runtime->launch("load_caller", ""), 0);
+  }
   std::vector<std::int64_t> late;
   for (auto _ : st) {
-    b.poke(user, count);
+    b.state.lateness_ns.assign(services * per_service, 0);
+    b.state.counted = 0;
+    b.state.target = services * per_service;
+    for (std::int64_t i = 0; i < services; ++i) {
+      b.runtime->send(0, users[static_cast<std::size_t>(i)], ptype::lua, 0,
+                      seri::pack(i * per_service, per_service));
+    }
     b.state.await_done();
     late = b.state.lateness_ns;
   }
+  load_caller::stop_load = true;
   std::sort(late.begin(), late.end());
   auto at = [&](double q) {
-    return static_cast<double>(late[static_cast<std::size_t>(q * static_cast<double>(late.size() - 1))]) / 1e6;
+    const auto i = static_cast<std::size_t>(q * static_cast<double>(late.size() - 1));
+    return static_cast<double>(late[i]) / 1e6;
   };
   st.counters["late_p50_ms"] = at(0.50);
   st.counters["late_p99_ms"] = at(0.99);
   st.counters["late_max_ms"] = at(1.0);
-  st.SetItemsProcessed(st.iterations() * count);
+  st.SetItemsProcessed(st.iterations() * services * per_service);
 }
-BENCHMARK(native_timers)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(native_timers)
+    ->Arg(0)
+    ->Arg(1)
+    ->ArgName("loaded")
+    ->Iterations(3)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace starling

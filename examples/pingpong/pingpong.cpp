@@ -36,7 +36,8 @@ task<std::uint64_t> pingpong_main::measure(handle_t target, int coroutines) {
   rate_probe_state state;
   state.deadline_ns = monotonic_ns() + 1'000'000'000;
   state.running = coroutines;
-  for (int i = 0; i < coroutines; ++i) fork(caller(target, state));
+  for (int i = 0; i < coroutines; ++i)
+    fork(caller(target, state));
   (void)co_await wait(&state);
   co_return state.done;
 }

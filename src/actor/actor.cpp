@@ -132,7 +132,8 @@ void actor::on_error(message& msg) {
     op->failed = true;
     op->error = errc::call_failed;
   }
-  for (detail::pending_op* op : orphaned) resume(op->waiter);
+  for (detail::pending_op* op : orphaned)
+    resume(op->waiter);
 }
 
 void actor::adopt(task<> t) {
@@ -177,7 +178,8 @@ void actor::resume(std::coroutine_handle<> waiter) {
 std::int32_t actor::fresh_session() {
   // Skip sessions still awaited: after the counter wraps, one may still be pending.
   std::int32_t session = context_->new_session();
-  while (pending_.find(session) != nullptr) session = context_->new_session();
+  while (pending_.find(session) != nullptr)
+    session = context_->new_session();
   return session;
 }
 
@@ -208,7 +210,9 @@ handle_t actor::launch(std::string_view module, std::string_view param) {
   return node_->launch(module, param);
 }
 
-void actor::log(std::string_view text) const { node_->log(handle_, text); }
+void actor::log(std::string_view text) const {
+  node_->log(handle_, text);
+}
 
 // ---- awaitables ----------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ namespace starling {
 
 class address {
  public:
-  address(handle_t h) : target_(h) {}                  // NOLINT: implicit by design
-  address(std::string_view text) : target_(text) {}    // NOLINT: implicit by design
+  address(handle_t h) : target_(h) {}                             // NOLINT: implicit by design
+  address(std::string_view text) : target_(text) {}               // NOLINT: implicit by design
   address(const char* text) : target_(std::string_view(text)) {}  // NOLINT
 
   [[nodiscard]] bool is_handle() const noexcept { return target_.index() == 0; }

@@ -31,7 +31,9 @@ struct free_lists {
 
 thread_local free_lists pool;
 
-std::size_t class_of(std::size_t size) noexcept { return (size - 1) / size_class_bytes; }
+std::size_t class_of(std::size_t size) noexcept {
+  return (size - 1) / size_class_bytes;
+}
 
 }  // namespace
 

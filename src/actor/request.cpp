@@ -38,9 +38,13 @@ request::~request() {
   if (needs_reply()) fail();
 }
 
-void request::reply_raw(payload body) { answer(ptype::response, std::move(body)); }
+void request::reply_raw(payload body) {
+  answer(ptype::response, std::move(body));
+}
 
-void request::fail() { answer(ptype::error, {}); }
+void request::fail() {
+  answer(ptype::error, {});
+}
 
 void request::answer(ptype type, payload body) {
   if (session_ == 0 || answered_) return;

@@ -1,6 +1,7 @@
 // starling CONFIG: starts a node from a skynet-style config file.
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <pthread.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -8,7 +9,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fmt/format.h>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -150,7 +150,8 @@ int run(const std::string& config_path) {
     const auto logger_context = runtime.grab(logger);
     const std::uint64_t handled = logger_context->message_count();
     runtime.log(0, fmt::format("Bootstrap error : {}", settings.bootstrap));
-    while (logger_context->message_count() == handled) std::this_thread::yield();
+    while (logger_context->message_count() == handled)
+      std::this_thread::yield();
     runtime.abort();
     runtime.wait();
     return 1;

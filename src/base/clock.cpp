@@ -15,12 +15,16 @@ std::uint64_t read_ns(clockid_t clock) noexcept {
 
 }  // namespace
 
-std::uint64_t monotonic_ns() noexcept { return read_ns(CLOCK_MONOTONIC); }
+std::uint64_t monotonic_ns() noexcept {
+  return read_ns(CLOCK_MONOTONIC);
+}
 
 std::chrono::nanoseconds wall_clock_ns() noexcept {
   return std::chrono::nanoseconds(read_ns(CLOCK_REALTIME));
 }
 
-std::uint64_t thread_cpu_ns() noexcept { return read_ns(CLOCK_THREAD_CPUTIME_ID); }
+std::uint64_t thread_cpu_ns() noexcept {
+  return read_ns(CLOCK_THREAD_CPUTIME_ID);
+}
 
 }  // namespace starling

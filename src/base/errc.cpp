@@ -4,13 +4,20 @@ namespace starling {
 
 std::string_view describe(errc code) noexcept {
   switch (code) {
-    case errc::call_failed: return "call failed";
-    case errc::invalid_address: return "call to invalid address";
-    case errc::timeout: return "timeout";
-    case errc::interrupted: return "interrupted by wakeup";
-    case errc::bad_message: return "malformed message body";
-    case errc::node_down: return "node down";
-    case errc::service_exiting: return "service exiting";
+    case errc::call_failed:
+      return "call failed";
+    case errc::invalid_address:
+      return "call to invalid address";
+    case errc::timeout:
+      return "timeout";
+    case errc::interrupted:
+      return "interrupted by wakeup";
+    case errc::bad_message:
+      return "malformed message body";
+    case errc::node_down:
+      return "node down";
+    case errc::service_exiting:
+      return "service exiting";
   }
   return "unknown error";
 }

@@ -34,7 +34,8 @@ class ring {
  private:
   void grow() {
     auto bigger = std::make_unique<T[]>(capacity_ * 2);
-    for (std::size_t i = 0; i < size_; ++i) bigger[i] = std::move(slots_[(head_ + i) & (capacity_ - 1)]);
+    for (std::size_t i = 0; i < size_; ++i)
+      bigger[i] = std::move(slots_[(head_ + i) & (capacity_ - 1)]);
     slots_ = std::move(bigger);
     capacity_ *= 2;
     head_ = 0;

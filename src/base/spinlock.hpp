@@ -20,7 +20,8 @@ class spinlock {
   void lock() noexcept {
     for (;;) {
       if (!locked_.exchange(true, std::memory_order_acquire)) return;
-      while (locked_.load(std::memory_order_relaxed)) cpu_relax();
+      while (locked_.load(std::memory_order_relaxed))
+        cpu_relax();
     }
   }
   bool try_lock() noexcept {

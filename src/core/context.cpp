@@ -26,8 +26,12 @@ void context::timeout(std::int64_t ticks, std::int32_t session) const {
   owner_.timeout(handle_, ticks, session);
 }
 
-void context::log(std::string_view text) const { owner_.log(handle_, text); }
+void context::log(std::string_view text) const {
+  owner_.log(handle_, text);
+}
 
-void context::exit() const { owner_.exit(handle_); }
+void context::exit() const {
+  owner_.exit(handle_);
+}
 
 }  // namespace starling

@@ -4,9 +4,15 @@
 
 namespace starling {
 
-std::string format_handle(handle_t h) { return fmt::format(":{:08x}", h); }
-std::string format_handle_short(handle_t h) { return fmt::format(":{:x}", h); }
-std::string format_handle_upper(handle_t h) { return fmt::format(":{:08X}", h); }
+std::string format_handle(handle_t h) {
+  return fmt::format(":{:08x}", h);
+}
+std::string format_handle_short(handle_t h) {
+  return fmt::format(":{:x}", h);
+}
+std::string format_handle_upper(handle_t h) {
+  return fmt::format(":{:08X}", h);
+}
 
 std::optional<handle_t> parse_handle(std::string_view text) noexcept {
   if (text.size() < 2 || text.size() > 9 || text[0] != ':') return std::nullopt;

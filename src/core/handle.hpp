@@ -13,8 +13,12 @@ using handle_t = std::uint32_t;
 inline constexpr int harbor_shift = 24;
 inline constexpr handle_t local_id_mask = 0x00ffffff;
 
-[[nodiscard]] constexpr std::uint32_t harbor_of(handle_t h) noexcept { return h >> harbor_shift; }
-[[nodiscard]] constexpr handle_t local_id_of(handle_t h) noexcept { return h & local_id_mask; }
+[[nodiscard]] constexpr std::uint32_t harbor_of(handle_t h) noexcept {
+  return h >> harbor_shift;
+}
+[[nodiscard]] constexpr handle_t local_id_of(handle_t h) noexcept {
+  return h & local_id_mask;
+}
 
 /// `:0000000a`: the canonical text form (skynet.address, logger prefix).
 [[nodiscard]] std::string format_handle(handle_t h);

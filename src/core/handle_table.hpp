@@ -79,7 +79,8 @@ class handle_table {
     live_ = 0;
     std::sort(taken.begin(), taken.end(), [](auto& a, auto& b) { return a.first < b.first; });
     std::vector<std::shared_ptr<T>> values;
-    for (auto& [h, v] : taken) values.push_back(std::move(v));
+    for (auto& [h, v] : taken)
+      values.push_back(std::move(v));
     return values;
   }
 
@@ -124,7 +125,8 @@ class handle_table {
 
   void grow() {
     std::vector<slot> bigger(slots_.size() * 2);
-    for (slot& s : slots_) bigger[s.handle & (bigger.size() - 1)] = std::move(s);
+    for (slot& s : slots_)
+      bigger[s.handle & (bigger.size() - 1)] = std::move(s);
     slots_ = std::move(bigger);
   }
 

@@ -32,7 +32,8 @@ bool mailbox::pop(message& out, std::size_t& remaining, std::optional<std::size_
   }
   remaining = queue_.size();
   if (remaining > overload_threshold_) {
-    while (remaining > overload_threshold_) overload_threshold_ *= 2;
+    while (remaining > overload_threshold_)
+      overload_threshold_ *= 2;
     overload = remaining;
   }
   return true;

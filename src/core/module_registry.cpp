@@ -13,6 +13,8 @@ std::unique_ptr<service> module_registry::create(std::string_view name) const {
   return it == factories_.end() ? nullptr : it->second();
 }
 
-bool module_registry::contains(std::string_view name) const { return factories_.contains(name); }
+bool module_registry::contains(std::string_view name) const {
+  return factories_.contains(name);
+}
 
 }  // namespace starling

@@ -22,12 +22,14 @@ node::node(node_options options, const module_registry& modules, environment& en
       env_(env),
       handles_(options.harbor),
       scheduler_(options.threads, *this),
-      timer_([this](handle_t target, std::int32_t session) {
-        if (auto ctx = handles_.grab(target)) {
-          message expired{0, session, ptype::response, {}};
-          push(std::move(ctx), expired);
-        }
-      }),
+      timer_(
+          [this](handle_t target, std::int32_t session) {
+            if (auto ctx = handles_.grab(target)) {
+              message expired{0, session, ptype::response, {}};
+              push(std::move(ctx), expired);
+            }
+          },
+          [this] { return scheduler_.any_awake() && started_.load(std::memory_order_relaxed); }),
       start_mono_ns_(monotonic_ns()) {
   const auto wall = wall_clock_ns().count();
   start_seconds_ = wall / 1'000'000'000;
@@ -40,10 +42,12 @@ node::~node() {
   timer_.stop();
   if (stall_monitor_) stall_monitor_->stop();
   // Services are released while the node is still whole: their destructors may use it.
-  for (auto& ctx : handles_.retire_all()) ctx->mark_retired();
+  for (auto& ctx : handles_.retire_all())
+    ctx->mark_retired();
 }
 
 void node::start() {
+  started_.store(true);
   scheduler_.start();
   stall_monitor_ = std::make_unique<stall_monitor>(
       scheduler_.probes(), options_.stall_interval,
@@ -71,7 +75,8 @@ void node::abort() {
     ctx->mark_retired();
     ring<message> left = ctx->inbox().close();
     message msg;
-    while (left.pop(msg)) bounce(ctx->handle(), msg);
+    while (left.pop(msg))
+      bounce(ctx->handle(), msg);
   }
   std::lock_guard lock(shutdown_mutex_);
   shutdown_cv_.notify_all();
@@ -138,7 +143,8 @@ void node::retire(handle_t h) {
   ctx->mark_retired();
   ring<message> left = ctx->inbox().close();
   message msg;
-  while (left.pop(msg)) bounce(h, msg);
+  while (left.pop(msg))
+    bounce(h, msg);
   if (handles_.live() == 0) {
     std::lock_guard lock(shutdown_mutex_);
     shutdown_cv_.notify_all();
@@ -170,7 +176,8 @@ bool node::register_global(std::string_view name, handle_t h) {
       parked_.erase(it);
     }
   }
-  for (parked_message& m : waiting) send(m.source, h, m.type, m.session, std::move(m.data));
+  for (parked_message& m : waiting)
+    send(m.source, h, m.type, m.session, std::move(m.data));
   return true;
 }
 
@@ -186,8 +193,7 @@ std::optional<handle_t> node::resolve(std::string_view address) const {
 
 // ---- messages ------------------------------------------------------------------------
 
-bool node::send(handle_t source, handle_t dest, ptype type, std::int32_t session,
-                payload data) {
+bool node::send(handle_t source, handle_t dest, ptype type, std::int32_t session, payload data) {
   if (dest == 0) {
     if (!data.empty()) log(source, "error: Destination address can't be 0");
     return false;
@@ -259,8 +265,7 @@ void node::timeout(handle_t h, std::int64_t ticks, std::int32_t session) {
 }
 
 std::int64_t node::now() const noexcept {
-  return start_centis_ +
-         static_cast<std::int64_t>((monotonic_ns() - start_mono_ns_) / ns_per_tick);
+  return start_centis_ + static_cast<std::int64_t>((monotonic_ns() - start_mono_ns_) / ns_per_tick);
 }
 
 // ---- logging -------------------------------------------------------------------------
@@ -283,6 +288,14 @@ void node::dispatch(worker_probe& probe, context& target, message& msg) {
   }
   target.account(options_.profile ? thread_cpu_ns() - cpu_start : 0);
   probe.end();
+}
+
+void node::between_batches() {
+  if (timer_.due(monotonic_ns())) timer_.fire_due();
+}
+
+void node::all_workers_asleep() {
+  timer_.recheck();
 }
 
 void node::overloaded(context& target, std::size_t length) {

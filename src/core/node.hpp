@@ -116,6 +116,8 @@ class node final : private dispatcher {
  private:
   void dispatch(worker_probe& probe, context& target, message& msg) override;
   void overloaded(context& target, std::size_t length) override;
+  void between_batches() override;
+  void all_workers_asleep() override;
 
   bool push(std::shared_ptr<context> target, message& msg);
   /// Answers a message that will never be handled: PTYPE_ERROR with its session, from `dead`.
@@ -128,6 +130,7 @@ class node final : private dispatcher {
   const module_registry& modules_;
   environment& env_;
   handle_table<context> handles_;
+  std::atomic<bool> started_{false};  // before timer_: its thread reads it
   scheduler scheduler_;
   timer timer_;
   std::unique_ptr<stall_monitor> stall_monitor_;

@@ -13,6 +13,9 @@ constexpr int spin_polls = 2000;
 constexpr int steal_every = 64;
 // How often a sleeping worker looks for a next slot held back by a long dispatch.
 constexpr auto rescue_interval = std::chrono::milliseconds(2);
+// Every this many batches a worker serves the shared queue before its own next slot, so two
+// services calling each other on one worker cannot starve the rest.
+constexpr unsigned fairness_period = 8;
 
 /// The scheduler and slot of the worker running on this thread, if any.
 struct worker_identity {
@@ -28,7 +31,9 @@ scheduler::scheduler(int workers, dispatcher& node)
       probes_(static_cast<std::size_t>(workers)),
       next_slots_(std::make_unique<next_slot[]>(static_cast<std::size_t>(workers))) {}
 
-scheduler::~scheduler() { stop(); }
+scheduler::~scheduler() {
+  stop();
+}
 
 int scheduler::weight_of(int index) noexcept {
   if (index < 4) return -1;
@@ -47,13 +52,13 @@ void scheduler::start() {
 
 void scheduler::stop() {
   if (stopping_.exchange(true)) return;
-  {
-    std::lock_guard lock(sleep_mutex_);
-  }
+  { std::lock_guard lock(sleep_mutex_); }
   sleep_cv_.notify_all();
-  for (std::thread& t : threads_) t.join();
+  for (std::thread& t : threads_)
+    t.join();
   threads_.clear();
-  for (std::size_t i = 0; i < probes_.size(); ++i) next_slots_[i].next.reset();
+  for (std::size_t i = 0; i < probes_.size(); ++i)
+    next_slots_[i].next.reset();
   std::lock_guard guard(queue_lock_);
   queue_ = ring<std::shared_ptr<context>>();
   queued_.store(0, std::memory_order_relaxed);
@@ -139,7 +144,10 @@ std::shared_ptr<context> scheduler::take(int index) {
   spinning_.fetch_add(1, std::memory_order_relaxed);
   for (int i = 0; i < spin_polls && !stopping_.load(std::memory_order_relaxed); ++i) {
     std::shared_ptr<context> next = try_pop();
-    if (!next && i % steal_every == steal_every - 1) next = steal_stale(index);
+    if (!next && i % steal_every == steal_every - 1) {
+      node_.between_batches();
+      next = steal_stale(index);
+    }
     if (next) {
       spinning_.fetch_sub(1, std::memory_order_relaxed);
       return next;
@@ -153,6 +161,7 @@ std::shared_ptr<context> scheduler::take(int index) {
   std::unique_lock lock(sleep_mutex_);
   std::shared_ptr<context> next;
   for (;;) {
+    bool last_awake = false;
     {
       std::lock_guard guard(queue_lock_);
       if (queue_.pop(next) || stopping_.load(std::memory_order_relaxed)) {
@@ -160,7 +169,11 @@ std::shared_ptr<context> scheduler::take(int index) {
         return next;
       }
       ++sleeping_;
+      asleep_.store(sleeping_, std::memory_order_relaxed);
+      last_awake = sleeping_ == static_cast<int>(probes_.size());
     }
+    // The timer thread leaves due timers to awake workers; now there are none.
+    if (last_awake) node_.all_workers_asleep();
     if (occupied_next_.load(std::memory_order_relaxed) > 0) {
       sleep_cv_.wait_for(lock, rescue_interval);
     } else {
@@ -169,6 +182,7 @@ std::shared_ptr<context> scheduler::take(int index) {
     {
       std::lock_guard guard(queue_lock_);
       --sleeping_;
+      asleep_.store(sleeping_, std::memory_order_relaxed);
     }
     if ((next = steal_stale(index))) return next;
   }
@@ -181,9 +195,20 @@ void scheduler::work(int index) {
   const int weight = weight_of(index);
   std::shared_ptr<context> current;
   message msg;
+  unsigned batches = 0;
+  auto pick_ready = [&] {
+    std::shared_ptr<context> next;
+    if (++batches % fairness_period == 0) {
+      node_.between_batches();
+      next = try_pop();
+    }
+    if (!next) next = take_next(own);
+    if (!next) next = try_pop();
+    return next;
+  };
   while (!stopping_.load(std::memory_order_relaxed)) {
     if (!current) {
-      current = take_next(own);
+      current = pick_ready();
       if (!current) current = take(index);
       if (!current) continue;
     }
@@ -206,9 +231,7 @@ void scheduler::work(int index) {
       }
     }
     if (!current) continue;
-    std::shared_ptr<context> next = take_next(own);
-    if (!next) next = try_pop();
-    if (next) {
+    if (std::shared_ptr<context> next = pick_ready()) {
       // Requeue the current service only if it has work left: an empty one would just send
       // another worker to find nothing.
       if (!current->inbox().release_if_empty()) push_shared(std::move(current));

@@ -16,9 +16,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdint>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,6 +40,11 @@ class dispatcher {
   virtual void dispatch(worker_probe& probe, context& target, message& msg) = 0;
   /// `target`'s mailbox crossed its warning threshold with `length` messages queued.
   virtual void overloaded(context& target, std::size_t length) = 0;
+  /// Called by busy and spinning workers every few batches or polls (timer delivery without
+  /// a thread switch).
+  virtual void between_batches() = 0;
+  /// The last awake worker is about to sleep.
+  virtual void all_workers_asleep() = 0;
 };
 
 class scheduler {
@@ -56,6 +61,11 @@ class scheduler {
   /// Puts `target` at the tail of the run queue. Any thread.
   void schedule(std::shared_ptr<context> target);
 
+  /// True unless every worker is asleep. Any thread.
+  [[nodiscard]] bool any_awake() const noexcept {
+    return asleep_.load(std::memory_order_relaxed) < static_cast<int>(probes_.size());
+  }
+
   /// The probes the stall monitor watches, one per worker.
   [[nodiscard]] std::vector<worker_probe>& probes() noexcept { return probes_; }
 
@@ -66,7 +76,7 @@ class scheduler {
   /// A worker's private slot for the service its dispatch just made runnable.
   struct alignas(64) next_slot {
     spinlock lock;
-    std::shared_ptr<context> next;  // guarded by lock
+    std::shared_ptr<context> next;   // guarded by lock
     std::uint32_t seen_version = 0;  // what a stealer last saw of this worker's probe
   };
 
@@ -90,6 +100,7 @@ class scheduler {
   std::atomic<int> occupied_next_{0};     // how many next slots hold a service
 
   std::atomic<int> spinning_{0};
+  std::atomic<int> asleep_{0};  // sleeping_, readable without the lock
   std::atomic<bool> stopping_{false};
   std::mutex sleep_mutex_;
   std::condition_variable sleep_cv_;

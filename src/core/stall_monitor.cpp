@@ -6,9 +6,14 @@ namespace starling {
 
 stall_monitor::stall_monitor(std::vector<worker_probe>& probes, std::chrono::milliseconds interval,
                              report_fn report)
-    : probes_(probes), interval_(interval), report_(std::move(report)), thread_([this] { run(); }) {}
+    : probes_(probes),
+      interval_(interval),
+      report_(std::move(report)),
+      thread_([this] { run(); }) {}
 
-stall_monitor::~stall_monitor() { stop(); }
+stall_monitor::~stall_monitor() {
+  stop();
+}
 
 void stall_monitor::check() {
   for (worker_probe& probe : probes_) {

@@ -8,17 +8,24 @@
 
 namespace starling {
 
-timer::timer(fire_fn fire) : fire_(std::move(fire)), thread_([this] { run(); }) {}
+timer::timer(fire_fn fire, std::function<bool()> workers_awake)
+    : fire_(std::move(fire)),
+      workers_awake_(std::move(workers_awake)),
+      thread_([this] { run(); }) {}
 
-timer::~timer() { stop(); }
+timer::~timer() {
+  stop();
+}
 
 void timer::add(std::uint64_t deadline_ns, handle_t target, std::int32_t session) {
   bool earliest = false;
   {
     std::lock_guard lock(mutex_);
-    heap_.push_back(entry{deadline_ns, sequence_++, target, session});
+    const std::uint64_t rounded = (deadline_ns + resolution_ns - 1) / resolution_ns * resolution_ns;
+    heap_.push_back(entry{rounded, sequence_++, target, session});
     std::push_heap(heap_.begin(), heap_.end());
     earliest = heap_.front().sequence == sequence_ - 1;
+    if (earliest) publish_earliest();
   }
   // Only a new earliest deadline changes how long the thread must sleep.
   if (earliest) wake_.notify_one();
@@ -34,34 +41,62 @@ void timer::stop() {
     std::lock_guard lock(mutex_);
     if (stopping_) return;
     stopping_ = true;
+    earliest_.store(UINT64_MAX, std::memory_order_relaxed);
   }
   wake_.notify_one();
   thread_.join();
 }
 
+void timer::publish_earliest() {
+  earliest_.store(heap_.empty() || stopping_ ? UINT64_MAX : heap_.front().deadline,
+                  std::memory_order_relaxed);
+}
+
+void timer::fire_due() {
+  std::unique_lock firing(firing_mutex_, std::try_to_lock);
+  if (firing) fire_locked();
+}
+
+void timer::fire_locked() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    const std::uint64_t now = monotonic_ns();
+    while (!heap_.empty() && heap_.front().deadline <= now) {
+      std::pop_heap(heap_.begin(), heap_.end());
+      due_.push_back(heap_.back());
+      heap_.pop_back();
+    }
+    publish_earliest();
+  }
+  for (const entry& e : due_)
+    fire_(e.target, e.session);
+  due_.clear();
+}
+
 void timer::run() {
-  std::vector<entry> due;
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     if (heap_.empty()) {
       wake_.wait(lock);
       continue;
     }
-    const std::uint64_t now = monotonic_ns();
-    if (heap_.front().deadline > now) {
+    // While workers are awake they fire between batches; the thread steps in only for what
+    // they leave overdue, so it does not have to win a core from them (and cannot be
+    // preempted while holding the firing lock they need).
+    const std::uint64_t wake_at =
+        heap_.front().deadline + (workers_awake_ && workers_awake_() ? grace_ns : 0);
+    if (wake_at > monotonic_ns()) {
       // steady_clock is CLOCK_MONOTONIC on Linux, the clock of monotonic_ns.
-      auto until = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(heap_.front().deadline));
+      const auto until = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake_at));
       wake_.wait_until(lock, until);
       continue;
     }
-    while (!heap_.empty() && heap_.front().deadline <= now) {
-      std::pop_heap(heap_.begin(), heap_.end());
-      due.push_back(heap_.back());
-      heap_.pop_back();
-    }
     lock.unlock();
-    for (const entry& e : due) fire_(e.target, e.session);
-    due.clear();
+    {
+      std::lock_guard firing(firing_mutex_);
+      fire_locked();
+    }
     lock.lock();
   }
 }

@@ -29,7 +29,9 @@ struct outcome {
 
 outcome* current = nullptr;
 
-void note(std::string e) { current->add(std::move(e)); }
+void note(std::string e) {
+  current->add(std::move(e));
+}
 
 std::string text_of(const result<reply>& r) {
   if (!r) return std::string("error:") + std::string(describe(r.error()));
@@ -56,7 +58,8 @@ class echo final : public actor {
     } else if (command == "defer") {
       deferred_.push_back(std::move(req));
     } else if (command == "release") {
-      for (request& r : deferred_) r.reply("released");
+      for (request& r : deferred_)
+        r.reply("released");
       deferred_.clear();
       req.reply("ok");
     } else if (command == "slow") {
@@ -106,7 +109,8 @@ std::vector<std::string> play(std::string_view param = "") {
 TEST(actor, start_gets_the_launch_arguments) {
   struct s final : scenario {
     task<> run() override {
-      for (const auto& a : args_) note(a);
+      for (const auto& a : args_)
+        note(a);
       co_return;
     }
   };
@@ -176,8 +180,7 @@ TEST(actor, deferred_responses_answer_later) {
     }
     task<> waiter(handle_t e) { note("waiter " + text_of(co_await call(e, "defer"))); }
   };
-  EXPECT_EQ(play<s>(),
-            (std::vector<std::string>{"waiter released", "waiter released", "ok"}));
+  EXPECT_EQ(play<s>(), (std::vector<std::string>{"waiter released", "waiter released", "ok"}));
 }
 
 TEST(actor, call_within_times_out_and_ignores_the_late_reply) {
@@ -239,8 +242,8 @@ TEST(actor, woken_coroutines_run_in_wakeup_order_before_forks) {
       co_return;
     }
   };
-  EXPECT_EQ(play<s>(), (std::vector<std::string>{"waker suspends", "B", "A", "fork",
-                                                 "waker resumed"}));
+  EXPECT_EQ(play<s>(),
+            (std::vector<std::string>{"waker suspends", "B", "A", "fork", "waker resumed"}));
 }
 
 TEST(actor, forks_run_after_the_current_message_in_fifo_order) {
@@ -285,7 +288,8 @@ TEST(actor, exit_fails_queued_and_suspended_calls) {
   const auto events = play<s>();
   ASSERT_EQ(events.size(), 4U);
   EXPECT_EQ(events[3], "error:call to invalid address") << "later calls fail at once";
-  for (std::size_t i = 0; i < 3; ++i) EXPECT_TRUE(events[i].ends_with("error:call failed")) << events[i];
+  for (std::size_t i = 0; i < 3; ++i)
+    EXPECT_TRUE(events[i].ends_with("error:call failed")) << events[i];
 }
 
 TEST(actor, kill_of_the_callee_fails_the_waiting_caller) {
@@ -307,11 +311,13 @@ TEST(actor, sends_are_one_way_and_ordered) {
   struct s final : scenario {
     task<> run() override {
       const handle_t e = spawn_echo();
-      for (int i = 0; i < 3; ++i) send(e, "note", std::to_string(i));
+      for (int i = 0; i < 3; ++i)
+        send(e, "note", std::to_string(i));
       note(text_of(co_await call(e, "echo", "sync")));
     }
   };
-  EXPECT_EQ(play<s>(), (std::vector<std::string>{"echo got 0", "echo got 1", "echo got 2", "sync"}));
+  EXPECT_EQ(play<s>(),
+            (std::vector<std::string>{"echo got 0", "echo got 1", "echo got 2", "sync"}));
 }
 
 TEST(actor, raw_messages_from_core_services_interoperate) {

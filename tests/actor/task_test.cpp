@@ -33,9 +33,15 @@ T run_sync(task<T> t) {
   return std::move(*out);
 }
 
-task<int> forty_two() { co_return 42; }
-task<int> add_one(int x) { co_return x + 1; }
-task<int> chain() { co_return co_await add_one(co_await forty_two()); }
+task<int> forty_two() {
+  co_return 42;
+}
+task<int> add_one(int x) {
+  co_return x + 1;
+}
+task<int> chain() {
+  co_return co_await add_one(co_await forty_two());
+}
 task<std::string> fails() {
   throw std::runtime_error("boom");
   co_return "never";

@@ -24,7 +24,8 @@ TEST(clock, wall_clock_matches_time) {
 TEST(clock, thread_cpu_advances_with_work) {
   std::uint64_t start = thread_cpu_ns();
   volatile std::uint64_t sink = 0;
-  for (int i = 0; i < 10'000'000; ++i) sink = sink + static_cast<std::uint64_t>(i);
+  for (int i = 0; i < 10'000'000; ++i)
+    sink = sink + static_cast<std::uint64_t>(i);
   EXPECT_GT(thread_cpu_ns(), start);
 }
 

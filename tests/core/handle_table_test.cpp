@@ -43,16 +43,20 @@ TEST(handle_table, retired_handles_are_not_reused) {
 TEST(handle_table, skips_values_whose_slot_is_held) {
   handle_table<item> table(0);
   // Fill 1..4 (table size 4), retire 2..4: handle 1 still holds slot 1 of 4.
-  for (int i = 0; i < 4; ++i) table.insert(std::make_shared<item>());
-  for (handle_t h = 2; h <= 4; ++h) table.retire(h);
+  for (int i = 0; i < 4; ++i)
+    table.insert(std::make_shared<item>());
+  for (handle_t h = 2; h <= 4; ++h)
+    table.retire(h);
   // Next candidate 5 maps to slot 1 (taken by handle 1), so 6 is chosen.
   EXPECT_EQ(table.insert(std::make_shared<item>()), 6U);
 }
 
 TEST(handle_table, grows_past_the_initial_size) {
   handle_table<item> table(0);
-  for (int i = 0; i < 1000; ++i) table.insert(std::make_shared<item>());
-  for (handle_t h = 1; h <= 1000; ++h) ASSERT_TRUE(table.grab(h)) << h;
+  for (int i = 0; i < 1000; ++i)
+    table.insert(std::make_shared<item>());
+  for (handle_t h = 1; h <= 1000; ++h)
+    ASSERT_TRUE(table.grab(h)) << h;
   EXPECT_EQ(table.handles().size(), 1000U);
 }
 
@@ -81,7 +85,8 @@ TEST(handle_table, one_handle_two_names_removed_on_retire) {
 
 TEST(handle_table, retire_all_empties_the_table) {
   handle_table<item> table(0);
-  for (int i = 0; i < 10; ++i) table.insert(std::make_shared<item>());
+  for (int i = 0; i < 10; ++i)
+    table.insert(std::make_shared<item>());
   table.bind_name("n", 3);
   auto all = table.retire_all();
   EXPECT_EQ(all.size(), 10U);

@@ -5,7 +5,9 @@
 namespace starling {
 namespace {
 
-message numbered(std::int32_t n) { return message{1, n, ptype::lua, {}}; }
+message numbered(std::int32_t n) {
+  return message{1, n, ptype::lua, {}};
+}
 
 TEST(mailbox, schedules_once_after_activation) {
   mailbox box;

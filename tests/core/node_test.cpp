@@ -121,10 +121,12 @@ TEST_F(node_test, messages_keep_source_session_and_body) {
 TEST_F(node_test, sends_from_one_source_arrive_in_order) {
   testing::node_fixture f(modules);
   const handle_t r = f.runtime->launch("recorder", "");
-  for (int i = 0; i < 1000; ++i) f.runtime->send(9, r, ptype::lua, i, {});
+  for (int i = 0; i < 1000; ++i)
+    f.runtime->send(9, r, ptype::lua, i, {});
   ASSERT_TRUE(eventually([&] { return record->size() == 1000; }));
   auto got = record->get();
-  for (int i = 0; i < 1000; ++i) ASSERT_EQ(got[static_cast<std::size_t>(i)].session, i);
+  for (int i = 0; i < 1000; ++i)
+    ASSERT_EQ(got[static_cast<std::size_t>(i)].session, i);
 }
 
 TEST_F(node_test, local_names) {
@@ -180,7 +182,8 @@ TEST_F(node_test, queued_requests_of_an_exiting_service_get_errors) {
   const handle_t caller = f.runtime->launch("recorder", "");
   const handle_t victim = f.runtime->launch("victim", "");
   f.runtime->send(caller, victim, ptype::lua, 100, {});
-  for (std::int32_t s : {1, 0, 2}) f.runtime->send(caller, victim, ptype::lua, s, {});
+  for (std::int32_t s : {1, 0, 2})
+    f.runtime->send(caller, victim, ptype::lua, s, {});
   queued.count_down();
   ASSERT_TRUE(eventually([&] { return record->size() == 4; }));
   auto got = record->get();
@@ -230,9 +233,8 @@ TEST_F(node_test, message_to_another_harbor_is_dropped_with_an_error) {
   EXPECT_EQ(record->get()[0].session, 4);
   EXPECT_EQ(record->get()[0].source, 0x03000001U);
   ASSERT_TRUE(eventually([&] {
-    return f.log->contains(
-        "Drop message to harbor 3 from " + fmt::format("{:x}", r) +
-        " to 3000001 (session = 4, msgsz = 3)");
+    return f.log->contains("Drop message to harbor 3 from " + fmt::format("{:x}", r) +
+                           " to 3000001 (session = 4, msgsz = 3)");
   }));
 }
 
@@ -289,7 +291,8 @@ TEST_F(node_test, overload_warning_from_the_overloaded_service) {
   testing::node_fixture f(modules);
   const handle_t slow = f.runtime->launch("slow", "");
   f.runtime->send(0, slow, ptype::lua, 1, {});
-  for (int i = 0; i < 5000; ++i) f.runtime->send(0, slow, ptype::lua, 2, {});
+  for (int i = 0; i < 5000; ++i)
+    f.runtime->send(0, slow, ptype::lua, 2, {});
   burst_sent.count_down();
   const std::string prefix = "error: May overload, message queue length = ";
   ASSERT_TRUE(eventually([&] { return f.log->contains_prefix(prefix); }));
@@ -305,7 +308,8 @@ TEST_F(node_test, stall_monitor_reports_a_long_dispatch) {
   modules.add("looper", [&] {
     return std::make_unique<lambda_service>(nullptr, [&](context& self, message&) {
       // Spin until the monitor has flagged us: the test depends on the event, not on time.
-      while (!self.take_endless()) std::this_thread::yield();
+      while (!self.take_endless())
+        std::this_thread::yield();
       flagged = true;
     });
   });
@@ -369,7 +373,8 @@ TEST_F(node_test, profile_accounts_cpu_only_when_enabled) {
     modules.add("busy", [] {
       return std::make_unique<lambda_service>(nullptr, [](context&, message&) {
         volatile std::uint64_t x = 0;
-        for (int i = 0; i < 2'000'000; ++i) x = x + static_cast<std::uint64_t>(i);
+        for (int i = 0; i < 2'000'000; ++i)
+          x = x + static_cast<std::uint64_t>(i);
       });
     });
     node_options options;

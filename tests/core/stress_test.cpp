@@ -39,35 +39,36 @@ TEST(stress, every_message_once_and_in_order_per_pair) {
 
   modules.add("peer", [&] {
     const int index = next_index.fetch_add(1);
-    return std::make_unique<testing::lambda_service>(nullptr, [&, index](context& self,
-                                                                         message& m) {
-      peer_state& st = states[static_cast<std::size_t>(index)];
-      if (m.type == ptype::text) {
-        // A tick: one message to each target, then tick again (so rounds interleave with
-        // the traffic arriving from the other peers).
-        for (int k = 1; k <= fan_out; ++k) {
-          const auto target = static_cast<std::size_t>((index + k) % service_count);
-          const wire w{static_cast<std::uint32_t>(index), st.sent_rounds};
-          self.send(handles[target], ptype::lua, 0,
-                    payload::copy_of(std::as_bytes(std::span(&w, 1))));
-        }
-        if (++st.sent_rounds < per_pair) self.send(self.handle(), ptype::text, 0, {});
-        return;
-      }
-      wire w{};
-      ASSERT_EQ(m.data.size(), sizeof w);
-      std::memcpy(&w, m.data.data(), sizeof w);
-      if (w.sequence != st.next_expected[w.sender]) ++st.out_of_order;
-      st.next_expected[w.sender] = w.sequence + 1;
-      if (++st.received == fan_out * per_pair) finished_receivers.fetch_add(1);
-    });
+    return std::make_unique<testing::lambda_service>(
+        nullptr, [&, index](context& self, message& m) {
+          peer_state& st = states[static_cast<std::size_t>(index)];
+          if (m.type == ptype::text) {
+            // A tick: one message to each target, then tick again (so rounds interleave with
+            // the traffic arriving from the other peers).
+            for (int k = 1; k <= fan_out; ++k) {
+              const auto target = static_cast<std::size_t>((index + k) % service_count);
+              const wire w{static_cast<std::uint32_t>(index), st.sent_rounds};
+              self.send(handles[target], ptype::lua, 0,
+                        payload::copy_of(std::as_bytes(std::span(&w, 1))));
+            }
+            if (++st.sent_rounds < per_pair) self.send(self.handle(), ptype::text, 0, {});
+            return;
+          }
+          wire w{};
+          ASSERT_EQ(m.data.size(), sizeof w);
+          std::memcpy(&w, m.data.data(), sizeof w);
+          if (w.sequence != st.next_expected[w.sender]) ++st.out_of_order;
+          st.next_expected[w.sender] = w.sequence + 1;
+          if (++st.received == fan_out * per_pair) finished_receivers.fetch_add(1);
+        });
   });
 
   testing::node_fixture f(modules);
   for (int i = 0; i < service_count; ++i) {
     handles[static_cast<std::size_t>(i)] = f.runtime->launch("peer", "");
   }
-  for (handle_t h : handles) f.runtime->send(0, h, ptype::text, 0, {});
+  for (handle_t h : handles)
+    f.runtime->send(0, h, ptype::text, 0, {});
   ASSERT_TRUE(testing::eventually([&] { return finished_receivers.load() == service_count; },
                                   std::chrono::seconds(120)));
   f.runtime->abort();
