@@ -214,8 +214,8 @@ class actor : public service, private detail::task_owner {
 
 /// Registers `T` (default-constructible actor) under `name`, for LAUNCH and configs.
 template <class T>
-void register_actor(module_registry& modules, std::string name) {
-  modules.add(std::move(name), [] { return std::make_unique<T>(); });
+void register_actor(module_registry& modules, std::string_view name) {
+  modules.add(std::string(name), [] { return std::make_unique<T>(); });
 }
 
 }  // namespace starling

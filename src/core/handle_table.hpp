@@ -79,6 +79,7 @@ class handle_table {
     live_ = 0;
     std::sort(taken.begin(), taken.end(), [](auto& a, auto& b) { return a.first < b.first; });
     std::vector<std::shared_ptr<T>> values;
+    values.reserve(taken.size());
     for (auto& [h, v] : taken)
       values.push_back(std::move(v));
     return values;
