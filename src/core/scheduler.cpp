@@ -106,6 +106,18 @@ std::shared_ptr<context> scheduler::try_pop() {
   return next;
 }
 
+void scheduler::stash(next_slot& slot, std::shared_ptr<context> target) {
+  {
+    std::lock_guard guard(slot.lock);
+    if (!slot.next) {
+      slot.next = std::move(target);
+      occupied_next_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+  push_shared(std::move(target));
+}
+
 std::shared_ptr<context> scheduler::take_next(next_slot& slot) {
   std::shared_ptr<context> next;
   {
@@ -233,8 +245,10 @@ void scheduler::work(int index) {
     if (!current) continue;
     if (std::shared_ptr<context> next = pick_ready()) {
       // Requeue the current service only if it has work left: an empty one would just send
-      // another worker to find nothing.
-      if (!current->inbox().release_if_empty()) push_shared(std::move(current));
+      // another worker to find nothing. It waits in this worker's own slot when that is free,
+      // so two services in conversation alternate on one core; another worker takes it from
+      // there if this one gets stuck in a long dispatch.
+      if (!current->inbox().release_if_empty()) stash(own, std::move(current));
       current = std::move(next);
     }
   }

@@ -85,6 +85,8 @@ class scheduler {
   std::shared_ptr<context> try_pop();
   void push_shared(std::shared_ptr<context> target);
   std::shared_ptr<context> take_next(next_slot& slot);
+  /// Puts `target` in `slot` if it is free, else in the shared queue.
+  void stash(next_slot& slot, std::shared_ptr<context> target);
   /// Steals `next` from workers stuck in one dispatch since the previous look.
   std::shared_ptr<context> steal_stale(int thief);
 
