@@ -6,6 +6,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +20,7 @@
 #include "core/node.hpp"
 #include "examples/pingpong/pingpong.hpp"
 #include "services/builtin.hpp"
+#include "services/logger.hpp"
 
 #ifndef STARLING_VERSION
 #define STARLING_VERSION "unknown"
@@ -71,17 +74,24 @@ class pid_file {
   std::string path_;
 };
 
+/// Blocks SIGHUP in the calling thread. Called before any runtime thread exists (and before
+/// daemon(3), which keeps the mask), so every thread inherits it and only the hangup
+/// forwarder's sigwait takes the signal; one that comes earlier waits, pending.
+void block_hangup() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 /// Turns SIGHUP into a PTYPE_SYSTEM message to the logger (log rotation), on its own thread:
-/// a signal handler may not touch the runtime, sigwait may.
+/// a signal handler may not touch the runtime, sigwait may. Declared after the node, so it is
+/// joined before the node it uses is destroyed.
 class hangup_forwarder {
  public:
-  hangup_forwarder() {
+  explicit hangup_forwarder(node& runtime) {
     sigemptyset(&set_);
     sigaddset(&set_, SIGHUP);
-    // Blocked before any runtime thread exists, so every thread inherits the mask.
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-  }
-  void start(node& runtime) {
     thread_ = std::thread([this, &runtime] {
       for (;;) {
         int received = 0;
@@ -93,8 +103,9 @@ class hangup_forwarder {
       }
     });
   }
+  hangup_forwarder(const hangup_forwarder&) = delete;
+  hangup_forwarder& operator=(const hangup_forwarder&) = delete;
   ~hangup_forwarder() {
-    if (!thread_.joinable()) return;
     stopping_ = true;
     pthread_kill(thread_.native_handle(), SIGHUP);
     thread_.join();
@@ -105,6 +116,14 @@ class hangup_forwarder {
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
+
+/// Waits (bounded) until the logger has taken every queued line: abort() drops the rest.
+void drain_log(const node& runtime) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!log_drained(runtime) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
 
 int run(const std::string& config_path) {
   environment env;
@@ -117,6 +136,7 @@ int run(const std::string& config_path) {
   }
 
   std::signal(SIGPIPE, SIG_IGN);
+  block_hangup();
   pid_file pid;
   if (settings.daemon) {
     if (!pid.acquire(*settings.daemon)) return 1;
@@ -126,7 +146,6 @@ int run(const std::string& config_path) {
     }
     if (!pid.write(*settings.daemon)) return 1;
   }
-  hangup_forwarder hangups;
 
   module_registry modules;
   register_builtin_services(modules);
@@ -143,15 +162,13 @@ int run(const std::string& config_path) {
     return 1;
   }
   runtime.bind_name("logger", logger);
-  hangups.start(runtime);
+  hangup_forwarder hangups(runtime);
   runtime.start();
   if (runtime.launch(settings.bootstrap) == 0) {
-    // Let the logger print the line before the node goes down.
-    const auto logger_context = runtime.grab(logger);
-    const std::uint64_t handled = logger_context->message_count();
     runtime.log(0, fmt::format("Bootstrap error : {}", settings.bootstrap));
-    while (logger_context->message_count() == handled)
-      std::this_thread::yield();
+    // Waiting for one more handled message was not enough: a failed init queues its own line
+    // (`launch ... FAILED`) first, so the logger could count that one and lose ours.
+    drain_log(runtime);
     runtime.abort();
     runtime.wait();
     return 1;

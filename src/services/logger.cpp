@@ -49,4 +49,11 @@ void logger::write_line(context& self, handle_t source, std::string_view text) {
   std::fflush(out);
 }
 
+bool log_drained(const node& runtime) {
+  const std::optional<handle_t> logger = runtime.find_name("logger");
+  if (!logger) return true;
+  const std::shared_ptr<context> target = runtime.grab(*logger);
+  return !target || target->inbox().size() == 0;
+}
+
 }  // namespace starling

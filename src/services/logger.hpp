@@ -12,6 +12,8 @@
 
 namespace starling {
 
+class node;
+
 class logger final : public service {
  public:
   bool init(context& self, std::string_view param) override;
@@ -27,5 +29,10 @@ class logger final : public service {
   std::string path_;
   std::unique_ptr<std::FILE, file_closer> file_;  // null: stdout
 };
+
+/// True when the service named `logger` has no line queued (or there is none). Every line
+/// logged before the call is then written, or being written by a worker, and `node::wait`
+/// joins the workers: so a caller that waits for this before `abort` loses no line.
+[[nodiscard]] bool log_drained(const node& runtime);
 
 }  // namespace starling
