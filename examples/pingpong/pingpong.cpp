@@ -10,6 +10,7 @@
 
 #include "base/clock.hpp"
 #include "core/node.hpp"
+#include "services/logger.hpp"
 
 namespace starling::examples {
 
@@ -44,6 +45,13 @@ task<std::uint64_t> pingpong_main::measure(handle_t target, int coroutines) {
 
 task<> pingpong_main::start(std::vector<std::string> args) {
   (void)args;
+  // Like a skynet main: the start function returns (the bootstrap then exits) and the work
+  // goes on in a fork.
+  fork(run());
+  co_return;
+}
+
+task<> pingpong_main::run() {
   const handle_t target = launch("pong", "");
   for (std::int64_t n = 1; n <= 3; ++n) {
     auto answer = co_await call(target, "ping", n);
@@ -59,7 +67,9 @@ task<> pingpong_main::start(std::vector<std::string> args) {
     const std::uint64_t done = co_await measure(target, coroutines);
     log(fmt::format("{} coroutine(s): {} call round trips in 1 s", coroutines, done));
   }
-  (void)co_await sleep(1);  // lets the logger print before the node goes down
+  // abort drops log lines still queued: let the logger print ours first.
+  while (!log_drained(runtime()))
+    (void)co_await sleep(1);
   runtime().abort();
 }
 

@@ -20,6 +20,7 @@ class pingpong_main final : public actor {
     std::uint64_t deadline_ns = 0;
     int running = 0;
   };
+  task<> run();
   task<> caller(handle_t target, rate_probe_state& state);
   task<std::uint64_t> measure(handle_t target, int coroutines);
 };

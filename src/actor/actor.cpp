@@ -53,6 +53,31 @@ task<> actor::start(std::vector<std::string> args) {
   co_return;
 }
 
+task<> actor::run_start(std::vector<std::string> args) {
+  std::string failure;
+  try {
+    co_await start(std::move(args));
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!failure.empty()) {
+    log(fmt::format("init service failed: {}", failure));
+    co_await exit();  // the waiters' calls fail when the service goes
+  }
+  started_ = true;
+  for (request& waiter : start_waiters_)
+    waiter.reply_raw({});
+  start_waiters_.clear();
+}
+
+task<result<handle_t>> actor::newservice(std::string module, std::string param) {
+  const handle_t h = launch(module, param);
+  if (h == 0) co_return errc::call_failed;
+  auto started = co_await rawcall(h, ptype::system, {});
+  if (!started) co_return errc::call_failed;
+  co_return h;
+}
+
 task<> actor::on_request(request req) {
   req.fail();
   co_return;
@@ -79,6 +104,18 @@ void actor::dispatch(context& self, message& msg) {
     case ptype::lua:
       adopt(on_request(request(*node_, handle_, std::move(msg))));
       break;
+    case ptype::system:
+      if (msg.session != 0 && msg.data.empty()) {
+        request asking(*node_, handle_, std::move(msg));
+        if (started_) {
+          asking.reply_raw({});
+        } else {
+          start_waiters_.push_back(std::move(asking));
+        }
+        break;
+      }
+      on_message(msg);
+      break;
     default:
       on_message(msg);
       break;
@@ -93,7 +130,7 @@ void actor::dispatch(context& self, message& msg) {
 void actor::on_response(message& msg) {
   if (msg.session == start_session_ && start_session_ != 0) {
     start_session_ = 0;
-    adopt(start(std::move(args_)));
+    adopt(run_start(std::move(args_)));
     return;
   }
   detail::pending_op* op = pending_.take(msg.session);

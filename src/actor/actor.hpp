@@ -16,6 +16,9 @@
 // Failures are values: `co_await call(...)` yields result<reply> (errc::call_failed,
 // errc::invalid_address, errc::timeout).
 //
+// A PTYPE_SYSTEM call with an empty body asks an actor "has your start function returned?";
+// it is answered then (newservice waits on it).
+//
 // Thread contract: every protected member is for the service's own coroutines only.
 
 #include <coroutine>
@@ -183,13 +186,20 @@ class actor : public service, private detail::task_owner {
   /// Retires the service: answers its queued and suspended calls with errors. Never resumes.
   [[nodiscard]] exit_awaitable exit() { return exit_awaitable{*this}; }
 
-  /// Launches a service of `module` on this node; 0 on failure.
+  /// Launches a service of `module` on this node; 0 on failure. Returns after its init, before
+  /// its start function has run.
   handle_t launch(std::string_view module, std::string_view param);
+  /// Launches and waits until the new service's start function has returned (skynet's
+  /// newservice). errc::call_failed if the launch failed, the start function threw (the new
+  /// service then exits), or the module is not a native actor that reports its start.
+  task<result<handle_t>> newservice(std::string module, std::string param);
 
   void log(std::string_view text) const;
 
  private:
   void on_task_done(detail::promise_base& done, std::exception_ptr error) noexcept override;
+  /// Runs `start`, then answers whoever waits for it; a start that throws exits the service.
+  task<> run_start(std::vector<std::string> args);
   void adopt(task<> t);
   void resume(std::coroutine_handle<> waiter);
   void settle(detail::pending_op* op);
@@ -202,6 +212,8 @@ class actor : public service, private detail::task_owner {
   handle_t handle_ = 0;
   std::vector<std::string> args_;
   std::int32_t start_session_ = 0;
+  bool started_ = false;
+  std::vector<request> start_waiters_;  // PTYPE_SYSTEM calls asking "has start returned?"
   bool exiting_ = false;
 
   detail::session_map<detail::pending_op> pending_;

@@ -320,6 +320,45 @@ TEST(actor, sends_are_one_way_and_ordered) {
             (std::vector<std::string>{"echo got 0", "echo got 1", "echo got 2", "sync"}));
 }
 
+/// A service whose start function takes a while, or throws when launched with "throw".
+class slow_starter final : public actor {
+ protected:
+  task<> start(std::vector<std::string> args) override {
+    (void)co_await sleep(2);
+    if (!args.empty() && args[0] == "throw") throw std::runtime_error("start refused");
+    note("child started");
+  }
+};
+
+TEST(actor, newservice_returns_after_the_start_function) {
+  struct s final : scenario {
+    task<> run() override {
+      auto child = co_await newservice("slow_starter", "");
+      note(child ? "newservice returned" : "newservice failed");
+      auto broken = co_await newservice("slow_starter", "throw");
+      note(broken ? "broken returned"
+                  : std::string("broken: ") + std::string(describe(broken.error())));
+      auto missing = co_await newservice("no_such_module", "");
+      note(missing ? "missing returned" : "missing failed");
+    }
+  };
+  outcome result;
+  current = &result;
+  module_registry modules;
+  register_actor<s>(modules, "scenario");
+  register_actor<slow_starter>(modules, "slow_starter");
+  {
+    testing::node_fixture f(modules);
+    f.runtime->launch("scenario", "");
+    ASSERT_TRUE(testing::eventually([&] { return result.finished.load(); }));
+    ASSERT_TRUE(testing::eventually(
+        [&] { return f.log->contains_prefix("init service failed: start refused"); }));
+  }
+  EXPECT_EQ(result.get(), (std::vector<std::string>{"child started", "newservice returned",
+                                                    "broken: call failed", "missing failed"}));
+  current = nullptr;
+}
+
 TEST(actor, raw_messages_from_core_services_interoperate) {
   // A plain (non-actor) service answering in the pack format: the wire is the contract.
   struct s final : scenario {
