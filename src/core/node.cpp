@@ -29,7 +29,9 @@ node::node(node_options options, const module_registry& modules, environment& en
               push(std::move(ctx), expired);
             }
           },
-          [this] { return scheduler_.any_awake() && started_.load(std::memory_order_relaxed); }),
+          [this] {
+            return scheduler_.timers_covered() && started_.load(std::memory_order_relaxed);
+          }),
       start_mono_ns_(monotonic_ns()) {
   const auto wall = wall_clock_ns().count();
   start_seconds_ = wall / 1'000'000'000;

@@ -118,6 +118,7 @@ class node final : private dispatcher {
   void overloaded(context& target, std::size_t length) override;
   void between_batches() override;
   void all_workers_asleep() override;
+  [[nodiscard]] std::uint64_t next_timer_deadline() const override { return timer_.earliest(); }
 
   bool push(std::shared_ptr<context> target, message& msg);
   /// Answers a message that will never be handled: PTYPE_ERROR with its session, from `dead`.

@@ -1,6 +1,9 @@
 #include "core/scheduler.hpp"
 
+#include <algorithm>
 #include <utility>
+
+#include "base/clock.hpp"
 
 namespace starling {
 
@@ -186,16 +189,30 @@ std::shared_ptr<context> scheduler::take(int index) {
     }
     // The timer thread leaves due timers to awake workers; now there are none.
     if (last_awake) node_.all_workers_asleep();
+    const bool watching = !timer_watcher_.exchange(true, std::memory_order_relaxed);
+    std::uint64_t wake_at = watching ? node_.next_timer_deadline() : UINT64_MAX;
     if (occupied_next_.load(std::memory_order_relaxed) > 0) {
-      sleep_cv_.wait_for(lock, rescue_interval);
-    } else {
-      sleep_cv_.wait(lock);
+      const auto rescue = std::chrono::duration_cast<std::chrono::nanoseconds>(rescue_interval);
+      wake_at = std::min<std::uint64_t>(wake_at, monotonic_ns() + rescue.count());
     }
+    if (wake_at == UINT64_MAX) {
+      sleep_cv_.wait(lock);
+    } else {
+      // steady_clock is CLOCK_MONOTONIC on Linux, the clock of monotonic_ns.
+      sleep_cv_.wait_until(
+          lock, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake_at)));
+    }
+    if (watching) timer_watcher_.store(false, std::memory_order_relaxed);
     {
       std::lock_guard guard(queue_lock_);
       --sleeping_;
       asleep_.store(sleeping_, std::memory_order_relaxed);
     }
+    // Fire what is due without the sleep lock: delivering may wake another worker.
+    lock.unlock();
+    node_.between_batches();
+    lock.lock();
+    if ((next = take_next(next_slots_[static_cast<std::size_t>(index)]))) return next;
     if ((next = steal_stale(index))) return next;
   }
 }

@@ -45,6 +45,9 @@ class dispatcher {
   virtual void between_batches() = 0;
   /// The last awake worker is about to sleep.
   virtual void all_workers_asleep() = 0;
+  /// When the next timer is due (monotonic ns; UINT64_MAX: none), for a sleeping worker that
+  /// wakes itself to fire it: one wake-up instead of the timer thread's plus a worker's.
+  [[nodiscard]] virtual std::uint64_t next_timer_deadline() const = 0;
 };
 
 class scheduler {
@@ -61,9 +64,11 @@ class scheduler {
   /// Puts `target` at the tail of the run queue. Any thread.
   void schedule(std::shared_ptr<context> target);
 
-  /// True unless every worker is asleep. Any thread.
-  [[nodiscard]] bool any_awake() const noexcept {
-    return asleep_.load(std::memory_order_relaxed) < static_cast<int>(probes_.size());
+  /// True when some worker will fire due timers soon: one is awake, or a sleeping one waits
+  /// for the next deadline. Any thread.
+  [[nodiscard]] bool timers_covered() const noexcept {
+    return asleep_.load(std::memory_order_relaxed) < static_cast<int>(probes_.size()) ||
+           timer_watcher_.load(std::memory_order_relaxed);
   }
 
   /// The probes the stall monitor watches, one per worker.
@@ -102,7 +107,8 @@ class scheduler {
   std::atomic<int> occupied_next_{0};     // how many next slots hold a service
 
   std::atomic<int> spinning_{0};
-  std::atomic<int> asleep_{0};  // sleeping_, readable without the lock
+  std::atomic<int> asleep_{0};              // sleeping_, readable without the lock
+  std::atomic<bool> timer_watcher_{false};  // one sleeping worker waits for the next timer
   std::atomic<bool> stopping_{false};
   std::mutex sleep_mutex_;
   std::condition_variable sleep_cv_;

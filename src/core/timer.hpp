@@ -48,6 +48,10 @@ class timer {
   [[nodiscard]] bool due(std::uint64_t now_ns) const noexcept {
     return now_ns >= earliest_.load(std::memory_order_relaxed);
   }
+  /// The earliest deadline (monotonic ns), or UINT64_MAX when nothing is pending.
+  [[nodiscard]] std::uint64_t earliest() const noexcept {
+    return earliest_.load(std::memory_order_relaxed);
+  }
   /// Fires every due entry unless another thread is already doing so. Any thread.
   void fire_due();
   /// Makes the thread recompute when to wake (the workers' state changed). Any thread.
