@@ -46,8 +46,11 @@ class mailbox {
  private:
   static constexpr std::size_t initial_overload_threshold = 1024;
 
+  // Most services hold a few messages at a time: start small (72 bytes a slot), double as needed.
+  static constexpr std::size_t initial_capacity = 4;
+
   spinlock lock_;
-  ring<message> queue_;
+  ring<message> queue_{initial_capacity};
   bool scheduled_ = true;  // held until activate() so pushes during init do not schedule
   bool closed_ = false;
   std::size_t overload_threshold_ = initial_overload_threshold;
