@@ -202,7 +202,11 @@ void native_spawn(benchmark::State& st) {
   st.counters["rss_bytes_per_service"] = bytes_per_service;
   st.counters["us_per_spawn"] = us_per_spawn;
 }
-BENCHMARK(native_spawn)->Iterations(1)->Repetitions(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(native_spawn)
+    ->Iterations(1)
+    ->Repetitions(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void native_send(benchmark::State& st) {
   const int senders = static_cast<int>(st.range(0));
@@ -247,7 +251,6 @@ BENCHMARK(native_call)
     ->ArgName("coroutines")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-
 
 /// 100k timers spread over 100 services; arg 1 adds call traffic on both workers as load.
 void native_timers(benchmark::State& st) {
