@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "base/clock.hpp"
 #include "core/node.hpp"
 
 namespace starling {
@@ -12,6 +13,10 @@ context::context(node& owner, std::unique_ptr<service> instance, std::string mod
       instance_(std::move(instance)),
       module_(std::move(module)),
       param_(std::move(param)) {}
+
+std::uint64_t context::current_message_cpu_ns() const noexcept {
+  return message_cpu_start_ == 0 ? 0 : thread_cpu_ns() - message_cpu_start_;
+}
 
 std::int32_t context::new_session() noexcept {
   session_ = session_ == 0x7fffffff ? 1 : session_ + 1;

@@ -61,7 +61,13 @@ class context {
   [[nodiscard]] std::uint64_t cpu_ns() const noexcept {
     return cpu_ns_.load(std::memory_order_relaxed);
   }
+  /// CPU spent so far in the message being dispatched (0 outside a dispatch or without
+  /// profiling). The service's own thread only.
+  [[nodiscard]] std::uint64_t current_message_cpu_ns() const noexcept;
+  /// Marks the start of a dispatch (0: profiling off). The dispatching worker only.
+  void begin_message(std::uint64_t cpu_start) noexcept { message_cpu_start_ = cpu_start; }
   void account(std::uint64_t cpu) noexcept {
+    message_cpu_start_ = 0;
     message_count_.fetch_add(1, std::memory_order_relaxed);
     if (cpu != 0) cpu_ns_.fetch_add(cpu, std::memory_order_relaxed);
   }
@@ -73,7 +79,8 @@ class context {
   mailbox inbox_;
   std::string module_;
   std::string param_;
-  std::int32_t session_ = 0;  // touched only by the service's own dispatch
+  std::int32_t session_ = 0;             // touched only by the service's own dispatch
+  std::uint64_t message_cpu_start_ = 0;  // likewise
   std::atomic<bool> retired_{false};
   std::atomic<bool> endless_{false};
   std::atomic<std::uint64_t> message_count_{0};

@@ -283,6 +283,7 @@ void node::log(handle_t source, std::string_view text) {
 void node::dispatch(worker_probe& probe, context& target, message& msg) {
   probe.begin(msg.source, target.handle());
   const std::uint64_t cpu_start = options_.profile ? thread_cpu_ns() : 0;
+  target.begin_message(cpu_start);
   try {
     target.instance().dispatch(target, msg);
   } catch (const std::exception& e) {

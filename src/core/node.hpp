@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/clock.hpp"
 #include "core/context.hpp"
 #include "core/environment.hpp"
 #include "core/handle_table.hpp"
@@ -103,6 +104,8 @@ class node final : private dispatcher {
   [[nodiscard]] std::int64_t now() const noexcept;
   /// Wall-clock seconds at start (skynet.starttime).
   [[nodiscard]] std::int64_t start_time() const noexcept { return start_seconds_; }
+  /// Monotonic nanoseconds, for profiling (skynet.hpc).
+  [[nodiscard]] static std::uint64_t hpc() noexcept { return monotonic_ns(); }
 
   // ---- logging -------------------------------------------------------------------------
 

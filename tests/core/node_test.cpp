@@ -279,6 +279,8 @@ TEST_F(node_test, clock_values) {
   EXPECT_LE(std::abs(f.runtime->start_time() - static_cast<std::int64_t>(std::time(nullptr))), 2);
   const std::int64_t before = f.runtime->now();
   ASSERT_TRUE(eventually([&] { return f.runtime->now() > before; }));
+  const std::uint64_t first = node::hpc();
+  ASSERT_TRUE(eventually([&] { return node::hpc() > first; })) << "hpc is monotonic ns";
 }
 
 TEST_F(node_test, overload_warning_from_the_overloaded_service) {

@@ -1,0 +1,136 @@
+#include "core/command.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "core/node.hpp"
+
+namespace starling {
+
+namespace {
+
+using result_text = std::optional<std::string>;
+
+/// `:hex` or `.name` to a handle; nullopt for an unknown name or bad text.
+std::optional<handle_t> to_handle(const node& runtime, std::string_view text) {
+  if (text.starts_with('.')) return runtime.find_name(text.substr(1));
+  return parse_handle(text);
+}
+
+result_text cmd_timeout(context& self, std::string_view param) {
+  std::int64_t ticks = 0;
+  std::from_chars(param.data(), param.data() + param.size(), ticks);
+  const std::int32_t session = self.new_session();
+  self.timeout(ticks, session);
+  return std::to_string(session);
+}
+
+result_text cmd_reg(context& self, std::string_view param) {
+  if (param.empty()) return format_handle_short(self.handle());
+  if (param.starts_with('.')) {
+    self.owner().bind_name(param.substr(1), self.handle());  // duplicates are ignored
+  } else {
+    self.log(fmt::format("error: Can't register global name {} in C", param));
+  }
+  return std::nullopt;
+}
+
+result_text cmd_query(context& self, std::string_view param) {
+  if (!param.starts_with('.')) return std::nullopt;
+  if (auto h = self.owner().find_name(param.substr(1))) return format_handle_short(*h);
+  return std::nullopt;
+}
+
+result_text cmd_name(context& self, std::string_view param) {
+  const auto blank = param.find(' ');
+  if (blank == std::string_view::npos) return std::nullopt;
+  const std::string_view name = param.substr(0, blank);
+  const auto target = parse_handle(param.substr(blank + 1));
+  if (target && name.starts_with('.')) self.owner().bind_name(name.substr(1), *target);
+  return std::nullopt;
+}
+
+result_text cmd_kill(context& self, std::string_view param) {
+  if (auto target = to_handle(self.owner(), param)) self.owner().kill(self.handle(), *target);
+  return std::nullopt;
+}
+
+result_text cmd_launch(context& self, std::string_view param) {
+  const handle_t h = self.owner().launch(param);
+  if (h == 0) return std::nullopt;
+  return format_handle_upper(h);
+}
+
+result_text cmd_setenv(context& self, std::string_view param) {
+  const auto blank = param.find(' ');
+  if (blank != std::string_view::npos) {
+    self.owner().env().set(param.substr(0, blank), param.substr(blank + 1));
+  }
+  return std::nullopt;
+}
+
+result_text cmd_monitor(context& self, std::string_view param) {
+  node& runtime = self.owner();
+  if (param.empty()) {
+    const handle_t monitor = runtime.exit_monitor();
+    if (monitor == 0) return std::nullopt;
+    return format_handle_short(monitor);
+  }
+  if (auto h = to_handle(runtime, param)) runtime.set_exit_monitor(*h);
+  return std::nullopt;
+}
+
+result_text cmd_stat(context& self, std::string_view param) {
+  if (param == "mqlen") return std::to_string(self.inbox().size());
+  if (param == "endless") return self.take_endless() ? "1" : "0";
+  if (param == "message") return std::to_string(self.message_count());
+  if (param == "cpu") return fmt::format("{:.6f}", static_cast<double>(self.cpu_ns()) / 1e9);
+  if (param == "time") {
+    return fmt::format("{:.6f}", static_cast<double>(self.current_message_cpu_ns()) / 1e9);
+  }
+  return std::string();
+}
+
+result_text cmd_signal(context& self, std::string_view param) {
+  const auto blank = param.find(' ');
+  const auto target = to_handle(self.owner(), param.substr(0, blank));
+  int number = 0;
+  if (blank != std::string_view::npos) {
+    const std::string_view digits = param.substr(blank + 1);
+    std::from_chars(digits.data(), digits.data() + digits.size(), number);
+  }
+  if (!target) return std::nullopt;
+  if (auto ctx = self.owner().grab(*target)) ctx->instance().signal(*ctx, number);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> run_command(context& self, std::string_view command,
+                                       std::string_view param) {
+  node& runtime = self.owner();
+  if (command == "TIMEOUT") return cmd_timeout(self, param);
+  if (command == "REG") return cmd_reg(self, param);
+  if (command == "QUERY") return cmd_query(self, param);
+  if (command == "NAME") return cmd_name(self, param);
+  if (command == "EXIT") {
+    self.exit();
+    return std::nullopt;
+  }
+  if (command == "KILL") return cmd_kill(self, param);
+  if (command == "LAUNCH") return cmd_launch(self, param);
+  if (command == "GETENV") return runtime.env().get(param);
+  if (command == "SETENV") return cmd_setenv(self, param);
+  if (command == "STARTTIME") return std::to_string(runtime.start_time());
+  if (command == "ABORT") {
+    runtime.abort();
+    return std::nullopt;
+  }
+  if (command == "MONITOR") return cmd_monitor(self, param);
+  if (command == "STAT") return cmd_stat(self, param);
+  if (command == "SIGNAL") return cmd_signal(self, param);
+  return std::nullopt;
+}
+
+}  // namespace starling
