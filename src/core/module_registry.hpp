@@ -13,6 +13,14 @@
 
 namespace starling {
 
+/// A launch command line `<module> <param>`, split at the first blank (space, tab, CR, LF);
+/// the parameter starts at the next non-blank character and may be empty.
+struct command_line {
+  std::string_view module;
+  std::string_view param;
+};
+[[nodiscard]] command_line split_command_line(std::string_view line) noexcept;
+
 class module_registry {
  public:
   using factory = std::function<std::unique_ptr<service>()>;

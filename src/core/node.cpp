@@ -111,12 +111,9 @@ handle_t node::launch(std::string_view module, std::string_view param) {
   return h;
 }
 
-handle_t node::launch(std::string_view command_line) {
-  const auto blank = command_line.find_first_of(" \t\r\n");
-  if (blank == std::string_view::npos) return launch(command_line, "");
-  const auto param_start = command_line.find_first_not_of(" \t\r\n", blank);
-  return launch(command_line.substr(0, blank),
-                param_start == std::string_view::npos ? "" : command_line.substr(param_start));
+handle_t node::launch(std::string_view line) {
+  const auto [module, param] = split_command_line(line);
+  return launch(module, param);
 }
 
 void node::kill(handle_t killer, handle_t target) {

@@ -58,8 +58,8 @@ class node final : private dispatcher {
   /// Creates a service of `module` and runs its init on this thread. Returns its handle, or 0
   /// if the module is unknown or init failed.
   handle_t launch(std::string_view module, std::string_view param);
-  /// `<module> <param>` in one string, split at the first blank.
-  handle_t launch(std::string_view command_line);
+  /// `<module> <param>` in one string (split_command_line).
+  handle_t launch(std::string_view line);
   /// A strong reference to a live service, or null.
   [[nodiscard]] std::shared_ptr<context> grab(handle_t h) const { return handles_.grab(h); }
   /// `killer` retires `target` (logs `KILL :<hex>` from the killer, tells the exit monitor).

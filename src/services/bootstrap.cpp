@@ -1,7 +1,5 @@
 #include "services/bootstrap.hpp"
 
-#include <algorithm>
-
 #include "core/node.hpp"
 #include "services/logger.hpp"
 
@@ -40,10 +38,9 @@ task<> bootstrap::start(std::vector<std::string> args) {
   }
   env.set("standalone", "true");
   const std::string start_line = env.get("start").value_or("main");
-  const std::size_t blank = std::min(start_line.find(' '), start_line.size());
-  const std::size_t param = std::min(start_line.find_first_not_of(' ', blank), start_line.size());
+  const auto [module, param] = split_command_line(start_line);
   // Like skynet: wait for the start service's start function, ignore its failure, then exit.
-  auto started = co_await newservice(start_line.substr(0, blank), start_line.substr(param));
+  auto started = co_await newservice(std::string(module), std::string(param));
   if (!started) log("error: start service " + start_line + " failed");
   co_await exit();
 }

@@ -392,3 +392,19 @@ TEST_F(node_test, profile_accounts_cpu_only_when_enabled) {
 
 }  // namespace
 }  // namespace starling
+
+namespace starling {
+namespace {
+
+TEST(command_line, splits_module_and_param_at_the_first_blank) {
+  EXPECT_EQ(split_command_line("snlua bootstrap").module, "snlua");
+  EXPECT_EQ(split_command_line("snlua bootstrap").param, "bootstrap");
+  EXPECT_EQ(split_command_line("main").module, "main");
+  EXPECT_EQ(split_command_line("main").param, "");
+  EXPECT_EQ(split_command_line("m \t a  b ").param, "a  b ") << "the rest is kept as written";
+  EXPECT_EQ(split_command_line("m   ").param, "");
+  EXPECT_EQ(split_command_line("").module, "");
+}
+
+}  // namespace
+}  // namespace starling
