@@ -27,6 +27,8 @@
 #include <utility>
 #include <vector>
 
+#include "../support/temp_dir.hpp"
+
 extern char** environ;
 
 namespace starling {
@@ -73,28 +75,7 @@ bool contains(std::string_view text, std::string_view what) {
   return text.find(what) != std::string_view::npos;
 }
 
-/// A fresh directory under the system temp dir, removed with everything in it.
-class temp_dir {
- public:
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "starling-app-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  [[nodiscard]] std::string path() const { return path_.string(); }
-  [[nodiscard]] std::string file(std::string_view name) const {
-    return (path_ / fs::path(name)).string();
-  }
-
- private:
-  fs::path path_;
-};
+using testing::temp_dir;
 
 /// An owned file descriptor.
 class unique_fd {

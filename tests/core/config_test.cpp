@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "../support/temp_dir.hpp"
+
 namespace starling {
 namespace {
 
@@ -17,19 +19,9 @@ namespace fs = std::filesystem;
 // Each test gets a fresh directory for its config files, removed afterwards.
 class config_test : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::path(::testing::TempDir()) / "starling_config_XXXXXX").string();
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    ASSERT_NE(mkdtemp(buffer.data()), nullptr);
-    dir_ = buffer.data();
-  }
-
   void TearDown() override {
     for (const auto& name : env_vars_)
       unsetenv(name.c_str());
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
   }
 
   // Writes `text` to dir/relative (creating subdirectories) and returns the full path.
@@ -69,7 +61,8 @@ class config_test : public ::testing::Test {
     return {};
   }
 
-  fs::path dir_;
+  testing::temp_dir temp_{"starling-config"};
+  const fs::path& dir_ = temp_.root();
   std::vector<std::string> env_vars_;
 };
 

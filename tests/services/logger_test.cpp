@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../support/temp_dir.hpp"
 #include "../support/test_services.hpp"
 #include "core/node.hpp"
 #include "services/builtin.hpp"
@@ -30,27 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::eventually;
 
-/// A fresh directory under the system temp dir, removed with everything in it.
-class temp_dir {
- public:
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "starling-logger-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  [[nodiscard]] std::string file(std::string_view name) const {
-    return (path_ / fs::path(name)).string();
-  }
-
- private:
-  fs::path path_;
-};
+using testing::temp_dir;
 
 /// The whole file as bytes; empty if it does not exist.
 std::string read_file(const std::string& path) {
