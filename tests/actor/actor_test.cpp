@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -90,17 +91,26 @@ class scenario : public actor {
   std::vector<std::string> args_;
 };
 
+/// Runs `Scenario` (with `echo` and whatever `extra` registers) until it finishes, and until
+/// the log holds `expected_log` when one is given; returns the scenario's events.
 template <class Scenario>
-std::vector<std::string> play(std::string_view param = "") {
+std::vector<std::string> play(std::string_view param = "",
+                              const std::function<void(module_registry&)>& extra = {},
+                              std::string_view expected_log = {}) {
   outcome result;
   current = &result;
   module_registry modules;
   register_actor<echo>(modules, "echo");
   register_actor<Scenario>(modules, "scenario");
+  if (extra) extra(modules);
   {
     testing::node_fixture f(modules);
     EXPECT_NE(f.runtime->launch("scenario", param), 0U);
     EXPECT_TRUE(testing::eventually([&] { return result.finished.load(); }));
+    if (!expected_log.empty()) {
+      EXPECT_TRUE(testing::eventually([&] { return f.log->contains(expected_log); }))
+          << "log line: " << expected_log;
+    }
   }
   current = nullptr;
   return result.get();
@@ -342,21 +352,11 @@ TEST(actor, newservice_returns_after_the_start_function) {
       note(missing ? "missing returned" : "missing failed");
     }
   };
-  outcome result;
-  current = &result;
-  module_registry modules;
-  register_actor<s>(modules, "scenario");
-  register_actor<slow_starter>(modules, "slow_starter");
-  {
-    testing::node_fixture f(modules);
-    f.runtime->launch("scenario", "");
-    ASSERT_TRUE(testing::eventually([&] { return result.finished.load(); }));
-    ASSERT_TRUE(testing::eventually(
-        [&] { return f.log->contains_prefix("init service failed: start refused"); }));
-  }
-  EXPECT_EQ(result.get(), (std::vector<std::string>{"child started", "newservice returned",
-                                                    "broken: call failed", "missing failed"}));
-  current = nullptr;
+  const auto events = play<s>(
+      "", [](module_registry& m) { register_actor<slow_starter>(m, "slow_starter"); },
+      "init service failed: start refused");
+  EXPECT_EQ(events, (std::vector<std::string>{"child started", "newservice returned",
+                                              "broken: call failed", "missing failed"}));
 }
 
 TEST(actor, raw_messages_from_core_services_interoperate) {
@@ -367,22 +367,14 @@ TEST(actor, raw_messages_from_core_services_interoperate) {
       note(text_of(co_await rawcall(raw, ptype::lua, seri::pack("raw", 1))));
     }
   };
-  outcome result;
-  current = &result;
-  module_registry modules;
-  register_actor<s>(modules, "scenario");
-  modules.add("raw_echo", [] {
-    return std::make_unique<testing::lambda_service>(nullptr, [](context& self, message& m) {
-      self.send(m.source, ptype::response, m.session, std::move(m.data));
+  const auto events = play<s>("", [](module_registry& m) {
+    m.add("raw_echo", [] {
+      return std::make_unique<testing::lambda_service>(nullptr, [](context& self, message& msg) {
+        self.send(msg.source, ptype::response, msg.session, std::move(msg.data));
+      });
     });
   });
-  {
-    testing::node_fixture f(modules);
-    f.runtime->launch("scenario", "");
-    ASSERT_TRUE(testing::eventually([&] { return result.finished.load(); }));
-  }
-  EXPECT_EQ(result.get(), (std::vector<std::string>{"raw,1"}));
-  current = nullptr;
+  EXPECT_EQ(events, (std::vector<std::string>{"raw,1"}));
 }
 
 }  // namespace
