@@ -47,10 +47,10 @@ bool mailbox::release_if_empty() {
   return true;
 }
 
-ring<message> mailbox::close() {
+block_queue<message> mailbox::close() {
   std::lock_guard guard(lock_);
   closed_ = true;
-  return std::exchange(queue_, ring<message>(1));
+  return std::exchange(queue_, block_queue<message>());
 }
 
 std::size_t mailbox::size() {

@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <optional>
 
-#include "base/ring.hpp"
+#include "base/block_queue.hpp"
 #include "base/spinlock.hpp"
 #include "core/message.hpp"
 
@@ -39,18 +39,15 @@ class mailbox {
   bool release_if_empty();
 
   /// Refuses every later push and hands back what was queued.
-  ring<message> close();
+  block_queue<message> close();
 
   [[nodiscard]] std::size_t size();
 
  private:
   static constexpr std::size_t initial_overload_threshold = 1024;
 
-  // Most services hold a few messages at a time: start small (72 bytes a slot), double as needed.
-  static constexpr std::size_t initial_capacity = 4;
-
   spinlock lock_;
-  ring<message> queue_{initial_capacity};
+  block_queue<message> queue_;
   bool scheduled_ = true;  // held until activate() so pushes during init do not schedule
   bool closed_ = false;
   std::size_t overload_threshold_ = initial_overload_threshold;

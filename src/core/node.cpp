@@ -75,7 +75,7 @@ void node::abort() {
   logger_.store(0);
   for (auto& ctx : handles_.retire_all()) {
     ctx->mark_retired();
-    ring<message> left = ctx->inbox().close();
+    block_queue<message> left = ctx->inbox().close();
     message msg;
     while (left.pop(msg))
       bounce(ctx->handle(), msg);
@@ -140,7 +140,7 @@ void node::retire(handle_t h) {
   handle_t expected = h;
   logger_.compare_exchange_strong(expected, 0);
   ctx->mark_retired();
-  ring<message> left = ctx->inbox().close();
+  block_queue<message> left = ctx->inbox().close();
   message msg;
   while (left.pop(msg))
     bounce(h, msg);

@@ -81,7 +81,7 @@ TEST(mailbox, close_returns_queued_and_refuses_more) {
   (void)box.activate();
   message m = numbered(7);
   box.push(m);
-  ring<message> left = box.close();
+  block_queue<message> left = box.close();
   EXPECT_EQ(left.size(), 1U);
   m = numbered(8);
   EXPECT_EQ(box.push(m), mailbox::push_result::closed);
