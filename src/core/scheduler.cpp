@@ -63,7 +63,7 @@ void scheduler::stop() {
   for (std::size_t i = 0; i < probes_.size(); ++i)
     next_slots_[i].next.reset();
   std::lock_guard guard(queue_lock_);
-  queue_ = ring<std::shared_ptr<context>>();
+  queue_ = block_queue<std::shared_ptr<context>>();
   queued_.store(0, std::memory_order_relaxed);
 }
 

@@ -25,7 +25,7 @@
 #include <thread>
 #include <vector>
 
-#include "base/ring.hpp"
+#include "base/block_queue.hpp"
 #include "base/spinlock.hpp"
 #include "core/context.hpp"
 #include "core/stall_monitor.hpp"
@@ -101,10 +101,10 @@ class scheduler {
   std::vector<std::thread> threads_;
 
   spinlock queue_lock_;
-  ring<std::shared_ptr<context>> queue_;  // guarded by queue_lock_
-  int sleeping_ = 0;                      // guarded by queue_lock_
-  std::atomic<std::size_t> queued_{0};    // queue_.size(), readable without the lock
-  std::atomic<int> occupied_next_{0};     // how many next slots hold a service
+  block_queue<std::shared_ptr<context>> queue_;  // guarded by queue_lock_
+  int sleeping_ = 0;                             // guarded by queue_lock_
+  std::atomic<std::size_t> queued_{0};           // queue_.size(), readable without the lock
+  std::atomic<int> occupied_next_{0};            // how many next slots hold a service
 
   std::atomic<int> spinning_{0};
   std::atomic<int> asleep_{0};              // sleeping_, readable without the lock
