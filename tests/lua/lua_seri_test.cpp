@@ -503,6 +503,27 @@ TEST(lua_seri, metapairs_error_objects_propagate_unchanged) {
       << lua_tostring(L, -1);
 }
 
+TEST(lua_seri, errors_after_the_writer_grew_leak_nothing) {
+  // The writer has moved to the heap when __pairs raises, and when an unsupported value is
+  // met; ASan's leak check watches both.
+  state_ptr state = new_state();
+  lua_State* L = state.get();
+  ASSERT_EQ(luaL_dostring(L, R"lua(
+    local big = string.rep('x', 100000)
+    local t = setmetatable({}, {__pairs = function() error('boom', 0) end})
+    local ok, e = pcall(skynet.pack, big, t)
+    assert(not ok and e == 'boom')
+    ok, e = pcall(skynet.packstring, big, {big, print})
+    assert(not ok and e == 'Unsupport type function to serialize', e)
+    -- Deep enough for the decoder's frames to move to a userdata, then a bad byte.
+    local deep = string.rep('\14', 100) .. '\7'
+    ok, e = pcall(skynet.unpack, deep)
+    assert(not ok and e == 'Invalid serialize stream 0 (line:527)', e)
+  )lua"),
+            LUA_OK)
+      << lua_tostring(L, -1);
+}
+
 TEST(lua_seri, pack_is_reentrant_from_pairs) {
   state_ptr state = new_state();
   lua_State* L = state.get();
