@@ -1,0 +1,448 @@
+#include "lua/lua_seri.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <string_view>
+
+#include "base/payload.hpp"
+#include "seri/error.hpp"
+#include "seri/format.hpp"
+#include "seri/reader.hpp"
+#include "seri/writer.hpp"
+
+// Errors and the two unwinding mechanisms
+// ---------------------------------------
+// Debian's Lua is built as C: lua_error longjmps, and a longjmp must never skip a C++ frame
+// that holds an object with a non-trivial destructor (the writer owns a malloc'd buffer).
+//
+// Packing: the writer lives on the C stack of a small frame (run_packer) that calls the
+// real work through lua_pcall. lua_pcall always returns, so the writer is always destroyed
+// normally; only afterwards does the entry point re-raise the error with lua_error, from a
+// frame with nothing left to destroy. Inside the protected call, Lua errors (from __pairs,
+// from memory) may longjmp over the walking frames: they hold only trivial locals. C++
+// exceptions (from the writer, or our own error texts) are caught at the protected
+// function's boundary and turned into Lua errors once the catch block is left (never
+// longjmp out of a catch block: the exception object would leak).
+//
+// Unpacking never throws C++ exceptions: it reads the bytes itself, raises errors with
+// lua_error directly, and keeps its state (the open-table frames) in trivial locals and a
+// Lua userdata, so a longjmp from anywhere leaks nothing. That also saves the pcall on the
+// hot path.
+
+namespace starling::lua {
+namespace {
+
+namespace format = seri::format;
+
+// ---- packing -------------------------------------------------------------------
+
+[[noreturn]] void throw_unsupported(lua_State* L, int type) {
+  throw seri::error(std::string("Unsupport type ") + lua_typename(L, type) + " to serialize");
+}
+
+void pack_value(lua_State* L, seri::writer& w, int index, int depth);
+
+// Packs the pairs a __pairs metamethod yields (README 2.5): header 06, every pair in
+// iterator order, integer keys included. The metamethod is on the stack top.
+void pack_metapairs(lua_State* L, seri::writer& w, int index, int depth) {
+  w.begin_table(0);
+  lua_pushvalue(L, index);
+  lua_call(L, 1, 3);  // f, s, control; errors propagate unchanged
+  for (;;) {
+    lua_pushvalue(L, -3);
+    lua_pushvalue(L, -3);
+    lua_pushvalue(L, -3);
+    lua_call(L, 2, 2);  // k, v = f(s, control)
+    if (lua_type(L, -2) == LUA_TNIL) {
+      lua_pop(L, 5);
+      break;
+    }
+    const int top = lua_gettop(L);
+    pack_value(L, w, top - 1, depth + 1);
+    pack_value(L, w, top, depth + 1);
+    lua_pop(L, 1);
+    lua_replace(L, -2);  // k is the next control value
+  }
+  w.end_table();
+}
+
+void pack_table(lua_State* L, seri::writer& w, int index, int depth) {
+  luaL_checkstack(L, LUA_MINSTACK, nullptr);
+  if (luaL_getmetafield(L, index, "__pairs") != LUA_TNIL) {
+    pack_metapairs(L, w, index, depth);
+    return;
+  }
+  const lua_Unsigned n = lua_rawlen(L, index);
+  w.begin_table(n);
+  for (lua_Unsigned i = 1; i <= n; ++i) {
+    lua_rawgeti(L, index, static_cast<lua_Integer>(i));
+    pack_value(L, w, lua_gettop(L), depth + 1);
+    lua_pop(L, 1);
+  }
+  lua_pushnil(L);
+  while (lua_next(L, index) != 0) {
+    // Integer keys 1..n went into the array part.
+    if (lua_isinteger(L, -2)) {
+      const lua_Integer k = lua_tointeger(L, -2);
+      if (k >= 1 && static_cast<lua_Unsigned>(k) <= n) {
+        lua_pop(L, 1);
+        continue;
+      }
+    }
+    const int top = lua_gettop(L);
+    pack_value(L, w, top - 1, depth + 1);
+    pack_value(L, w, top, depth + 1);
+    lua_pop(L, 1);
+  }
+  w.end_table();
+}
+
+// `index` is absolute. Depth first, as skynet does: a function too deep reports the depth.
+void pack_value(lua_State* L, seri::writer& w, int index, int depth) {
+  if (depth > seri::writer::max_depth) throw seri::error("serialize can't pack too depth table");
+  const int type = lua_type(L, index);
+  switch (type) {
+    case LUA_TNIL:
+      w.write_nil();
+      break;
+    case LUA_TBOOLEAN:
+      w.write_bool(lua_toboolean(L, index) != 0);
+      break;
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, index)) {
+        w.write_integer(lua_tointeger(L, index));
+      } else {
+        w.write_real(lua_tonumber(L, index));
+      }
+      break;
+    case LUA_TSTRING: {
+      std::size_t length = 0;
+      const char* s = lua_tolstring(L, index, &length);
+      w.write_string(std::string_view(s, length));
+      break;
+    }
+    case LUA_TLIGHTUSERDATA:
+      w.write_light_userdata(reinterpret_cast<std::uintptr_t>(lua_touserdata(L, index)));
+      break;
+    case LUA_TTABLE:
+      pack_table(L, w, index, depth);
+      break;
+    default:
+      throw_unsupported(L, type);
+  }
+}
+
+enum class result_kind { pointer, string };
+
+// Protected body: stack is (writer, result kind, values...). Pushes the result.
+int pack_protected(lua_State* L) {
+  auto* w = static_cast<seri::writer*>(lua_touserdata(L, 1));
+  const auto kind = static_cast<result_kind>(lua_tointeger(L, 2));
+  const int top = lua_gettop(L);
+  void* block = nullptr;
+  std::size_t size = 0;
+  bool failed = false;
+  char message[256];
+  try {
+    for (int i = 3; i <= top; ++i)
+      pack_value(L, *w, i, 0);
+    if (kind == result_kind::pointer) {
+      payload bytes = w->finish();
+      size = bytes.size();
+      block = bytes.release_malloced();
+    }
+  } catch (const std::exception& e) {
+    failed = true;
+    std::strncpy(message, e.what(), sizeof message - 1);
+    message[sizeof message - 1] = '\0';
+  }
+  if (failed) {
+    // Returned, not raised: the entry point raises it with luaL_error, like skynet does,
+    // so it carries the Lua caller's position exactly as skynet's message would.
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, message);
+    return 2;
+  }
+  if (kind == result_kind::pointer) {
+    // Neither push allocates, so the block cannot leak between here and the caller.
+    lua_pushlightuserdata(L, block);
+    lua_pushinteger(L, static_cast<lua_Integer>(size));
+    return 2;
+  }
+  const auto bytes = w->bytes();
+  lua_pushlstring(L, reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  return 1;
+}
+
+// Owns the writer across the protected call; returns lua_pcall's status with the results
+// (or the error object) at the bottom of the stack.
+int run_packer(lua_State* L, result_kind kind) {
+  seri::writer w;
+  const int n = lua_gettop(L);
+  lua_pushcfunction(L, pack_protected);
+  lua_pushlightuserdata(L, &w);
+  lua_pushinteger(L, static_cast<lua_Integer>(kind));
+  lua_rotate(L, 1, 3);
+  return lua_pcall(L, n + 2, LUA_MULTRET, 0);
+}
+
+// ---- unpacking -----------------------------------------------------------------
+
+// Line numbers of the checks in skynet's lualib-src/lua-seri.c (README 2.7).
+namespace line {
+constexpr int byte_body = 378;
+constexpr int word_body = 386;
+constexpr int dword_body = 394;
+constexpr int qword_body = 402;
+constexpr int bad_integer_cookie = 407;
+constexpr int real_body = 417;
+constexpr int userdata_body = 427;
+constexpr int string_body = 437;
+constexpr int count_tag_missing = 450;
+constexpr int count_tag_not_integer = 455;
+constexpr int word_length = 503;
+constexpr int bad_long_string_cookie = 510;
+constexpr int dword_length = 514;
+constexpr int bad_type = 527;
+constexpr int table_truncated = 538;
+}  // namespace line
+
+struct cursor {
+  const unsigned char* pos;
+  const unsigned char* end;
+  [[nodiscard]] std::size_t remaining() const { return static_cast<std::size_t>(end - pos); }
+};
+
+[[noreturn]] void fail(lua_State* L, const cursor& c, int line_number) {
+  // luaL_error, as skynet: called from Lua, the message gets the caller's position.
+  luaL_error(L, "Invalid serialize stream %I (line:%d)", static_cast<lua_Integer>(c.remaining()),
+             line_number);
+  __builtin_unreachable();
+}
+
+template <class T>
+T take(lua_State* L, cursor& c, int line_number) {
+  if (c.remaining() < sizeof(T)) fail(L, c, line_number);
+  T v;
+  std::memcpy(&v, c.pos, sizeof v);
+  c.pos += sizeof v;
+  return v;
+}
+
+lua_Integer integer_body(lua_State* L, cursor& c, unsigned cookie) {
+  switch (cookie) {
+    case format::number_zero:
+      return 0;
+    case format::number_byte:
+      return take<std::uint8_t>(L, c, line::byte_body);
+    case format::number_word:
+      return take<std::uint16_t>(L, c, line::word_body);
+    case format::number_dword:
+      return take<std::int32_t>(L, c, line::dword_body);  // signed
+    case format::number_qword:
+      return take<std::int64_t>(L, c, line::qword_body);
+    default:
+      fail(L, c, line::bad_integer_cookie);
+  }
+}
+
+// Pushes the non-table value whose tag was just consumed.
+void push_scalar(lua_State* L, cursor& c, unsigned tag) {
+  const unsigned cookie = tag >> 3;
+  switch (tag & 7) {
+    case format::type_nil:
+      lua_pushnil(L);
+      return;
+    case format::type_boolean:
+      lua_pushboolean(L, cookie != 0);
+      return;
+    case format::type_number:
+      if (cookie == format::number_real) {
+        lua_pushnumber(L, take<double>(L, c, line::real_body));
+      } else {
+        lua_pushinteger(L, integer_body(L, c, cookie));
+      }
+      return;
+    case format::type_userdata: {
+      const auto address = take<std::uint64_t>(L, c, line::userdata_body);
+      lua_pushlightuserdata(L, reinterpret_cast<void*>(static_cast<std::uintptr_t>(address)));
+      return;
+    }
+    case format::type_short_string:
+    case format::type_long_string: {
+      std::size_t length = cookie;
+      if ((tag & 7) == format::type_long_string) {
+        if (cookie == 2) {
+          length = take<std::uint16_t>(L, c, line::word_length);
+        } else if (cookie == 4) {
+          length = take<std::uint32_t>(L, c, line::dword_length);
+        } else {
+          fail(L, c, line::bad_long_string_cookie);
+        }
+      }
+      if (c.remaining() < length) fail(L, c, line::string_body);
+      lua_pushlstring(L, reinterpret_cast<const char*>(c.pos), length);
+      c.pos += length;
+      return;
+    }
+    default:
+      fail(L, c, line::bad_type);
+  }
+}
+
+// Array count of a table tag; cut to a C int like skynet, negative meaning none.
+lua_Integer table_count(lua_State* L, cursor& c, unsigned cookie) {
+  if (cookie != format::table_count_follows) return cookie;
+  if (c.remaining() == 0) fail(L, c, line::count_tag_missing);
+  const unsigned tag = *c.pos++;
+  if ((tag & 7) != format::type_number || (tag >> 3) == format::number_real) {
+    fail(L, c, line::count_tag_not_integer);
+  }
+  const auto count = static_cast<std::int32_t>(integer_body(L, c, tag >> 3));
+  return count < 0 ? 0 : count;
+}
+
+// One table being filled; it sits on the Lua stack (with its pending key, if any).
+struct frame {
+  enum stage : unsigned char { array, key, value };
+  lua_Integer count;  // array items announced
+  lua_Integer next;   // next array slot
+  stage at;
+};
+
+// Decodes every value of [data, data + size) onto the stack; returns how many. Stack slot
+// `anchor` holds the frame storage once it outgrows the C stack.
+int decode(lua_State* L, const unsigned char* data, std::size_t size, int anchor) {
+  constexpr std::size_t inline_frames = 32;
+  frame local[inline_frames];
+  frame* frames = local;
+  std::size_t capacity = inline_frames;
+  std::size_t depth = 0;
+  // Each array item takes a byte or more, so all size hints together never exceed the input:
+  // lying counts cannot make us allocate more than the message could fill.
+  std::size_t hint_budget = size;
+  cursor c{data, data + size};
+  int values = 0;
+
+  for (;;) {
+    frame* f = depth == 0 ? nullptr : &frames[depth - 1];
+    if (f == nullptr) {
+      if (c.remaining() == 0) break;  // the end between values ends the message
+      luaL_checkstack(L, 1, "too many values to unpack");
+    } else {
+      if (f->at == frame::array && f->next > f->count) f->at = frame::key;
+      if (c.remaining() == 0) fail(L, c, line::table_truncated);
+    }
+    const unsigned tag = *c.pos++;
+
+    if ((tag & 7) == format::type_table) {
+      if (depth >= seri::reader::max_depth) {
+        luaL_error(L, "Invalid serialize stream %I (depth limit %I)",
+                   static_cast<lua_Integer>(c.remaining()),
+                   static_cast<lua_Integer>(seri::reader::max_depth));
+      }
+      const lua_Integer count = table_count(L, c, tag >> 3);
+      if (depth == capacity) {
+        // Frames move to a Lua userdata (anchored in its slot) so a longjmp frees them too.
+        const std::size_t bigger = capacity * 2;
+        auto* grown = static_cast<frame*>(lua_newuserdatauv(L, bigger * sizeof(frame), 0));
+        std::memcpy(grown, frames, depth * sizeof(frame));
+        lua_replace(L, anchor);
+        frames = grown;
+        capacity = bigger;
+      }
+      luaL_checkstack(L, 3, "table too deep to unpack");
+      const std::size_t hint = std::min(static_cast<std::size_t>(count), hint_budget);
+      hint_budget -= hint;
+      lua_createtable(L, static_cast<int>(hint), 0);
+      frames[depth++] = frame{count, 1, count > 0 ? frame::array : frame::key};
+      continue;
+    }
+
+    if (f != nullptr && f->at == frame::key && (tag & 7) == format::type_nil) {
+      // Terminator: the table is complete on the stack top; hand it to its parent below.
+      --depth;
+    } else {
+      push_scalar(L, c, tag);
+    }
+
+    // Hand the value on the stack top to the innermost open table (or the results),
+    // closing no further tables: a parent only closes on its own terminator.
+    if (depth == 0) {
+      ++values;
+      continue;
+    }
+    frame& parent = frames[depth - 1];
+    switch (parent.at) {
+      case frame::array:
+        lua_rawseti(L, -2, parent.next++);
+        break;
+      case frame::key:
+        parent.at = frame::value;  // the key waits on the stack for its value
+        break;
+      case frame::value:
+        lua_rawset(L, -3);  // raw, in stream order; a NaN key is Lua's own error
+        parent.at = frame::key;
+        break;
+    }
+  }
+  return values;
+}
+
+}  // namespace
+
+namespace {
+
+// Runs the packer and raises its error, if any, from this frame (nothing left to destroy).
+int pack_entry(lua_State* L, result_kind kind) {
+  if (run_packer(L, kind) != LUA_OK) return lua_error(L);  // from Lua code: unchanged
+  if (lua_type(L, 1) == LUA_TBOOLEAN) return luaL_error(L, "%s", lua_tostring(L, 2));
+  return lua_gettop(L);
+}
+
+}  // namespace
+
+int pack(lua_State* L) {
+  return pack_entry(L, result_kind::pointer);
+}
+
+int packstring(lua_State* L) {
+  return pack_entry(L, result_kind::string);
+}
+
+int unpack(lua_State* L) {
+  if (lua_isnoneornil(L, 1)) return 0;
+  const void* data = nullptr;
+  std::size_t size = 0;
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    data = lua_tolstring(L, 1, &size);
+  } else {
+    data = lua_touserdata(L, 1);
+    const lua_Integer sz = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, sz >= 0, 2, "negative size");
+    size = static_cast<std::size_t>(sz);
+  }
+  if (size == 0) return 0;
+  if (data == nullptr) return luaL_error(L, "deserialize null pointer");
+  lua_settop(L, 1);  // a string argument keeps the bytes alive
+  lua_pushnil(L);    // slot 2: frame storage for deep messages
+  return decode(L, static_cast<const unsigned char*>(data), size, 2);
+}
+
+int open_seri(lua_State* L) {
+  luaL_checkversion(L);
+  static const luaL_Reg functions[] = {
+      {"pack", pack}, {"packstring", packstring}, {"unpack", unpack}, {nullptr, nullptr}};
+  luaL_newlib(L, functions);
+  return 1;
+}
+
+}  // namespace starling::lua
+
+extern "C" int luaopen_starling_seri(lua_State* L) {
+  return starling::lua::open_seri(L);
+}

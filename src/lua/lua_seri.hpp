@@ -1,0 +1,25 @@
+#pragma once
+// skynet.pack / skynet.unpack for Lua: values go straight between the Lua stack and the
+// wire format of shared/vectors/README.md section 2, with no C++ value tree in between.
+// See docs/LUA_SERI.md.
+
+#include <lua.hpp>
+
+namespace starling::lua {
+
+/// skynet.pack(...) -> msg, sz: a malloc'd buffer (light userdata) and its size. The caller
+/// owns the buffer; starling::payload::adopt_malloced(msg, sz) takes it over.
+int pack(lua_State* L);
+/// skynet.packstring(...) -> the same bytes as a Lua string.
+int packstring(lua_State* L);
+/// skynet.unpack(msg, sz) / skynet.unpack(str) -> every value of the message.
+/// nil or an empty message gives no values.
+int unpack(lua_State* L);
+
+/// Pushes the module table {pack = ..., packstring = ..., unpack = ...}; returns 1.
+int open_seri(lua_State* L);
+
+}  // namespace starling::lua
+
+/// require "starling.seri"
+extern "C" int luaopen_starling_seri(lua_State* L);
