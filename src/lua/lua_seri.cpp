@@ -192,24 +192,7 @@ int run_packer(lua_State* L, result_kind kind) {
 
 // ---- unpacking -----------------------------------------------------------------
 
-// Line numbers of the checks in skynet's lualib-src/lua-seri.c (README 2.7).
-namespace line {
-constexpr int byte_body = 378;
-constexpr int word_body = 386;
-constexpr int dword_body = 394;
-constexpr int qword_body = 402;
-constexpr int bad_integer_cookie = 407;
-constexpr int real_body = 417;
-constexpr int userdata_body = 427;
-constexpr int string_body = 437;
-constexpr int count_tag_missing = 450;
-constexpr int count_tag_not_integer = 455;
-constexpr int word_length = 503;
-constexpr int bad_long_string_cookie = 510;
-constexpr int dword_length = 514;
-constexpr int bad_type = 527;
-constexpr int table_truncated = 538;
-}  // namespace line
+namespace line = format::line;
 
 struct cursor {
   const unsigned char* pos;

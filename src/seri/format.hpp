@@ -37,4 +37,24 @@ constexpr std::uint8_t tag(std::uint8_t type, std::uint8_t cookie) {
   return static_cast<std::uint8_t>(type | (cookie << 3));
 }
 
+/// Line numbers of the checks in skynet's lualib-src/lua-seri.c (vectors README 2.7): decode
+/// errors quote them ("Invalid serialize stream <n> (line:<L>)") and Lua code may match on it.
+namespace line {
+inline constexpr int byte_body = 378;
+inline constexpr int word_body = 386;
+inline constexpr int dword_body = 394;
+inline constexpr int qword_body = 402;
+inline constexpr int bad_integer_cookie = 407;
+inline constexpr int real_body = 417;
+inline constexpr int userdata_body = 427;
+inline constexpr int string_body = 437;
+inline constexpr int count_tag_missing = 450;
+inline constexpr int count_tag_not_integer = 455;
+inline constexpr int word_length = 503;
+inline constexpr int bad_long_string_cookie = 510;
+inline constexpr int dword_length = 514;
+inline constexpr int bad_type = 527;
+inline constexpr int table_truncated = 538;
+}  // namespace line
+
 }  // namespace starling::seri::format

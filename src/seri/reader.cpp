@@ -15,25 +15,7 @@ namespace starling::seri {
 
 namespace {
 
-// Line numbers of the checks in skynet's lualib-src/lua-seri.c (README 2.7): the error text
-// quotes them, and Lua code may match on it.
-namespace line {
-constexpr int byte_body = 378;
-constexpr int word_body = 386;
-constexpr int dword_body = 394;
-constexpr int qword_body = 402;
-constexpr int bad_integer_cookie = 407;
-constexpr int real_body = 417;
-constexpr int userdata_body = 427;
-constexpr int string_body = 437;
-constexpr int count_tag_missing = 450;
-constexpr int count_tag_not_integer = 455;
-constexpr int word_length = 503;
-constexpr int bad_long_string_cookie = 510;
-constexpr int dword_length = 514;
-constexpr int bad_type = 527;
-constexpr int table_truncated = 538;
-}  // namespace line
+namespace line = format::line;
 
 constexpr std::size_t npos = static_cast<std::size_t>(-1);
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/seri_vectors.hpp"
 #include "base/payload.hpp"
 #include "seri/value.hpp"
 #include "seri/writer.hpp"
@@ -21,117 +22,7 @@
 namespace starling::lua {
 namespace {
 
-using nlohmann::json;
-
-// ---- vectors ------------------------------------------------------------------
-
-const json& vectors() {
-  static const json loaded = [] {
-    std::ifstream in(STARLING_SHARED_DIR "/vectors/seri.json");
-    if (!in) return json();
-    return json::parse(in, nullptr, /*allow_exceptions=*/false);
-  }();
-  return loaded;
-}
-
-struct case_ref {
-  std::string section;
-  std::size_t index;
-  std::string name;
-};
-
-void PrintTo(const case_ref& ref, std::ostream* out) {
-  *out << ref.section << '/' << ref.name;
-}
-
-std::vector<case_ref> refs(const char* section) {
-  std::vector<case_ref> result;
-  const json& all = vectors();
-  if (!all.is_object() || !all.contains(section)) return result;
-  for (std::size_t i = 0; i < all[section].size(); ++i) {
-    result.push_back({section, i, all[section][i]["name"].get<std::string>()});
-  }
-  return result;
-}
-
-std::string test_name(const testing::TestParamInfo<case_ref>& info) {
-  return info.param.name;
-}
-
-const json& entry(const case_ref& ref) {
-  return vectors()[ref.section][ref.index];
-}
-
-std::string from_hex(const std::string& hex) {
-  std::string bytes;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return bytes;
-}
-
-std::string to_hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string hex;
-  for (char ch : bytes) {
-    const auto b = static_cast<unsigned char>(ch);
-    hex.push_back(digits[b >> 4]);
-    hex.push_back(digits[b & 15]);
-  }
-  return hex;
-}
-
-seri::value from_json(const json& j) {
-  const std::string type = j.at("type").get<std::string>();
-  if (type == "nil") return {};
-  if (type == "boolean") return j.at("value").get<bool>();
-  if (type == "integer")
-    return static_cast<std::int64_t>(std::stoll(j.at("value").get<std::string>()));
-  if (type == "float") {
-    return std::bit_cast<double>(std::stoull(j.at("bits").get<std::string>(), nullptr, 16));
-  }
-  if (type == "lightuserdata") {
-    return seri::light_userdata{std::stoull(j.at("value").get<std::string>(), nullptr, 16)};
-  }
-  if (type == "string") {
-    const auto length = j.at("length").get<std::size_t>();
-    std::string s;
-    if (j.contains("repeat")) {
-      s.assign(length, j["repeat"].get<std::string>().at(0));
-    } else if (j.contains("repeat_hex")) {
-      s.assign(length, from_hex(j["repeat_hex"].get<std::string>()).at(0));
-    } else if (j.contains("text")) {
-      s = j["text"].get<std::string>();
-    } else {
-      s = from_hex(j.at("hex").get<std::string>());
-    }
-    return s;
-  }
-  if (type == "table") {
-    seri::table t;
-    if (j.contains("array")) {
-      for (const json& item : j["array"])
-        t.array.push_back(from_json(item));
-    }
-    if (j.contains("array_fill")) {
-      t.array.assign(j.at("array_count").get<std::size_t>(), from_json(j["array_fill"]));
-    }
-    if (j.contains("hash")) {
-      for (const json& pair : j["hash"])
-        t.hash.emplace_back(from_json(pair[0]), from_json(pair[1]));
-    }
-    return t;
-  }
-  ADD_FAILURE() << "unknown type in vectors: " << type;
-  return {};
-}
-
-seri::value_list values_of(const json& c) {
-  seri::value_list values;
-  for (const json& v : c.at("values"))
-    values.push_back(from_json(v));
-  return values;
-}
+using namespace seri_vectors;  // NOLINT(google-build-using-namespace): test helpers
 
 // ---- Lua ----------------------------------------------------------------------
 

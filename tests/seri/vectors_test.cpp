@@ -14,132 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "../support/seri_vectors.hpp"
 #include "seri/reader.hpp"
 #include "seri/writer.hpp"
 
 namespace starling::seri {
 namespace {
 
-using nlohmann::json;
-
-// ---- loading -----------------------------------------------------------------
-
-const json& vectors() {
-  static const json loaded = [] {
-    std::ifstream in(STARLING_SHARED_DIR "/vectors/seri.json");
-    if (!in) return json();
-    return json::parse(in, nullptr, /*allow_exceptions=*/false);
-  }();
-  return loaded;
-}
-
-struct case_ref {
-  std::string section;
-  std::size_t index;
-  std::string name;
-};
-
-void PrintTo(const case_ref& ref, std::ostream* out) {
-  *out << ref.section << '/' << ref.name;
-}
-
-std::vector<case_ref> refs(const char* section) {
-  std::vector<case_ref> result;
-  const json& all = vectors();
-  if (!all.is_object() || !all.contains(section)) return result;
-  for (std::size_t i = 0; i < all[section].size(); ++i) {
-    result.push_back({section, i, all[section][i]["name"].get<std::string>()});
-  }
-  return result;
-}
-
-std::string test_name(const testing::TestParamInfo<case_ref>& info) {
-  return info.param.name;
-}
-
-const json& entry(const case_ref& ref) {
-  return vectors()[ref.section][ref.index];
-}
-
-// ---- JSON -> C++ -------------------------------------------------------------
-
-std::string from_hex(const std::string& hex) {
-  std::string bytes;
-  bytes.reserve(hex.size() / 2);
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return bytes;
-}
-
-std::string to_hex(std::span<const std::byte> bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(bytes.size() * 2);
-  for (std::byte b : bytes) {
-    hex.push_back(digits[std::to_integer<unsigned>(b) >> 4]);
-    hex.push_back(digits[std::to_integer<unsigned>(b) & 15]);
-  }
-  return hex;
-}
-
-std::span<const std::byte> as_bytes(const std::string& s) {
-  return std::as_bytes(std::span(s.data(), s.size()));
-}
-
-value from_json(const json& j) {
-  const std::string type = j.at("type").get<std::string>();
-  if (type == "nil") return {};
-  if (type == "boolean") return j.at("value").get<bool>();
-  if (type == "integer")
-    return static_cast<std::int64_t>(std::stoll(j.at("value").get<std::string>()));
-  if (type == "float") {
-    // `bits` is the authority (NaN payloads, -0.0).
-    return std::bit_cast<double>(std::stoull(j.at("bits").get<std::string>(), nullptr, 16));
-  }
-  if (type == "lightuserdata") {
-    return light_userdata{std::stoull(j.at("value").get<std::string>(), nullptr, 16)};
-  }
-  if (type == "string") {
-    const auto length = j.at("length").get<std::size_t>();
-    std::string s;
-    if (j.contains("repeat")) {
-      s.assign(length, j["repeat"].get<std::string>().at(0));
-    } else if (j.contains("repeat_hex")) {
-      s.assign(length, from_hex(j["repeat_hex"].get<std::string>()).at(0));
-    } else if (j.contains("text")) {
-      s = j["text"].get<std::string>();
-    } else {
-      s = from_hex(j.at("hex").get<std::string>());
-    }
-    EXPECT_EQ(s.size(), length) << j;
-    return s;
-  }
-  if (type == "table") {
-    table t;
-    if (j.contains("array")) {
-      for (const json& item : j["array"])
-        t.array.push_back(from_json(item));
-    }
-    if (j.contains("array_fill")) {
-      t.array.assign(j.at("array_count").get<std::size_t>(), from_json(j["array_fill"]));
-    }
-    if (j.contains("hash")) {
-      for (const json& pair : j["hash"])
-        t.hash.emplace_back(from_json(pair[0]), from_json(pair[1]));
-    }
-    return t;
-  }
-  ADD_FAILURE() << "unknown type in vectors: " << type;
-  return {};
-}
-
-value_list values_of(const json& c) {
-  value_list values;
-  for (const json& v : c.at("values"))
-    values.push_back(from_json(v));
-  return values;
-}
+using namespace seri_vectors;  // NOLINT(google-build-using-namespace): test helpers
 
 std::string encode(const value_list& values) {
   writer w;

@@ -1,0 +1,145 @@
+#pragma once
+// Reading ../shared/vectors/seri.json in tests: the cases as GoogleTest parameters, and the
+// typed JSON values turned into seri::value. Shared by the C++ and the Lua codec tests.
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstdint>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "seri/value.hpp"
+
+namespace starling::seri_vectors {
+
+using nlohmann::json;
+using seri::light_userdata;
+using seri::table;
+using seri::value;
+using seri::value_list;
+
+inline const json& vectors() {
+  static const json loaded = [] {
+    std::ifstream in(STARLING_SHARED_DIR "/vectors/seri.json");
+    if (!in) return json();
+    return json::parse(in, nullptr, /*allow_exceptions=*/false);
+  }();
+  return loaded;
+}
+
+struct case_ref {
+  std::string section;
+  std::size_t index;
+  std::string name;
+};
+
+inline void PrintTo(const case_ref& ref, std::ostream* out) {
+  *out << ref.section << '/' << ref.name;
+}
+
+inline std::vector<case_ref> refs(const char* section) {
+  std::vector<case_ref> result;
+  const json& all = vectors();
+  if (!all.is_object() || !all.contains(section)) return result;
+  for (std::size_t i = 0; i < all[section].size(); ++i) {
+    result.push_back({section, i, all[section][i]["name"].get<std::string>()});
+  }
+  return result;
+}
+
+inline std::string test_name(const ::testing::TestParamInfo<case_ref>& info) {
+  return info.param.name;
+}
+
+inline const json& entry(const case_ref& ref) {
+  return vectors()[ref.section][ref.index];
+}
+
+inline std::string from_hex(const std::string& hex) {
+  std::string bytes;
+  bytes.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  return bytes;
+}
+
+inline std::string to_hex(std::span<const std::byte> bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(bytes.size() * 2);
+  for (std::byte b : bytes) {
+    hex.push_back(digits[std::to_integer<unsigned>(b) >> 4]);
+    hex.push_back(digits[std::to_integer<unsigned>(b) & 15]);
+  }
+  return hex;
+}
+
+inline std::span<const std::byte> as_bytes(const std::string& s) {
+  return std::as_bytes(std::span(s.data(), s.size()));
+}
+
+inline value from_json(const json& j) {
+  const std::string type = j.at("type").get<std::string>();
+  if (type == "nil") return {};
+  if (type == "boolean") return j.at("value").get<bool>();
+  if (type == "integer")
+    return static_cast<std::int64_t>(std::stoll(j.at("value").get<std::string>()));
+  if (type == "float") {
+    // `bits` is the authority (NaN payloads, -0.0).
+    return std::bit_cast<double>(std::stoull(j.at("bits").get<std::string>(), nullptr, 16));
+  }
+  if (type == "lightuserdata") {
+    return light_userdata{std::stoull(j.at("value").get<std::string>(), nullptr, 16)};
+  }
+  if (type == "string") {
+    const auto length = j.at("length").get<std::size_t>();
+    std::string s;
+    if (j.contains("repeat")) {
+      s.assign(length, j["repeat"].get<std::string>().at(0));
+    } else if (j.contains("repeat_hex")) {
+      s.assign(length, from_hex(j["repeat_hex"].get<std::string>()).at(0));
+    } else if (j.contains("text")) {
+      s = j["text"].get<std::string>();
+    } else {
+      s = from_hex(j.at("hex").get<std::string>());
+    }
+    EXPECT_EQ(s.size(), length) << j;
+    return s;
+  }
+  if (type == "table") {
+    table t;
+    if (j.contains("array")) {
+      for (const json& item : j["array"])
+        t.array.push_back(from_json(item));
+    }
+    if (j.contains("array_fill")) {
+      t.array.assign(j.at("array_count").get<std::size_t>(), from_json(j["array_fill"]));
+    }
+    if (j.contains("hash")) {
+      for (const json& pair : j["hash"])
+        t.hash.emplace_back(from_json(pair[0]), from_json(pair[1]));
+    }
+    return t;
+  }
+  ADD_FAILURE() << "unknown type in vectors: " << type;
+  return {};
+}
+
+inline value_list values_of(const json& c) {
+  value_list values;
+  for (const json& v : c.at("values"))
+    values.push_back(from_json(v));
+  return values;
+}
+
+inline std::string to_hex(std::string_view bytes) {
+  return to_hex(std::as_bytes(std::span(bytes.data(), bytes.size())));
+}
+
+}  // namespace starling::seri_vectors
