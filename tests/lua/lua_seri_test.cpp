@@ -82,6 +82,13 @@ state_ptr new_state() {
   return L;
 }
 
+/// Runs a chunk of Lua assertions in a fresh state; a failed assert fails the test.
+void run_lua_checks(const char* code) {
+  state_ptr state = new_state();
+  lua_State* L = state.get();
+  ASSERT_EQ(luaL_dostring(L, code), LUA_OK) << lua_tostring(L, -1);
+}
+
 // Runs `return <expr>`; the values are left on the stack. Empty on a Lua error.
 std::optional<int> eval(lua_State* L, const std::string& expr) {
   const int base = lua_gettop(L);
@@ -340,9 +347,7 @@ std::string run_error(lua_State* L, const char* code) {
 }
 
 TEST(lua_seri, empty_and_nil_inputs_give_no_values) {
-  state_ptr state = new_state();
-  lua_State* L = state.get();
-  ASSERT_EQ(luaL_dostring(L, R"lua(
+  run_lua_checks(R"lua(
     assert(select('#', skynet.unpack(nil)) == 0)
     assert(select('#', skynet.unpack()) == 0)
     assert(select('#', skynet.unpack('')) == 0)
@@ -352,9 +357,7 @@ TEST(lua_seri, empty_and_nil_inputs_give_no_values) {
     assert(skynet.packstring() == '')
     local a, b = skynet.unpack(skynet.packstring('a', nil))
     assert(a == 'a' and b == nil and select('#', skynet.unpack(skynet.packstring('a', nil))) == 2)
-  )lua"),
-            LUA_OK)
-      << lua_tostring(L, -1);
+  )lua");
 }
 
 TEST(lua_seri, null_pointer_with_a_size_is_refused) {
@@ -382,24 +385,18 @@ TEST(lua_seri, codec_errors_carry_the_callers_position_like_luaL_error) {
 }
 
 TEST(lua_seri, metapairs_error_objects_propagate_unchanged) {
-  state_ptr state = new_state();
-  lua_State* L = state.get();
-  ASSERT_EQ(luaL_dostring(L, R"lua(
+  run_lua_checks(R"lua(
     local token = {}
     local t = setmetatable({}, {__pairs = function() error(token) end})
     local ok, e = pcall(skynet.packstring, t)
     assert(not ok and e == token)
-  )lua"),
-            LUA_OK)
-      << lua_tostring(L, -1);
+  )lua");
 }
 
 TEST(lua_seri, errors_after_the_writer_grew_leak_nothing) {
   // The writer has moved to the heap when __pairs raises, and when an unsupported value is
   // met; ASan's leak check watches both.
-  state_ptr state = new_state();
-  lua_State* L = state.get();
-  ASSERT_EQ(luaL_dostring(L, R"lua(
+  run_lua_checks(R"lua(
     local big = string.rep('x', 100000)
     local t = setmetatable({}, {__pairs = function() error('boom', 0) end})
     local ok, e = pcall(skynet.pack, big, t)
@@ -410,15 +407,11 @@ TEST(lua_seri, errors_after_the_writer_grew_leak_nothing) {
     local deep = string.rep('\14', 100) .. '\7'
     ok, e = pcall(skynet.unpack, deep)
     assert(not ok and e == 'Invalid serialize stream 0 (line:527)', e)
-  )lua"),
-            LUA_OK)
-      << lua_tostring(L, -1);
+  )lua");
 }
 
 TEST(lua_seri, pack_is_reentrant_from_pairs) {
-  state_ptr state = new_state();
-  lua_State* L = state.get();
-  ASSERT_EQ(luaL_dostring(L, R"lua(
+  run_lua_checks(R"lua(
     local t = setmetatable({}, {__pairs = function(t)
       local inner = skynet.packstring({1, 2, 3}, string.rep('x', 300))
       local done = false
@@ -433,21 +426,15 @@ TEST(lua_seri, pack_is_reentrant_from_pairs) {
     local _, got = skynet.unpack(skynet.packstring(big, t, big))
     local a, b = skynet.unpack(got.inner)
     assert(a[3] == 3 and #b == 300)
-  )lua"),
-            LUA_OK)
-      << lua_tostring(L, -1);
+  )lua");
 }
 
 TEST(lua_seri, subtypes_survive) {
-  state_ptr state = new_state();
-  lua_State* L = state.get();
-  ASSERT_EQ(luaL_dostring(L, R"lua(
+  run_lua_checks(R"lua(
     local a, b, c, d = skynet.unpack(skynet.packstring(1, 1.0, 2^53, -0.0))
     assert(math.type(a) == 'integer' and math.type(b) == 'float')
     assert(math.type(c) == 'float' and 1 / d == -math.huge)
-  )lua"),
-            LUA_OK)
-      << lua_tostring(L, -1);
+  )lua");
 }
 
 // n nested one-item tables around an empty one: 0e..0e 06 00..00.
