@@ -486,12 +486,7 @@ TEST(lua_seri, lying_counts_do_not_allocate_beyond_the_input) {
 // ---- robustness ----------------------------------------------------------------
 
 TEST(lua_seri, every_prefix_of_every_stream_decodes_or_fails_cleanly) {
-  std::vector<std::string> streams;
-  for (const json& c : vectors()["cases"]) {
-    if (c.contains("hex")) streams.push_back(from_hex(c["hex"].get<std::string>()));
-  }
-  for (const json& c : vectors()["unpack_cases"])
-    streams.push_back(from_hex(c["hex"].get<std::string>()));
+  const std::vector<std::string> streams = all_streams();
   ASSERT_FALSE(streams.empty());
   state_ptr state = new_state();
   lua_State* L = state.get();

@@ -252,12 +252,7 @@ void expect_prefix_safe(const std::string& wire, std::size_t length) {
 }
 
 TEST(seri_vectors, every_prefix_of_every_stream_decodes_or_fails_cleanly) {
-  std::vector<std::string> streams;
-  for (const json& c : vectors()["cases"]) {
-    if (c.contains("hex")) streams.push_back(from_hex(c["hex"].get<std::string>()));
-  }
-  for (const json& c : vectors()["unpack_cases"])
-    streams.push_back(from_hex(c["hex"].get<std::string>()));
+  const std::vector<std::string> streams = all_streams();
   ASSERT_FALSE(streams.empty());
   for (const std::string& wire : streams) {
     // Long streams: every prefix near either end, and a sample in between (decoding each

@@ -142,4 +142,17 @@ inline std::string to_hex(std::string_view bytes) {
   return to_hex(std::as_bytes(std::span(bytes.data(), bytes.size())));
 }
 
+/// Every byte stream of the file: the encoded cases (those whose hex is stored) and the
+/// decoder inputs, valid or not.
+inline std::vector<std::string> all_streams() {
+  std::vector<std::string> streams;
+  for (const json& c : vectors()["cases"]) {
+    if (c.contains("hex")) streams.push_back(from_hex(c["hex"].get<std::string>()));
+  }
+  for (const json& c : vectors()["unpack_cases"]) {
+    streams.push_back(from_hex(c["hex"].get<std::string>()));
+  }
+  return streams;
+}
+
 }  // namespace starling::seri_vectors
