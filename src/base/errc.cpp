@@ -12,12 +12,6 @@ std::string_view describe(errc code) noexcept {
       return "timeout";
     case errc::interrupted:
       return "interrupted by wakeup";
-    case errc::bad_message:
-      return "malformed message body";
-    case errc::node_down:
-      return "node down";
-    case errc::service_exiting:
-      return "service exiting";
   }
   return "unknown error";
 }

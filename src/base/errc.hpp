@@ -15,12 +15,6 @@ enum class errc {
   timeout,
   /// A waiting coroutine was woken early by `wakeup` (skynet's "BREAK").
   interrupted,
-  /// A message body could not be decoded (the pack format was malformed).
-  bad_message,
-  /// The remote node is down or unreachable.
-  node_down,
-  /// The service is exiting; no new operation can start.
-  service_exiting,
 };
 
 /// The sentence for `code`, as quoted in the documentation.
