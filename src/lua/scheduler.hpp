@@ -99,7 +99,9 @@ class scheduler {
   /// Packs stack values [first, last] with `p`'s pack function.
   payload pack_with(lua_State* L, const protocol& p, int first, int last);
   /// Pushes the values of (data, size) unpacked with `p`'s unpack; returns how many.
-  int unpack_with(lua_State* L, const protocol& p, const void* data, std::size_t size);
+  /// `scratch`: a stack slot below them that the decoder may overwrite.
+  int unpack_with(lua_State* L, const protocol& p, const void* data, std::size_t size,
+                  int scratch);
 
   // ---- sessions and coroutines -------------------------------------------------------------
 
@@ -163,6 +165,8 @@ class scheduler {
   int callback = LUA_NOREF;
   bool forward = false;        // the callback keeps the message buffers
   std::size_t memlimit = 0;    // skynet.memlimit from the main chunk
+  bool memlimit_taken = false; // skynet.memlimit removes itself once called
+  bool extra_loaded = false;   // lualib/skynet/extra.lua ran
 
  private:
   void resume(coroutine_info& co, int nargs);

@@ -154,9 +154,9 @@ int call_k(lua_State* L, int status, lua_KContext ctx) {
     return 2;
   }
   const protocol* p = s.find_protocol(static_cast<int>(ctx));
-  lua_settop(L, 0);
+  lua_settop(L, 1);  // slot 1 becomes the decoder's scratch slot
   if (p == nullptr) return 0;
-  return s.unpack_with(L, *p, data, size);
+  return s.unpack_with(L, *p, data, size, 1);
 }
 
 // Sends the request packed in `body`; raises "call to invalid address" when it cannot go.
@@ -877,6 +877,7 @@ int l_memlimit(lua_State* L) {
   scheduler& s = host(L);
   const lua_Integer bytes = luaL_checkinteger(L, 1);
   s.memlimit = bytes > 0 ? static_cast<std::size_t>(bytes) : 0;
+  s.memlimit_taken = true;
   lua_rawgeti(L, LUA_REGISTRYINDEX, s.module);
   lua_pushnil(L);
   lua_setfield(L, -2, "memlimit");
@@ -976,19 +977,6 @@ void add_protocol(lua_State* L, scheduler& s, const char* name, int id, bool ser
   lua_pop(L, 1);
 }
 
-// Fields missing from the table come from lualib/skynet/extra.lua, loaded once on demand.
-int lazy_index(lua_State* L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, "starling.extra");
-  if (lua_toboolean(L, -1) != 0) return 0;
-  lua_pushboolean(L, 1);
-  lua_setfield(L, LUA_REGISTRYINDEX, "starling.extra");
-  lua_getglobal(L, "require");
-  lua_pushliteral(L, "skynet.extra");
-  lua_call(L, 1, 0);
-  lua_rawget(L, 1);
-  return 1;
-}
-
 const luaL_Reg skynet_functions[] = {
     {"register_protocol", l_register_protocol},
     {"dispatch", l_dispatch},
@@ -1079,6 +1067,41 @@ const constant ptypes[] = {
     {"PTYPE_TRACE", ptype::trace},
 };
 
+// The table starts empty: a field is looked up here on first use and stored, so a service
+// holds only the entries it touches. What C does not provide comes from
+// lualib/skynet/extra.lua, loaded once.
+int lazy_index(lua_State* L) {
+  std::size_t length = 0;
+  const char* key = lua_tolstring(L, 2, &length);
+  if (key == nullptr || lua_type(L, 2) != LUA_TSTRING) return 0;
+  scheduler& s = host(L);
+  for (const luaL_Reg* f = skynet_functions; f->name != nullptr; ++f) {
+    if (std::strcmp(f->name, key) != 0) continue;
+    if (f->func == l_memlimit && s.memlimit_taken) return 0;
+    lua_pushcfunction(L, f->func);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+  }
+  for (const constant& c : ptypes) {
+    if (std::strcmp(c.name, key) != 0) continue;
+    lua_pushinteger(L, static_cast<lua_Integer>(c.value));
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+  }
+  if (s.extra_loaded) return 0;
+  s.extra_loaded = true;
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "skynet.extra");
+  lua_call(L, 1, 0);
+  lua_settop(L, 2);
+  lua_rawget(L, 1);
+  return 1;
+}
+
 }  // namespace
 
 int dispatch_message(lua_State* L) {
@@ -1094,11 +1117,7 @@ int dispatch_message(lua_State* L) {
 
 int open_skynet(lua_State* L) {
   scheduler& s = host(L);
-  luaL_newlib(L, skynet_functions);
-  for (const constant& c : ptypes) {
-    lua_pushinteger(L, static_cast<lua_Integer>(c.value));
-    lua_setfield(L, -2, c.name);
-  }
+  lua_createtable(L, 0, 8);
   lua_getglobal(L, "pcall");
   lua_setfield(L, -2, "pcall");
   add_protocol(L, s, "lua", static_cast<int>(ptype::lua), true, nullptr);

@@ -6,8 +6,10 @@
 
 #include "core/node.hpp"
 #include "lua/code_cache.hpp"
+#include "lua/loader.hpp"
 #include "lua/lua_seri.hpp"
 #include "lua/skynet_api.hpp"
+#include "lua/stdlibs.hpp"
 
 namespace starling::lua {
 
@@ -89,12 +91,13 @@ int snlua::boot_protected(lua_State* L) {
   lua_gc(L, LUA_GCSTOP);
   lua_pushboolean(L, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");  // ignore LUA_PATH-style variables
-  luaL_openlibs(L);
+  open_standard_libraries(L);
   host->scheduler_ = std::make_unique<scheduler>(self, L);
   preload(L, "skynet", open_skynet);
   preload(L, "skynet.core", open_skynet_core);
   preload(L, "skynet.codecache", open_codecache);
   preload(L, "skynet.seri", open_seri);
+  preload(L, "skynet.loader", open_loader);
   install_code_cache(L);
   set_global_from_env(L, env, "lua_path", "LUA_PATH", default_lua_path);
   set_global_from_env(L, env, "lua_cpath", "LUA_CPATH", default_lua_cpath);
