@@ -105,6 +105,20 @@ void scheduler::register_protocol(lua_State* L, int index) {
   protocols_.push_back(std::move(p));
 }
 
+void scheduler::register_builtin(lua_State* L, const char* name, int id, bool seri,
+                                 lua_CFunction dispatch) {
+  protocol p;
+  p.id = id;
+  p.name = name;
+  p.seri_pack = seri;
+  p.seri_unpack = seri;
+  if (dispatch != nullptr) {
+    lua_pushcfunction(L, dispatch);
+    p.dispatch = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  protocols_.push_back(std::move(p));
+}
+
 protocol* scheduler::find_protocol(int id) noexcept {
   for (protocol& p : protocols_) {
     if (p.id == id) return &p;

@@ -92,6 +92,9 @@ class scheduler {
 
   /// Registers `class` at stack index `index` (lua-api.md section 3); raises on misuse.
   void register_protocol(lua_State* L, int index);
+  /// Registers a built-in protocol: skynet.pack / unpack when `seri`, and a C dispatcher.
+  void register_builtin(lua_State* L, const char* name, int id, bool seri,
+                        lua_CFunction dispatch);
   [[nodiscard]] protocol* find_protocol(int id) noexcept;
   [[nodiscard]] protocol* find_protocol(std::string_view name) noexcept;
   /// The protocol named by the string at `index`, raising an index error if unknown.
