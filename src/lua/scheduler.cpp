@@ -369,7 +369,10 @@ void scheduler::resume(coroutine_info& co, int nargs) {
   co.started = true;
   co.in_forks = false;
   int results = 0;
+  lua_State* previous = active();
+  set_active(co.thread);
   const int status = lua_resume(co.thread, nullptr, nargs, &results);
+  set_active(previous);
   if (status == LUA_OK) {
     finished(co);
     return;

@@ -13,6 +13,7 @@
 
 #include <lua.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -146,6 +147,14 @@ class scheduler {
   void exit(lua_State* L);
   [[nodiscard]] bool exiting() const noexcept { return exiting_; }
 
+  /// The thread running Lua code for this service now (any thread may ask: SIGNAL).
+  [[nodiscard]] lua_State* active() const noexcept {
+    return active_.load(std::memory_order_acquire);
+  }
+  void set_active(lua_State* L) noexcept { active_.store(L, std::memory_order_release); }
+  /// The number a pending SIGNAL raises as `signal <n>`.
+  std::atomic<int> pending_signal{0};
+
   /// Sends `data` as a reply of type `type` to the request recorded in `co`.
   bool reply(const coroutine_info& co, ptype type, payload data);
 
@@ -204,6 +213,7 @@ class scheduler {
   handle_t pending_watch_handle_ = 0;
   std::string pending_watch_name_;
   bool exiting_ = false;
+  std::atomic<lua_State*> active_{nullptr};
 };
 
 }  // namespace starling::lua
