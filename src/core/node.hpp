@@ -69,6 +69,8 @@ class node final : private dispatcher {
   /// Number of live services.
   [[nodiscard]] std::size_t live_services() const { return handles_.live(); }
   [[nodiscard]] std::vector<handle_t> services() const { return handles_.handles(); }
+  /// The harbor service: it is the one that reports messages dropped for other harbors.
+  void set_harbor_service(handle_t h) noexcept { harbor_service_.store(h); }
   /// Sets the service told of every exit and kill (0 clears it).
   void set_exit_monitor(handle_t h) noexcept { exit_monitor_.store(h); }
   [[nodiscard]] handle_t exit_monitor() const noexcept { return exit_monitor_.load(); }
@@ -144,6 +146,7 @@ class node final : private dispatcher {
   std::int64_t start_centis_;
 
   std::atomic<handle_t> exit_monitor_{0};
+  std::atomic<handle_t> harbor_service_{0};
   std::atomic<handle_t> logger_{0};
 
   struct parked_message {

@@ -171,6 +171,7 @@ class scheduler {
   int unknown_response = LUA_NOREF;
   int init_queue = LUA_NOREF;  // skynet.init functions waiting for the start
   bool started = false;        // the init functions ran: later ones run at once
+  coroutine_info* starting = nullptr;  // the start coroutine until its start function ends
   int info = LUA_NOREF;        // skynet.info_func
   int module = LUA_NOREF;      // the `skynet` table
   // The message callback: skynet.dispatch_message (skynet.start) or skynet.core.callback's.

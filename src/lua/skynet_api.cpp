@@ -503,7 +503,13 @@ int l_task(lua_State* L) {
       s.push_waiting_session(L, 1);
       return 1;
     default:
-      return 0;  // "init": the start coroutine is not tracked once it runs
+      if (lua_type(L, 1) == LUA_TSTRING && std::strcmp(lua_tostring(L, 1), "init") == 0 &&
+          s.starting != nullptr) {
+        luaL_traceback(L, s.starting->thread, nullptr, 0);
+      } else {
+        lua_pushnil(L);
+      }
+      return 1;
   }
 }
 
@@ -582,6 +588,7 @@ int run_start(lua_State* L) {
 int init_service_k(lua_State* L, int status, lua_KContext ctx) {
   (void)ctx;
   scheduler& s = host(L);
+  s.starting = nullptr;
   if (status == LUA_OK || status == LUA_YIELD) {
     tell_launcher(L, s, "LAUNCHOK");
     return 0;
@@ -618,7 +625,7 @@ int l_start(lua_State* L) {
   lua_insert(L, 1);
   const std::int32_t session = s.new_session();
   s.self().timeout(0, session);
-  (void)s.wait_with_new_coroutine(L, session, 1);
+  s.starting = &s.wait_with_new_coroutine(L, session, 1);
   return 0;
 }
 

@@ -57,22 +57,24 @@ snlua::~snlua() = default;
 void* snlua::allocate(void* ud, void* block, std::size_t old_size, std::size_t new_size) {
   auto* host = static_cast<snlua*>(ud);
   if (block == nullptr) old_size = 0;  // then old_size tells the object type, not a size
+  // Only the service's own thread writes the count: relaxed accesses suffice.
+  const std::size_t used = host->used_.load(std::memory_order_relaxed);
   if (new_size == 0) {
     std::free(block);
-    host->used_ -= old_size;
+    host->used_.store(used - old_size, std::memory_order_relaxed);
     return nullptr;
   }
-  if (host->limit_ != 0 && new_size > old_size &&
-      host->used_ + (new_size - old_size) > host->limit_) {
+  if (host->limit_ != 0 && new_size > old_size && used + (new_size - old_size) > host->limit_) {
     return nullptr;  // Lua raises "not enough memory"
   }
   void* grown = std::realloc(block, new_size);
   if (grown == nullptr) return nullptr;
-  host->used_ = host->used_ + new_size - old_size;
-  if (host->used_ > host->warn_at_ && host->self_ != nullptr) {
+  const std::size_t now = used + new_size - old_size;
+  host->used_.store(now, std::memory_order_relaxed);
+  if (now > host->warn_at_ && host->self_ != nullptr) {
     host->warn_at_ *= 2;
-    host->self_->log(fmt::format("Memory warning {:.2f} M",
-                                 static_cast<double>(host->used_) / (1024.0 * 1024.0)));
+    host->self_->log(
+        fmt::format("Memory warning {:.2f} M", static_cast<double>(now) / (1024.0 * 1024.0)));
   }
   return grown;
 }
@@ -208,9 +210,13 @@ void raise_signal(lua_State* L, lua_Debug* ar) {
 }  // namespace
 
 void snlua::signal(context& self, int number) {
-  (void)self;
+  self.log(fmt::format("recv a signal {}", number));
   scheduler* s = booted_.load(std::memory_order_acquire);
   if (s == nullptr) return;
+  if (number == 1) {
+    self.log(fmt::format("Current Memory {:.3f}K", static_cast<double>(used_.load(std::memory_order_relaxed)) / 1024.0));
+    return;
+  }
   s->pending_signal.store(number);
   lua_State* running = s->active();
   // lua_sethook may be called from another thread: it is how Lua's own interpreter stops

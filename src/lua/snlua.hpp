@@ -32,7 +32,9 @@ class snlua final : public service {
   void signal(context& self, int number) override;
 
   /// Bytes the Lua heap holds now.
-  [[nodiscard]] std::size_t memory_used() const noexcept { return used_; }
+  [[nodiscard]] std::size_t memory_used() const noexcept {
+    return used_.load(std::memory_order_relaxed);
+  }
 
  private:
   static void* allocate(void* ud, void* block, std::size_t old_size, std::size_t new_size);
@@ -46,7 +48,7 @@ class snlua final : public service {
 
   context* self_ = nullptr;
   std::string param_;
-  std::size_t used_ = 0;
+  std::atomic<std::size_t> used_{0};  // read by SIGNAL 1 from other threads
   std::size_t limit_ = 0;                          // 0: none
   std::size_t warn_at_ = std::size_t{32} << 20;    // doubles after each warning
   // The state closes before the scheduler goes: finalizers may still reach it.

@@ -5,8 +5,8 @@
 namespace starling {
 
 bool harbor::init(context& self, std::string_view param) {
-  (void)self;
   (void)param;
+  self.owner().set_harbor_service(self.handle());
   return true;
 }
 
