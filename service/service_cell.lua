@@ -6,19 +6,26 @@ local skynet = require "skynet"
 local name = ...
 local booted = false
 
-local function boot(code, ...)
-  local main = assert(load(code, name, "b"))
-  -- The cell is already started: the booted code's start function runs right after its body.
+-- The cell is already started: the booted code's start function is kept, to run right after
+-- its body, with the real skynet.start back in place.
+local function run_body(main, ...)
   local start_func
   local real_start = skynet.start
+  local restore <close> = setmetatable({}, {
+    __close = function()
+      skynet.start = real_start
+    end,
+  })
   skynet.start = function(f)
     start_func = f
   end
-  local ok, err = pcall(main, ...)
-  skynet.start = real_start
-  if not ok then
-    error(err, 0)
-  end
+  main(...)
+  return start_func
+end
+
+local function boot(code, ...)
+  local main = assert(load(code, name, "b", _ENV))
+  local start_func = run_body(main, ...)
   if start_func then
     start_func()
   end

@@ -35,10 +35,12 @@ local function boot(name, code, ...)
   return handle
 end
 
--- The handle of a booted cell, or nil: lets the first caller dump its code only when needed.
+-- The outcome of a finished boot, or nothing: callers dump their code only when needed.
 function command.TEST(name)
   local cell = cells[name]
-  return cell and cell.handle
+  if cell and (cell.handle or cell.error) then
+    return outcome(cell)
+  end
 end
 
 function command.LAUNCH(name, code, ...)

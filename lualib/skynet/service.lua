@@ -25,8 +25,8 @@ end
 local function dump(mainfunc)
   assert(type(mainfunc) == "function", "service main must be a function")
   local first = debug.getupvalue(mainfunc, 1)
-  assert(first == "_ENV" and debug.getupvalue(mainfunc, 2) == nil,
-    "service main must have exactly one upvalue, _ENV")
+  assert((first == nil or first == "_ENV") and debug.getupvalue(mainfunc, 2) == nil,
+    "service main must have no upvalue but _ENV")
   return string.dump(mainfunc)
 end
 
@@ -36,7 +36,11 @@ function service.new(name, mainfunc, ...)
     return handle
   end
   local p = get_provider()
-  handle = skynet.call(p, "lua", "TEST", name)
+  local err
+  handle, err = skynet.call(p, "lua", "TEST", name)
+  if err then
+    error(err, 0)
+  end
   if not handle then
     handle = checked(skynet.call(p, "lua", "LAUNCH", name, dump(mainfunc), ...))
   end
