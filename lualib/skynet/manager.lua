@@ -4,8 +4,10 @@ local skynet = require "skynet"
 local core = require "skynet.core"
 
 function skynet.launch(...)
-  -- addresscommand turns the ":XXXXXXXX" answer into an integer handle, nothing into nil.
-  return core.addresscommand("LAUNCH", table.concat({ ... }, " "))
+  -- addresscommand turns the ":XXXXXXXX" answer into an integer handle; a failed launch
+  -- answers nothing, returned as one nil.
+  local handle = core.addresscommand("LAUNCH", table.concat({ ... }, " "))
+  return handle
 end
 
 function skynet.kill(addr)
