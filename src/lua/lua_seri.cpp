@@ -457,15 +457,10 @@ payload pack_values(lua_State* L, int first, int last) {
   return pack_general(L, first, last);
 }
 
-int push_unpacked(lua_State* L, const void* data, std::size_t size) {
+int push_unpacked(lua_State* L, const void* data, std::size_t size, int scratch) {
   if (size == 0) return 0;
   if (data == nullptr) return luaL_error(L, "deserialize null pointer");
-  luaL_checkstack(L, 2, nullptr);
-  lua_pushnil(L);  // frame storage for deep messages
-  const int anchor = lua_gettop(L);
-  const int n = decode(L, static_cast<const unsigned char*>(data), size, anchor);
-  lua_remove(L, anchor);
-  return n;
+  return decode(L, static_cast<const unsigned char*>(data), size, lua_absindex(L, scratch));
 }
 
 int open_seri(lua_State* L) {

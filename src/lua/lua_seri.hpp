@@ -30,8 +30,9 @@ int open_seri(lua_State* L);
 /// without a protected call.
 payload pack_values(lua_State* L, int first, int last);
 /// Pushes every value of the message onto L's stack and returns how many, raising
-/// skynet.unpack's errors. Needs no slot below the values.
-int push_unpacked(lua_State* L, const void* data, std::size_t size);
+/// skynet.unpack's errors. `scratch` is a stack slot the decoder may overwrite (it keeps the
+/// table frames of deeply nested messages there).
+int push_unpacked(lua_State* L, const void* data, std::size_t size, int scratch);
 
 }  // namespace starling::lua
 

@@ -105,6 +105,20 @@ void scheduler::register_protocol(lua_State* L, int index) {
   protocols_.push_back(std::move(p));
 }
 
+void scheduler::register_builtin(lua_State* L, const char* name, int id, bool seri,
+                                 lua_CFunction dispatch) {
+  protocol p;
+  p.id = id;
+  p.name = name;
+  p.seri_pack = seri;
+  p.seri_unpack = seri;
+  if (dispatch != nullptr) {
+    lua_pushcfunction(L, dispatch);
+    p.dispatch = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  protocols_.push_back(std::move(p));
+}
+
 protocol* scheduler::find_protocol(int id) noexcept {
   for (protocol& p : protocols_) {
     if (p.id == id) return &p;
@@ -153,8 +167,9 @@ payload scheduler::pack_with(lua_State* L, const protocol& p, int first, int las
   return data;
 }
 
-int scheduler::unpack_with(lua_State* L, const protocol& p, const void* data, std::size_t size) {
-  if (p.seri_unpack) return push_unpacked(L, data, size);
+int scheduler::unpack_with(lua_State* L, const protocol& p, const void* data, std::size_t size,
+                           int scratch) {
+  if (p.seri_unpack) return push_unpacked(L, data, size, scratch);
   if (p.unpack == LUA_NOREF) {
     lua_pushlightuserdata(L, const_cast<void*>(data));
     lua_pushinteger(L, static_cast<lua_Integer>(size));
@@ -354,7 +369,10 @@ void scheduler::resume(coroutine_info& co, int nargs) {
   co.started = true;
   co.in_forks = false;
   int results = 0;
+  lua_State* previous = active();
+  set_active(co.thread);
   const int status = lua_resume(co.thread, nullptr, nargs, &results);
+  set_active(previous);
   if (status == LUA_OK) {
     finished(co);
     return;
@@ -519,10 +537,11 @@ bool scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t s
       }
     } else {
       const int base = lua_gettop(L);
+      lua_pushnil(L);  // the decoder's scratch slot
       lua_rawgeti(L, LUA_REGISTRYINDEX, p->dispatch);
       lua_pushinteger(L, session);
       lua_pushinteger(L, source);
-      const int n = unpack_with(L, *p, data, size);
+      const int n = unpack_with(L, *p, data, size, base + 1);
       coroutine_info& co = take_coroutine();
       co.session = session;
       co.source = source;
@@ -530,7 +549,8 @@ bool scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t s
       co.has_source = true;
       co.protocol = type;
       lua_checkstack(co.thread, n + 3);
-      lua_xmove(L, co.thread, lua_gettop(L) - base);
+      lua_xmove(L, co.thread, n + 3);
+      lua_settop(L, base);
       resume(co, n + 2);
       drain();
     }

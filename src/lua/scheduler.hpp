@@ -13,6 +13,7 @@
 
 #include <lua.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -92,6 +93,9 @@ class scheduler {
 
   /// Registers `class` at stack index `index` (lua-api.md section 3); raises on misuse.
   void register_protocol(lua_State* L, int index);
+  /// Registers a built-in protocol: skynet.pack / unpack when `seri`, and a C dispatcher.
+  void register_builtin(lua_State* L, const char* name, int id, bool seri,
+                        lua_CFunction dispatch);
   [[nodiscard]] protocol* find_protocol(int id) noexcept;
   [[nodiscard]] protocol* find_protocol(std::string_view name) noexcept;
   /// The protocol named by the string at `index`, raising an index error if unknown.
@@ -99,7 +103,9 @@ class scheduler {
   /// Packs stack values [first, last] with `p`'s pack function.
   payload pack_with(lua_State* L, const protocol& p, int first, int last);
   /// Pushes the values of (data, size) unpacked with `p`'s unpack; returns how many.
-  int unpack_with(lua_State* L, const protocol& p, const void* data, std::size_t size);
+  /// `scratch`: a stack slot below them that the decoder may overwrite.
+  int unpack_with(lua_State* L, const protocol& p, const void* data, std::size_t size,
+                  int scratch);
 
   // ---- sessions and coroutines -------------------------------------------------------------
 
@@ -141,6 +147,14 @@ class scheduler {
   void exit(lua_State* L);
   [[nodiscard]] bool exiting() const noexcept { return exiting_; }
 
+  /// The thread running Lua code for this service now (any thread may ask: SIGNAL).
+  [[nodiscard]] lua_State* active() const noexcept {
+    return active_.load(std::memory_order_acquire);
+  }
+  void set_active(lua_State* L) noexcept { active_.store(L, std::memory_order_release); }
+  /// The number a pending SIGNAL raises as `signal <n>`.
+  std::atomic<int> pending_signal{0};
+
   /// Sends `data` as a reply of type `type` to the request recorded in `co`.
   bool reply(const coroutine_info& co, ptype type, payload data);
 
@@ -163,6 +177,8 @@ class scheduler {
   int callback = LUA_NOREF;
   bool forward = false;        // the callback keeps the message buffers
   std::size_t memlimit = 0;    // skynet.memlimit from the main chunk
+  bool memlimit_taken = false; // skynet.memlimit removes itself once called
+  bool extra_loaded = false;   // lualib/skynet/extra.lua ran
 
  private:
   void resume(coroutine_info& co, int nargs);
@@ -197,6 +213,7 @@ class scheduler {
   handle_t pending_watch_handle_ = 0;
   std::string pending_watch_name_;
   bool exiting_ = false;
+  std::atomic<lua_State*> active_{nullptr};
 };
 
 }  // namespace starling::lua

@@ -154,9 +154,9 @@ int call_k(lua_State* L, int status, lua_KContext ctx) {
     return 2;
   }
   const protocol* p = s.find_protocol(static_cast<int>(ctx));
-  lua_settop(L, 0);
+  lua_settop(L, 1);  // slot 1 becomes the decoder's scratch slot
   if (p == nullptr) return 0;
-  return s.unpack_with(L, *p, data, size);
+  return s.unpack_with(L, *p, data, size, 1);
 }
 
 // Sends the request packed in `body`; raises "call to invalid address" when it cannot go.
@@ -671,7 +671,13 @@ int l_dispatch(lua_State* L) {
   return 1;
 }
 
+// Sets a hook, returning the previous one; with no argument only returns the current one.
 int swap_hook(lua_State* L, int& hook) {
+  if (lua_isnone(L, 1)) {
+    if (hook == LUA_NOREF) return 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, hook);
+    return 1;
+  }
   if (hook == LUA_NOREF) {
     lua_pushnil(L);
   } else {
@@ -698,6 +704,8 @@ int debug_dispatch(lua_State* L) {
   lua_getglobal(L, "require");
   lua_pushliteral(L, "skynet.debug");
   lua_call(L, 1, 1);
+  lua_getfield(L, -1, "dispatch");
+  lua_remove(L, -2);
   if (protocol* p = s.find_protocol(static_cast<int>(ptype::debug))) {
     if (p->dispatch != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, p->dispatch);
     lua_pushvalue(L, -1);
@@ -877,6 +885,7 @@ int l_memlimit(lua_State* L) {
   scheduler& s = host(L);
   const lua_Integer bytes = luaL_checkinteger(L, 1);
   s.memlimit = bytes > 0 ? static_cast<std::size_t>(bytes) : 0;
+  s.memlimit_taken = true;
   lua_rawgeti(L, LUA_REGISTRYINDEX, s.module);
   lua_pushnil(L);
   lua_setfield(L, -2, "memlimit");
@@ -954,40 +963,6 @@ int l_trash(lua_State* L) {
 }
 
 // ---- the tables -------------------------------------------------------------------------------
-
-void add_protocol(lua_State* L, scheduler& s, const char* name, int id, bool seri,
-                  lua_CFunction dispatch) {
-  lua_createtable(L, 0, 5);
-  lua_pushstring(L, name);
-  lua_setfield(L, -2, "name");
-  lua_pushinteger(L, id);
-  lua_setfield(L, -2, "id");
-  if (seri) {
-    lua_pushcfunction(L, lua::pack);
-    lua_setfield(L, -2, "pack");
-    lua_pushcfunction(L, lua::unpack);
-    lua_setfield(L, -2, "unpack");
-  }
-  if (dispatch != nullptr) {
-    lua_pushcfunction(L, dispatch);
-    lua_setfield(L, -2, "dispatch");
-  }
-  s.register_protocol(L, -1);
-  lua_pop(L, 1);
-}
-
-// Fields missing from the table come from lualib/skynet/extra.lua, loaded once on demand.
-int lazy_index(lua_State* L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, "starling.extra");
-  if (lua_toboolean(L, -1) != 0) return 0;
-  lua_pushboolean(L, 1);
-  lua_setfield(L, LUA_REGISTRYINDEX, "starling.extra");
-  lua_getglobal(L, "require");
-  lua_pushliteral(L, "skynet.extra");
-  lua_call(L, 1, 0);
-  lua_rawget(L, 1);
-  return 1;
-}
 
 const luaL_Reg skynet_functions[] = {
     {"register_protocol", l_register_protocol},
@@ -1079,6 +1054,41 @@ const constant ptypes[] = {
     {"PTYPE_TRACE", ptype::trace},
 };
 
+// The table starts empty: a field is looked up here on first use and stored, so a service
+// holds only the entries it touches. What C does not provide comes from
+// lualib/skynet/extra.lua, loaded once.
+int lazy_index(lua_State* L) {
+  std::size_t length = 0;
+  const char* key = lua_tolstring(L, 2, &length);
+  if (key == nullptr || lua_type(L, 2) != LUA_TSTRING) return 0;
+  scheduler& s = host(L);
+  for (const luaL_Reg* f = skynet_functions; f->name != nullptr; ++f) {
+    if (std::strcmp(f->name, key) != 0) continue;
+    if (f->func == l_memlimit && s.memlimit_taken) return 0;
+    lua_pushcfunction(L, f->func);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+  }
+  for (const constant& c : ptypes) {
+    if (std::strcmp(c.name, key) != 0) continue;
+    lua_pushinteger(L, static_cast<lua_Integer>(c.value));
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+  }
+  if (s.extra_loaded) return 0;
+  s.extra_loaded = true;
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "skynet.extra");
+  lua_call(L, 1, 0);
+  lua_settop(L, 2);
+  lua_rawget(L, 1);
+  return 1;
+}
+
 }  // namespace
 
 int dispatch_message(lua_State* L) {
@@ -1094,17 +1104,13 @@ int dispatch_message(lua_State* L) {
 
 int open_skynet(lua_State* L) {
   scheduler& s = host(L);
-  luaL_newlib(L, skynet_functions);
-  for (const constant& c : ptypes) {
-    lua_pushinteger(L, static_cast<lua_Integer>(c.value));
-    lua_setfield(L, -2, c.name);
-  }
+  lua_createtable(L, 0, 8);
   lua_getglobal(L, "pcall");
   lua_setfield(L, -2, "pcall");
-  add_protocol(L, s, "lua", static_cast<int>(ptype::lua), true, nullptr);
-  add_protocol(L, s, "response", static_cast<int>(ptype::response), false, nullptr);
-  add_protocol(L, s, "error", static_cast<int>(ptype::error), false, nullptr);
-  add_protocol(L, s, "debug", static_cast<int>(ptype::debug), true, debug_dispatch);
+  s.register_builtin(L, "lua", static_cast<int>(ptype::lua), true, nullptr);
+  s.register_builtin(L, "response", static_cast<int>(ptype::response), false, nullptr);
+  s.register_builtin(L, "error", static_cast<int>(ptype::error), false, nullptr);
+  s.register_builtin(L, "debug", static_cast<int>(ptype::debug), true, debug_dispatch);
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, lazy_index);
   lua_setfield(L, -2, "__index");

@@ -6,8 +6,10 @@
 
 #include "core/node.hpp"
 #include "lua/code_cache.hpp"
+#include "lua/loader.hpp"
 #include "lua/lua_seri.hpp"
 #include "lua/skynet_api.hpp"
+#include "lua/stdlibs.hpp"
 
 namespace starling::lua {
 
@@ -89,12 +91,13 @@ int snlua::boot_protected(lua_State* L) {
   lua_gc(L, LUA_GCSTOP);
   lua_pushboolean(L, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");  // ignore LUA_PATH-style variables
-  luaL_openlibs(L);
+  open_standard_libraries(L);
   host->scheduler_ = std::make_unique<scheduler>(self, L);
   preload(L, "skynet", open_skynet);
   preload(L, "skynet.core", open_skynet_core);
   preload(L, "skynet.codecache", open_codecache);
   preload(L, "skynet.seri", open_seri);
+  preload(L, "skynet.loader", open_loader);
   install_code_cache(L);
   set_global_from_env(L, env, "lua_path", "LUA_PATH", default_lua_path);
   set_global_from_env(L, env, "lua_cpath", "LUA_CPATH", default_lua_cpath);
@@ -152,6 +155,7 @@ void snlua::boot(context& self) {
                          static_cast<double>(limit_) / (1024.0 * 1024.0)));
   }
   lua_gc(L, LUA_GCRESTART);
+  booted_.store(scheduler_.get(), std::memory_order_release);
 }
 
 void snlua::dispatch(context& self, message& msg) {
@@ -162,6 +166,7 @@ void snlua::dispatch(context& self, message& msg) {
   }
   if (!scheduler_ || scheduler_->callback == LUA_NOREF || scheduler_->exiting()) return;
   lua_State* L = state_.get();
+  scheduler_->set_active(L);
   const std::size_t size = msg.data.size();
   void* data = nullptr;
   if (size != 0) data = scheduler_->forward ? msg.data.release_malloced() : msg.data.data();
@@ -188,6 +193,30 @@ void snlua::dispatch(context& self, message& msg) {
     }
   }
   lua_settop(L, 0);
+  scheduler_->set_active(nullptr);
+}
+
+namespace {
+
+void raise_signal(lua_State* L, lua_Debug* ar) {
+  (void)ar;
+  lua_sethook(L, nullptr, 0, 0);
+  scheduler* s = scheduler::of(L);
+  luaL_error(L, "signal %d", s == nullptr ? 0 : s->pending_signal.load());
+}
+
+}  // namespace
+
+void snlua::signal(context& self, int number) {
+  (void)self;
+  scheduler* s = booted_.load(std::memory_order_acquire);
+  if (s == nullptr) return;
+  s->pending_signal.store(number);
+  lua_State* running = s->active();
+  // lua_sethook may be called from another thread: it is how Lua's own interpreter stops
+  // a script on SIGINT.
+  lua_sethook(running != nullptr ? running : s->main_state(), raise_signal,
+              LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
 }
 
 void register_snlua(module_registry& modules) {
