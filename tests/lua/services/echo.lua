@@ -156,9 +156,9 @@ function CMD.exit_when_queued(n)
   skynet.exit()
 end
 
--- (send) Spins until n messages wait in the queue.
-function CMD.spin_until_queued(n)
-  state.spin_done = spin_until(function() return skynet.stat "mqlen" >= n end, 20)
+-- (send) Spins until n messages wait in the queue, at most `seconds` (default 20).
+function CMD.spin_until_queued(n, seconds)
+  state.spin_done = spin_until(function() return skynet.stat "mqlen" >= n end, seconds or 20)
 end
 
 function CMD.noop() end
