@@ -137,13 +137,11 @@ end
 T.repr = repr
 
 local function deep_eq(a, b)
-  if a == b then return true end
-  if type(a) ~= "table" or type(b) ~= "table" then
-    if type(a) == "number" and type(b) == "number" then
-      return a == b and math.type(a) == math.type(b)
-    end
-    return false
+  if type(a) == "number" and type(b) == "number" then
+    return (a == b or (a ~= a and b ~= b)) and math.type(a) == math.type(b)
   end
+  if a == b then return true end
+  if type(a) ~= "table" or type(b) ~= "table" then return false end
   for k, v in pairs(a) do
     if not deep_eq(v, b[k]) then return false end
   end
