@@ -40,6 +40,7 @@ T.test("skynet.exit() inside the start function: newservice returns nil", functi
   T.eq(r[1], nil, "newservice result")
   local h = launched("startexit", from)
   T.log(T.line(h, "KILL self"), from)
+  T.gone(h)
   T.raises("call to invalid address " .. T.esc(T.hex(h)) .. "$", skynet.call, h, "lua", "x")
 end)
 
@@ -75,6 +76,7 @@ T.test("skynet.exit: no code after it, queued forks dropped, callers fail, to-be
   local _, closed_at = T.log(T.line(h, "exiter: closed"), from)
   local _, kill_at = T.log(T.line(h, "KILL self"), from)
   T.ok(closed_at < kill_at, "to-be-closed variables run before the service retires")
+  T.gone(h)
   skynet.sleep(20) -- give a wrongly scheduled fork or statement time to log
   T.no_log("exiter: fork ran", from)
   T.no_log("exiter: after exit", from)
@@ -86,6 +88,7 @@ T.test("skynet.exit from a request handler: the caller gets call failed", functi
   local from = T.mark()
   T.raises("call failed$", skynet.call, h, "lua", "exit")
   T.log(T.line(h, "KILL self"), from)
+  T.gone(h)
   T.eq(skynet.send(h, "lua", "echo"), nil, "send to the exited service")
 end)
 

@@ -42,6 +42,7 @@
 --   p = T.blocks(ticks, f, ...)      spawns f and asserts it is still blocked after ticks
 --                                    (only for "never returns" checks); returns p
 --   T.eventually(cond, [ticks], what) polls cond() once a tick until truthy; fails after ticks
+--   T.gone(h, [ticks])               waits until handle h is retired (sends to it fail)
 --
 -- Log lines. Every log line of the node goes to the test logger (tests/lua/services/
 -- testlogger.lua), which keeps them numbered from 1 in arrival order, formatted exactly as
@@ -255,6 +256,15 @@ function T.blocks(ticks, f, ...)
       .. repr(table.pack(table.unpack(r, 2, r.n))))
   end
   return p
+end
+
+-- Waits until h is no longer a valid handle (a send to it returns nil). A service calling
+-- skynet.exit() answers its callers before it retires, so a test that wants the handle gone
+-- waits for that. The probe is a debug PING sent without session: ignored by anyone.
+function T.gone(h, ticks)
+  T.eventually(function()
+    return skynet.send(h, "debug", "PING") == nil
+  end, ticks, T.hex(h) .. " retired")
 end
 
 function T.eventually(cond, ticks, what)
