@@ -4,8 +4,10 @@
 local skynet = require "skynet"
 local T = require "testlib"
 
-skynet.dispatch("lua", function(_, _, cmd)
+local spinning
+skynet.dispatch("lua", function(_, _, cmd, ...)
   if cmd == "ping" then skynet.ret() end
+  if cmd == "spinning" then spinning = ... end
 end)
 
 -- The texts of the lines this service logged from `from` on, until (excluding) its next sync.
@@ -105,13 +107,15 @@ T.test("skynet.address and skynet.self", function()
   T.eq(skynet.address(".name"), ".name")
 end)
 
--- core.md §6.3. The receiver spins in one handler until 5000 sends and our ping are queued,
--- so the first pop afterwards leaves exactly 5000 messages.
+-- core.md §6.3. The receiver is inside one handler (it told us so) while we queue 5000 sends
+-- and a ping, and spins until all are queued: the first pop afterwards leaves exactly 5000.
 T.test("overload: a burst to a busy service warns once; again after the queue drained", function()
   local h = skynet.newservice("echo")
   local from = T.mark()
   for burst = 1, 2 do
-    skynet.send(h, "lua", "spin_until_queued", 5001)
+    spinning = nil
+    skynet.send(h, "lua", "spin_until_queued", 5001, 20, skynet.self())
+    T.eventually(function() return spinning end, nil, "the receiver is busy")
     for _ = 1, 5000 do skynet.send(h, "lua", "noop") end
     skynet.call(h, "lua", "ping") -- returns once the whole burst was handled
     T.eq(skynet.call(h, "lua", "get", "spin_done"), true, "burst " .. burst .. " queued in time")

@@ -156,8 +156,10 @@ function CMD.exit_when_queued(n)
   skynet.exit()
 end
 
--- (send) Spins until n messages wait in the queue, at most `seconds` (default 20).
-function CMD.spin_until_queued(n, seconds)
+-- (send) Spins until n messages wait in the queue, at most `seconds` (default 20). With
+-- `notify`, first sends it "spinning" (so the tester knows this message left the queue).
+function CMD.spin_until_queued(n, seconds, notify)
+  if notify then skynet.send(notify, "lua", "spinning", skynet.self()) end
   state.spin_done = spin_until(function() return skynet.stat "mqlen" >= n end, seconds or 20)
 end
 
