@@ -416,6 +416,53 @@ int unpack(lua_State* L) {
   return decode(L, static_cast<const unsigned char*>(data), size, 2);
 }
 
+namespace {
+
+bool all_plain(lua_State* L, int first, int last) {
+  for (int i = first; i <= last; ++i) {
+    const int type = lua_type(L, i);
+    if (type != LUA_TNIL && type != LUA_TBOOLEAN && type != LUA_TNUMBER && type != LUA_TSTRING) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Nothing here can raise a Lua error, so the writer is never skipped by a longjmp.
+payload pack_plain(lua_State* L, int first, int last) {
+  seri::writer w;
+  for (int i = first; i <= last; ++i)
+    pack_value(L, w, i, 0);
+  return w.finish();
+}
+
+// Tables may run __pairs and fail: go through the protected packer. Trivial locals only.
+payload pack_general(lua_State* L, int first, int last) {
+  const int base = lua_gettop(L);
+  lua_pushcfunction(L, pack);
+  for (int i = first; i <= last; ++i)
+    lua_pushvalue(L, i);
+  lua_call(L, last - first + 1, 2);
+  void* block = lua_touserdata(L, base + 1);
+  const auto size = static_cast<std::size_t>(lua_tointeger(L, base + 2));
+  lua_settop(L, base);
+  return payload::adopt_malloced(block, size);
+}
+
+}  // namespace
+
+payload pack_values(lua_State* L, int first, int last) {
+  if (last < first) return {};
+  if (all_plain(L, first, last)) return pack_plain(L, first, last);
+  return pack_general(L, first, last);
+}
+
+int push_unpacked(lua_State* L, const void* data, std::size_t size, int scratch) {
+  if (size == 0) return 0;
+  if (data == nullptr) return luaL_error(L, "deserialize null pointer");
+  return decode(L, static_cast<const unsigned char*>(data), size, lua_absindex(L, scratch));
+}
+
 int open_seri(lua_State* L) {
   luaL_checkversion(L);
   static const luaL_Reg functions[] = {

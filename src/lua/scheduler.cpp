@@ -1,0 +1,699 @@
+#include "lua/scheduler.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "core/node.hpp"
+#include "lua/lua_seri.hpp"
+
+namespace starling::lua {
+
+namespace {
+
+coroutine_info*& extra_space(lua_State* L) noexcept {
+  return *static_cast<coroutine_info**>(lua_getextraspace(L));
+}
+
+// Closes a suspended or failed coroutine: its to-be-closed variables run now.
+void close_thread(lua_State* co, lua_State* from) {
+#if LUA_VERSION_RELEASE_NUM >= 50406
+  lua_closethread(co, from);
+#else
+  (void)from;
+  lua_resetthread(co);
+#endif
+  lua_settop(co, 0);
+}
+
+std::string payload_text(const void* data, std::size_t size) {
+  if (data == nullptr) return {};
+  return {static_cast<const char*>(data), size};
+}
+
+}  // namespace
+
+scheduler::scheduler(context& self, lua_State* main) : self_(self), main_(main) {
+  main_info_.owner = this;
+  main_info_.thread = main;
+  break_marker_.owner = this;
+  extra_space(main) = &main_info_;
+  lua_createtable(main, 0, 0);
+  wakeups_ = luaL_ref(main, LUA_REGISTRYINDEX);
+  lua_createtable(main, 0, 0);
+  sleeping_ = luaL_ref(main, LUA_REGISTRYINDEX);
+  lua_createtable(main, 0, 0);
+  unanswered_ = luaL_ref(main, LUA_REGISTRYINDEX);
+}
+
+scheduler::~scheduler() = default;
+
+scheduler* scheduler::of(lua_State* L) noexcept {
+  coroutine_info* info = extra_space(L);
+  return info == nullptr ? nullptr : info->owner;
+}
+
+coroutine_info& scheduler::current(lua_State* L) noexcept {
+  return *extra_space(L);
+}
+
+// ---- protocols ---------------------------------------------------------------------------
+
+namespace {
+
+int take_function(lua_State* L, int table, const char* field) {
+  lua_getfield(L, table, field);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return LUA_NOREF;
+  }
+  return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+}  // namespace
+
+void scheduler::register_protocol(lua_State* L, int index) {
+  index = lua_absindex(L, index);
+  luaL_checktype(L, index, LUA_TTABLE);
+  lua_getfield(L, index, "name");
+  lua_getfield(L, index, "id");
+  const char* name = lua_tostring(L, -2);
+  lua_Integer id = -1;
+  if (lua_isinteger(L, -1)) id = lua_tointeger(L, -1);
+  luaL_argcheck(L, name != nullptr, index, "protocol name must be a string");
+  luaL_argcheck(L, id >= 0 && id <= 255, index, "protocol id out of range");
+  luaL_argcheck(L, find_protocol(name) == nullptr && find_protocol(static_cast<int>(id)) == nullptr,
+                index, "protocol name or id already registered");
+  lua_pop(L, 2);
+  lua_getfield(L, index, "pack");
+  const bool seri_pack = lua_tocfunction(L, -1) == &lua::pack;
+  lua_getfield(L, index, "unpack");
+  const bool seri_unpack = lua_tocfunction(L, -1) == &lua::unpack;
+  lua_pop(L, 2);
+  protocol p;
+  p.id = static_cast<int>(id);
+  lua_getfield(L, index, "name");
+  p.name = lua_tostring(L, -1);
+  lua_pop(L, 1);
+  p.pack = take_function(L, index, "pack");
+  p.unpack = take_function(L, index, "unpack");
+  p.dispatch = take_function(L, index, "dispatch");
+  p.seri_pack = seri_pack;
+  p.seri_unpack = seri_unpack;
+  protocols_.push_back(std::move(p));
+}
+
+protocol* scheduler::find_protocol(int id) noexcept {
+  for (protocol& p : protocols_) {
+    if (p.id == id) return &p;
+  }
+  return nullptr;
+}
+
+protocol* scheduler::find_protocol(std::string_view name) noexcept {
+  for (protocol& p : protocols_) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+protocol& scheduler::checked_protocol(lua_State* L, int index) {
+  std::size_t length = 0;
+  const char* name = lua_tolstring(L, index, &length);
+  protocol* p = name == nullptr ? nullptr : find_protocol(std::string_view(name, length));
+  if (p == nullptr) {
+    luaL_error(L, "attempt to index a nil value (unknown protocol '%s')",
+               name == nullptr ? luaL_typename(L, index) : name);
+  }
+  return *p;
+}
+
+payload scheduler::pack_with(lua_State* L, const protocol& p, int first, int last) {
+  if (p.seri_pack) return pack_values(L, first, last);
+  if (p.pack == LUA_NOREF) {
+    luaL_error(L, "protocol %s has no pack function", p.name.c_str());
+  }
+  const int base = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, p.pack);
+  for (int i = first; i <= last; ++i)
+    lua_pushvalue(L, i);
+  lua_call(L, last < first ? 0 : last - first + 1, 2);
+  payload data;
+  if (lua_type(L, base + 1) == LUA_TSTRING) {
+    std::size_t size = 0;
+    const char* bytes = lua_tolstring(L, base + 1, &size);
+    data = payload::copy_of(std::string_view(bytes, size));
+  } else if (lua_type(L, base + 1) == LUA_TLIGHTUSERDATA) {
+    data = payload::adopt_malloced(lua_touserdata(L, base + 1),
+                                   static_cast<std::size_t>(lua_tointeger(L, base + 2)));
+  }
+  lua_settop(L, base);
+  return data;
+}
+
+int scheduler::unpack_with(lua_State* L, const protocol& p, const void* data, std::size_t size,
+                           int scratch) {
+  if (p.seri_unpack) return push_unpacked(L, data, size, scratch);
+  if (p.unpack == LUA_NOREF) {
+    lua_pushlightuserdata(L, const_cast<void*>(data));
+    lua_pushinteger(L, static_cast<lua_Integer>(size));
+    return 2;
+  }
+  const int base = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, p.unpack);
+  lua_pushlightuserdata(L, const_cast<void*>(data));
+  lua_pushinteger(L, static_cast<lua_Integer>(size));
+  lua_call(L, 2, LUA_MULTRET);
+  return lua_gettop(L) - base;
+}
+
+// ---- sessions and coroutines ----------------------------------------------------------------
+
+std::int32_t scheduler::new_session() {
+  for (;;) {
+    const std::int32_t s = self_.new_session();
+    if (waiting_.find(s) == nullptr) return s;
+  }
+}
+
+coroutine_info& scheduler::take_coroutine() {
+  if (!pool_.empty()) {
+    coroutine_info* co = pool_.back();
+    pool_.pop_back();
+    co->in_pool = false;
+    return *co;
+  }
+  auto info = std::make_unique<coroutine_info>();
+  info->owner = this;
+  lua_State* L = main_;
+  info->thread = lua_newthread(L);
+  info->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  extra_space(info->thread) = info.get();
+  coroutines_.push_back(std::move(info));
+  return *coroutines_.back();
+}
+
+void scheduler::release(coroutine_info& co) {
+  co.has_request = false;
+  co.has_source = false;
+  co.session = 0;
+  co.source = 0;
+  co.protocol = -1;
+  co.waiting = 0;
+  co.watch_handle = 0;
+  co.watch_name.clear();
+  co.calling = false;
+  co.started = false;
+  co.in_forks = false;
+  lua_settop(co.thread, 0);
+  co.in_pool = true;
+  pool_.push_back(&co);
+}
+
+void scheduler::fork(coroutine_info& co) {
+  co.in_forks = true;
+  forks_.push_back(&co);
+}
+
+coroutine_info& scheduler::wait_with_new_coroutine(lua_State* L, std::int32_t session,
+                                                   int nargs) {
+  coroutine_info& co = take_coroutine();
+  lua_checkstack(co.thread, nargs + 1);
+  lua_xmove(L, co.thread, nargs + 1);
+  co.waiting = session;
+  waiting_.put(session, &co);
+  return co;
+}
+
+void scheduler::note_call(std::int32_t session, handle_t handle, std::string_view name) {
+  pending_watch_session_ = session;
+  pending_watch_handle_ = handle;
+  pending_watch_name_.assign(name);
+}
+
+bool scheduler::wakeup(lua_State* L, int token) {
+  token = lua_absindex(L, token);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, sleeping_);
+  lua_pushvalue(L, token);
+  const bool sleeps = lua_rawget(L, -2) != LUA_TNIL;
+  lua_pop(L, 2);
+  if (!sleeps) return false;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, wakeups_);
+  lua_pushvalue(L, token);
+  lua_rawseti(L, -2, wakeup_tail_++);
+  lua_pop(L, 1);
+  return true;
+}
+
+coroutine_info* scheduler::find_waiting(lua_State* L, int index) {
+  if (lua_type(L, index) == LUA_TTHREAD) {
+    coroutine_info* info = extra_space(lua_tothread(L, index));
+    if (info == nullptr || info == &main_info_ || info->owner != this || info->in_pool) {
+      return nullptr;
+    }
+    return info;
+  }
+  const char* needle = lua_tostring(L, index);
+  if (needle == nullptr) return nullptr;
+  coroutine_info* found = nullptr;
+  waiting_.for_each([&](std::int32_t, coroutine_info* co) {
+    if (found != nullptr || co == &break_marker_) return;
+    lua_pushthread(co->thread);
+    lua_xmove(co->thread, L, 1);
+    const char* name = luaL_tolstring(L, -1, nullptr);
+    if (std::strstr(name, needle) != nullptr) found = co;
+    lua_pop(L, 2);
+  });
+  return found;
+}
+
+void scheduler::kill_coroutine(coroutine_info& co) {
+  if (co.in_forks) {
+    forks_.erase(std::find(forks_.begin(), forks_.end(), &co));
+    release(co);
+    return;
+  }
+  if (co.has_request && co.session > 0) {
+    (void)self_.send(co.source, ptype::error, co.session, {});
+  }
+  if (co.waiting != 0) {
+    // A call's reply is expected: ignore it. A sleep's timer is simply forgotten, so it later
+    // arrives as an unknown response, as it does in skynet.
+    if (co.calling) {
+      waiting_.put(co.waiting, &break_marker_);
+    } else {
+      (void)waiting_.take(co.waiting);
+    }
+    lua_State* L = main_;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, sleeping_);
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+      const bool match = lua_tointeger(L, -1) == co.waiting;
+      lua_pop(L, 1);
+      if (match) {
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, -4);
+      }
+    }
+    lua_pop(L, 1);
+  }
+  close_thread(co.thread, main_);
+  release(co);
+}
+
+std::size_t scheduler::pending_sessions() const {
+  std::size_t n = 0;
+  waiting_.for_each([&](std::int32_t, coroutine_info* co) {
+    if (co != &break_marker_) ++n;
+  });
+  return n;
+}
+
+void scheduler::describe_tasks(lua_State* L) {
+  const int table = lua_gettop(L);
+  waiting_.for_each([&](std::int32_t session, coroutine_info* co) {
+    if (co == &break_marker_) {
+      lua_pushfstring(L, "session: %d", static_cast<int>(session));
+      lua_pushliteral(L, "BREAK");
+    } else {
+      lua_pushthread(co->thread);
+      lua_xmove(co->thread, L, 1);
+      lua_pushfstring(L, "%s session: %d", luaL_tolstring(L, -1, nullptr),
+                      static_cast<int>(session));
+      lua_replace(L, -3);
+      lua_pop(L, 1);
+      luaL_traceback(L, co->thread, nullptr, 0);
+    }
+    lua_rawset(L, table);
+  });
+}
+
+void scheduler::describe_session(lua_State* L, std::int32_t session) {
+  coroutine_info* co = waiting_.find(session);
+  if (co == nullptr || co == &break_marker_) {
+    lua_pushliteral(L, "No session");
+    return;
+  }
+  luaL_traceback(L, co->thread, nullptr, 0);
+}
+
+void scheduler::push_waiting_session(lua_State* L, int index) {
+  coroutine_info* co = find_waiting(L, index);
+  if (co == nullptr || co->waiting == 0) {
+    lua_pushnil(L);
+  } else {
+    lua_pushinteger(L, co->waiting);
+  }
+}
+
+// ---- running coroutines --------------------------------------------------------------------
+
+void scheduler::resume(coroutine_info& co, int nargs) {
+  co.started = true;
+  co.in_forks = false;
+  int results = 0;
+  const int status = lua_resume(co.thread, nullptr, nargs, &results);
+  if (status == LUA_OK) {
+    finished(co);
+    return;
+  }
+  if (status != LUA_YIELD) {
+    failed(co, status);
+    return;
+  }
+  lua_State* t = co.thread;
+  const char* command = results > 0 ? lua_tostring(t, -results) : nullptr;
+  if (command != nullptr && std::strcmp(command, "SUSPEND") == 0) {
+    const std::int32_t session =
+        results > 1 ? static_cast<std::int32_t>(lua_tointeger(t, -results + 1)) : 0;
+    lua_pop(t, results);
+    co.waiting = session;
+    co.calling = session != 0 && session == pending_watch_session_;
+    co.watch_handle = co.calling ? pending_watch_handle_ : 0;
+    if (co.calling) {
+      co.watch_name = pending_watch_name_;
+    } else {
+      co.watch_name.clear();
+    }
+    pending_watch_session_ = 0;
+    if (session != 0) waiting_.put(session, &co);
+    return;
+  }
+  if (command != nullptr && std::strcmp(command, "QUIT") == 0) {
+    lua_pop(t, results);
+    return;
+  }
+  const std::string what =
+      command != nullptr && std::strcmp(command, "USER") == 0
+          ? std::string("Call skynet.coroutine.yield out of skynet.coroutine.resume")
+          : fmt::format("Unknown command : {}",
+                        command == nullptr ? (results > 0 ? luaL_typename(t, -results) : "nil")
+                                           : command);
+  lua_pop(t, results);
+  luaL_traceback(main_, t, what.c_str(), 0);
+  failures_.emplace_back(lua_tostring(main_, -1));
+  lua_pop(main_, 1);
+  close_thread(t, main_);
+  release(co);
+}
+
+void scheduler::finished(coroutine_info& co) {
+  if (co.has_request && co.session != 0) forgot_response(co);
+  release(co);
+}
+
+void scheduler::failed(coroutine_info& co, int status) {
+  (void)status;
+  lua_State* t = co.thread;
+  const char* message = lua_tostring(t, -1);
+  if (message == nullptr) {
+    message = lua_pushfstring(t, "(error object is a %s value)", luaL_typename(t, -1));
+  }
+  luaL_traceback(main_, t, message, 0);
+  failures_.emplace_back(lua_tostring(main_, -1));
+  lua_pop(main_, 1);
+  if (co.has_request && co.session != 0) {
+    (void)self_.send(co.source, ptype::error, co.session, {});
+  }
+  close_thread(t, main_);
+  release(co);
+}
+
+void scheduler::drain() {
+  lua_State* L = main_;
+  while (!exiting_) {
+    if (wakeup_head_ < wakeup_tail_) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, wakeups_);
+      lua_rawgeti(L, -1, wakeup_head_);  // the token
+      lua_pushnil(L);
+      lua_rawseti(L, -3, wakeup_head_++);
+      lua_rawgeti(L, LUA_REGISTRYINDEX, sleeping_);
+      lua_insert(L, -2);
+      lua_rawget(L, -2);
+      const bool sleeps = lua_isinteger(L, -1) != 0;
+      const auto session = static_cast<std::int32_t>(lua_tointeger(L, -1));
+      lua_pop(L, 3);
+      if (!sleeps) continue;
+      coroutine_info* co = waiting_.find(session);
+      if (co == nullptr || co == &break_marker_) continue;
+      waiting_.put(session, &break_marker_);  // its timer (if any) is ignored when it fires
+      co->waiting = 0;
+      lua_pushboolean(co->thread, 0);
+      lua_pushliteral(co->thread, "BREAK");
+      resume(*co, 2);
+      continue;
+    }
+    wakeup_head_ = wakeup_tail_ = 1;
+    if (errors_.empty()) return;
+    const std::int32_t session = errors_.front();
+    errors_.pop_front();
+    coroutine_info* co = waiting_.find(session);
+    if (co == nullptr || co == &break_marker_) continue;
+    (void)waiting_.take(session);
+    co->waiting = 0;
+    lua_pushboolean(co->thread, 0);
+    resume(*co, 1);
+  }
+}
+
+void scheduler::run_forks() {
+  while (!forks_.empty() && !exiting_) {
+    coroutine_info* co = forks_.front();
+    forks_.pop_front();
+    co->in_forks = false;
+    resume(*co, lua_gettop(co->thread) - 1);
+    drain();
+  }
+}
+
+void scheduler::forgot_response(coroutine_info& co) {
+  std::string where = "?";
+  if (const protocol* p = find_protocol(co.protocol); p != nullptr && p->dispatch != LUA_NOREF) {
+    lua_Debug ar;
+    lua_rawgeti(main_, LUA_REGISTRYINDEX, p->dispatch);
+    if (lua_getinfo(main_, ">S", &ar) != 0) {
+      where = fmt::format("{}:{}", ar.source == nullptr ? "?" : ar.source, ar.linedefined);
+    }
+  }
+  self_.log(fmt::format("Maybe forgot response session {} from {} : {}", co.session,
+                        format_handle(co.source), where));
+}
+
+// ---- messages ------------------------------------------------------------------------------
+
+bool scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t size,
+                         std::int32_t session, handle_t source) {
+  failures_.clear();
+  if (type == static_cast<int>(ptype::response)) {
+    coroutine_info* co = waiting_.take(session);
+    if (co == nullptr) {
+      unknown(L, unknown_response, "Response message", type, data, size, session, source);
+    } else if (co != &break_marker_) {
+      co->waiting = 0;
+      lua_State* t = co->thread;
+      if (!co->started) {
+        resume(*co, lua_gettop(t) - 1);  // a timeout's function starts now
+      } else {
+        lua_pushboolean(t, 1);
+        lua_pushlightuserdata(t, const_cast<void*>(data));
+        lua_pushinteger(t, static_cast<lua_Integer>(size));
+        lua_pushinteger(t, session);
+        resume(*co, 4);
+      }
+      drain();
+    }
+  } else if (type == static_cast<int>(ptype::error)) {
+    error_from(L, source, session);
+    drain();
+  } else {
+    protocol* p = find_protocol(type);
+    if (p == nullptr || p->dispatch == LUA_NOREF) {
+      if (p == nullptr && type == static_cast<int>(ptype::trace)) {
+        // A trace tag for the next request: consumed (tracing is not kept).
+      } else if (session != 0) {
+        (void)self_.send(source, ptype::error, session, {});
+      } else {
+        unknown(L, unknown_request, "Unknown request", type, data, size, session, source);
+      }
+    } else {
+      const int base = lua_gettop(L);
+      lua_pushnil(L);  // the decoder's scratch slot
+      lua_rawgeti(L, LUA_REGISTRYINDEX, p->dispatch);
+      lua_pushinteger(L, session);
+      lua_pushinteger(L, source);
+      const int n = unpack_with(L, *p, data, size, base + 1);
+      coroutine_info& co = take_coroutine();
+      co.session = session;
+      co.source = source;
+      co.has_request = true;
+      co.has_source = true;
+      co.protocol = type;
+      lua_checkstack(co.thread, n + 3);
+      lua_xmove(L, co.thread, n + 3);
+      lua_settop(L, base);
+      resume(co, n + 2);
+      drain();
+    }
+  }
+  run_forks();
+  if (failures_.empty()) return true;
+  std::string joined;
+  for (const std::string& f : failures_) {
+    if (!joined.empty()) joined += '\n';
+    joined += f;
+  }
+  failures_.clear();
+  lua_pushlstring(L, joined.data(), joined.size());
+  return false;
+}
+
+void scheduler::unknown(lua_State* L, int hook, const char* what, int type, const void* data,
+                        std::size_t size, std::int32_t session, handle_t source) {
+  if (hook != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, hook);
+    lua_pushinteger(L, session);
+    lua_pushinteger(L, source);
+    lua_pushlightuserdata(L, const_cast<void*>(data));
+    lua_pushinteger(L, static_cast<lua_Integer>(size));
+    int nargs = 4;
+    if (type != static_cast<int>(ptype::response)) {
+      if (const protocol* p = find_protocol(type)) {
+        lua_pushstring(L, p->name.c_str());
+      } else {
+        lua_pushinteger(L, type);
+      }
+      nargs = 5;
+    }
+    if (lua_pcall(L, nargs, 0, 0) != LUA_OK) {
+      const char* message = lua_tostring(L, -1);
+      failures_.emplace_back(message == nullptr ? "(error object is not a string)" : message);
+      lua_pop(L, 1);
+    }
+    return;
+  }
+  if (type == static_cast<int>(ptype::response)) {
+    self_.log(fmt::format("{} : {}", what, payload_text(data, size)));
+  } else {
+    const protocol* p = find_protocol(type);
+    self_.log(fmt::format("{} ({}): {}", what, p == nullptr ? std::to_string(type) : p->name,
+                          payload_text(data, size)));
+  }
+  failures_.push_back(fmt::format("Unknown session : {} from {:x}", session, source));
+}
+
+void scheduler::error_from(lua_State* L, handle_t source, std::int32_t session) {
+  if (session != 0) {
+    coroutine_info* co = waiting_.find(session);
+    if (co != nullptr && co != &break_marker_) errors_.push_back(session);
+    return;
+  }
+  drop_responses_to(L, source);
+  waiting_.for_each([&](std::int32_t s, coroutine_info* co) {
+    if (co != &break_marker_ && co->calling && co->watch_name.empty() &&
+        co->watch_handle == source) {
+      errors_.push_back(s);
+    }
+  });
+}
+
+void scheduler::term(lua_State* L, int address) {
+  address = lua_absindex(L, address);
+  coroutine_info& caller = current(L);
+  caller.has_request = false;
+  if (lua_type(L, address) == LUA_TNUMBER) {
+    error_from(L, static_cast<handle_t>(lua_tointeger(L, address)), 0);
+    return;
+  }
+  std::size_t length = 0;
+  const char* text = lua_tolstring(L, address, &length);
+  if (text == nullptr) return;
+  const std::string_view name(text, length);
+  waiting_.for_each([&](std::int32_t s, coroutine_info* co) {
+    if (co != &break_marker_ && co->calling && co->watch_name == name) errors_.push_back(s);
+  });
+}
+
+void scheduler::drop_responses_to(lua_State* L, handle_t requester) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, unanswered_);
+  const int table = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, table) != 0) {
+    const bool match = static_cast<handle_t>(lua_tointeger(L, -1)) == requester;
+    lua_pop(L, 1);
+    if (!match) continue;
+    // The closure's first upvalue records its state; "gone" makes it answer false.
+    if (lua_getupvalue(L, -1, 1) != nullptr) {
+      if (auto* record = static_cast<response_record*>(lua_touserdata(L, -1))) {
+        record->gone = true;
+      }
+      lua_pop(L, 1);
+    }
+    lua_pushvalue(L, -1);
+    lua_pushnil(L);
+    lua_rawset(L, table);
+  }
+  lua_pop(L, 1);
+}
+
+bool scheduler::reply(const coroutine_info& co, ptype type, payload data) {
+  return self_.send(co.source, type, co.session, std::move(data));
+}
+
+void scheduler::exit(lua_State* L) {
+  exiting_ = true;
+  // 1. Forks not started never run.
+  for (coroutine_info* co : forks_)
+    release(*co);
+  forks_.clear();
+  // 2. The launcher forgets us (a newservice waiting for us returns nil).
+  {
+    lua_pushliteral(L, "REMOVE");
+    lua_pushinteger(L, self_.handle());
+    lua_pushboolean(L, 0);
+    payload body = pack_values(L, lua_gettop(L) - 2, lua_gettop(L));
+    lua_pop(L, 3);
+    (void)self_.owner().send(self_.handle(), ".launcher", ptype::lua, 0, std::move(body));
+  }
+  // 3. Every request being served fails.
+  for (const auto& co : coroutines_) {
+    if (!co->in_pool && co->has_request && co->session != 0) {
+      (void)self_.send(co->source, ptype::error, co->session, {});
+      co->has_request = false;
+    }
+  }
+  // 4. and 6. Coroutines waiting for something are closed; callees learn we are gone.
+  std::set<handle_t> callees;
+  std::vector<coroutine_info*> waiting;
+  waiting_.for_each([&](std::int32_t, coroutine_info* co) {
+    if (co == &break_marker_) return;
+    if (co->calling && co->watch_name.empty() && co->watch_handle != 0) {
+      callees.insert(co->watch_handle);
+    }
+    if (co->thread != L) waiting.push_back(co);
+  });
+  for (coroutine_info* co : waiting)
+    close_thread(co->thread, L);
+  // 5. Replies still owed fail.
+  lua_rawgeti(L, LUA_REGISTRYINDEX, unanswered_);
+  const int table = lua_gettop(L);
+  for (;;) {
+    lua_pushnil(L);
+    if (lua_next(L, table) == 0) break;
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_pushnil(L);
+    lua_rawset(L, table);
+    lua_pushboolean(L, 0);
+    (void)lua_pcall(L, 1, 0, 0);
+  }
+  lua_pop(L, 1);
+  for (handle_t callee : callees)
+    (void)self_.send(callee, ptype::error, 0, {});
+  // 8. Retire (logs KILL self); the caller yields "QUIT" and nothing else runs.
+  self_.exit();
+}
+
+}  // namespace starling::lua

@@ -1,0 +1,206 @@
+#pragma once
+// The coroutine scheduler inside one Lua service (shared/spec/lua-api.md section 6), in C++.
+//
+// skynet keeps this machinery in skynet.lua; every Lua state then compiles and holds it. Here
+// it lives in C++: the session table, the request each coroutine serves, the wakeup, error and
+// fork queues and the protocol table, so a Lua service's state holds only its own code, and a
+// call or a reply runs no interpreter work besides the handler itself.
+//
+// Lua values the scheduler must keep (coroutines, sleep tokens, response closures, protocol
+// functions) are anchored in the state's registry; C++ keeps the references.
+//
+// Thread contract: one service's dispatch owns it; nothing here is thread-safe.
+
+#include <lua.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "actor/session_map.hpp"
+#include "base/payload.hpp"
+#include "core/context.hpp"
+
+namespace starling::lua {
+
+class scheduler;
+
+/// A coroutine the scheduler runs (a handler, fork, timeout or the start function). Every
+/// Lua thread's extra space points at one of these: managed threads at their own, the main
+/// thread and user coroutines at the scheduler's `main` record (which serves no request).
+struct coroutine_info {
+  scheduler* owner = nullptr;
+  lua_State* thread = nullptr;
+  int ref = LUA_NOREF;  // anchors the thread in the registry
+
+  // The request it serves (skynet.context): `has_request` drops when ret/response consume it.
+  std::int32_t session = 0;
+  handle_t source = 0;
+  bool has_request = false;
+  bool has_source = false;
+  int protocol = -1;  // the protocol whose dispatch runs here (for "Maybe forgot response")
+
+  // What it waits for: a session, and for a call the callee "as given to call".
+  std::int32_t waiting = 0;
+  handle_t watch_handle = 0;
+  std::string watch_name;
+
+  bool calling = false;    // `waiting` is a call (its reply is ignored if killed)
+  bool started = false;    // resumed at least once since its function was pushed
+  bool in_forks = false;   // queued by fork, not started
+  bool in_pool = false;
+};
+
+/// One registered protocol (skynet.register_protocol).
+struct protocol {
+  int id = 0;
+  std::string name;
+  int pack = LUA_NOREF;  // Lua functions; NOREF when absent
+  int unpack = LUA_NOREF;
+  int dispatch = LUA_NOREF;
+  bool seri_pack = false;    // pack is skynet.pack: packed straight from the stack
+  bool seri_unpack = false;  // likewise for unpack
+};
+
+/// The state behind one skynet.response closure (its first upvalue, a userdata).
+struct response_record {
+  bool used = false;
+  bool gone = false;  // the requester said it exited (PTYPE_ERROR, session 0)
+  std::int32_t session = 0;
+  handle_t source = 0;
+};
+
+class scheduler {
+ public:
+  scheduler(context& self, lua_State* main);
+  ~scheduler();
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+
+  /// The scheduler of the state `L` belongs to (null outside a Starling Lua service).
+  static scheduler* of(lua_State* L) noexcept;
+  /// The coroutine record of the running thread `L`.
+  static coroutine_info& current(lua_State* L) noexcept;
+
+  [[nodiscard]] context& self() const noexcept { return self_; }
+  [[nodiscard]] lua_State* main_state() const noexcept { return main_; }
+
+  // ---- protocols -------------------------------------------------------------------------
+
+  /// Registers `class` at stack index `index` (lua-api.md section 3); raises on misuse.
+  void register_protocol(lua_State* L, int index);
+  [[nodiscard]] protocol* find_protocol(int id) noexcept;
+  [[nodiscard]] protocol* find_protocol(std::string_view name) noexcept;
+  /// The protocol named by the string at `index`, raising an index error if unknown.
+  protocol& checked_protocol(lua_State* L, int index);
+  /// Packs stack values [first, last] with `p`'s pack function.
+  payload pack_with(lua_State* L, const protocol& p, int first, int last);
+  /// Pushes the values of (data, size) unpacked with `p`'s unpack; returns how many.
+  /// `scratch`: a stack slot below them that the decoder may overwrite.
+  int unpack_with(lua_State* L, const protocol& p, const void* data, std::size_t size,
+                  int scratch);
+
+  // ---- sessions and coroutines -------------------------------------------------------------
+
+  /// A fresh session that no pending call, sleep or wait uses (safe after wrap-around).
+  std::int32_t new_session();
+  /// A pooled coroutine; its function and arguments go on its stack next.
+  coroutine_info& take_coroutine();
+  /// Queues `co` (function and arguments already on its stack) to run after this message.
+  void fork(coroutine_info& co);
+  /// Waits for `session` with a fresh coroutine running the function (and its `nargs`
+  /// arguments) on L's stack top.
+  coroutine_info& wait_with_new_coroutine(lua_State* L, std::int32_t session, int nargs);
+  /// Called by a blocking function just before it yields on `session` for a call to
+  /// `handle` / `name`, so the scheduler can record what the caller watches.
+  void note_call(std::int32_t session, handle_t handle, std::string_view name);
+  /// Puts `token` (stack index) on the wakeup queue if it sleeps; returns whether it does.
+  bool wakeup(lua_State* L, int token);
+  /// Removes a coroutine (fork or waiting one); see skynet.killthread.
+  coroutine_info* find_waiting(lua_State* L, int index);
+  void kill_coroutine(coroutine_info& co);
+  /// Number of sessions waited for (BREAK markers excluded).
+  [[nodiscard]] std::size_t pending_sessions() const;
+  /// Fills the table on L's top with "<thread> session: <n>" -> traceback (skynet.task).
+  void describe_tasks(lua_State* L);
+  /// Pushes the traceback of the coroutine waiting for `session`, or "No session".
+  void describe_session(lua_State* L, std::int32_t session);
+  /// Pushes the session the coroutine at `index` waits for, or nil.
+  void push_waiting_session(lua_State* L, int index);
+
+  // ---- messages ------------------------------------------------------------------------------
+
+  /// skynet.dispatch_message: one message through section 6.2. Returns false with the
+  /// joined error texts pushed on L when a handler, fork or unknown message failed.
+  bool dispatch(lua_State* L, int type, const void* data, std::size_t size, std::int32_t session,
+                handle_t source);
+  /// A PTYPE_ERROR with session 0 from `address` handled locally (skynet.term).
+  void term(lua_State* L, int address);
+  /// skynet.exit from the running coroutine `L`; the caller yields "QUIT" afterwards.
+  void exit(lua_State* L);
+  [[nodiscard]] bool exiting() const noexcept { return exiting_; }
+
+  /// Sends `data` as a reply of type `type` to the request recorded in `co`.
+  bool reply(const coroutine_info& co, ptype type, payload data);
+
+  // ---- response closures --------------------------------------------------------------------
+
+  /// The registry table of response closures still owed: closure -> requester handle.
+  [[nodiscard]] int unanswered_ref() const noexcept { return unanswered_; }
+  /// The registry table of sleeping tokens: token -> session.
+  [[nodiscard]] int sleeping_ref() const noexcept { return sleeping_; }
+
+  // ---- hooks kept as Lua values --------------------------------------------------------------
+
+  int unknown_request = LUA_NOREF;
+  int unknown_response = LUA_NOREF;
+  int init_queue = LUA_NOREF;  // skynet.init functions waiting for the start
+  bool started = false;        // the init functions ran: later ones run at once
+  int info = LUA_NOREF;        // skynet.info_func
+  int module = LUA_NOREF;      // the `skynet` table
+  // The message callback: skynet.dispatch_message (skynet.start) or skynet.core.callback's.
+  int callback = LUA_NOREF;
+  bool forward = false;        // the callback keeps the message buffers
+  std::size_t memlimit = 0;    // skynet.memlimit from the main chunk
+  bool memlimit_taken = false; // skynet.memlimit removes itself once called
+  bool extra_loaded = false;   // lualib/skynet/extra.lua ran
+
+ private:
+  void resume(coroutine_info& co, int nargs);
+  void finished(coroutine_info& co);
+  void failed(coroutine_info& co, int status);
+  void drain();
+  void run_forks();
+  void release(coroutine_info& co);
+  void error_from(lua_State* L, handle_t source, std::int32_t session);
+  void unknown(lua_State* L, int hook, const char* what, int type, const void* data,
+               std::size_t size, std::int32_t session, handle_t source);
+  void forgot_response(coroutine_info& co);
+  void drop_responses_to(lua_State* L, handle_t requester);
+
+  context& self_;
+  lua_State* main_;
+  coroutine_info main_info_;
+  coroutine_info break_marker_;  // waiting[session] == &break_marker_: ignore its reply
+
+  std::vector<std::unique_ptr<coroutine_info>> coroutines_;
+  std::vector<coroutine_info*> pool_;
+  detail::session_map<coroutine_info> waiting_;
+  std::deque<coroutine_info*> forks_;
+  std::deque<std::int32_t> errors_;  // sessions whose call failed, resumed one per drain
+  int wakeups_ = LUA_NOREF;          // registry: array of tokens
+  lua_Integer wakeup_head_ = 1, wakeup_tail_ = 1;
+  int sleeping_ = LUA_NOREF;
+  int unanswered_ = LUA_NOREF;
+  std::vector<std::string> failures_;  // error texts of the message being handled
+  std::vector<protocol> protocols_;
+  std::int32_t pending_watch_session_ = 0;
+  handle_t pending_watch_handle_ = 0;
+  std::string pending_watch_name_;
+  bool exiting_ = false;
+};
+
+}  // namespace starling::lua

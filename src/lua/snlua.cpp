@@ -1,0 +1,200 @@
+#include "lua/snlua.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+#include "core/node.hpp"
+#include "lua/code_cache.hpp"
+#include "lua/loader.hpp"
+#include "lua/lua_seri.hpp"
+#include "lua/skynet_api.hpp"
+#include "lua/stdlibs.hpp"
+
+namespace starling::lua {
+
+namespace {
+
+constexpr const char* default_lua_path = "./lualib/?.lua;./lualib/?/init.lua";
+constexpr const char* default_lua_cpath = "./luaclib/?.so";
+constexpr const char* default_luaservice = "./service/?.lua";
+constexpr const char* default_loader = "./lualib/loader.lua";
+
+int traceback(lua_State* L) {
+  const char* message = lua_tostring(L, 1);
+  if (message == nullptr && !lua_isnoneornil(L, 1)) {
+    message = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, message, 1);
+  return 1;
+}
+
+void set_global_from_env(lua_State* L, const environment& env, const char* key,
+                         const char* global, const char* fallback) {
+  const auto value = env.get(key);
+  if (value) {
+    lua_pushlstring(L, value->data(), value->size());
+  } else if (fallback != nullptr) {
+    lua_pushstring(L, fallback);
+  } else {
+    lua_pushnil(L);
+  }
+  lua_setglobal(L, global);
+}
+
+void preload(lua_State* L, const char* name, lua_CFunction open) {
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "preload");
+  lua_pushcfunction(L, open);
+  lua_setfield(L, -2, name);
+  lua_pop(L, 2);
+}
+
+}  // namespace
+
+snlua::~snlua() = default;
+
+void* snlua::allocate(void* ud, void* block, std::size_t old_size, std::size_t new_size) {
+  auto* host = static_cast<snlua*>(ud);
+  if (block == nullptr) old_size = 0;  // then old_size tells the object type, not a size
+  if (new_size == 0) {
+    std::free(block);
+    host->used_ -= old_size;
+    return nullptr;
+  }
+  if (host->limit_ != 0 && new_size > old_size &&
+      host->used_ + (new_size - old_size) > host->limit_) {
+    return nullptr;  // Lua raises "not enough memory"
+  }
+  void* grown = std::realloc(block, new_size);
+  if (grown == nullptr) return nullptr;
+  host->used_ = host->used_ + new_size - old_size;
+  if (host->used_ > host->warn_at_ && host->self_ != nullptr) {
+    host->warn_at_ *= 2;
+    host->self_->log(fmt::format("Memory warning {:.2f} M",
+                                 static_cast<double>(host->used_) / (1024.0 * 1024.0)));
+  }
+  return grown;
+}
+
+bool snlua::init(context& self, std::string_view param) {
+  self_ = &self;
+  // Lua runs on a worker, after the launch returned: the parameter comes back as a message.
+  return self.send(self.handle(), ptype::text, 0, payload::copy_of(param));
+}
+
+// Builds the state and runs the loader. Returns (true) or (false, log line).
+int snlua::boot_protected(lua_State* L) {
+  auto* host = static_cast<snlua*>(lua_touserdata(L, 1));
+  context& self = *host->self_;
+  const environment& env = self.owner().env();
+  lua_gc(L, LUA_GCSTOP);
+  lua_pushboolean(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");  // ignore LUA_PATH-style variables
+  open_standard_libraries(L);
+  host->scheduler_ = std::make_unique<scheduler>(self, L);
+  preload(L, "skynet", open_skynet);
+  preload(L, "skynet.core", open_skynet_core);
+  preload(L, "skynet.codecache", open_codecache);
+  preload(L, "skynet.seri", open_seri);
+  preload(L, "skynet.loader", open_loader);
+  install_code_cache(L);
+  set_global_from_env(L, env, "lua_path", "LUA_PATH", default_lua_path);
+  set_global_from_env(L, env, "lua_cpath", "LUA_CPATH", default_lua_cpath);
+  set_global_from_env(L, env, "luaservice", "LUA_SERVICE", default_luaservice);
+  set_global_from_env(L, env, "preload", "LUA_PRELOAD", nullptr);
+  lua_gc(L, LUA_GCGEN, 0, 0);
+
+  const auto configured = env.get("lualoader");
+  lua_pushstring(L, configured ? configured->c_str() : default_loader);
+  const char* loader = lua_tostring(L, -1);
+  lua_pushcfunction(L, traceback);
+  const int handler = lua_gettop(L);
+  if (load_file_cached(L, loader, nullptr) != LUA_OK) {
+    lua_pushboolean(L, 0);
+    lua_pushfstring(L, "Can't load %s : %s", loader, lua_tostring(L, -2));
+    return 2;
+  }
+  lua_pushlstring(L, host->param_.data(), host->param_.size());
+  if (lua_pcall(L, 1, 0, handler) != LUA_OK) {
+    lua_pushboolean(L, 0);
+    lua_pushfstring(L, "lua loader error : %s", lua_tostring(L, -2));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+void snlua::fail_boot(context& self) {
+  (void)self.owner().send(self.handle(), ".launcher", ptype::text, 0, payload::copy_of("ERROR"));
+  self.exit();
+}
+
+void snlua::boot(context& self) {
+  lua_State* L = lua_newstate(&snlua::allocate, this);
+  if (L == nullptr) {
+    self.log("lua: cannot create a state");
+    fail_boot(self);
+    return;
+  }
+  state_.reset(L);
+  lua_pushcfunction(L, &snlua::boot_protected);
+  lua_pushlightuserdata(L, this);
+  const int status = lua_pcall(L, 1, 2, 0);
+  if (status != LUA_OK || lua_toboolean(L, -2) == 0) {
+    const char* why = lua_tostring(L, -1);
+    self.log(why == nullptr ? "lua loader error : (no message)" : why);
+    lua_settop(L, 0);
+    fail_boot(self);
+    return;
+  }
+  lua_settop(L, 0);
+  if (scheduler_->memlimit != 0) {
+    limit_ = scheduler_->memlimit;
+    self.log(fmt::format("Set memory limit to {:.2f} M",
+                         static_cast<double>(limit_) / (1024.0 * 1024.0)));
+  }
+  lua_gc(L, LUA_GCRESTART);
+}
+
+void snlua::dispatch(context& self, message& msg) {
+  if (!state_) {
+    param_.assign(msg.data.view());
+    boot(self);
+    return;
+  }
+  if (!scheduler_ || scheduler_->callback == LUA_NOREF || scheduler_->exiting()) return;
+  lua_State* L = state_.get();
+  const std::size_t size = msg.data.size();
+  void* data = nullptr;
+  if (size != 0) data = scheduler_->forward ? msg.data.release_malloced() : msg.data.data();
+  lua_pushcfunction(L, traceback);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, scheduler_->callback);
+  lua_pushinteger(L, static_cast<lua_Integer>(msg.type));
+  lua_pushlightuserdata(L, data);
+  lua_pushinteger(L, static_cast<lua_Integer>(size));
+  lua_pushinteger(L, msg.session);
+  lua_pushinteger(L, msg.source);
+  const int status = lua_pcall(L, 5, 0, 1);
+  if (status != LUA_OK) {
+    const char* why = lua_tostring(L, -1);
+    if (status == LUA_ERRMEM) {
+      self.log(fmt::format("lua memory error : [{:x} to {} : {}]", msg.source,
+                           format_handle_short(self.handle()), msg.session));
+    } else if (status == LUA_ERRERR) {
+      self.log(fmt::format("lua error in error : [{:x} to {} : {}]", msg.source,
+                           format_handle_short(self.handle()), msg.session));
+    } else {
+      self.log(fmt::format("lua call [{:x} to {} : {} msgsz = {}] error : \x1b[31m{}\x1b[0m",
+                           msg.source, format_handle_short(self.handle()), msg.session, size,
+                           why == nullptr ? "(no message)" : why));
+    }
+  }
+  lua_settop(L, 0);
+}
+
+void register_snlua(module_registry& modules) {
+  modules.add("snlua", [] { return std::make_unique<snlua>(); });
+}
+
+}  // namespace starling::lua

@@ -1,0 +1,57 @@
+#pragma once
+// snlua: the service that hosts one Lua 5.4 state (shared/spec/core.md section 13).
+//
+// init() only queues the launch parameter to the service itself, so `LAUNCH snlua ...` returns
+// at once; the first message builds the state on a worker: standard libraries, the skynet
+// modules as preloads, the code cache, then the loader (config `lualoader`) runs the service
+// file. Later messages go to the callback the Lua code installed (skynet.start installs the
+// C++ scheduler, lua/scheduler.hpp).
+
+#include <lua.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/module_registry.hpp"
+#include "core/service.hpp"
+#include "lua/scheduler.hpp"
+
+namespace starling::lua {
+
+class snlua final : public service {
+ public:
+  snlua() = default;
+  ~snlua() override;
+
+  bool init(context& self, std::string_view param) override;
+  void dispatch(context& self, message& msg) override;
+
+  /// Bytes the Lua heap holds now.
+  [[nodiscard]] std::size_t memory_used() const noexcept { return used_; }
+
+ private:
+  static void* allocate(void* ud, void* block, std::size_t old_size, std::size_t new_size);
+  static int boot_protected(lua_State* L);
+  void boot(context& self);
+  void fail_boot(context& self);
+
+  struct state_closer {
+    void operator()(lua_State* L) const { lua_close(L); }
+  };
+
+  context* self_ = nullptr;
+  std::string param_;
+  std::size_t used_ = 0;
+  std::size_t limit_ = 0;                          // 0: none
+  std::size_t warn_at_ = std::size_t{32} << 20;    // doubles after each warning
+  // The state closes before the scheduler goes: finalizers may still reach it.
+  std::unique_ptr<scheduler> scheduler_;
+  std::unique_ptr<lua_State, state_closer> state_;
+};
+
+/// Registers the `snlua` module.
+void register_snlua(module_registry& modules);
+
+}  // namespace starling::lua
