@@ -67,6 +67,12 @@ T.test("rawcall returns the raw reply; invalid address raises without the addres
   T.raises("call to invalid address$", skynet.rawcall, T.INVALID, "lua", skynet.packstring("x"))
 end)
 
+T.test("the error protocol packs with the identity: send(addr, 'error', '') works", function()
+  local watcher = skynet.newservice("echo")
+  T.eq(skynet.send(watcher, "error", ""), 0)
+  T.eq(skynet.call(watcher, "lua", "echo", "alive"), "alive")
+end)
+
 T.test("rawsend sends a packed message", function()
   T.eq(skynet.rawsend(echo, "lua", skynet.packstring("collect", "rawsend", "r1")), 0)
   T.eq(skynet.call(echo, "lua", "get", "rawsend"), { "r1" })

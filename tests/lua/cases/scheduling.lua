@@ -212,7 +212,7 @@ T.test("skynet.task() counts pending calls, sleeps, waits and timeouts", functio
   T.eq(skynet.task(), n0 + 1, "only the timeout is left")
 end)
 
-T.test("skynet.task(session) is a traceback, No session when unknown; task('init') while starting", function()
+T.test("skynet.task(session) is a traceback, No session when unknown", function()
   local token = {}
   local co
   T.spawn(function()
@@ -224,8 +224,12 @@ T.test("skynet.task(session) is a traceback, No session when unknown; task('init
   T.eq(type(skynet.task(session)), "string", "traceback")
   T.eq(skynet.task(0x7ffffff0), "No session")
   skynet.wakeup(token)
+end)
+
+T.test("skynet.task('init') is the start coroutine's traceback while it runs", function()
   -- the sub-tests run while the start function of this case is still running
-  T.eq(type(skynet.task("init")), "string", "task('init') during the start function")
+  local r = table.pack(skynet.task("init"))
+  T.eq(type(r[1]), "string", "task('init') during the start function: " .. T.repr(r))
 end)
 
 T.test("PTYPE_ERROR with session 0 from B fails every pending call to B", function()

@@ -260,10 +260,11 @@ end
 
 -- Waits until h is no longer a valid handle (a send to it returns nil). A service calling
 -- skynet.exit() answers its callers before it retires, so a test that wants the handle gone
--- waits for that. The probe is a debug PING sent without session: ignored by anyone.
+-- waits for that. The probe is an empty PTYPE_ERROR without session ("this tester abandoned
+-- its calls to you"): silent, and meant only for services on their way out.
 function T.gone(h, ticks)
   T.eventually(function()
-    return skynet.send(h, "debug", "PING") == nil
+    return skynet.rawsend(h, "error", "") == nil
   end, ticks, T.hex(h) .. " retired")
 end
 
