@@ -1,6 +1,7 @@
 #include "lua/code_cache.hpp"
 
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -13,9 +14,11 @@ enum class cache_mode { on, exist, off };
 
 constexpr const char* mode_key = "starling.codecache.mode";
 
+using bytecode_ptr = std::shared_ptr<const std::string>;
+
 struct shared_cache {
   std::mutex mutex;
-  std::unordered_map<std::string, std::string> bytecode;  // file name -> lua_dump output
+  std::unordered_map<std::string, bytecode_ptr> bytecode;  // file name -> lua_dump output
 };
 
 shared_cache& cache() {
@@ -53,20 +56,19 @@ const char* read_chunk(lua_State* L, void* data, std::size_t* size) {
   return reader->bytes->data();
 }
 
-// Copies the cached bytecode of `filename` into `out`; false when absent.
-bool lookup(const char* filename, std::string& out) {
+// The cached bytecode of `filename`, shared (a clear() meanwhile does not pull it away).
+bytecode_ptr lookup(const char* filename) {
   shared_cache& c = cache();
   const std::lock_guard lock(c.mutex);
   const auto it = c.bytecode.find(filename);
-  if (it == c.bytecode.end()) return false;
-  out = it->second;
-  return true;
+  return it == c.bytecode.end() ? nullptr : it->second;
 }
 
 void store(const char* filename, std::string bytes) {
   shared_cache& c = cache();
+  auto shared = std::make_shared<const std::string>(std::move(bytes));
   const std::lock_guard lock(c.mutex);
-  c.bytecode.emplace(filename, std::move(bytes));
+  c.bytecode.emplace(filename, std::move(shared));
 }
 
 // Lua's loadfile(filename, mode, env) over the cache.
@@ -138,10 +140,10 @@ int load_file_cached(lua_State* L, const char* filename, const char* mode) {
     bool hit = false;
     int status = LUA_OK;
     {
-      std::string bytes;
-      if (lookup(filename, bytes)) {
+      const bytecode_ptr bytes = lookup(filename);
+      if (bytes) {
         hit = true;
-        chunk_reader reader{&bytes};
+        chunk_reader reader{bytes.get()};
         // Loading never longjmps out of lua_load: errors come back as a status.
         status = lua_load(L, read_chunk, &reader, filename, "b");
       }

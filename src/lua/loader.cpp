@@ -74,6 +74,37 @@ void set_package_field(lua_State* L, const char* field, const char* global) {
   lua_setglobal(L, global);
 }
 
+// The global `require` of a service: the standard one in the main chunk; from a coroutine,
+// lualib/skynet/require.lua (loaded on first need). Upvalue 1: the standard require.
+int required(lua_State* L, int status, lua_KContext ctx) {
+  (void)L;
+  (void)status;
+  (void)ctx;
+  return 1;
+}
+
+int skynet_require(lua_State* L) {
+  luaL_checkstring(L, 1);
+  lua_settop(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushvalue(L, 1);
+  if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+  lua_settop(L, 1);
+  if (!lua_isyieldable(L)) {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, 1, LUA_MULTRET);
+    return lua_gettop(L);
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushliteral(L, "skynet.require");
+  lua_call(L, 1, 1);
+  lua_insert(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_callk(L, 2, 1, 0, required);  // the module body may yield
+  return 1;
+}
+
 // loader(param)
 int run_loader(lua_State* L) {
   std::size_t length = 0;
@@ -130,6 +161,10 @@ int run_loader(lua_State* L) {
     lua_setglobal(L, "LUA_PRELOAD");
   }
   lua_pop(L, 1);
+
+  lua_getglobal(L, "require");
+  lua_pushcclosure(L, skynet_require, 1);
+  lua_setglobal(L, "require");
 
   lua_pushvalue(L, chunk);
   for (int i = 3; i <= words + 1; ++i)

@@ -105,6 +105,20 @@ void scheduler::register_protocol(lua_State* L, int index) {
   protocols_.push_back(std::move(p));
 }
 
+void scheduler::register_builtin(lua_State* L, const char* name, int id, bool seri,
+                                 lua_CFunction dispatch) {
+  protocol p;
+  p.id = id;
+  p.name = name;
+  p.seri_pack = seri;
+  p.seri_unpack = seri;
+  if (dispatch != nullptr) {
+    lua_pushcfunction(L, dispatch);
+    p.dispatch = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  protocols_.push_back(std::move(p));
+}
+
 protocol* scheduler::find_protocol(int id) noexcept {
   for (protocol& p : protocols_) {
     if (p.id == id) return &p;
@@ -355,7 +369,10 @@ void scheduler::resume(coroutine_info& co, int nargs) {
   co.started = true;
   co.in_forks = false;
   int results = 0;
+  lua_State* previous = active();
+  set_active(co.thread);
   const int status = lua_resume(co.thread, nullptr, nargs, &results);
+  set_active(previous);
   if (status == LUA_OK) {
     finished(co);
     return;

@@ -13,6 +13,7 @@
 
 #include <lua.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -92,6 +93,9 @@ class scheduler {
 
   /// Registers `class` at stack index `index` (lua-api.md section 3); raises on misuse.
   void register_protocol(lua_State* L, int index);
+  /// Registers a built-in protocol: skynet.pack / unpack when `seri`, and a C dispatcher.
+  void register_builtin(lua_State* L, const char* name, int id, bool seri,
+                        lua_CFunction dispatch);
   [[nodiscard]] protocol* find_protocol(int id) noexcept;
   [[nodiscard]] protocol* find_protocol(std::string_view name) noexcept;
   /// The protocol named by the string at `index`, raising an index error if unknown.
@@ -142,6 +146,14 @@ class scheduler {
   /// skynet.exit from the running coroutine `L`; the caller yields "QUIT" afterwards.
   void exit(lua_State* L);
   [[nodiscard]] bool exiting() const noexcept { return exiting_; }
+
+  /// The thread running Lua code for this service now (any thread may ask: SIGNAL).
+  [[nodiscard]] lua_State* active() const noexcept {
+    return active_.load(std::memory_order_acquire);
+  }
+  void set_active(lua_State* L) noexcept { active_.store(L, std::memory_order_release); }
+  /// The number a pending SIGNAL raises as `signal <n>`.
+  std::atomic<int> pending_signal{0};
 
   /// Sends `data` as a reply of type `type` to the request recorded in `co`.
   bool reply(const coroutine_info& co, ptype type, payload data);
@@ -201,6 +213,7 @@ class scheduler {
   handle_t pending_watch_handle_ = 0;
   std::string pending_watch_name_;
   bool exiting_ = false;
+  std::atomic<lua_State*> active_{nullptr};
 };
 
 }  // namespace starling::lua

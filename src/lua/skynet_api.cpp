@@ -671,7 +671,13 @@ int l_dispatch(lua_State* L) {
   return 1;
 }
 
+// Sets a hook, returning the previous one; with no argument only returns the current one.
 int swap_hook(lua_State* L, int& hook) {
+  if (lua_isnone(L, 1)) {
+    if (hook == LUA_NOREF) return 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, hook);
+    return 1;
+  }
   if (hook == LUA_NOREF) {
     lua_pushnil(L);
   } else {
@@ -698,6 +704,8 @@ int debug_dispatch(lua_State* L) {
   lua_getglobal(L, "require");
   lua_pushliteral(L, "skynet.debug");
   lua_call(L, 1, 1);
+  lua_getfield(L, -1, "dispatch");
+  lua_remove(L, -2);
   if (protocol* p = s.find_protocol(static_cast<int>(ptype::debug))) {
     if (p->dispatch != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, p->dispatch);
     lua_pushvalue(L, -1);
@@ -956,27 +964,6 @@ int l_trash(lua_State* L) {
 
 // ---- the tables -------------------------------------------------------------------------------
 
-void add_protocol(lua_State* L, scheduler& s, const char* name, int id, bool seri,
-                  lua_CFunction dispatch) {
-  lua_createtable(L, 0, 5);
-  lua_pushstring(L, name);
-  lua_setfield(L, -2, "name");
-  lua_pushinteger(L, id);
-  lua_setfield(L, -2, "id");
-  if (seri) {
-    lua_pushcfunction(L, lua::pack);
-    lua_setfield(L, -2, "pack");
-    lua_pushcfunction(L, lua::unpack);
-    lua_setfield(L, -2, "unpack");
-  }
-  if (dispatch != nullptr) {
-    lua_pushcfunction(L, dispatch);
-    lua_setfield(L, -2, "dispatch");
-  }
-  s.register_protocol(L, -1);
-  lua_pop(L, 1);
-}
-
 const luaL_Reg skynet_functions[] = {
     {"register_protocol", l_register_protocol},
     {"dispatch", l_dispatch},
@@ -1120,10 +1107,10 @@ int open_skynet(lua_State* L) {
   lua_createtable(L, 0, 8);
   lua_getglobal(L, "pcall");
   lua_setfield(L, -2, "pcall");
-  add_protocol(L, s, "lua", static_cast<int>(ptype::lua), true, nullptr);
-  add_protocol(L, s, "response", static_cast<int>(ptype::response), false, nullptr);
-  add_protocol(L, s, "error", static_cast<int>(ptype::error), false, nullptr);
-  add_protocol(L, s, "debug", static_cast<int>(ptype::debug), true, debug_dispatch);
+  s.register_builtin(L, "lua", static_cast<int>(ptype::lua), true, nullptr);
+  s.register_builtin(L, "response", static_cast<int>(ptype::response), false, nullptr);
+  s.register_builtin(L, "error", static_cast<int>(ptype::error), false, nullptr);
+  s.register_builtin(L, "debug", static_cast<int>(ptype::debug), true, debug_dispatch);
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, lazy_index);
   lua_setfield(L, -2, "__index");

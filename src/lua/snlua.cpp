@@ -155,6 +155,7 @@ void snlua::boot(context& self) {
                          static_cast<double>(limit_) / (1024.0 * 1024.0)));
   }
   lua_gc(L, LUA_GCRESTART);
+  booted_.store(scheduler_.get(), std::memory_order_release);
 }
 
 void snlua::dispatch(context& self, message& msg) {
@@ -165,6 +166,7 @@ void snlua::dispatch(context& self, message& msg) {
   }
   if (!scheduler_ || scheduler_->callback == LUA_NOREF || scheduler_->exiting()) return;
   lua_State* L = state_.get();
+  scheduler_->set_active(L);
   const std::size_t size = msg.data.size();
   void* data = nullptr;
   if (size != 0) data = scheduler_->forward ? msg.data.release_malloced() : msg.data.data();
@@ -191,6 +193,30 @@ void snlua::dispatch(context& self, message& msg) {
     }
   }
   lua_settop(L, 0);
+  scheduler_->set_active(nullptr);
+}
+
+namespace {
+
+void raise_signal(lua_State* L, lua_Debug* ar) {
+  (void)ar;
+  lua_sethook(L, nullptr, 0, 0);
+  scheduler* s = scheduler::of(L);
+  luaL_error(L, "signal %d", s == nullptr ? 0 : s->pending_signal.load());
+}
+
+}  // namespace
+
+void snlua::signal(context& self, int number) {
+  (void)self;
+  scheduler* s = booted_.load(std::memory_order_acquire);
+  if (s == nullptr) return;
+  s->pending_signal.store(number);
+  lua_State* running = s->active();
+  // lua_sethook may be called from another thread: it is how Lua's own interpreter stops
+  // a script on SIGINT.
+  lua_sethook(running != nullptr ? running : s->main_state(), raise_signal,
+              LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
 }
 
 void register_snlua(module_registry& modules) {

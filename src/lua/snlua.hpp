@@ -9,6 +9,7 @@
 
 #include <lua.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -27,6 +28,8 @@ class snlua final : public service {
 
   bool init(context& self, std::string_view param) override;
   void dispatch(context& self, message& msg) override;
+  /// SIGNAL: the Lua code running now raises `signal <number>` (stops endless loops).
+  void signal(context& self, int number) override;
 
   /// Bytes the Lua heap holds now.
   [[nodiscard]] std::size_t memory_used() const noexcept { return used_; }
@@ -48,6 +51,7 @@ class snlua final : public service {
   std::size_t warn_at_ = std::size_t{32} << 20;    // doubles after each warning
   // The state closes before the scheduler goes: finalizers may still reach it.
   std::unique_ptr<scheduler> scheduler_;
+  std::atomic<scheduler*> booted_{nullptr};  // scheduler_ once the boot finished (for SIGNAL)
   std::unique_ptr<lua_State, state_closer> state_;
 };
 
