@@ -29,7 +29,7 @@ skynet.start(function()
 
   local ok, slave = pcall(skynet.newservice, "cdummy")
   if not ok or not slave then
-    fatal("bootstrap: cdummy failed to start")
+    fatal("bootstrap: cdummy failed to start:", slave)
     return
   end
   skynet.name(".cslave", slave)
