@@ -1,0 +1,3 @@
+-- circa requires circb, which requires circa again.
+require "mods.circb"
+return {}

@@ -1,0 +1,3 @@
+-- See circa.lua.
+require "mods.circa"
+return {}

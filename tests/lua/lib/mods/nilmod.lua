@@ -1,0 +1,2 @@
+-- A module whose body returns nothing: require gives true.
+NILMOD_RAN = true

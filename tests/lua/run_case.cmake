@@ -1,0 +1,80 @@
+# Runs one Lua test case: cmake -DSTARLING=<binary> -DSOURCE_DIR=<repository root>
+#   -DCASE=<topic> -DWORK_DIR=<scratch directory> [-DTIMEOUT=<seconds>] -P run_case.cmake
+#
+# Writes a single-node config into WORK_DIR whose start service is
+# tests/lua/cases/<topic>.lua and whose log service is tests/lua/services/testlogger.lua,
+# runs the node from WORK_DIR and succeeds only if it exited with status 0, printed
+# `TEST OK <topic>`, printed no `TEST FAIL` and logged no `KILL` line after the verdict
+# (skynet.abort() retires everything silently). Otherwise prints the whole output and
+# fails. The output is printed on success too (visible with ctest -V).
+
+foreach(var STARLING SOURCE_DIR CASE WORK_DIR)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "run_case.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+if(NOT DEFINED TIMEOUT)
+  set(TIMEOUT 120)
+endif()
+
+set(src "${SOURCE_DIR}")
+set(lua "${SOURCE_DIR}/tests/lua")
+set(case_file "${lua}/cases/${CASE}.lua")
+if(NOT EXISTS "${case_file}")
+  message(FATAL_ERROR "run_case.cmake: no case file ${case_file}")
+endif()
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}/svc")
+
+# Long brackets keep the paths literal. Keys test_* are read by testlib and the cases.
+set(config "-- written by tests/lua/run_case.cmake for case ${CASE}
+thread = 2
+harbor = 0
+bootstrap = \"snlua bootstrap\"
+logservice = \"snlua\"
+logger = \"testlogger\"
+start = \"${CASE}\"
+lualoader = [==[${src}/lualib/loader.lua]==]
+lua_path = [==[${src}/lualib/?.lua;${src}/lualib/?/init.lua;${lua}/lib/?.lua]==]
+lua_cpath = [==[${src}/luaclib/?.so]==]
+luaservice = [==[${src}/service/?.lua;${lua}/services/?.lua;${lua}/services/?/init.lua;${lua}/cases/?.lua;${WORK_DIR}/svc/?.lua]==]
+test_case = \"${CASE}\"
+test_src = [==[${lua}]==]
+test_tmp = [==[${WORK_DIR}]==]
+")
+file(WRITE "${WORK_DIR}/config" "${config}")
+
+execute_process(
+  COMMAND "${STARLING}" "${WORK_DIR}/config"
+  WORKING_DIRECTORY "${WORK_DIR}"
+  TIMEOUT ${TIMEOUT}
+  RESULT_VARIABLE rc
+  OUTPUT_VARIABLE out
+  ERROR_VARIABLE out)
+
+set(problems "")
+if(NOT "${rc}" STREQUAL "0")
+  string(APPEND problems "  exit status: ${rc} (want 0)\n")
+endif()
+string(FIND "${out}" "TEST OK ${CASE}\n" ok_at)
+if(ok_at EQUAL -1)
+  string(APPEND problems "  no `TEST OK ${CASE}` line\n")
+else()
+  string(SUBSTRING "${out}" ${ok_at} -1 after_verdict)
+  if(after_verdict MATCHES "\\] KILL ")
+    string(APPEND problems "  a KILL line after the verdict (abort must retire services silently)\n")
+  endif()
+endif()
+string(FIND "${out}" "TEST FAIL" fail_at)
+if(NOT fail_at EQUAL -1)
+  string(APPEND problems "  a `TEST FAIL` line\n")
+endif()
+
+if(problems STREQUAL "")
+  message("${out}")
+  message("lua.${CASE}: passed")
+else()
+  message("${out}")
+  message(FATAL_ERROR "lua.${CASE} failed:\n${problems}config: ${WORK_DIR}/config")
+endif()

@@ -1,0 +1,2 @@
+-- Required by pkgsvc/init.lua through the service directory on package.path.
+return { name = "pkgmod" }
