@@ -75,7 +75,13 @@ void scheduler::schedule(std::shared_ptr<context> target) {
       target.swap(slot.next);
     }
     if (!target) {
-      occupied_next_.fetch_add(1, std::memory_order_relaxed);
+      // Paired with the sleeper's increment-then-recheck in take(): one of the two sees the
+      // other. A sleeper woken here sleeps again with the rescue deadline.
+      occupied_next_.fetch_add(1);
+      if (unrescued_sleepers_.load() > 0) {
+        std::lock_guard lock(sleep_mutex_);
+        sleep_cv_.notify_all();
+      }
       return;
     }
     // The slot held another service: that one goes to the shared queue.
@@ -175,6 +181,7 @@ std::shared_ptr<context> scheduler::take(int index) {
   // pusher's notify (taken under the same mutex) cannot fall between the two.
   std::unique_lock lock(sleep_mutex_);
   std::shared_ptr<context> next;
+  bool notified = false;  // the last wait ended by a notice, not by its deadline
   for (;;) {
     bool last_awake = false;
     {
@@ -191,17 +198,27 @@ std::shared_ptr<context> scheduler::take(int index) {
     if (last_awake) node_.all_workers_asleep();
     const bool watching = !timer_watcher_.exchange(true, std::memory_order_relaxed);
     std::uint64_t wake_at = watching ? node_.next_timer_deadline() : UINT64_MAX;
-    if (occupied_next_.load(std::memory_order_relaxed) > 0) {
+    // Registered before the look at the slots (paired with schedule()): a slot filled after
+    // the look notifies us. After such a notice the next sleeps keep the rescue deadline, so
+    // a conversation that fills and empties a slot all the time wakes us once per interval,
+    // not once per message.
+    unrescued_sleepers_.fetch_add(1);
+    const bool rescuing = notified || occupied_next_.load() > 0;
+    if (rescuing) {
+      unrescued_sleepers_.fetch_sub(1);
       const auto rescue = std::chrono::duration_cast<std::chrono::nanoseconds>(rescue_interval);
       wake_at = std::min<std::uint64_t>(wake_at, monotonic_ns() + rescue.count());
     }
     if (wake_at == UINT64_MAX) {
       sleep_cv_.wait(lock);
+      notified = true;
     } else {
       // steady_clock is CLOCK_MONOTONIC on Linux, the clock of monotonic_ns.
-      sleep_cv_.wait_until(
-          lock, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake_at)));
+      notified = sleep_cv_.wait_until(lock, std::chrono::steady_clock::time_point(
+                                                std::chrono::nanoseconds(wake_at))) ==
+                 std::cv_status::no_timeout;
     }
+    if (!rescuing) unrescued_sleepers_.fetch_sub(1);
     if (watching) timer_watcher_.store(false, std::memory_order_relaxed);
     {
       std::lock_guard guard(queue_lock_);

@@ -105,6 +105,9 @@ class scheduler {
   int sleeping_ = 0;                             // guarded by queue_lock_
   std::atomic<std::size_t> queued_{0};           // queue_.size(), readable without the lock
   std::atomic<int> occupied_next_{0};            // how many next slots hold a service
+  // Workers asleep without the rescue deadline: they must be told when a next slot fills, or
+  // a service parked behind a long dispatch would wait for it to end.
+  std::atomic<int> unrescued_sleepers_{0};
 
   std::atomic<int> spinning_{0};
   std::atomic<int> asleep_{0};              // sleeping_, readable without the lock

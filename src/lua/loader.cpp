@@ -53,10 +53,12 @@ void find_service(lua_State* L, const char* name) {
         lua_replace(L, errors);     // the template
         return;
       }
+      const int message = lua_gettop(L);  // this template's error
       lua_pushvalue(L, errors);
-      if (lua_rawlen(L, errors) > 0) lua_pushliteral(L, "\n");
-      lua_pushvalue(L, -3);  // this template's error
-      lua_concat(L, lua_rawlen(L, errors) > 0 ? 3 : 2);
+      const bool more = lua_rawlen(L, errors) > 0;
+      if (more) lua_pushliteral(L, "\n");
+      lua_pushvalue(L, message);
+      lua_concat(L, more ? 3 : 2);
       lua_replace(L, errors);
       lua_settop(L, errors);
     }

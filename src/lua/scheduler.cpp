@@ -59,6 +59,28 @@ coroutine_info& scheduler::current(lua_State* L) noexcept {
   return *extra_space(L);
 }
 
+payload raw_message(lua_State* L, int index) {
+  switch (lua_type(L, index)) {
+    case LUA_TSTRING: {
+      std::size_t size = 0;
+      const char* bytes = lua_tolstring(L, index, &size);
+      return payload::copy_of(std::string_view(bytes, size));
+    }
+    case LUA_TLIGHTUSERDATA: {
+      void* block = lua_touserdata(L, index);
+      const lua_Integer size = luaL_checkinteger(L, index + 1);
+      return payload::adopt_malloced(block, static_cast<std::size_t>(size));
+    }
+    case LUA_TNONE:
+    case LUA_TNIL:
+      return {};
+    default:
+      luaL_error(L, "invalid param %s", luaL_typename(L, index));
+      return {};
+  }
+}
+
+
 // ---- protocols ---------------------------------------------------------------------------
 
 namespace {
@@ -105,13 +127,14 @@ void scheduler::register_protocol(lua_State* L, int index) {
   protocols_.push_back(std::move(p));
 }
 
-void scheduler::register_builtin(lua_State* L, const char* name, int id, bool seri,
+void scheduler::register_builtin(lua_State* L, const char* name, int id, packing how,
                                  lua_CFunction dispatch) {
   protocol p;
   p.id = id;
   p.name = name;
-  p.seri_pack = seri;
-  p.seri_unpack = seri;
+  p.seri_pack = how == packing::seri;
+  p.seri_unpack = how == packing::seri;
+  p.identity = how == packing::identity;
   if (dispatch != nullptr) {
     lua_pushcfunction(L, dispatch);
     p.dispatch = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -146,6 +169,7 @@ protocol& scheduler::checked_protocol(lua_State* L, int index) {
 
 payload scheduler::pack_with(lua_State* L, const protocol& p, int first, int last) {
   if (p.seri_pack) return pack_values(L, first, last);
+  if (p.identity) return raw_message(L, first);
   if (p.pack == LUA_NOREF) {
     luaL_error(L, "protocol %s has no pack function", p.name.c_str());
   }

@@ -64,6 +64,7 @@ struct protocol {
   int dispatch = LUA_NOREF;
   bool seri_pack = false;    // pack is skynet.pack: packed straight from the stack
   bool seri_unpack = false;  // likewise for unpack
+  bool identity = false;     // pack and unpack are the identity (the error protocol)
 };
 
 /// The state behind one skynet.response closure (its first upvalue, a userdata).
@@ -73,6 +74,10 @@ struct response_record {
   std::int32_t session = 0;
   handle_t source = 0;
 };
+
+/// A message argument at `index`: a string (copied; "" is no data) or a light userdata and a
+/// size at index + 1 (taken over). Raises "invalid param <type>" for anything else.
+payload raw_message(lua_State* L, int index);
 
 class scheduler {
  public:
@@ -93,8 +98,10 @@ class scheduler {
 
   /// Registers `class` at stack index `index` (lua-api.md section 3); raises on misuse.
   void register_protocol(lua_State* L, int index);
-  /// Registers a built-in protocol: skynet.pack / unpack when `seri`, and a C dispatcher.
-  void register_builtin(lua_State* L, const char* name, int id, bool seri,
+  /// How a built-in protocol's messages are packed.
+  enum class packing { none, seri, identity };
+  /// Registers a built-in protocol with an optional C dispatcher.
+  void register_builtin(lua_State* L, const char* name, int id, packing how,
                         lua_CFunction dispatch);
   [[nodiscard]] protocol* find_protocol(int id) noexcept;
   [[nodiscard]] protocol* find_protocol(std::string_view name) noexcept;

@@ -57,28 +57,6 @@ bool deliver(scheduler& s, handle_t source, const address& to, int type, std::in
   return runtime.send(source, to.handle, t, session, std::move(body));
 }
 
-// A message argument: a string (copied; "" is no data) or a light userdata and a size (taken).
-payload take_message(lua_State* L, int index) {
-  switch (lua_type(L, index)) {
-    case LUA_TSTRING: {
-      std::size_t size = 0;
-      const char* bytes = lua_tolstring(L, index, &size);
-      return payload::copy_of(std::string_view(bytes, size));
-    }
-    case LUA_TLIGHTUSERDATA: {
-      void* block = lua_touserdata(L, index);
-      const lua_Integer size = luaL_checkinteger(L, index + 1);
-      return payload::adopt_malloced(block, static_cast<std::size_t>(size));
-    }
-    case LUA_TNONE:
-    case LUA_TNIL:
-      return {};
-    default:
-      luaL_error(L, "invalid param %s", luaL_typename(L, index));
-      return {};
-  }
-}
-
 int push_send_result(lua_State* L, bool delivered, std::int32_t session) {
   if (delivered) {
     lua_pushinteger(L, session);
@@ -119,7 +97,7 @@ int l_rawsend(lua_State* L) {
   const protocol& p = s.checked_protocol(L, 2);
   bool delivered = false;
   {
-    payload body = take_message(L, 3);
+    payload body = raw_message(L, 3);
     delivered = deliver(s, s.self().handle(), to, p.id, 0, std::move(body));
   }
   return push_send_result(L, delivered, 0);
@@ -135,7 +113,7 @@ int l_redirect(lua_State* L) {
   const auto session = static_cast<std::int32_t>(luaL_checkinteger(L, 4));
   bool delivered = false;
   {
-    payload body = take_message(L, 5);
+    payload body = raw_message(L, 5);
     delivered = deliver(s, source, to, type, session, std::move(body));
   }
   return push_send_result(L, delivered, session);
@@ -165,7 +143,7 @@ int request(lua_State* L, scheduler& s, const address& to, int type, bool raw,
   const std::int32_t session = s.new_session();
   bool delivered = false;
   {
-    payload body = raw ? take_message(L, 3) : s.pack_with(L, *s.find_protocol(type), 3,
+    payload body = raw ? raw_message(L, 3) : s.pack_with(L, *s.find_protocol(type), 3,
                                                               lua_gettop(L));
     delivered = deliver(s, s.self().handle(), to, type, session, std::move(body));
   }
@@ -222,7 +200,7 @@ int reply_with(lua_State* L, coroutine_info& co, bool packed) {
   scheduler& s = host(L);
   bool sent = false;
   {
-    payload body = packed ? pack_values(L, 1, lua_gettop(L)) : take_message(L, 1);
+    payload body = packed ? pack_values(L, 1, lua_gettop(L)) : raw_message(L, 1);
     sent = s.reply(co, ptype::response, std::move(body));
   }
   lua_pushboolean(L, sent ? 1 : 0);
@@ -292,7 +270,7 @@ int response_call(lua_State* L) {
     lua_pushvalue(L, lua_upvalueindex(2));
     lua_insert(L, 2);
     lua_call(L, top - 1, 2);
-    payload body = take_message(L, 2);
+    payload body = raw_message(L, 2);
     sent = s.reply(target, ptype::response, std::move(body));
   }
   lua_pushboolean(L, sent ? 1 : 0);
@@ -931,7 +909,7 @@ int l_core_send(lua_State* L) {
   }
   bool delivered = false;
   {
-    payload body = take_message(L, 4);
+    payload body = raw_message(L, 4);
     delivered = deliver(s, s.self().handle(), to, static_cast<int>(type), session,
                         std::move(body));
   }
@@ -1114,10 +1092,11 @@ int open_skynet(lua_State* L) {
   lua_createtable(L, 0, 8);
   lua_getglobal(L, "pcall");
   lua_setfield(L, -2, "pcall");
-  s.register_builtin(L, "lua", static_cast<int>(ptype::lua), true, nullptr);
-  s.register_builtin(L, "response", static_cast<int>(ptype::response), false, nullptr);
-  s.register_builtin(L, "error", static_cast<int>(ptype::error), false, nullptr);
-  s.register_builtin(L, "debug", static_cast<int>(ptype::debug), true, debug_dispatch);
+  using packing = scheduler::packing;
+  s.register_builtin(L, "lua", static_cast<int>(ptype::lua), packing::seri, nullptr);
+  s.register_builtin(L, "response", static_cast<int>(ptype::response), packing::none, nullptr);
+  s.register_builtin(L, "error", static_cast<int>(ptype::error), packing::identity, nullptr);
+  s.register_builtin(L, "debug", static_cast<int>(ptype::debug), packing::seri, debug_dispatch);
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, lazy_index);
   lua_setfield(L, -2, "__index");
