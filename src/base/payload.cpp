@@ -47,14 +47,6 @@ payload payload::adopt_malloced(void* data, std::size_t size) noexcept {
   return result;
 }
 
-payload& payload::operator=(payload&& other) noexcept {
-  if (this != &other) {
-    reset();
-    steal(other);
-  }
-  return *this;
-}
-
 void* payload::release_malloced() {
   if (size_ == 0) return nullptr;
   void* block = nullptr;
@@ -68,19 +60,8 @@ void* payload::release_malloced() {
   return block;
 }
 
-void payload::reset() noexcept {
-  if (on_heap()) std::free(heap_);  // NOLINT(cppcoreguidelines-no-malloc)
-  size_ = 0;
-}
-
-void payload::steal(payload& other) noexcept {
-  size_ = other.size_;
-  if (other.on_heap()) {
-    heap_ = other.heap_;
-  } else if (size_ != 0) {
-    std::memcpy(inline_, other.inline_, size_);
-  }
-  other.size_ = 0;
+void payload::release_heap() noexcept {
+  std::free(heap_);  // NOLINT(cppcoreguidelines-no-malloc)
 }
 
 }  // namespace starling

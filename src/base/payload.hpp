@@ -28,10 +28,18 @@ class payload {
   static payload adopt_malloced(void* data, std::size_t size) noexcept;
 
   payload(payload&& other) noexcept { steal(other); }
-  payload& operator=(payload&& other) noexcept;
+  payload& operator=(payload&& other) noexcept {
+    if (this != &other) {
+      reset();
+      steal(other);
+    }
+    return *this;
+  }
   payload(const payload&) = delete;
   payload& operator=(const payload&) = delete;
-  ~payload() { reset(); }
+  ~payload() {
+    if (on_heap()) release_heap();
+  }
 
   // ---- access --------------------------------------------------------------
 
@@ -50,11 +58,25 @@ class payload {
   /// leaves this payload empty. The caller frees the block with std::free. Null when empty.
   [[nodiscard]] void* release_malloced();
   /// Frees the bytes; the payload becomes empty.
-  void reset() noexcept;
+  void reset() noexcept {
+    if (on_heap()) release_heap();
+    size_ = 0;
+  }
 
  private:
   [[nodiscard]] bool on_heap() const noexcept { return size_ > inline_capacity; }
-  void steal(payload& other) noexcept;
+  void release_heap() noexcept;
+  // Messages move several times on their way: a fixed-size copy of the inline bytes is a
+  // few register moves, where a copy of exactly `size_` bytes is a call into libc.
+  void steal(payload& other) noexcept {
+    size_ = other.size_;
+    if (other.on_heap()) {
+      heap_ = other.heap_;
+    } else {
+      std::memcpy(inline_, other.inline_, inline_capacity);
+    }
+    other.size_ = 0;
+  }
 
   // Heap storage is used exactly when size_ > inline_capacity.
   union {

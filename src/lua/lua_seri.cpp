@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -418,6 +419,73 @@ int unpack(lua_State* L) {
 
 namespace {
 
+// The common message: a few scalars and short strings, small enough for a payload's inline
+// storage. Encoded straight into a stack buffer; false (nothing done) for anything else.
+bool pack_small(lua_State* L, int first, int last, payload& out) {
+  std::uint8_t buffer[payload::inline_capacity];
+  std::size_t n = 0;
+  constexpr std::size_t room = sizeof buffer;
+  for (int i = first; i <= last; ++i) {
+    switch (lua_type(L, i)) {
+      case LUA_TNIL:
+        if (n + 1 > room) return false;
+        buffer[n++] = format::tag(format::type_nil, 0);
+        break;
+      case LUA_TBOOLEAN:
+        if (n + 1 > room) return false;
+        buffer[n++] = format::tag(format::type_boolean, lua_toboolean(L, i) != 0 ? 1 : 0);
+        break;
+      case LUA_TNUMBER: {
+        if (n + 9 > room) return false;
+        if (lua_isinteger(L, i) == 0) {
+          const double v = lua_tonumber(L, i);
+          buffer[n] = format::tag(format::type_number, format::number_real);
+          std::memcpy(buffer + n + 1, &v, 8);
+          n += 9;
+          break;
+        }
+        const lua_Integer v = lua_tointeger(L, i);
+        if (v == 0) {
+          buffer[n++] = format::tag(format::type_number, format::number_zero);
+        } else if (v < INT32_MIN || v > INT32_MAX) {
+          buffer[n] = format::tag(format::type_number, format::number_qword);
+          const std::int64_t q = v;
+          std::memcpy(buffer + n + 1, &q, 8);
+          n += 9;
+        } else if (v > 0 && v < 0x100) {
+          buffer[n] = format::tag(format::type_number, format::number_byte);
+          buffer[n + 1] = static_cast<std::uint8_t>(v);
+          n += 2;
+        } else if (v > 0 && v < 0x10000) {
+          buffer[n] = format::tag(format::type_number, format::number_word);
+          const auto w = static_cast<std::uint16_t>(v);
+          std::memcpy(buffer + n + 1, &w, 2);
+          n += 3;
+        } else {
+          buffer[n] = format::tag(format::type_number, format::number_dword);
+          const auto d = static_cast<std::int32_t>(v);
+          std::memcpy(buffer + n + 1, &d, 4);
+          n += 5;
+        }
+        break;
+      }
+      case LUA_TSTRING: {
+        std::size_t length = 0;
+        const char* text = lua_tolstring(L, i, &length);
+        if (length > format::max_short_string || n + 1 + length > room) return false;
+        buffer[n] = format::tag(format::type_short_string, static_cast<std::uint8_t>(length));
+        std::memcpy(buffer + n + 1, text, length);
+        n += 1 + length;
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+  out = payload::copy_of(std::as_bytes(std::span(buffer, n)));
+  return true;
+}
+
 bool all_plain(lua_State* L, int first, int last) {
   for (int i = first; i <= last; ++i) {
     const int type = lua_type(L, i);
@@ -453,14 +521,92 @@ payload pack_general(lua_State* L, int first, int last) {
 
 payload pack_values(lua_State* L, int first, int last) {
   if (last < first) return {};
+  if (payload small; pack_small(L, first, last, small)) return small;
   if (all_plain(L, first, last)) return pack_plain(L, first, last);
   return pack_general(L, first, last);
 }
 
+namespace {
+
+// Messages without tables (most calls and replies) in one tight loop. Returns the number of
+// values pushed, or -1 (with nothing left pushed) when the message needs the full decoder:
+// it holds a table or is malformed, and the full decoder then reports the exact error.
+int decode_flat(lua_State* L, const unsigned char* data, std::size_t size) {
+  const int base = lua_gettop(L);
+  // Each value takes at least one byte: one stack check covers a short message. Longer ones
+  // (long strings, many values) go to the full decoder, which checks as it goes.
+  constexpr std::size_t flat_limit = 256;
+  if (size > flat_limit || !lua_checkstack(L, static_cast<int>(size))) return -1;
+  const unsigned char* p = data;
+  const unsigned char* end = data + size;
+  int values = 0;
+  while (p < end) {
+    const unsigned tag = *p++;
+    const unsigned cookie = tag >> 3;
+    const auto left = static_cast<std::size_t>(end - p);
+    switch (tag & 7) {
+      case format::type_nil:
+        lua_pushnil(L);
+        break;
+      case format::type_boolean:
+        lua_pushboolean(L, cookie != 0);
+        break;
+      case format::type_number:
+        if (cookie == format::number_zero) {
+          lua_pushinteger(L, 0);
+        } else if (cookie == format::number_byte && left >= 1) {
+          lua_pushinteger(L, *p);
+          p += 1;
+        } else if (cookie == format::number_word && left >= 2) {
+          std::uint16_t v;
+          std::memcpy(&v, p, 2);
+          lua_pushinteger(L, v);
+          p += 2;
+        } else if (cookie == format::number_dword && left >= 4) {
+          std::int32_t v;
+          std::memcpy(&v, p, 4);
+          lua_pushinteger(L, v);
+          p += 4;
+        } else if (cookie == format::number_qword && left >= 8) {
+          std::int64_t v;
+          std::memcpy(&v, p, 8);
+          lua_pushinteger(L, v);
+          p += 8;
+        } else if (cookie == format::number_real && left >= 8) {
+          double v;
+          std::memcpy(&v, p, 8);
+          lua_pushnumber(L, v);
+          p += 8;
+        } else {
+          lua_settop(L, base);
+          return -1;
+        }
+        break;
+      case format::type_short_string:
+        if (left < cookie) {
+          lua_settop(L, base);
+          return -1;
+        }
+        lua_pushlstring(L, reinterpret_cast<const char*>(p), cookie);
+        p += cookie;
+        break;
+      default:  // long strings, tables, userdata, bad tags: the full decoder
+        lua_settop(L, base);
+        return -1;
+    }
+    ++values;
+  }
+  return values;
+}
+
+}  // namespace
+
 int push_unpacked(lua_State* L, const void* data, std::size_t size, int scratch) {
   if (size == 0) return 0;
   if (data == nullptr) return luaL_error(L, "deserialize null pointer");
-  return decode(L, static_cast<const unsigned char*>(data), size, lua_absindex(L, scratch));
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  if (const int n = decode_flat(L, bytes, size); n >= 0) return n;
+  return decode(L, bytes, size, lua_absindex(L, scratch));
 }
 
 int open_seri(lua_State* L) {

@@ -75,6 +75,15 @@ struct response_record {
   handle_t source = 0;
 };
 
+/// One message handed to the scheduler without going through Lua values.
+struct incoming {
+  int type;
+  const void* data;
+  std::size_t size;
+  std::int32_t session;
+  handle_t source;
+};
+
 /// A message argument at `index`: a string (copied; "" is no data) or a light userdata and a
 /// size at index + 1 (taken over). Raises "invalid param <type>" for anything else.
 payload raw_message(lua_State* L, int index);
@@ -184,6 +193,7 @@ class scheduler {
   // The message callback: skynet.dispatch_message (skynet.start) or skynet.core.callback's.
   int callback = LUA_NOREF;
   bool forward = false;        // the callback keeps the message buffers
+  bool native_callback = false;  // the callback is skynet.dispatch_message (skynet.start)
   std::size_t memlimit = 0;    // skynet.memlimit from the main chunk
   bool memlimit_taken = false; // skynet.memlimit removes itself once called
   bool extra_loaded = false;   // lualib/skynet/extra.lua ran

@@ -599,6 +599,7 @@ int l_start(lua_State* L) {
   lua_pushcfunction(L, dispatch_message);
   s.callback = luaL_ref(L, LUA_REGISTRYINDEX);
   s.forward = false;
+  s.native_callback = true;
   lua_pushcfunction(L, l_init_service);
   lua_insert(L, 1);
   const std::int32_t session = s.new_session();
@@ -887,6 +888,7 @@ int l_callback(lua_State* L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   if (s.callback != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, s.callback);
   s.forward = lua_toboolean(L, 2) != 0;
+  s.native_callback = lua_tocfunction(L, 1) == dispatch_message;
   lua_settop(L, 1);
   s.callback = luaL_ref(L, LUA_REGISTRYINDEX);
   return 0;
@@ -1084,6 +1086,14 @@ int dispatch_message(lua_State* L) {
   const auto session = static_cast<std::int32_t>(luaL_optinteger(L, 4, 0));
   const auto source = static_cast<handle_t>(luaL_optinteger(L, 5, 0));
   if (!s.dispatch(L, type, data, size, session, source)) return lua_error(L);
+  return 0;
+}
+
+int dispatch_incoming(lua_State* L) {
+  scheduler& s = host(L);
+  const auto* m = static_cast<const incoming*>(lua_touserdata(L, 1));
+  lua_settop(L, 0);
+  if (!s.dispatch(L, m->type, m->data, m->size, m->session, m->source)) return lua_error(L);
   return 0;
 }
 

@@ -15,5 +15,7 @@ int open_skynet(lua_State* L);
 int open_skynet_core(lua_State* L);
 /// skynet.dispatch_message(type, msg, sz, session, source): the callback skynet.start installs.
 int dispatch_message(lua_State* L);
+/// The same for a message passed as a light userdata pointing to a lua::incoming.
+int dispatch_incoming(lua_State* L);
 
 }  // namespace starling::lua

@@ -173,13 +173,22 @@ void snlua::dispatch(context& self, message& msg) {
   void* data = nullptr;
   if (size != 0) data = scheduler_->forward ? msg.data.release_malloced() : msg.data.data();
   lua_pushcfunction(L, traceback);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, scheduler_->callback);
-  lua_pushinteger(L, static_cast<lua_Integer>(msg.type));
-  lua_pushlightuserdata(L, data);
-  lua_pushinteger(L, static_cast<lua_Integer>(size));
-  lua_pushinteger(L, msg.session);
-  lua_pushinteger(L, msg.source);
-  const int status = lua_pcall(L, 5, 0, 1);
+  int status = LUA_OK;
+  if (scheduler_->native_callback) {
+    // skynet.start's dispatcher: the message goes over as one pointer, not five Lua values.
+    incoming m{static_cast<int>(msg.type), data, size, msg.session, msg.source};
+    lua_pushcfunction(L, dispatch_incoming);
+    lua_pushlightuserdata(L, &m);
+    status = lua_pcall(L, 1, 0, 1);
+  } else {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, scheduler_->callback);
+    lua_pushinteger(L, static_cast<lua_Integer>(msg.type));
+    lua_pushlightuserdata(L, data);
+    lua_pushinteger(L, static_cast<lua_Integer>(size));
+    lua_pushinteger(L, msg.session);
+    lua_pushinteger(L, msg.source);
+    status = lua_pcall(L, 5, 0, 1);
+  }
   if (status != LUA_OK) {
     const char* why = lua_tostring(L, -1);
     if (status == LUA_ERRMEM) {
