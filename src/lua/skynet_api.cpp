@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -951,58 +953,59 @@ int l_trash(lua_State* L) {
 
 // ---- the tables -------------------------------------------------------------------------------
 
+// Sorted by name: lazy_index searches it.
 const luaL_Reg skynet_functions[] = {
-    {"register_protocol", l_register_protocol},
+    {"address", l_address},
+    {"call", l_call},
+    {"context", l_context},
     {"dispatch", l_dispatch},
+    {"dispatch_message", dispatch_message},
     {"dispatch_unknown_request", l_dispatch_unknown_request},
     {"dispatch_unknown_response", l_dispatch_unknown_response},
-    {"dispatch_message", dispatch_message},
-    {"send", l_send},
-    {"rawsend", l_rawsend},
-    {"redirect", l_redirect},
-    {"call", l_call},
-    {"rawcall", l_rawcall},
-    {"tracecall", l_tracecall},
-    {"genid", l_genid},
-    {"ret", l_ret},
-    {"retpack", l_retpack},
-    {"response", l_response},
-    {"context", l_context},
-    {"ignoreret", l_ignoreret},
-    {"fork", l_fork},
-    {"sleep", l_sleep},
-    {"yield", l_yield},
-    {"wait", l_wait},
-    {"wakeup", l_wakeup},
-    {"timeout", l_timeout},
-    {"killthread", l_killthread},
-    {"task", l_task},
+    {"endless", l_endless},
+    {"error", l_error},
     {"exit", l_exit},
-    {"term", l_term},
-    {"start", l_start},
+    {"fork", l_fork},
+    {"genid", l_genid},
+    {"getenv", l_getenv},
+    {"harbor", l_harbor},
+    {"hpc", l_hpc},
+    {"ignoreret", l_ignoreret},
+    {"info_func", l_info_func},
     {"init", l_init},
     {"init_service", l_init_service},
-    {"self", l_self},
+    {"killthread", l_killthread},
     {"localname", l_localname},
-    {"address", l_address},
-    {"harbor", l_harbor},
-    {"getenv", l_getenv},
-    {"setenv", l_setenv},
-    {"now", l_now},
-    {"time", l_time},
-    {"starttime", l_starttime},
-    {"hpc", l_hpc},
-    {"error", l_error},
-    {"stat", l_stat},
-    {"mqlen", l_mqlen},
-    {"endless", l_endless},
     {"memlimit", l_memlimit},
-    {"info_func", l_info_func},
+    {"mqlen", l_mqlen},
+    {"now", l_now},
     {"pack", lua::pack},
     {"packstring", lua::packstring},
-    {"unpack", lua::unpack},
+    {"rawcall", l_rawcall},
+    {"rawsend", l_rawsend},
+    {"redirect", l_redirect},
+    {"register_protocol", l_register_protocol},
+    {"response", l_response},
+    {"ret", l_ret},
+    {"retpack", l_retpack},
+    {"self", l_self},
+    {"send", l_send},
+    {"setenv", l_setenv},
+    {"sleep", l_sleep},
+    {"start", l_start},
+    {"starttime", l_starttime},
+    {"stat", l_stat},
+    {"task", l_task},
+    {"term", l_term},
+    {"time", l_time},
+    {"timeout", l_timeout},
     {"tostring", l_tostring},
+    {"tracecall", l_tracecall},
     {"trash", l_trash},
+    {"unpack", lua::unpack},
+    {"wait", l_wait},
+    {"wakeup", l_wakeup},
+    {"yield", l_yield},
     {nullptr, nullptr},
 };
 
@@ -1049,8 +1052,12 @@ int lazy_index(lua_State* L) {
   const char* key = lua_tolstring(L, 2, &length);
   if (key == nullptr || lua_type(L, 2) != LUA_TSTRING) return 0;
   scheduler& s = host(L);
-  for (const luaL_Reg* f = skynet_functions; f->name != nullptr; ++f) {
-    if (std::strcmp(f->name, key) != 0) continue;
+  const auto end = std::end(skynet_functions) - 1;  // the array ends with a null entry
+  const auto* f = std::lower_bound(std::begin(skynet_functions), end, key,
+                                   [](const luaL_Reg& r, const char* k) {
+                                     return std::strcmp(r.name, k) < 0;
+                                   });
+  if (f != end && std::strcmp(f->name, key) == 0) {
     if (f->func == l_memlimit && s.memlimit_taken) return 0;
     lua_pushcfunction(L, f->func);
     lua_pushvalue(L, 2);

@@ -67,7 +67,8 @@ void* snlua::allocate(void* ud, void* block, std::size_t old_size, std::size_t n
   if (host->limit_ != 0 && new_size > old_size && used + (new_size - old_size) > host->limit_) {
     return nullptr;  // Lua raises "not enough memory"
   }
-  void* grown = std::realloc(block, new_size);
+  // Most calls are fresh objects: plain malloc skips realloc's extra work.
+  void* grown = block == nullptr ? std::malloc(new_size) : std::realloc(block, new_size);
   if (grown == nullptr) return nullptr;
   const std::size_t now = used + new_size - old_size;
   host->used_.store(now, std::memory_order_relaxed);

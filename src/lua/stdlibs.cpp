@@ -84,11 +84,18 @@ int string_method(lua_State* L) {
 }  // namespace
 
 void open_standard_libraries(lua_State* L) {
+  // Tables sized for what every service puts in them, instead of growing step by step.
+  lua_createtable(L, 0, 64);
+  lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+  lua_createtable(L, 0, 16);
+  lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_createtable(L, 0, 8);
+  lua_setfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
   luaL_requiref(L, LUA_LOADLIBNAME, luaopen_package, 1);
   lua_pop(L, 2);
 
-  lua_newtable(L);
+  lua_createtable(L, 0, static_cast<int>(std::size(lazy_libraries)));
   lua_setfield(L, LUA_REGISTRYINDEX, pending_key);
   lua_createtable(L, 0, 2);  // shared metatable of the stubs
   lua_pushcfunction(L, stub_index);
