@@ -60,15 +60,15 @@ void* snlua::allocate(void* ud, void* block, std::size_t old_size, std::size_t n
   // Only the service's own thread writes the count: relaxed accesses suffice.
   const std::size_t used = host->used_.load(std::memory_order_relaxed);
   if (new_size == 0) {
-    std::free(block);
+    if (block != nullptr) host->heap_.release(block, old_size);
     host->used_.store(used - old_size, std::memory_order_relaxed);
     return nullptr;
   }
   if (host->limit_ != 0 && new_size > old_size && used + (new_size - old_size) > host->limit_) {
     return nullptr;  // Lua raises "not enough memory"
   }
-  // Most calls are fresh objects: plain malloc skips realloc's extra work.
-  void* grown = block == nullptr ? std::malloc(new_size) : std::realloc(block, new_size);
+  void* grown = block == nullptr ? host->heap_.allocate(new_size)
+                                 : host->heap_.resize(block, old_size, new_size);
   if (grown == nullptr) return nullptr;
   const std::size_t now = used + new_size - old_size;
   host->used_.store(now, std::memory_order_relaxed);

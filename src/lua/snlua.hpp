@@ -18,6 +18,7 @@
 #include "core/module_registry.hpp"
 #include "core/service.hpp"
 #include "lua/scheduler.hpp"
+#include "lua/small_heap.hpp"
 
 namespace starling::lua {
 
@@ -51,6 +52,7 @@ class snlua final : public service {
   std::atomic<std::size_t> used_{0};  // read by SIGNAL 1 from other threads
   std::size_t limit_ = 0;                          // 0: none
   std::size_t warn_at_ = std::size_t{32} << 20;    // doubles after each warning
+  small_heap heap_;  // outlives the state, whose blocks it holds
   // The state closes before the scheduler goes: finalizers may still reach it.
   std::unique_ptr<scheduler> scheduler_;
   std::atomic<scheduler*> booted_{nullptr};  // scheduler_ once the boot finished (for SIGNAL)
