@@ -1,6 +1,6 @@
 // The demo: two native services talking in the skynet.pack format.
 //
-// `pong` answers ("ping", n) with ("pong", n). `pingpong_main` (the start service) launches
+// `pong` answers ("ping", n) with ("pong", n); `relay` passes a call on. `pingpong_main` (the start service) launches
 // it, makes a few calls, shows what a failed call looks like, measures call round trips for
 // one second with 1 and with 64 coroutines, prints the figures and aborts the node.
 
@@ -22,6 +22,22 @@ task<> pong::on_request(request req) {
     co_return;
   }
   req.reply("pong", args.read_integer());
+}
+
+task<> relay::on_request(request req) {
+  seri::reader args = req.reader();
+  if (args.read_string() != "relay") {
+    req.fail();
+    co_return;
+  }
+  const auto target = static_cast<handle_t>(args.read_integer());
+  const std::string value(args.read_string());
+  auto answer = co_await call(target, "echo", value);
+  if (!answer) {
+    req.fail();
+    co_return;
+  }
+  req.reply_raw(std::move(*answer).take());
 }
 
 task<> pingpong_main::caller(handle_t target, rate_probe_state& state) {
@@ -75,6 +91,7 @@ task<> pingpong_main::run() {
 
 void register_pingpong(module_registry& modules) {
   register_actor<pong>(modules, "pong");
+  register_actor<relay>(modules, "relay");
   register_actor<pingpong_main>(modules, "pingpong_main");
 }
 

@@ -10,6 +10,13 @@ class pong final : public actor {
   task<> on_request(request req) override;
 };
 
+/// ("relay", target, value): calls `target` with ("echo", value) and replies with what it got
+/// back: a native service calling another (a Lua one, in the interop test) with "lua".
+class relay final : public actor {
+ protected:
+  task<> on_request(request req) override;
+};
+
 class pingpong_main final : public actor {
  protected:
   task<> start(std::vector<std::string> args) override;
