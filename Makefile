@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build run test asan-test tsan-test fuzz bench format tidy clean
+.PHONY: all deps build run run-native test asan-test tsan-test fuzz bench format tidy clean
 
 all: build
 
@@ -15,7 +15,12 @@ build/%/build.ninja: | deps
 build: deps build/release/build.ninja
 	cmake --build build/release -j $(JOBS)
 
+# The main demo: Lua services (examples/simpledb) booted the skynet way.
 run: build
+	build/release/bin/starling examples/simpledb/config
+
+# Two native C++ services calling each other, with round-trip figures.
+run-native: build
 	cd examples && ../build/release/bin/starling pingpong/config
 
 test: build
@@ -35,6 +40,8 @@ fuzz: deps build/fuzz/build.ninja
 	cmake --build build/fuzz -j $(JOBS)
 	mkdir -p build/fuzz/corpus/seri
 	build/fuzz/bin/seri_unpack_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/seri
+	mkdir -p build/fuzz/corpus/lua
+	build/fuzz/bin/lua_unpack_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/lua
 
 bench: build
 	build/release/bin/starling_bench

@@ -1,8 +1,8 @@
 // The demo: two native services talking in the skynet.pack format.
 //
-// `pong` answers ("ping", n) with ("pong", n); `relay` passes a call on. `pingpong_main` (the start service) launches
-// it, makes a few calls, shows what a failed call looks like, measures call round trips for
-// one second with 1 and with 64 coroutines, prints the figures and aborts the node.
+// `pong` answers ("ping", n) with ("pong", n); `relay` passes a call on. `pingpong_main` (the start
+// service) launches it, makes a few calls, shows what a failed call looks like, measures call round
+// trips for one second with 1 and with 64 coroutines, prints the figures and aborts the node.
 
 #include "examples/pingpong/pingpong.hpp"
 

@@ -214,9 +214,10 @@ std::shared_ptr<context> scheduler::take(int index) {
       notified = true;
     } else {
       // steady_clock is CLOCK_MONOTONIC on Linux, the clock of monotonic_ns.
-      notified = sleep_cv_.wait_until(lock, std::chrono::steady_clock::time_point(
-                                                std::chrono::nanoseconds(wake_at))) ==
-                 std::cv_status::no_timeout;
+      notified =
+          sleep_cv_.wait_until(
+              lock, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake_at))) ==
+          std::cv_status::no_timeout;
     }
     if (!rescuing) unrescued_sleepers_.fetch_sub(1);
     if (watching) timer_watcher_.store(false, std::memory_order_relaxed);

@@ -3,9 +3,8 @@
 // wire format of shared/vectors/README.md section 2, with no C++ value tree in between.
 // See docs/LUA_SERI.md.
 
-#include <lua.hpp>
-
 #include <cstddef>
+#include <lua.hpp>
 
 #include "base/payload.hpp"
 

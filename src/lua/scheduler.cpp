@@ -80,7 +80,6 @@ payload raw_message(lua_State* L, int index) {
   }
 }
 
-
 // ---- protocols ---------------------------------------------------------------------------
 
 namespace {
@@ -255,8 +254,7 @@ void scheduler::fork(coroutine_info& co) {
   forks_.push_back(&co);
 }
 
-coroutine_info& scheduler::wait_with_new_coroutine(lua_State* L, std::int32_t session,
-                                                   int nargs) {
+coroutine_info& scheduler::wait_with_new_coroutine(lua_State* L, std::int32_t session, int nargs) {
   coroutine_info& co = take_coroutine();
   lua_checkstack(co.thread, nargs + 1);
   lua_xmove(L, co.thread, nargs + 1);
@@ -430,9 +428,9 @@ void scheduler::resume(coroutine_info& co, int nargs) {
   const std::string what =
       command != nullptr && std::strcmp(command, "USER") == 0
           ? std::string("Call skynet.coroutine.yield out of skynet.coroutine.resume")
-          : fmt::format("Unknown command : {}",
-                        command == nullptr ? (results > 0 ? luaL_typename(t, -results) : "nil")
-                                           : command);
+          : fmt::format(
+                "Unknown command : {}",
+                command == nullptr ? (results > 0 ? luaL_typename(t, -results) : "nil") : command);
   lua_pop(t, results);
   luaL_traceback(main_, t, what.c_str(), 0);
   failures_.emplace_back(lua_tostring(main_, -1));

@@ -11,11 +11,10 @@
 //
 // Thread contract: one service's dispatch owns it; nothing here is thread-safe.
 
-#include <lua.hpp>
-
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <lua.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,9 +48,9 @@ struct coroutine_info {
   handle_t watch_handle = 0;
   std::string watch_name;
 
-  bool calling = false;    // `waiting` is a call (its reply is ignored if killed)
-  bool started = false;    // resumed at least once since its function was pushed
-  bool in_forks = false;   // queued by fork, not started
+  bool calling = false;   // `waiting` is a call (its reply is ignored if killed)
+  bool started = false;   // resumed at least once since its function was pushed
+  bool in_forks = false;  // queued by fork, not started
   bool in_pool = false;
 };
 
@@ -120,8 +119,7 @@ class scheduler {
   payload pack_with(lua_State* L, const protocol& p, int first, int last);
   /// Pushes the values of (data, size) unpacked with `p`'s unpack; returns how many.
   /// `scratch`: a stack slot below them that the decoder may overwrite.
-  int unpack_with(lua_State* L, const protocol& p, const void* data, std::size_t size,
-                  int scratch);
+  int unpack_with(lua_State* L, const protocol& p, const void* data, std::size_t size, int scratch);
 
   // ---- sessions and coroutines -------------------------------------------------------------
 
@@ -185,18 +183,18 @@ class scheduler {
 
   int unknown_request = LUA_NOREF;
   int unknown_response = LUA_NOREF;
-  int init_queue = LUA_NOREF;  // skynet.init functions waiting for the start
-  bool started = false;        // the init functions ran: later ones run at once
+  int init_queue = LUA_NOREF;          // skynet.init functions waiting for the start
+  bool started = false;                // the init functions ran: later ones run at once
   coroutine_info* starting = nullptr;  // the start coroutine until its start function ends
-  int info = LUA_NOREF;        // skynet.info_func
-  int module = LUA_NOREF;      // the `skynet` table
+  int info = LUA_NOREF;                // skynet.info_func
+  int module = LUA_NOREF;              // the `skynet` table
   // The message callback: skynet.dispatch_message (skynet.start) or skynet.core.callback's.
   int callback = LUA_NOREF;
-  bool forward = false;        // the callback keeps the message buffers
+  bool forward = false;          // the callback keeps the message buffers
   bool native_callback = false;  // the callback is skynet.dispatch_message (skynet.start)
-  std::size_t memlimit = 0;    // skynet.memlimit from the main chunk
-  bool memlimit_taken = false; // skynet.memlimit removes itself once called
-  bool extra_loaded = false;   // lualib/skynet/extra.lua ran
+  std::size_t memlimit = 0;      // skynet.memlimit from the main chunk
+  bool memlimit_taken = false;   // skynet.memlimit removes itself once called
+  bool extra_loaded = false;     // lualib/skynet/extra.lua ran
 
  private:
   void resume(coroutine_info& co, int nargs);

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <iterator>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -53,8 +53,7 @@ bool deliver(scheduler& s, handle_t source, const address& to, int type, std::in
   node& runtime = s.self().owner();
   const auto t = static_cast<ptype>(type);
   if (to.name != nullptr) {
-    return runtime.send(source, std::string_view(to.name, to.length), t, session,
-                        std::move(body));
+    return runtime.send(source, std::string_view(to.name, to.length), t, session, std::move(body));
   }
   return runtime.send(source, to.handle, t, session, std::move(body));
 }
@@ -111,7 +110,7 @@ int l_redirect(lua_State* L) {
   const address to = check_address(L, 1);
   const auto source = static_cast<handle_t>(luaL_checkinteger(L, 2));
   const int type = lua_type(L, 3) == LUA_TNUMBER ? static_cast<int>(lua_tointeger(L, 3))
-                                                   : s.checked_protocol(L, 3).id;
+                                                 : s.checked_protocol(L, 3).id;
   const auto session = static_cast<std::int32_t>(luaL_checkinteger(L, 4));
   bool delivered = false;
   {
@@ -140,13 +139,12 @@ int call_k(lua_State* L, int status, lua_KContext ctx) {
 }
 
 // Sends the request packed in `body`; raises "call to invalid address" when it cannot go.
-int request(lua_State* L, scheduler& s, const address& to, int type, bool raw,
-            lua_KContext ctx) {
+int request(lua_State* L, scheduler& s, const address& to, int type, bool raw, lua_KContext ctx) {
   const std::int32_t session = s.new_session();
   bool delivered = false;
   {
-    payload body = raw ? raw_message(L, 3) : s.pack_with(L, *s.find_protocol(type), 3,
-                                                              lua_gettop(L));
+    payload body =
+        raw ? raw_message(L, 3) : s.pack_with(L, *s.find_protocol(type), 3, lua_gettop(L));
     delivered = deliver(s, s.self().handle(), to, type, session, std::move(body));
   }
   if (!delivered) {
@@ -293,8 +291,7 @@ int l_response(lua_State* L) {
     return 1;
   }
   const bool custom = !lua_isnoneornil(L, 1) && lua_tocfunction(L, 1) != &lua::pack;
-  auto* record =
-      static_cast<response_record*>(lua_newuserdatauv(L, sizeof(response_record), 0));
+  auto* record = static_cast<response_record*>(lua_newuserdatauv(L, sizeof(response_record), 0));
   *record = response_record{false, false, co.session, co.source};
   if (custom) {
     lua_pushvalue(L, 1);
@@ -520,8 +517,7 @@ void tell_launcher(lua_State* L, scheduler& s, const char* what) {
   const int at = lua_gettop(L);
   {
     payload body = pack_values(L, at, at);
-    (void)s.self().owner().send(s.self().handle(), ".launcher", ptype::lua, 0,
-                                std::move(body));
+    (void)s.self().owner().send(s.self().handle(), ".launcher", ptype::lua, 0, std::move(body));
   }
   lua_pop(L, 1);
 }
@@ -914,8 +910,7 @@ int l_core_send(lua_State* L) {
   bool delivered = false;
   {
     payload body = raw_message(L, 4);
-    delivered = deliver(s, s.self().handle(), to, static_cast<int>(type), session,
-                        std::move(body));
+    delivered = deliver(s, s.self().handle(), to, static_cast<int>(type), session, std::move(body));
   }
   return push_send_result(L, delivered, session);
 }
@@ -1035,12 +1030,18 @@ struct constant {
 };
 
 const constant ptypes[] = {
-    {"PTYPE_TEXT", ptype::text},     {"PTYPE_RESPONSE", ptype::response},
-    {"PTYPE_MULTICAST", ptype::multicast}, {"PTYPE_CLIENT", ptype::client},
-    {"PTYPE_SYSTEM", ptype::system}, {"PTYPE_HARBOR", ptype::harbor},
-    {"PTYPE_SOCKET", ptype::socket}, {"PTYPE_ERROR", ptype::error},
-    {"PTYPE_QUEUE", ptype::queue},   {"PTYPE_DEBUG", ptype::debug},
-    {"PTYPE_LUA", ptype::lua},       {"PTYPE_SNAX", ptype::snax},
+    {"PTYPE_TEXT", ptype::text},
+    {"PTYPE_RESPONSE", ptype::response},
+    {"PTYPE_MULTICAST", ptype::multicast},
+    {"PTYPE_CLIENT", ptype::client},
+    {"PTYPE_SYSTEM", ptype::system},
+    {"PTYPE_HARBOR", ptype::harbor},
+    {"PTYPE_SOCKET", ptype::socket},
+    {"PTYPE_ERROR", ptype::error},
+    {"PTYPE_QUEUE", ptype::queue},
+    {"PTYPE_DEBUG", ptype::debug},
+    {"PTYPE_LUA", ptype::lua},
+    {"PTYPE_SNAX", ptype::snax},
     {"PTYPE_TRACE", ptype::trace},
 };
 
@@ -1053,10 +1054,9 @@ int lazy_index(lua_State* L) {
   if (key == nullptr || lua_type(L, 2) != LUA_TSTRING) return 0;
   scheduler& s = host(L);
   const auto end = std::end(skynet_functions) - 1;  // the array ends with a null entry
-  const auto* f = std::lower_bound(std::begin(skynet_functions), end, key,
-                                   [](const luaL_Reg& r, const char* k) {
-                                     return std::strcmp(r.name, k) < 0;
-                                   });
+  const auto* f =
+      std::lower_bound(std::begin(skynet_functions), end, key,
+                       [](const luaL_Reg& r, const char* k) { return std::strcmp(r.name, k) < 0; });
   if (f != end && std::strcmp(f->name, key) == 0) {
     if (f->func == l_memlimit && s.memlimit_taken) return 0;
     lua_pushcfunction(L, f->func);

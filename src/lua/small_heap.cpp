@@ -23,7 +23,8 @@ void* small_heap::carve(std::size_t size) {
   const std::size_t rounded = (class_of(size) + 1) * granule;
   if (static_cast<std::size_t>(bump_end_ - bump_) < rounded) {
     if (pages_.size() == max_pages) return nullptr;
-    auto* page = static_cast<std::byte*>(std::malloc(page_size));  // NOLINT(cppcoreguidelines-no-malloc)
+    auto* page =
+        static_cast<std::byte*>(std::malloc(page_size));  // NOLINT(cppcoreguidelines-no-malloc)
     if (page == nullptr) return nullptr;
     pages_.insert(std::upper_bound(pages_.begin(), pages_.end(), page, std::less<>()), page);
     bump_ = page;

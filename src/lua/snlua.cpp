@@ -29,8 +29,8 @@ int traceback(lua_State* L) {
   return 1;
 }
 
-void set_global_from_env(lua_State* L, const environment& env, const char* key,
-                         const char* global, const char* fallback) {
+void set_global_from_env(lua_State* L, const environment& env, const char* key, const char* global,
+                         const char* fallback) {
   const auto value = env.get(key);
   if (value) {
     lua_pushlstring(L, value->data(), value->size());
@@ -224,7 +224,8 @@ void snlua::signal(context& self, int number) {
   scheduler* s = booted_.load(std::memory_order_acquire);
   if (s == nullptr) return;
   if (number == 1) {
-    self.log(fmt::format("Current Memory {:.3f}K", static_cast<double>(used_.load(std::memory_order_relaxed)) / 1024.0));
+    self.log(fmt::format("Current Memory {:.3f}K",
+                         static_cast<double>(used_.load(std::memory_order_relaxed)) / 1024.0));
     return;
   }
   s->pending_signal.store(number);

@@ -7,10 +7,9 @@
 // file. Later messages go to the callback the Lua code installed (skynet.start installs the
 // C++ scheduler, lua/scheduler.hpp).
 
-#include <lua.hpp>
-
 #include <atomic>
 #include <cstddef>
+#include <lua.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,10 +48,10 @@ class snlua final : public service {
 
   context* self_ = nullptr;
   std::string param_;
-  std::atomic<std::size_t> used_{0};  // read by SIGNAL 1 from other threads
-  std::size_t limit_ = 0;                          // 0: none
-  std::size_t warn_at_ = std::size_t{32} << 20;    // doubles after each warning
-  small_heap heap_;  // outlives the state, whose blocks it holds
+  std::atomic<std::size_t> used_{0};             // read by SIGNAL 1 from other threads
+  std::size_t limit_ = 0;                        // 0: none
+  std::size_t warn_at_ = std::size_t{32} << 20;  // doubles after each warning
+  small_heap heap_;                              // outlives the state, whose blocks it holds
   // The state closes before the scheduler goes: finalizers may still reach it.
   std::unique_ptr<scheduler> scheduler_;
   std::atomic<scheduler*> booted_{nullptr};  // scheduler_ once the boot finished (for SIGNAL)
