@@ -253,25 +253,22 @@ int response_call(lua_State* L) {
     lua_pushboolean(L, 0);
     return 1;
   }
-  coroutine_info target;
-  target.session = record->session;
-  target.source = record->source;
+  context& self = s.self();
   if (lua_toboolean(L, 1) == 0) {
-    (void)s.reply(target, ptype::error, {});
+    (void)self.send(record->source, ptype::error, record->session, {});
     lua_pushboolean(L, 1);
     return 1;
   }
   const int top = lua_gettop(L);
-  bool sent = false;
-  if (lua_isnil(L, lua_upvalueindex(2))) {
-    payload body = pack_values(L, 2, top);
-    sent = s.reply(target, ptype::response, std::move(body));
-  } else {
+  if (!lua_isnil(L, lua_upvalueindex(2))) {
     lua_pushvalue(L, lua_upvalueindex(2));
     lua_insert(L, 2);
-    lua_call(L, top - 1, 2);
-    payload body = raw_message(L, 2);
-    sent = s.reply(target, ptype::response, std::move(body));
+    lua_call(L, top - 1, 2);  // the custom pack: its result replaces the arguments
+  }
+  bool sent = false;
+  {
+    payload body = lua_isnil(L, lua_upvalueindex(2)) ? pack_values(L, 2, top) : raw_message(L, 2);
+    sent = self.send(record->source, ptype::response, record->session, std::move(body));
   }
   lua_pushboolean(L, sent ? 1 : 0);
   return 1;
