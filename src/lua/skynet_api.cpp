@@ -187,12 +187,14 @@ int l_tracecall(lua_State* L) {
 coroutine_info& owed_request(lua_State* L, const char* error) {
   coroutine_info& co = scheduler::current(L);
   if (!co.has_request) luaL_error(L, "%s", error);
-  co.has_request = false;
   return co;
 }
 
+// The request is consumed only once the reply is built: a reply that cannot be packed raises
+// with the request still owed, so the failing handler answers it with an error.
 int reply_with(lua_State* L, coroutine_info& co, bool packed) {
   if (co.session == 0) {
+    co.has_request = false;
     if (!packed && lua_type(L, 1) == LUA_TLIGHTUSERDATA) std::free(lua_touserdata(L, 1));
     lua_pushboolean(L, 0);
     return 1;
@@ -201,6 +203,7 @@ int reply_with(lua_State* L, coroutine_info& co, bool packed) {
   bool sent = false;
   {
     payload body = packed ? pack_values(L, 1, lua_gettop(L)) : raw_message(L, 1);
+    co.has_request = false;
     sent = s.reply(co, ptype::response, std::move(body));
   }
   lua_pushboolean(L, sent ? 1 : 0);
@@ -214,12 +217,7 @@ int l_ret(lua_State* L) {
 
 // skynet.retpack(...)
 int l_retpack(lua_State* L) {
-  coroutine_info& co = owed_request(L, "No session");
-  if (co.session == 0) {
-    lua_pushboolean(L, 0);
-    return 1;
-  }
-  return reply_with(L, co, true);
+  return reply_with(L, owed_request(L, "No session"), true);
 }
 
 // resp(ok, ...): the closure skynet.response returns. Upvalues: record, pack function or nil.
@@ -283,6 +281,7 @@ int response_nothing(lua_State* L) {
 int l_response(lua_State* L) {
   scheduler& s = host(L);
   coroutine_info& co = owed_request(L, "no session");
+  co.has_request = false;
   if (co.session == 0) {
     lua_pushcfunction(L, response_nothing);
     return 1;

@@ -92,6 +92,12 @@ T.test("exit with requests queued: the message being handled completes, queued c
   T.match(pc:err(), "call failed$", "second queued call")
 end)
 
+T.test("a reply that cannot be packed fails the call instead of leaving it hanging", function()
+  local h = skynet.newservice("echo")
+  T.raises("call failed$", skynet.call, h, "lua", "retpack_function")
+  T.eq(skynet.call(h, "lua", "echo", "after"), "after", "the service goes on")
+end)
+
 T.test("kill with requests queued: the queued callers get call failed", function()
   local h = skynet.newservice("echo")
   skynet.send(h, "lua", "spin_until_queued", 1000, 1) -- busy for about 1 s

@@ -23,6 +23,7 @@ end
 
 function CMD.echo(...) skynet.retpack(...) end
 function CMD.nothing() skynet.ret() end
+function CMD.retpack_function() skynet.retpack(print) end -- cannot be packed
 function CMD.raise(msg) error(msg) end
 function CMD.forget() end -- no reply: "Maybe forgot response"
 function CMD.args() skynet.retpack(table.unpack(launch_args, 1, launch_args.n)) end
