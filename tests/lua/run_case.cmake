@@ -2,7 +2,9 @@
 #   -DCASE=<topic> -DWORK_DIR=<scratch directory> [-DTIMEOUT=<seconds>] -P run_case.cmake
 #
 # Writes a single-node config into WORK_DIR whose start service is
-# tests/lua/cases/<topic>.lua and whose log service is tests/lua/services/testlogger.lua,
+# tests/lua/cases/<topic>.lua and whose log service is tests/lua/services/testlogger.lua
+# (snax files: tests/lua/snax/, then WORK_DIR/snax/; lines `--! <line>` of the case file are
+# appended to the config),
 # runs the node from WORK_DIR and succeeds only if it exited with status 0, printed
 # `TEST OK <topic>`, printed no `TEST FAIL` and logged no `KILL` line after the verdict
 # (skynet.abort() retires everything silently). Otherwise prints the whole output and
@@ -25,7 +27,7 @@ if(NOT EXISTS "${case_file}")
 endif()
 
 file(REMOVE_RECURSE "${WORK_DIR}")
-file(MAKE_DIRECTORY "${WORK_DIR}/svc")
+file(MAKE_DIRECTORY "${WORK_DIR}/svc" "${WORK_DIR}/snax")
 
 # Long brackets keep the paths literal. Keys test_* are read by testlib and the cases.
 set(config "-- written by tests/lua/run_case.cmake for case ${CASE}
@@ -39,10 +41,18 @@ lualoader = [==[${src}/lualib/loader.lua]==]
 lua_path = [==[${src}/lualib/?.lua;${src}/lualib/?/init.lua;${lua}/lib/?.lua]==]
 lua_cpath = [==[${src}/luaclib/?.so]==]
 luaservice = [==[${src}/service/?.lua;${lua}/services/?.lua;${lua}/services/?/init.lua;${lua}/cases/?.lua;${WORK_DIR}/svc/?.lua]==]
+snax = [==[${lua}/snax/?.lua;${WORK_DIR}/snax/?.lua]==]
 test_case = \"${CASE}\"
 test_src = [==[${lua}]==]
 test_tmp = [==[${WORK_DIR}]==]
 ")
+# A case may add config lines of its own: lines `--! <line>` of the case file are appended
+# (so `--! snax = nil` removes a key set above).
+file(STRINGS "${case_file}" extra_lines REGEX "^--! ")
+foreach(line IN LISTS extra_lines)
+  string(SUBSTRING "${line}" 4 -1 line)
+  string(APPEND config "${line}\n")
+endforeach()
 file(WRITE "${WORK_DIR}/config" "${config}")
 
 execute_process(

@@ -1,0 +1,2 @@
+-- Declaration error: init must be a function.
+init = "not a function"
