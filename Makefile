@@ -30,10 +30,11 @@ asan-test: deps build/asan/build.ninja
 	cmake --build build/asan -j $(JOBS)
 	ctest --test-dir build/asan --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
-# TSan runs the tests labelled "concurrency": the ones that exercise threads.
+# TSan runs the tests that exercise threads: those labelled "concurrency", and the Lua cases
+# (each a whole node).
 tsan-test: deps build/tsan/build.ninja
 	cmake --build build/tsan -j $(JOBS)
-	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure -L concurrency -j $(JOBS) $(CTEST_ARGS)
+	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure -L 'concurrency|lua' -j $(JOBS) $(CTEST_ARGS)
 
 FUZZ_SECONDS ?= 30
 fuzz: deps build/fuzz/build.ninja
