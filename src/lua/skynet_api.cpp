@@ -677,6 +677,12 @@ int l_dispatch_unknown_response(lua_State* L) {
   return swap_hook(L, host(L).unknown_response);
 }
 
+int debug_dispatched(lua_State* L, int status, lua_KContext ctx) {
+  (void)status;
+  (void)ctx;
+  return lua_gettop(L);
+}
+
 // The debug protocol's dispatcher loads lualib/skynet/debug.lua on first use.
 int debug_dispatch(lua_State* L) {
   scheduler& s = host(L);
@@ -692,7 +698,7 @@ int debug_dispatch(lua_State* L) {
     p->dispatch = luaL_ref(L, LUA_REGISTRYINDEX);
   }
   lua_insert(L, 1);
-  lua_call(L, n, LUA_MULTRET);
+  lua_callk(L, n, LUA_MULTRET, 0, debug_dispatched);  // commands such as EXIT and GC yield
   return lua_gettop(L);
 }
 
