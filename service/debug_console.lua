@@ -114,7 +114,7 @@ define("start", "start name args...: Launch a new Lua service", function(name, .
   return started(name, skynet.newservice, name, ...)
 end)
 
-define("log", "log name args...: Launch a new Lua service with its message log on", function(name, ...)
+define("log", "log name args...: start, with the message log on", function(name, ...)
   return started(name, launcher, "LOGLAUNCH", "snlua", name, ...)
 end)
 
@@ -157,22 +157,22 @@ define("ping", "ping address: Round trip of a debug PING, in ticks", function(ad
   return tostring(skynet.now() - t0)
 end)
 
-define("inject", "inject address file args...: Run a local Lua file inside a service", function(addr, filename, ...)
+define("inject", "inject address file args...: Run a local file in it", function(addr, file, ...)
   local handle = address(addr)
-  if filename == nil then
+  if file == nil then
     fail "Need a file name"
   end
-  local f = io.open(filename, "rb") or fail("Can't open " .. filename)
+  local f = io.open(file, "rb") or fail("Can't open " .. file)
   local source = f:read "a"
   f:close()
-  local ok, output = skynet.call(handle, "debug", "RUN", source, filename, ...)
+  local ok, output = skynet.call(handle, "debug", "RUN", source, file, ...)
   if not ok then
     fail(output)
   end
   return output
 end)
 
-define("call", "call address expressions...: Call a service over lua with the values", function(addr, ...)
+define("call", "call address exprs...: Call a service with the values", function(addr, ...)
   local handle = address(addr)
   -- The words were split on whitespace; the expressions are the rest of the line.
   local text = table.concat({ ... }, " ")
@@ -187,7 +187,7 @@ define("call", "call address expressions...: Call a service over lua with the va
   return table.pack(skynet.call(handle, "lua", table.unpack(values, 2, values.n)))
 end)
 
-define("trace", "trace address [proto] [on|off]: Switch the trace log of a protocol", function(addr, proto, flag)
+define("trace", "trace address [proto] [on|off]: Trace a protocol", function(addr, proto, flag)
   local handle = address(addr)
   if flag ~= nil then
     flag = on_off(flag)

@@ -237,7 +237,8 @@ T.test("trace: TRACELOG with proto and on/off", function()
   local _, n = T.log(T.line(echo, "Turn trace log false for lua"), from)
   T.eq(run("trace " .. T.hex(echo) .. " on"), { "<CMD OK>" })
   T.log(T.line(echo, "Turn trace log true for lua"), n + 1)
-  T.eq(run("trace " .. T.hex(echo) .. " lua maybe"), { "Expected on or off, got maybe", "<CMD Error>" })
+  T.eq(run("trace " .. T.hex(echo) .. " lua maybe"),
+    { "Expected on or off, got maybe", "<CMD Error>" })
 end)
 
 T.test("exit: the service exits", function()
