@@ -1,0 +1,357 @@
+-- debug_console (shared/spec/lua-api.md section 21): an operator's console over the launcher,
+-- the debug protocol and the native commands.
+--
+-- skynet.newservice("debug_console", [ip,] port)   -- ip defaults to 127.0.0.1
+--
+-- The command layer does not know its transport. `execute(line [, body])` takes one input
+-- line and returns the output lines (an array of strings):
+--   * `cmd arg...`          the words of the line; the result, then `<CMD OK>`, or the error
+--                           message, then `<CMD Error>`
+--   * `GET /cmd/a/b ...`    an HTTP request line: runs `cmd a b`
+--   * `POST ...`            runs `body` (the request body, read by the transport)
+--   * a blank line          nothing
+-- The transport's own jobs: sending `Welcome to skynet console` on connect, writing each
+-- line followed by "\n", and for GET / POST wrapping the lines in an HTTP reply and closing.
+--
+-- Until skynet.socket exists there is no TCP listener: with a port the service logs
+-- `Start debug console at <ip>:<port>` and that the listener is missing, and it is reached
+-- in-process through the lua protocol, which is the seam the TCP side will use too:
+--   skynet.call(console, "lua", "line", text [, body]) -> the output lines joined with "\n"
+
+local skynet = require "skynet"
+local core = require "skynet.core"
+local codecache = require "skynet.codecache"
+
+local args = table.pack(...)
+
+local COMMAND = {}
+local HELP = {}
+
+local function define(name, help, f)
+  COMMAND[name] = f
+  HELP[name] = help
+end
+
+-- Errors meant for the operator: no position prefix.
+local function fail(msg)
+  error(msg, 0)
+end
+
+-- `:hex` is a full handle; `.name` a local name; anything else is hex on this node's harbor.
+local function address(text)
+  if type(text) ~= "string" then
+    fail "Need an address"
+  end
+  local first = text:sub(1, 1)
+  if first == "." then
+    return skynet.localname(text) or fail "Not a valid name"
+  end
+  if first == ":" then
+    return tonumber(text:sub(2), 16) or fail("Not a valid address " .. text)
+  end
+  local id = tonumber(text, 16) or fail("Not a valid address " .. text)
+  return id | (skynet.harbor(skynet.self()) << 24)
+end
+
+-- Launcher timeouts in ticks: default 300, <= 0 means none (the launcher's convention).
+local function ticks(text)
+  if text == nil then
+    return 300
+  end
+  return math.tointeger(tonumber(text)) or fail("Not a valid timeout " .. text)
+end
+
+local function launcher(cmd, ...)
+  return skynet.call(".launcher", "lua", cmd, ...)
+end
+
+local function debug_call(addr, cmd, ...)
+  return skynet.call(address(addr), "debug", cmd, ...)
+end
+
+-- A newservice-like call: the new service by address, `Exit`, or `Failed`.
+local function started(name, launch, ...)
+  local ok, handle = pcall(launch, ...)
+  if not ok then
+    return "Failed"
+  end
+  if handle == nil then
+    return "Exit"
+  end
+  return { [skynet.address(handle)] = name }
+end
+
+local function on_off(text)
+  if text == "on" then
+    return true
+  elseif text == "off" then
+    return false
+  end
+  fail("Expected on or off, got " .. tostring(text))
+end
+
+define("help", "This help message", function()
+  return HELP
+end)
+
+define("list", "List all the services", function()
+  return launcher "LIST"
+end)
+
+define("stat", "stat [ti]: Dump all stats (timeout ti ticks, default 300, <= 0 none)", function(ti)
+  return launcher("STAT", ticks(ti))
+end)
+
+define("mem", "mem [ti]: Show the memory of every service (timeout as stat)", function(ti)
+  return launcher("MEM", ticks(ti))
+end)
+
+define("gc", "gc [ti]: Force every Lua service to collect garbage, then mem", function(ti)
+  return launcher("GC", ticks(ti))
+end)
+
+define("start", "start name args...: Launch a new Lua service", function(name, ...)
+  return started(name, skynet.newservice, name, ...)
+end)
+
+define("log", "log name args...: start, with the message log on", function(name, ...)
+  return started(name, launcher, "LOGLAUNCH", "snlua", name, ...)
+end)
+
+define("snax", "snax name args...: Launch a new snax service", function(name, ...)
+  return started(name, function(...)
+    return require("skynet.snax").newservice(...).handle
+  end, name, ...)
+end)
+
+define("service", "List the unique services", function()
+  return skynet.call("SERVICE", "lua", "LIST")
+end)
+
+define("kill", "kill address: Kill a service", function(addr)
+  return launcher("KILL", address(addr))
+end)
+
+define("exit", "exit address: Ask a Lua service to exit", function(addr)
+  skynet.send(address(addr), "debug", "EXIT")
+end)
+
+define("info", "info address args...: The service's info_func result", function(addr, ...)
+  return debug_call(addr, "INFO", ...)
+end)
+
+define("task", "task address: The coroutines a service waits in", function(addr)
+  return debug_call(addr, "TASK")
+end)
+
+define("uniqtask", "uniqtask address: task, grouped by identical traceback", function(addr)
+  return debug_call(addr, "UNIQTASK")
+end)
+
+define("killtask", "killtask address name: Kill a coroutine of a service", function(addr, name)
+  return debug_call(addr, "KILLTASK", name)
+end)
+
+define("dbgcmd", "dbgcmd address CMD args...: Send any debug command", function(addr, cmd, ...)
+  return debug_call(addr, cmd, ...)
+end)
+
+define("ping", "ping address: Round trip of a debug PING, in ticks", function(addr)
+  local handle = address(addr)
+  local t0 = skynet.now()
+  skynet.call(handle, "debug", "PING")
+  return tostring(skynet.now() - t0)
+end)
+
+define("inject", "inject address file args...: Run a local file in it", function(addr, file, ...)
+  local handle = address(addr)
+  if file == nil then
+    fail "Need a file name"
+  end
+  local f = io.open(file, "rb") or fail("Can't open " .. file)
+  local source = f:read "a"
+  f:close()
+  local ok, output = skynet.call(handle, "debug", "RUN", source, file, ...)
+  if not ok then
+    fail(output)
+  end
+  return output
+end)
+
+define("call", "call address exprs...: Call a service with the values", function(addr, ...)
+  local handle = address(addr)
+  -- The words were split on whitespace; the expressions are the rest of the line.
+  local text = table.concat({ ... }, " ")
+  local chunk, err = load("return " .. text, "=(console)", "t", {})
+  if not chunk then
+    fail(err)
+  end
+  local values = table.pack(pcall(chunk))
+  if not values[1] then
+    fail(tostring(values[2]))
+  end
+  return table.pack(skynet.call(handle, "lua", table.unpack(values, 2, values.n)))
+end)
+
+define("trace", "trace address [proto] [on|off]: Trace a protocol", function(addr, proto, flag)
+  local handle = address(addr)
+  if flag ~= nil then
+    flag = on_off(flag)
+  elseif proto == "on" or proto == "off" then
+    proto, flag = nil, on_off(proto)
+  end
+  -- TRACELOG takes a non-string proto as the flag (proto lua).
+  if proto == nil then
+    return skynet.call(handle, "debug", "TRACELOG", flag)
+  end
+  return skynet.call(handle, "debug", "TRACELOG", proto, flag)
+end)
+
+define("logon", "logon address: Log the messages of a service", function(addr)
+  core.command("LOGON", skynet.address(address(addr)))
+end)
+
+define("logoff", "logoff address: Stop logging the messages of a service", function(addr)
+  core.command("LOGOFF", skynet.address(address(addr)))
+end)
+
+define("signal", "signal address [n]: Send the native signal n (default 0)", function(addr, n)
+  local number = math.tointeger(tonumber(n or 0)) or fail("Not a valid signal " .. tostring(n))
+  core.command("SIGNAL", skynet.address(address(addr)) .. " " .. number)
+end)
+
+define("getenv", "getenv name: The value of an environment key", function(name)
+  return skynet.getenv(name or fail "Need a name")
+end)
+
+define("setenv", "setenv name value: Add an environment key", function(name, value)
+  if name == nil or value == nil then
+    fail "Need a name and a value"
+  end
+  skynet.setenv(name, value)
+end)
+
+define("clearcache", "Clear the Lua code cache", function()
+  codecache.clear()
+end)
+
+-- Listed in the spec, but they need pieces Starling does not have yet.
+for name, needs in pairs {
+  netstat = "the sockets layer",
+  cmem = "allocator statistics",
+  jmem = "allocator statistics",
+  dumpheap = "heap profiling",
+  profactive = "heap profiling",
+  debug = "the remote debugger",
+} do
+  local msg = name .. ": not supported yet (needs " .. needs .. ")"
+  define(name, msg, function()
+    fail(msg)
+  end)
+end
+
+-- Result printing ---------------------------------------------------------------------------
+
+local function by_string(a, b)
+  return tostring(a) < tostring(b)
+end
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do
+    keys[#keys + 1] = k
+  end
+  table.sort(keys, by_string)
+  return keys
+end
+
+local function value_text(v)
+  if type(v) ~= "table" then
+    return tostring(v)
+  end
+  local parts = {}
+  for _, k in ipairs(sorted_keys(v)) do
+    parts[#parts + 1] = tostring(k) .. ":" .. tostring(v[k])
+  end
+  return table.concat(parts, "\t")
+end
+
+local function print_result(out, result)
+  if type(result) == "table" then
+    for _, k in ipairs(sorted_keys(result)) do
+      out[#out + 1] = tostring(k) .. "\t" .. value_text(result[k])
+    end
+  elseif result ~= nil then
+    out[#out + 1] = tostring(result)
+  end
+end
+
+-- The command layer -------------------------------------------------------------------------
+
+local function run_words(cmdline)
+  local words = {}
+  for word in cmdline:gmatch "%S+" do
+    words[#words + 1] = word
+  end
+  local out = {}
+  if #words == 0 then
+    return out
+  end
+  local f = COMMAND[words[1]]
+  if not f then
+    out[1] = "Invalid command, type help for command list"
+    out[2] = ""
+    out[3] = "<CMD Error>"
+    return out
+  end
+  local ok, result = pcall(f, table.unpack(words, 2))
+  if ok then
+    print_result(out, result)
+    out[#out + 1] = "<CMD OK>"
+  else
+    out[#out + 1] = tostring(result)
+    out[#out + 1] = "<CMD Error>"
+  end
+  return out
+end
+
+local function unescape(text)
+  return (text:gsub("%%(%x%x)", function(hex)
+    return string.char(tonumber(hex, 16))
+  end))
+end
+
+-- `GET /cmd/a/b?query HTTP/1.1` -> `cmd a b`.
+local function http_get_command(line)
+  local target = line:match "^GET%s+(%S*)" or ""
+  local path = target:match "^[^?#]*"
+  return (unescape(path):gsub("/", " "))
+end
+
+local function execute(line, body)
+  if line:sub(1, 4) == "GET " then
+    return run_words(http_get_command(line))
+  elseif line:sub(1, 5) == "POST " then
+    return run_words(body or "")
+  end
+  return run_words(line)
+end
+
+skynet.start(function()
+  skynet.dispatch("lua", function(_, _, cmd, line, body)
+    if cmd ~= "line" or type(line) ~= "string" then
+      error("debug_console: expected \"line\", text, got " .. tostring(cmd))
+    end
+    skynet.retpack(table.concat(execute(line, body), "\n"))
+  end)
+  if args.n > 0 then
+    local ip = args.n >= 2 and args[1] or "127.0.0.1"
+    local port = args[args.n]
+    if not tonumber(port) then
+      error("debug_console: not a port number: " .. tostring(port))
+    end
+    skynet.error(string.format("Start debug console at %s:%s", ip, port))
+    skynet.error("debug console: no TCP listener until skynet.socket exists; "
+      .. "reachable in-process only (lua protocol \"line\")")
+  end
+end)
