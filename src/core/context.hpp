@@ -1,6 +1,8 @@
 #pragma once
 // A live service: its handle, instance, mailbox, session counter and statistics.
 // Reached through `node::grab(handle)`, which keeps it alive while the reference is held.
+// Always owned by a shared_ptr: a lookup that holds only a pin makes its reference with
+// shared_from_this.
 
 #include <atomic>
 #include <cstdint>
@@ -17,7 +19,7 @@ namespace starling {
 
 class node;
 
-class context {
+class context : public std::enable_shared_from_this<context> {
  public:
   context(node& owner, std::unique_ptr<service> instance, std::string module, std::string param);
   context(const context&) = delete;
