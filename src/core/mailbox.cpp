@@ -24,14 +24,27 @@ bool mailbox::activate() {
 }
 
 bool mailbox::pop(message& out, std::size_t& remaining, std::optional<std::size_t>& overload) {
-  std::lock_guard guard(lock_);
-  if (!queue_.pop(out)) {
-    scheduled_ = false;
-    overload_threshold_ = initial_overload_threshold;
-    return false;
+  const bool refill = batch_.empty();
+  if (refill) {
+    std::lock_guard guard(lock_);
+    if (queue_.empty()) {
+      scheduled_ = false;
+      batch_out_ = false;
+      overload_threshold_ = initial_overload_threshold;
+      return false;
+    }
+    // The swap hands the senders our emptied block, so neither side allocates.
+    std::swap(batch_, queue_);
+    batch_.pop(out);
+    batch_out_ = !batch_.empty();
+    // Under the lock, so that size() never sees the batch in neither place.
+    batch_size_.store(batch_.size(), std::memory_order_relaxed);
+  } else {
+    batch_.pop(out);
+    batch_size_.store(batch_.size(), std::memory_order_relaxed);
   }
-  remaining = queue_.size();
-  if (remaining > overload_threshold_) {
+  remaining = batch_.size();
+  if (refill && remaining > overload_threshold_) {
     while (remaining > overload_threshold_)
       overload_threshold_ *= 2;
     overload = remaining;
@@ -40,9 +53,11 @@ bool mailbox::pop(message& out, std::size_t& remaining, std::optional<std::size_
 }
 
 bool mailbox::release_if_empty() {
+  if (!batch_.empty()) return false;
   std::lock_guard guard(lock_);
   if (!queue_.empty()) return false;
   scheduled_ = false;
+  batch_out_ = false;
   overload_threshold_ = initial_overload_threshold;
   return true;
 }
@@ -50,12 +65,13 @@ bool mailbox::release_if_empty() {
 block_queue<message> mailbox::close() {
   std::lock_guard guard(lock_);
   closed_ = true;
+  if (batch_out_) return {};
   return std::exchange(queue_, block_queue<message>());
 }
 
 std::size_t mailbox::size() {
   std::lock_guard guard(lock_);
-  return queue_.size();
+  return queue_.size() + batch_size_.load(std::memory_order_relaxed);
 }
 
 }  // namespace starling

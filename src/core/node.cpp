@@ -279,6 +279,11 @@ void node::log(handle_t source, std::string_view text) {
 // ---- dispatch (worker threads) -------------------------------------------------------
 
 void node::dispatch(worker_probe& probe, context& target, message& msg) {
+  if (target.retired()) {
+    // Left in the worker's batch when the mailbox closed (mailbox::close).
+    bounce(target.handle(), msg);
+    return;
+  }
   probe.begin(msg.source, target.handle());
   const std::uint64_t cpu_start = options_.profile ? thread_cpu_ns() : 0;
   target.begin_message(cpu_start);
