@@ -70,8 +70,13 @@ class context : public std::enable_shared_from_this<context> {
   void begin_message(std::uint64_t cpu_start) noexcept { message_cpu_start_ = cpu_start; }
   void account(std::uint64_t cpu) noexcept {
     message_cpu_start_ = 0;
-    message_count_.fetch_add(1, std::memory_order_relaxed);
-    if (cpu != 0) cpu_ns_.fetch_add(cpu, std::memory_order_relaxed);
+    // One writer at a time (the worker running the service; the run queue orders them), so
+    // a load and a store rather than a locked read-modify-write.
+    message_count_.store(message_count_.load(std::memory_order_relaxed) + 1,
+                         std::memory_order_relaxed);
+    if (cpu != 0) {
+      cpu_ns_.store(cpu_ns_.load(std::memory_order_relaxed) + cpu, std::memory_order_relaxed);
+    }
   }
 
  private:

@@ -73,6 +73,7 @@ void scheduler::schedule(std::shared_ptr<context> target) {
     {
       std::lock_guard guard(slot.lock);
       target.swap(slot.next);
+      slot.occupied.store(true, std::memory_order_relaxed);
     }
     if (!target) {
       occupied_next_.fetch_add(1, std::memory_order_relaxed);
@@ -114,6 +115,7 @@ void scheduler::stash(next_slot& slot, std::shared_ptr<context> target) {
     std::lock_guard guard(slot.lock);
     if (!slot.next) {
       slot.next = std::move(target);
+      slot.occupied.store(true, std::memory_order_relaxed);
       occupied_next_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -123,9 +125,11 @@ void scheduler::stash(next_slot& slot, std::shared_ptr<context> target) {
 
 std::shared_ptr<context> scheduler::take_next(next_slot& slot) {
   std::shared_ptr<context> next;
+  if (!slot.occupied.load(std::memory_order_relaxed)) return next;
   {
     std::lock_guard guard(slot.lock);
     next.swap(slot.next);
+    slot.occupied.store(false, std::memory_order_relaxed);
   }
   if (next) occupied_next_.fetch_sub(1, std::memory_order_relaxed);
   return next;
@@ -149,6 +153,7 @@ std::shared_ptr<context> scheduler::steal_stale(int thief) {
       continue;
     }
     std::shared_ptr<context> stolen = std::move(slot.next);
+    slot.occupied.store(false, std::memory_order_relaxed);
     occupied_next_.fetch_sub(1, std::memory_order_relaxed);
     return stolen;
   }
