@@ -28,12 +28,10 @@ bool mailbox::pop(message& out, std::size_t& remaining, std::optional<std::size_
   if (refill) {
     std::lock_guard guard(lock_);
     if (queue_.empty()) {
-      scheduled_ = false;
-      batch_out_ = false;
-      overload_threshold_ = initial_overload_threshold;
+      go_idle();
       return false;
     }
-    // The swap hands the senders our emptied block, so neither side allocates.
+    // The senders get the batch's emptied block, if it kept one, so neither side allocates.
     std::swap(batch_, queue_);
     batch_.pop(out);
     batch_out_ = !batch_.empty();
@@ -56,10 +54,18 @@ bool mailbox::release_if_empty() {
   if (!batch_.empty()) return false;
   std::lock_guard guard(lock_);
   if (!queue_.empty()) return false;
+  go_idle();
+  return true;
+}
+
+void mailbox::go_idle() {
   scheduled_ = false;
   batch_out_ = false;
   overload_threshold_ = initial_overload_threshold;
-  return true;
+  // An idle mailbox needs one block, not one on each side: keep the batch's (the queue's, if
+  // any, goes back to the heap). Without a push during the batch the queue has none, so a
+  // call and its reply allocate nothing.
+  queue_ = std::move(batch_);
 }
 
 block_queue<message> mailbox::close() {

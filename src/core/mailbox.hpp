@@ -56,6 +56,9 @@ class mailbox {
  private:
   static constexpr std::size_t initial_overload_threshold = 1024;
 
+  /// Leaves the run queue (both sides empty). Under lock_, from the worker.
+  void go_idle();
+
   // Shared with senders, guarded by lock_.
   spinlock lock_;
   block_queue<message> queue_;
@@ -63,8 +66,12 @@ class mailbox {
   bool closed_ = false;
   bool batch_out_ = false;  // the worker took a batch and has not come back for more
 
-  // The worker's batch, on its own cache line: senders never touch it.
-  alignas(64) block_queue<message> batch_;
+  // Keeps the worker's fields off the senders' cache lines. Padding rather than alignas: an
+  // over-aligned context would need aligned allocation, slower and larger per service.
+  [[maybe_unused]] std::byte padding_[64];
+
+  // The worker's batch: senders never touch it.
+  block_queue<message> batch_;
   std::atomic<std::size_t> batch_size_{0};  // batch_.size(), for size() from other threads
   std::size_t overload_threshold_ = initial_overload_threshold;
 };

@@ -117,6 +117,35 @@ TEST(mailbox, pushes_during_a_batch_follow_it) {
   EXPECT_EQ(box.size(), 0U);
 }
 
+TEST(mailbox, bursts_across_batches_and_idle_spells_stay_in_order) {
+  // Bursts of different sizes, some arriving in the middle of a batch, with the mailbox going
+  // idle in between: the blocks change hands between the queue and the batch each time.
+  mailbox box;
+  (void)box.activate();
+  std::int32_t sent = 0;
+  std::int32_t received = 0;
+  message out;
+  std::size_t remaining = 0;
+  std::optional<std::size_t> overload;
+  for (int round = 0; round < 60; ++round) {
+    const int burst = 1 + (round * 7) % 40;
+    for (int i = 0; i < burst; ++i) {
+      message m = numbered(sent++);
+      box.push(m);
+    }
+    ASSERT_TRUE(box.pop(out, remaining, overload));
+    ASSERT_EQ(out.session, received++);
+    for (int i = 0; i < round % 20; ++i) {  // arrive during the batch
+      message m = numbered(sent++);
+      box.push(m);
+    }
+    while (box.pop(out, remaining, overload))
+      ASSERT_EQ(out.session, received++);
+    ASSERT_EQ(received, sent);
+    EXPECT_EQ(box.size(), 0U);
+  }
+}
+
 TEST(mailbox, close_during_a_batch_leaves_everything_to_the_worker_in_order) {
   mailbox box;
   (void)box.activate();
