@@ -24,25 +24,34 @@ bool mailbox::activate() {
 }
 
 bool mailbox::pop(message& out, std::size_t& remaining, std::optional<std::size_t>& overload) {
-  const bool refill = batch_.empty();
-  if (refill) {
+  if (!batch_.empty()) {
+    batch_.pop(out);
+    remaining = batch_.size();
+    batch_size_.store(remaining, std::memory_order_relaxed);
+    return true;
+  }
+  {
     std::lock_guard guard(lock_);
     if (queue_.empty()) {
       go_idle();
       return false;
     }
+    if (queue_.size() == 1) {
+      // A lone message (a call, a reply) is cheaper to pop in place than to swap.
+      queue_.pop(out);
+      remaining = 0;
+      return true;
+    }
     // The senders get the batch's emptied block, if it kept one, so neither side allocates.
     std::swap(batch_, queue_);
+    batch_has_block_ = true;
+    batch_out_ = true;
     batch_.pop(out);
-    batch_out_ = !batch_.empty();
+    remaining = batch_.size();
     // Under the lock, so that size() never sees the batch in neither place.
-    batch_size_.store(batch_.size(), std::memory_order_relaxed);
-  } else {
-    batch_.pop(out);
-    batch_size_.store(batch_.size(), std::memory_order_relaxed);
+    batch_size_.store(remaining, std::memory_order_relaxed);
   }
-  remaining = batch_.size();
-  if (refill && remaining > overload_threshold_) {
+  if (remaining > overload_threshold_) {
     while (remaining > overload_threshold_)
       overload_threshold_ *= 2;
     overload = remaining;
@@ -63,9 +72,11 @@ void mailbox::go_idle() {
   batch_out_ = false;
   overload_threshold_ = initial_overload_threshold;
   // An idle mailbox needs one block, not one on each side: keep the batch's (the queue's, if
-  // any, goes back to the heap). Without a push during the batch the queue has none, so a
-  // call and its reply allocate nothing.
-  queue_ = std::move(batch_);
+  // any, goes back to the heap).
+  if (batch_has_block_) {
+    queue_ = std::move(batch_);
+    batch_has_block_ = false;
+  }
 }
 
 block_queue<message> mailbox::close() {

@@ -6,9 +6,10 @@
 // A mailbox is "in the run queue" from the push that found it idle until a pop finds it empty;
 // while in, further pushes do not schedule it again, so it is queued at most once.
 //
-// Senders append to a locked queue; the worker takes that whole queue in one swap when its own
-// batch runs out and pops from the batch without the lock. So a sender and a worker on two
-// cores meet on the lock once per batch rather than once per message.
+// Senders append to a locked queue; when its own batch runs out, the worker takes that whole
+// queue in one swap (a lone message it just pops) and pops from the batch without the lock.
+// So a sender and a worker on two cores meet on the lock once per batch rather than once per
+// message.
 
 #include <atomic>
 #include <cstddef>
@@ -73,6 +74,7 @@ class mailbox {
   // The worker's batch: senders never touch it.
   block_queue<message> batch_;
   std::atomic<std::size_t> batch_size_{0};  // batch_.size(), for size() from other threads
+  bool batch_has_block_ = false;            // batch_ kept a block from a swap
   std::size_t overload_threshold_ = initial_overload_threshold;
 };
 
