@@ -1,6 +1,8 @@
 #pragma once
 // A live service: its handle, instance, mailbox, session counter and statistics.
 // Reached through `node::grab(handle)`, which keeps it alive while the reference is held.
+// Always owned by a shared_ptr: a lookup that holds only a pin makes its reference with
+// shared_from_this.
 
 #include <atomic>
 #include <cstdint>
@@ -17,7 +19,7 @@ namespace starling {
 
 class node;
 
-class context {
+class context : public std::enable_shared_from_this<context> {
  public:
   context(node& owner, std::unique_ptr<service> instance, std::string module, std::string param);
   context(const context&) = delete;
@@ -68,8 +70,13 @@ class context {
   void begin_message(std::uint64_t cpu_start) noexcept { message_cpu_start_ = cpu_start; }
   void account(std::uint64_t cpu) noexcept {
     message_cpu_start_ = 0;
-    message_count_.fetch_add(1, std::memory_order_relaxed);
-    if (cpu != 0) cpu_ns_.fetch_add(cpu, std::memory_order_relaxed);
+    // One writer at a time (the worker running the service; the run queue orders them), so
+    // a load and a store rather than a locked read-modify-write.
+    message_count_.store(message_count_.load(std::memory_order_relaxed) + 1,
+                         std::memory_order_relaxed);
+    if (cpu != 0) {
+      cpu_ns_.store(cpu_ns_.load(std::memory_order_relaxed) + cpu, std::memory_order_relaxed);
+    }
   }
 
  private:

@@ -24,10 +24,8 @@ node::node(node_options options, const module_registry& modules, environment& en
       scheduler_(options.threads, *this),
       timer_(
           [this](handle_t target, std::int32_t session) {
-            if (auto ctx = handles_.grab(target)) {
-              message expired{0, session, ptype::response, {}};
-              push(std::move(ctx), expired);
-            }
+            message expired{0, session, ptype::response, {}};
+            deliver(target, expired);
           },
           [this] {
             return scheduler_.timers_covered() && started_.load(std::memory_order_relaxed);
@@ -116,6 +114,10 @@ handle_t node::launch(std::string_view line) {
   return launch(module, param);
 }
 
+std::shared_ptr<context> node::grab(handle_t h) const {
+  return handles_.grab(h);
+}
+
 void node::kill(handle_t killer, handle_t target) {
   log(killer, fmt::format("KILL {}", format_handle_short(target)));
   notify_exit_monitor(target);
@@ -201,10 +203,8 @@ bool node::send(handle_t source, handle_t dest, ptype type, std::int32_t session
     drop_remote(source, dest, session, data.size());
     return true;
   }
-  std::shared_ptr<context> target = handles_.grab(dest);
-  if (!target) return false;
   message msg{source, session, type, std::move(data)};
-  return push(std::move(target), msg);
+  return deliver(dest, msg);
 }
 
 bool node::send(handle_t source, std::string_view address, ptype type, std::int32_t session,
@@ -226,17 +226,20 @@ bool node::send(handle_t source, std::string_view address, ptype type, std::int3
   return true;
 }
 
-bool node::push(std::shared_ptr<context> target, message& msg) {
-  switch (target->inbox().push(msg)) {
-    case mailbox::push_result::queued:
-      return true;
-    case mailbox::push_result::schedule:
-      scheduler_.schedule(std::move(target));
-      return true;
-    case mailbox::push_result::closed:
-      bounce(target->handle(), msg);
-      return true;
-  }
+bool node::deliver(handle_t dest, message& msg) {
+  // The pin keeps the target alive for the push; a reference is taken only when the push
+  // makes it runnable, so a send to a busy service touches no reference count.
+  std::shared_ptr<context> runnable;
+  auto result = mailbox::push_result::queued;
+  const bool live = handles_.visit(dest, [&](context& target) {
+    result = target.inbox().push(msg);
+    if (result == mailbox::push_result::schedule) runnable = target.shared_from_this();
+  });
+  if (!live) return false;
+  if (runnable) scheduler_.schedule(std::move(runnable));
+  // Retiring waits for pins before it closes the mailbox, so this needs a mailbox closed
+  // some other way; answer as for any dead service.
+  if (result == mailbox::push_result::closed) bounce(dest, msg);
   return true;
 }
 
@@ -255,10 +258,8 @@ void node::drop_remote(handle_t source, handle_t dest, std::int32_t session, std
 
 void node::timeout(handle_t h, std::int64_t ticks, std::int32_t session) {
   if (ticks <= 0) {
-    if (auto ctx = handles_.grab(h)) {
-      message expired{0, session, ptype::response, {}};
-      push(std::move(ctx), expired);
-    }
+    message expired{0, session, ptype::response, {}};
+    deliver(h, expired);
     return;
   }
   timer_.add(monotonic_ns() + static_cast<std::uint64_t>(ticks) * ns_per_tick, h, session);
@@ -279,6 +280,11 @@ void node::log(handle_t source, std::string_view text) {
 // ---- dispatch (worker threads) -------------------------------------------------------
 
 void node::dispatch(worker_probe& probe, context& target, message& msg) {
+  if (target.retired()) {
+    // Left in the worker's batch when the mailbox closed (mailbox::close).
+    bounce(target.handle(), msg);
+    return;
+  }
   probe.begin(msg.source, target.handle());
   const std::uint64_t cpu_start = options_.profile ? thread_cpu_ns() : 0;
   target.begin_message(cpu_start);

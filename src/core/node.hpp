@@ -61,7 +61,7 @@ class node final : private dispatcher {
   /// `<module> <param>` in one string (split_command_line).
   handle_t launch(std::string_view line);
   /// A strong reference to a live service, or null.
-  [[nodiscard]] std::shared_ptr<context> grab(handle_t h) const { return handles_.grab(h); }
+  [[nodiscard]] std::shared_ptr<context> grab(handle_t h) const;
   /// `killer` retires `target` (logs `KILL :<hex>` from the killer, tells the exit monitor).
   void kill(handle_t killer, handle_t target);
   /// `self` retires itself (logs `KILL self`, tells the exit monitor).
@@ -125,7 +125,9 @@ class node final : private dispatcher {
   void all_workers_asleep() override;
   [[nodiscard]] std::uint64_t next_timer_deadline() const override { return timer_.earliest(); }
 
-  bool push(std::shared_ptr<context> target, message& msg);
+  /// Pushes `msg` to a local `dest` and schedules it if it was idle; false if `dest` is not
+  /// live. A closed mailbox bounces the message.
+  bool deliver(handle_t dest, message& msg);
   /// Answers a message that will never be handled: PTYPE_ERROR with its session, from `dead`.
   void bounce(handle_t dead, message& msg);
   void retire(handle_t h);

@@ -73,6 +73,7 @@ void scheduler::schedule(std::shared_ptr<context> target) {
     {
       std::lock_guard guard(slot.lock);
       target.swap(slot.next);
+      slot.occupied.store(true, std::memory_order_relaxed);
     }
     if (!target) {
       // Paired with the sleeper's increment-then-recheck in take(): one of the two sees the
@@ -120,6 +121,7 @@ void scheduler::stash(next_slot& slot, std::shared_ptr<context> target) {
     std::lock_guard guard(slot.lock);
     if (!slot.next) {
       slot.next = std::move(target);
+      slot.occupied.store(true, std::memory_order_relaxed);
       occupied_next_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -129,9 +131,11 @@ void scheduler::stash(next_slot& slot, std::shared_ptr<context> target) {
 
 std::shared_ptr<context> scheduler::take_next(next_slot& slot) {
   std::shared_ptr<context> next;
+  if (!slot.occupied.load(std::memory_order_relaxed)) return next;
   {
     std::lock_guard guard(slot.lock);
     next.swap(slot.next);
+    slot.occupied.store(false, std::memory_order_relaxed);
   }
   if (next) occupied_next_.fetch_sub(1, std::memory_order_relaxed);
   return next;
@@ -155,6 +159,7 @@ std::shared_ptr<context> scheduler::steal_stale(int thief) {
       continue;
     }
     std::shared_ptr<context> stolen = std::move(slot.next);
+    slot.occupied.store(false, std::memory_order_relaxed);
     occupied_next_.fetch_sub(1, std::memory_order_relaxed);
     return stolen;
   }

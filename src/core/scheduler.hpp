@@ -83,6 +83,9 @@ class scheduler {
     spinlock lock;
     std::shared_ptr<context> next;   // guarded by lock
     std::uint32_t seen_version = 0;  // what a stealer last saw of this worker's probe
+    // Whether `next` is set; written under lock. Only the owner fills its slot, so the owner
+    // can trust an empty reading without taking the lock.
+    std::atomic<bool> occupied{false};
   };
 
   void work(int index);

@@ -17,17 +17,18 @@
 
 namespace starling {
 
-/// Written by one worker around each dispatch; read by the monitor thread.
-class worker_probe {
+/// Written by one worker around each dispatch; read by the monitor thread. On a cache line of
+/// its own, so that workers do not write each other's line at every dispatch.
+class alignas(64) worker_probe {
  public:
   void begin(handle_t source, handle_t dest) noexcept {
     source_.store(source, std::memory_order_relaxed);
     dest_.store(dest, std::memory_order_relaxed);
-    version_.fetch_add(1, std::memory_order_release);
+    bump();
   }
   void end() noexcept {
     dest_.store(0, std::memory_order_relaxed);
-    version_.fetch_add(1, std::memory_order_release);
+    bump();
   }
   /// Changes at every dispatch start and end: equal twice means "still in one dispatch".
   [[nodiscard]] std::uint32_t version() const noexcept {
@@ -36,6 +37,11 @@ class worker_probe {
 
  private:
   friend class stall_monitor;
+  // One writer: a load and a store, not a locked read-modify-write.
+  void bump() noexcept {
+    version_.store(version_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+
   std::atomic<std::uint32_t> version_{0};
   std::atomic<handle_t> source_{0};
   std::atomic<handle_t> dest_{0};

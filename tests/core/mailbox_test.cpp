@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 namespace starling {
 namespace {
 
@@ -87,6 +91,145 @@ TEST(mailbox, close_returns_queued_and_refuses_more) {
   EXPECT_EQ(box.push(m), mailbox::push_result::closed);
   EXPECT_EQ(m.session, 8) << "a refused message stays with the caller";
   EXPECT_EQ(box.size(), 0U);
+}
+
+TEST(mailbox, pushes_during_a_batch_follow_it) {
+  mailbox box;
+  (void)box.activate();
+  for (int i = 1; i <= 3; ++i) {
+    message m = numbered(i);
+    box.push(m);
+  }
+  message out;
+  std::size_t remaining = 0;
+  std::optional<std::size_t> overload;
+  ASSERT_TRUE(box.pop(out, remaining, overload));
+  EXPECT_EQ(out.session, 1);
+  EXPECT_EQ(remaining, 2U) << "the batch taken: what was queued then";
+  message m = numbered(4);
+  EXPECT_EQ(box.push(m), mailbox::push_result::queued);
+  EXPECT_EQ(box.size(), 3U) << "the rest of the batch and the queue";
+  for (int i = 2; i <= 4; ++i) {
+    ASSERT_TRUE(box.pop(out, remaining, overload));
+    EXPECT_EQ(out.session, i);
+  }
+  EXPECT_FALSE(box.pop(out, remaining, overload));
+  EXPECT_EQ(box.size(), 0U);
+}
+
+TEST(mailbox, bursts_across_batches_and_idle_spells_stay_in_order) {
+  // Bursts of different sizes, some arriving in the middle of a batch, with the mailbox going
+  // idle in between: the blocks change hands between the queue and the batch each time.
+  mailbox box;
+  (void)box.activate();
+  std::int32_t sent = 0;
+  std::int32_t received = 0;
+  message out;
+  std::size_t remaining = 0;
+  std::optional<std::size_t> overload;
+  for (int round = 0; round < 60; ++round) {
+    const int burst = 1 + (round * 7) % 40;
+    for (int i = 0; i < burst; ++i) {
+      message m = numbered(sent++);
+      box.push(m);
+    }
+    ASSERT_TRUE(box.pop(out, remaining, overload));
+    ASSERT_EQ(out.session, received++);
+    for (int i = 0; i < round % 20; ++i) {  // arrive during the batch
+      message m = numbered(sent++);
+      box.push(m);
+    }
+    while (box.pop(out, remaining, overload))
+      ASSERT_EQ(out.session, received++);
+    ASSERT_EQ(received, sent);
+    EXPECT_EQ(box.size(), 0U);
+  }
+}
+
+TEST(mailbox, close_during_a_batch_leaves_everything_to_the_worker_in_order) {
+  mailbox box;
+  (void)box.activate();
+  for (int i = 1; i <= 3; ++i) {
+    message m = numbered(i);
+    box.push(m);
+  }
+  message out;
+  std::size_t remaining = 0;
+  std::optional<std::size_t> overload;
+  ASSERT_TRUE(box.pop(out, remaining, overload));  // the batch is 1, 2, 3
+  message m = numbered(4);
+  box.push(m);
+  EXPECT_EQ(box.close().size(), 0U) << "handing back 4 would answer it before 2 and 3";
+  m = numbered(5);
+  EXPECT_EQ(box.push(m), mailbox::push_result::closed);
+  for (int i = 2; i <= 4; ++i) {
+    ASSERT_TRUE(box.pop(out, remaining, overload));
+    EXPECT_EQ(out.session, i);
+  }
+  EXPECT_FALSE(box.pop(out, remaining, overload));
+}
+
+TEST(mailbox, close_after_a_finished_batch_hands_back_the_queue) {
+  mailbox box;
+  (void)box.activate();
+  message m = numbered(1);
+  box.push(m);
+  message out;
+  std::size_t remaining = 0;
+  std::optional<std::size_t> overload;
+  ASSERT_TRUE(box.pop(out, remaining, overload));  // a batch of one, now finished
+  m = numbered(2);
+  box.push(m);
+  block_queue<message> left = box.close();
+  ASSERT_EQ(left.size(), 1U);
+  ASSERT_TRUE(left.pop(out));
+  EXPECT_EQ(out.session, 2);
+  EXPECT_FALSE(box.pop(out, remaining, overload));
+}
+
+// Several senders and one worker: every message once, in order per sender, and the mailbox
+// scheduled exactly when a push finds it idle.
+TEST(mailbox, senders_and_a_worker_concurrently) {
+  constexpr int senders = 3;
+  constexpr int per_sender = 20'000;
+  mailbox box;
+  (void)box.activate();
+  std::atomic<int> schedules{0};
+  std::vector<std::thread> threads;
+  for (int s = 0; s < senders; ++s) {
+    threads.emplace_back([&, s] {
+      for (int i = 0; i < per_sender; ++i) {
+        message m{static_cast<handle_t>(s), i, ptype::lua, {}};
+        if (box.push(m) == mailbox::push_result::schedule) schedules.fetch_add(1);
+      }
+    });
+  }
+  std::vector<int> next(senders, 0);
+  int received = 0;
+  int out_of_order = 0;
+  int idle_pops = 0;
+  message out;
+  std::size_t remaining = 0;
+  while (received < senders * per_sender) {
+    std::optional<std::size_t> overload;
+    if (!box.pop(out, remaining, overload)) {
+      ++idle_pops;
+      std::this_thread::yield();
+      continue;
+    }
+    if (out.session != next[out.source]++) ++out_of_order;
+    ++received;
+  }
+  for (std::thread& t : threads)
+    t.join();
+  EXPECT_EQ(out_of_order, 0);
+  // Only the first push and a push after an empty pop find the mailbox idle.
+  EXPECT_GE(schedules.load(), 1);
+  EXPECT_LE(schedules.load(), idle_pops + 1);
+  std::optional<std::size_t> overload;
+  EXPECT_FALSE(box.pop(out, remaining, overload));
+  message m = numbered(1);
+  EXPECT_EQ(box.push(m), mailbox::push_result::schedule);
 }
 
 }  // namespace

@@ -204,6 +204,36 @@ TEST_F(node_test, queued_requests_of_an_exiting_service_get_errors) {
   EXPECT_FALSE(f.runtime->send(caller, victim, ptype::lua, 5, {})) << "later sends fail at once";
 }
 
+TEST_F(node_test, messages_taken_with_the_exiting_one_get_errors_in_order) {
+  // Queued during init, so the worker takes all five in one batch; the first one exits.
+  std::atomic<handle_t> caller{0};
+  std::atomic<int> dispatched{0};
+  modules.add("quitter", [&] {
+    return std::make_unique<lambda_service>(
+        [&](context& self, std::string_view) {
+          for (std::int32_t s = 1; s <= 5; ++s)
+            self.owner().send(caller.load(), self.handle(), ptype::lua, s, {});
+          return true;
+        },
+        [&](context& self, message&) {
+          dispatched.fetch_add(1);
+          self.exit();
+        });
+  });
+  testing::node_fixture f(modules);
+  caller = f.runtime->launch("recorder", "");
+  const handle_t quitter = f.runtime->launch("quitter", "");
+  ASSERT_TRUE(eventually([&] { return record->size() == 4; }));
+  std::vector<std::int32_t> sessions;
+  for (const seen& s : record->get()) {
+    EXPECT_EQ(s.type, ptype::error);
+    EXPECT_EQ(s.source, quitter);
+    sessions.push_back(s.session);
+  }
+  EXPECT_EQ(sessions, (std::vector<std::int32_t>{2, 3, 4, 5}));
+  EXPECT_EQ(dispatched.load(), 1) << "a retired service gets no more messages";
+}
+
 TEST_F(node_test, failed_init_logs_and_bounces_what_was_queued) {
   std::atomic<handle_t> sender{0};
   modules.add("broken", [&] {
