@@ -81,6 +81,31 @@ result_text cmd_monitor(context& self, std::string_view param) {
   return std::nullopt;
 }
 
+// LOGON / LOGOFF :h (core.md 10.3): nothing without config `logpath`.
+result_text cmd_logon(context& self, std::string_view param, bool on) {
+  node& runtime = self.owner();
+  const auto target = to_handle(runtime, param);
+  if (!target) return std::nullopt;
+  const auto ctx = runtime.grab(*target);
+  if (!ctx) return std::nullopt;
+  const std::int64_t now = runtime.now();
+  if (!on) {
+    if (ctx->messages_log().close(now)) {
+      runtime.log(*target, fmt::format("Close log file {}", format_handle(*target)));
+    }
+    return std::nullopt;
+  }
+  const auto dir = runtime.env().get("logpath");
+  if (!dir) return std::nullopt;
+  const std::string path = fmt::format("{}/{:08x}.log", *dir, *target);
+  if (ctx->messages_log().open(path, now)) {
+    runtime.log(*target, fmt::format("Open log file {}", path));
+  } else if (!ctx->messages_log().active()) {
+    runtime.log(*target, fmt::format("Open log file {} fail", path));
+  }
+  return std::nullopt;
+}
+
 result_text cmd_stat(context& self, std::string_view param) {
   if (param == "mqlen") return std::to_string(self.inbox().size());
   if (param == "endless") return self.take_endless() ? "1" : "0";
@@ -130,6 +155,8 @@ std::optional<std::string> run_command(context& self, std::string_view command,
   if (command == "MONITOR") return cmd_monitor(self, param);
   if (command == "STAT") return cmd_stat(self, param);
   if (command == "SIGNAL") return cmd_signal(self, param);
+  if (command == "LOGON") return cmd_logon(self, param, true);
+  if (command == "LOGOFF") return cmd_logon(self, param, false);
   return std::nullopt;
 }
 

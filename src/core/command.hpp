@@ -12,8 +12,7 @@
 
 namespace starling {
 
-/// Runs `command` for `self`. Unknown commands return nothing. LOGON/LOGOFF (per-service
-/// message logs) are not supported yet and return nothing.
+/// Runs `command` for `self`. Unknown commands return nothing.
 std::optional<std::string> run_command(context& self, std::string_view command,
                                        std::string_view param);
 

@@ -13,6 +13,7 @@
 #include "core/handle.hpp"
 #include "core/mailbox.hpp"
 #include "core/message.hpp"
+#include "core/message_log.hpp"
 #include "core/service.hpp"
 
 namespace starling {
@@ -79,6 +80,9 @@ class context : public std::enable_shared_from_this<context> {
     }
   }
 
+  /// The LOGON / LOGOFF message log (any thread).
+  [[nodiscard]] message_log& messages_log() noexcept { return message_log_; }
+
  private:
   node& owner_;
   handle_t handle_ = 0;
@@ -92,6 +96,7 @@ class context : public std::enable_shared_from_this<context> {
   std::atomic<bool> endless_{false};
   std::atomic<std::uint64_t> message_count_{0};
   std::atomic<std::uint64_t> cpu_ns_{0};
+  message_log message_log_;
 };
 
 }  // namespace starling

@@ -33,8 +33,8 @@ bool message_log::close(std::int64_t now) {
 void message_log::write(const message& msg, std::int64_t now) {
   std::lock_guard lock(mutex_);
   if (!file_) return;
-  std::string line = fmt::format(":{:08x} {} {} {} ", msg.source, static_cast<int>(msg.type),
-                                 msg.session, now);
+  std::string line =
+      fmt::format(":{:08x} {} {} {} ", msg.source, static_cast<int>(msg.type), msg.session, now);
   constexpr char digits[] = "0123456789abcdef";
   for (std::byte b : msg.data.bytes()) {
     const auto v = static_cast<unsigned>(b);

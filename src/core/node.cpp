@@ -286,6 +286,7 @@ void node::dispatch(worker_probe& probe, context& target, message& msg) {
     return;
   }
   probe.begin(msg.source, target.handle());
+  if (target.messages_log().active()) target.messages_log().write(msg, now());
   const std::uint64_t cpu_start = options_.profile ? thread_cpu_ns() : 0;
   target.begin_message(cpu_start);
   try {

@@ -1,11 +1,14 @@
 #include "core/command.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "../support/temp_dir.hpp"
 #include "../support/test_services.hpp"
 
 namespace starling {
@@ -87,6 +90,36 @@ TEST_F(command_test, launch_answers_uppercase_hex_and_kill_logs) {
   EXPECT_FALSE(n.grab(child));
   ASSERT_TRUE(eventually([&] { return f.log->contains("KILL " + format_handle_short(child)); }));
   EXPECT_EQ(commands.run(n, h, "KILL .unknown"), "-");
+}
+
+TEST_F(command_test, logon_writes_every_dispatched_message_until_logoff) {
+  testing::temp_dir dir;
+  testing::node_fixture f(modules);
+  node& n = *f.runtime;
+  const handle_t h = n.launch("commander", "");
+  const handle_t target = n.launch("commander", "");
+  EXPECT_EQ(commands.run(n, h, "LOGON " + format_handle(target)), "-");
+  EXPECT_FALSE(f.log->contains("Open log file")) << "no logpath: nothing happens";
+  f.env.set("logpath", dir.path());
+  EXPECT_EQ(commands.run(n, h, "LOGON " + format_handle(target)), "-");
+  const std::string path = fmt::format("{}/{:08x}.log", dir.path(), target);
+  ASSERT_TRUE(eventually([&] { return f.log->contains("Open log file " + path); }));
+  EXPECT_EQ(commands.run(n, target, "REG"), format_handle_short(target));
+  EXPECT_EQ(commands.run(n, h, "LOGOFF " + format_handle(target)), "-");
+  ASSERT_TRUE(
+      eventually([&] { return f.log->contains("Close log file " + format_handle(target)); }));
+  EXPECT_EQ(commands.run(n, target, "REG"), format_handle_short(target));  // not logged
+
+  std::ifstream in(path);
+  std::string header, line, footer, extra;
+  std::getline(in, header);
+  std::getline(in, line);
+  std::getline(in, footer);
+  EXPECT_EQ(header.rfind("open time: ", 0), 0U) << header;
+  EXPECT_EQ(line.rfind(":00000000 0 0 ", 0), 0U) << line;
+  EXPECT_TRUE(line.ends_with(" 524547")) << "the payload \"REG\" in hex: " << line;
+  EXPECT_EQ(footer.rfind("close time: ", 0), 0U) << footer;
+  EXPECT_FALSE(std::getline(in, extra)) << extra;
 }
 
 TEST_F(command_test, env_and_starttime) {
