@@ -507,6 +507,8 @@ payload pack_plain(lua_State* L, int first, int last) {
 // Tables may run __pairs and fail: go through the protected packer. Trivial locals only.
 payload pack_general(lua_State* L, int first, int last) {
   const int base = lua_gettop(L);
+  // A copy of every value goes on the stack: more than a C function's guaranteed slots.
+  luaL_checkstack(L, last - first + 2, "too many values to pack");
   lua_pushcfunction(L, pack);
   for (int i = first; i <= last; ++i)
     lua_pushvalue(L, i);

@@ -173,6 +173,7 @@ payload scheduler::pack_with(lua_State* L, const protocol& p, int first, int las
     luaL_error(L, "protocol %s has no pack function", p.name.c_str());
   }
   const int base = lua_gettop(L);
+  luaL_checkstack(L, last - first + 3, "too many values to pack");
   lua_rawgeti(L, LUA_REGISTRYINDEX, p.pack);
   for (int i = first; i <= last; ++i)
     lua_pushvalue(L, i);

@@ -16,6 +16,7 @@
 
 #include "../support/seri_vectors.hpp"
 #include "base/payload.hpp"
+#include "seri/reader.hpp"
 #include "seri/value.hpp"
 #include "seri/writer.hpp"
 
@@ -518,6 +519,23 @@ TEST(lua_seri, every_prefix_of_every_stream_decodes_or_fails_cleanly) {
     }
   }
   EXPECT_GT(failures, 0U);
+}
+
+// Regression (found by lua_unpack_fuzz): packing many values from C must grow the stack
+// before copying them for the protected packer, or the copies overrun it.
+TEST(lua_seri, pack_values_from_c_with_more_values_than_the_minimum_stack) {
+  state_ptr state = new_state();
+  lua_State* L = state.get();
+  constexpr int count = 60;
+  lua_checkstack(L, count + 2);
+  lua_pushlightuserdata(L, nullptr);  // not a plain value: the protected path
+  for (int i = 1; i < count; ++i)
+    lua_pushinteger(L, i);
+  const payload packed = pack_values(L, 1, count);
+  const seri::value_list values = seri::unpack(packed.bytes());
+  ASSERT_EQ(values.size(), static_cast<std::size_t>(count));
+  for (int i = 1; i < count; ++i)
+    EXPECT_EQ(values[static_cast<std::size_t>(i)].as_integer(), i) << i;
 }
 
 }  // namespace
