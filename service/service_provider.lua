@@ -43,12 +43,18 @@ function command.TEST(name)
   end
 end
 
-function command.LAUNCH(name, code, ...)
+-- The cell of `name`, created empty on first mention.
+local function cell_of(name)
   local cell = cells[name]
   if not cell then
     cell = { waiting = {} }
     cells[name] = cell
   end
+  return cell
+end
+
+function command.LAUNCH(name, code, ...)
+  local cell = cell_of(name)
   if cell.handle or cell.error then
     return outcome(cell)
   end
@@ -71,11 +77,7 @@ function command.LAUNCH(name, code, ...)
 end
 
 function command.QUERY(name)
-  local cell = cells[name]
-  if not cell then
-    cell = { waiting = {} }
-    cells[name] = cell
-  end
+  local cell = cell_of(name)
   if cell.handle or cell.error then
     return outcome(cell)
   end

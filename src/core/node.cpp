@@ -250,7 +250,7 @@ void node::bounce(handle_t dead, message& msg) {
 void node::drop_remote(handle_t source, handle_t dest, std::int32_t session, std::size_t size) {
   log(harbor_service_.load(),
       fmt::format("Drop message to harbor {} from {:x} to {:x} (session = {}, msgsz = {})",
-                     harbor_of(dest), source, dest, session, size));
+                  harbor_of(dest), source, dest, session, size));
   if (source != 0) send(dest, source, ptype::error, session, {});
 }
 

@@ -530,72 +530,25 @@ payload pack_values(lua_State* L, int first, int last) {
 
 namespace {
 
-// Messages without tables (most calls and replies) in one tight loop. Returns the number of
-// values pushed, or -1 (with nothing left pushed) when the message needs the full decoder:
-// it holds a table or is malformed, and the full decoder then reports the exact error.
+// Messages without tables (most calls and replies): one stack check for the whole message
+// instead of one per value, and no table frames. Returns the number of values pushed, or -1
+// (with nothing left pushed) when the message holds a table: the full decoder takes it.
+// Malformed scalars raise exactly as in the full decoder (same cursor, same push_scalar).
 int decode_flat(lua_State* L, const unsigned char* data, std::size_t size) {
-  const int base = lua_gettop(L);
   // Each value takes at least one byte: one stack check covers a short message. Longer ones
   // (long strings, many values) go to the full decoder, which checks as it goes.
   constexpr std::size_t flat_limit = 256;
   if (size > flat_limit || !lua_checkstack(L, static_cast<int>(size))) return -1;
-  const unsigned char* p = data;
-  const unsigned char* end = data + size;
+  const int base = lua_gettop(L);
+  cursor c{data, data + size};
   int values = 0;
-  while (p < end) {
-    const unsigned tag = *p++;
-    const unsigned cookie = tag >> 3;
-    const auto left = static_cast<std::size_t>(end - p);
-    switch (tag & 7) {
-      case format::type_nil:
-        lua_pushnil(L);
-        break;
-      case format::type_boolean:
-        lua_pushboolean(L, cookie != 0);
-        break;
-      case format::type_number:
-        if (cookie == format::number_zero) {
-          lua_pushinteger(L, 0);
-        } else if (cookie == format::number_byte && left >= 1) {
-          lua_pushinteger(L, *p);
-          p += 1;
-        } else if (cookie == format::number_word && left >= 2) {
-          std::uint16_t v;
-          std::memcpy(&v, p, 2);
-          lua_pushinteger(L, v);
-          p += 2;
-        } else if (cookie == format::number_dword && left >= 4) {
-          std::int32_t v;
-          std::memcpy(&v, p, 4);
-          lua_pushinteger(L, v);
-          p += 4;
-        } else if (cookie == format::number_qword && left >= 8) {
-          std::int64_t v;
-          std::memcpy(&v, p, 8);
-          lua_pushinteger(L, v);
-          p += 8;
-        } else if (cookie == format::number_real && left >= 8) {
-          double v;
-          std::memcpy(&v, p, 8);
-          lua_pushnumber(L, v);
-          p += 8;
-        } else {
-          lua_settop(L, base);
-          return -1;
-        }
-        break;
-      case format::type_short_string:
-        if (left < cookie) {
-          lua_settop(L, base);
-          return -1;
-        }
-        lua_pushlstring(L, reinterpret_cast<const char*>(p), cookie);
-        p += cookie;
-        break;
-      default:  // long strings, tables, userdata, bad tags: the full decoder
-        lua_settop(L, base);
-        return -1;
+  while (c.remaining() != 0) {
+    const unsigned tag = *c.pos++;
+    if ((tag & 7) == format::type_table) {
+      lua_settop(L, base);
+      return -1;
     }
+    push_scalar(L, c, tag);
     ++values;
   }
   return values;

@@ -518,15 +518,6 @@ void tell_launcher(lua_State* L, scheduler& s, const char* what) {
   lua_pop(L, 1);
 }
 
-int traceback(lua_State* L) {
-  const char* message = lua_tostring(L, 1);
-  if (message == nullptr && !lua_isnoneornil(L, 1)) {
-    message = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, message, 1);
-  return 1;
-}
-
 // Runs the queued skynet.init functions, then the start function (stack index 1). ctx is
 // the index of the next init function; the calls may yield.
 int run_start_k(lua_State* L, int status, lua_KContext ctx) {
@@ -578,7 +569,7 @@ int init_service_k(lua_State* L, int status, lua_KContext ctx) {
 int l_init_service(lua_State* L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   lua_settop(L, 1);
-  lua_pushcfunction(L, traceback);
+  lua_pushcfunction(L, traceback_handler);
   lua_pushcfunction(L, run_start);
   lua_pushvalue(L, 1);
   return init_service_k(L, lua_pcallk(L, 1, 0, 2, 0, init_service_k), 0);
@@ -917,11 +908,6 @@ int l_core_send(lua_State* L) {
   return push_send_result(L, delivered, session);
 }
 
-// skynet.core.redirect(addr, source, type, session, msg [, sz])
-int l_core_redirect(lua_State* L) {
-  return l_redirect(L);
-}
-
 // ---- messages as values -----------------------------------------------------------------------
 
 int l_tostring(lua_State* L) {
@@ -1008,7 +994,7 @@ const luaL_Reg skynet_functions[] = {
 
 const luaL_Reg core_functions[] = {
     {"send", l_core_send},
-    {"redirect", l_core_redirect},
+    {"redirect", l_redirect},
     {"genid", l_genid},
     {"command", l_command},
     {"intcommand", l_intcommand},
@@ -1096,6 +1082,15 @@ int dispatch_message(lua_State* L) {
   const auto source = static_cast<handle_t>(luaL_optinteger(L, 5, 0));
   if (!s.dispatch(L, type, data, size, session, source)) return lua_error(L);
   return 0;
+}
+
+int traceback_handler(lua_State* L) {
+  const char* message = lua_tostring(L, 1);
+  if (message == nullptr && !lua_isnoneornil(L, 1)) {
+    message = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, message, 1);
+  return 1;
 }
 
 int dispatch_incoming(lua_State* L) {

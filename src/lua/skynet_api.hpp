@@ -17,5 +17,7 @@ int open_skynet_core(lua_State* L);
 int dispatch_message(lua_State* L);
 /// The same for a message passed as a light userdata pointing to a lua::incoming.
 int dispatch_incoming(lua_State* L);
+/// Message handler for lua_pcall: the error message with a traceback appended.
+int traceback_handler(lua_State* L);
 
 }  // namespace starling::lua

@@ -20,15 +20,6 @@ constexpr const char* default_lua_cpath = "./luaclib/?.so";
 constexpr const char* default_luaservice = "./service/?.lua";
 constexpr const char* default_loader = "./lualib/loader.lua";
 
-int traceback(lua_State* L) {
-  const char* message = lua_tostring(L, 1);
-  if (message == nullptr && !lua_isnoneornil(L, 1)) {
-    message = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, message, 1);
-  return 1;
-}
-
 void set_global_from_env(lua_State* L, const environment& env, const char* key, const char* global,
                          const char* fallback) {
   const auto value = env.get(key);
@@ -111,7 +102,7 @@ int snlua::boot_protected(lua_State* L) {
   const auto configured = env.get("lualoader");
   lua_pushstring(L, configured ? configured->c_str() : default_loader);
   const char* loader = lua_tostring(L, -1);
-  lua_pushcfunction(L, traceback);
+  lua_pushcfunction(L, traceback_handler);
   const int handler = lua_gettop(L);
   if (load_file_cached(L, loader, nullptr) != LUA_OK) {
     lua_pushboolean(L, 0);
@@ -173,7 +164,7 @@ void snlua::dispatch(context& self, message& msg) {
   const std::size_t size = msg.data.size();
   void* data = nullptr;
   if (size != 0) data = scheduler_->forward ? msg.data.release_malloced() : msg.data.data();
-  lua_pushcfunction(L, traceback);
+  lua_pushcfunction(L, traceback_handler);
   int status = LUA_OK;
   if (scheduler_->native_callback) {
     // skynet.start's dispatcher: the message goes over as one pointer, not five Lua values.

@@ -31,11 +31,6 @@ class snlua final : public service {
   /// SIGNAL: the Lua code running now raises `signal <number>` (stops endless loops).
   void signal(context& self, int number) override;
 
-  /// Bytes the Lua heap holds now.
-  [[nodiscard]] std::size_t memory_used() const noexcept {
-    return used_.load(std::memory_order_relaxed);
-  }
-
  private:
   static void* allocate(void* ud, void* block, std::size_t old_size, std::size_t new_size);
   static int boot_protected(lua_State* L);
