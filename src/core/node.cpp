@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "base/clock.hpp"
+#include "core/socket_message.hpp"
 
 namespace starling {
 
@@ -244,6 +245,7 @@ bool node::deliver(handle_t dest, message& msg) {
 }
 
 void node::bounce(handle_t dead, message& msg) {
+  release_socket_buffer(msg);
   if (msg.source != 0) send(dead, msg.source, ptype::error, msg.session, {});
 }
 

@@ -1,0 +1,122 @@
+#pragma once
+// socket_server: the socket thread of a node (socket.md §1, §3, §4).
+//
+// One thread owns every socket and waits on epoll; services reach it through the calls
+// below, from any thread. Sockets are named by ids (1, 2, ... from a counter, never fds), and
+// every event goes to the socket's owner as a PTYPE_SOCKET message (core/socket_message.hpp)
+// from source 0 with session 0. An id that is stale or unknown is ignored by every call, so
+// any service may keep an old id safely.
+//
+// Requests from all services go through one FIFO, so the requests of one service are carried
+// out in the order it made them. Each call either completes at once in the calling thread
+// (listen, the direct write of `send`, the id reservation of everything else) or is queued for
+// the socket thread and reported by a message.
+//
+// Thread contract: every public member is safe from any thread, while the server lives.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/payload.hpp"
+#include "core/handle.hpp"
+
+namespace starling {
+class node;
+}
+
+namespace starling::net {
+
+/// One line of `netstat` (socket.md §6.9).
+struct socket_info {
+  enum class kind { listen, tcp, udp, bind, closing, unknown };
+  std::int32_t id = 0;
+  handle_t owner = 0;
+  kind type = kind::unknown;
+  std::uint64_t read = 0;     ///< bytes read (listen: connections accepted)
+  std::uint64_t write = 0;    ///< bytes written
+  std::uint64_t wbuffer = 0;  ///< bytes queued for writing
+  std::int64_t rtime = 0;     ///< node clock (centiseconds) of the last read / accept
+  std::int64_t wtime = 0;     ///< node clock of the last write
+  bool reading = false;       ///< read events enabled
+  bool writing = false;       ///< write events enabled
+  std::string endpoint;       ///< listen: "ip:port" bound; others: the peer's, if known
+};
+
+class socket_server {
+ public:
+  /// Starts the socket thread; events are delivered with `runtime.send`. The runtime must
+  /// outlive the server. Registers the server as the node's (see `of`).
+  explicit socket_server(node& runtime);
+  /// Stops the thread and closes every socket (no messages).
+  ~socket_server();
+  socket_server(const socket_server&) = delete;
+  socket_server& operator=(const socket_server&) = delete;
+
+  /// The server of `runtime`, or null when it has none. Services look it up once.
+  [[nodiscard]] static socket_server* of(const node& runtime) noexcept;
+
+  // ---- TCP -----------------------------------------------------------------------------
+
+  /// Binds and listens in the calling thread (host "" means 0.0.0.0). -1 on failure.
+  /// The owner then gets CONNECT(bound ip, bound port); nothing is accepted before `start`.
+  std::int32_t listen(handle_t owner, std::string_view host, int port, int backlog);
+  /// Reserves an id and connects from the socket thread: CONNECT(peer ip) or ERROR(text).
+  /// -1 when the host name is too long or no id is free.
+  std::int32_t connect(handle_t owner, std::string_view host, int port);
+  /// Wraps an fd the caller owns (never closed by the server): CONNECT("binding").
+  std::int32_t bind(handle_t owner, int fd);
+  /// Starts reading (or accepting) and makes `owner` the owner (§3.4).
+  void start(handle_t owner, std::int32_t id);
+  /// Stops reading until the next `start`.
+  void pause(handle_t owner, std::int32_t id);
+  /// Graceful: queued bytes still go out; CLOSE is sent once (§4).
+  void close(handle_t owner, std::int32_t id);
+  /// Abortive: queued bytes are dropped.
+  void shutdown(handle_t owner, std::int32_t id);
+  void nodelay(std::int32_t id);
+
+  /// High-priority write; takes the bytes. Writes straight from the calling thread when
+  /// nothing is queued. False when the id is stale or the socket is closing.
+  bool send(std::int32_t id, payload data);
+  /// Low-priority write (§3.7). False only for a stale id.
+  bool send_lowpriority(std::int32_t id, payload data);
+
+  // ---- UDP -----------------------------------------------------------------------------
+
+  /// A UDP socket, bound to host:port when either is given. -1 on failure.
+  std::int32_t udp(handle_t owner, std::string_view host, int port);
+  /// A UDP socket whose default destination is host:port. -1 on failure.
+  std::int32_t udp_dial(handle_t owner, std::string_view host, int port);
+  /// A UDP socket bound to host:port (port must not be 0). -1 on failure.
+  std::int32_t udp_listen(handle_t owner, std::string_view host, int port);
+  /// Sets the default destination of `id`. False when the host does not resolve.
+  bool udp_connect(std::int32_t id, std::string_view host, int port);
+  /// One datagram to `address` (a 7 or 19 byte address blob, as UDP messages carry it).
+  bool udp_send(std::int32_t id, std::span<const std::byte> address, payload data);
+
+  // ---- information ---------------------------------------------------------------------
+
+  /// A snapshot of the sockets that are listening, connected, half-closed or bound.
+  [[nodiscard]] std::vector<socket_info> info() const;
+
+  /// Decodes a UDP address blob into (ip, port); nullopt unless it is 7 or 19 bytes.
+  [[nodiscard]] static std::optional<std::pair<std::string, int>> udp_address(
+      std::span<const std::byte> address);
+  /// getaddrinfo without hints: one ip per result, duplicates kept. The resolver's text on
+  /// failure.
+  [[nodiscard]] static std::vector<std::string> resolve(std::string_view host,
+                                                        std::string* error);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace starling::net
