@@ -120,36 +120,6 @@ function request_set:select(timeout)
 	end
 end
 
--- Tracing (lua-api.md section 13): tags per coroutine and the log lines of trace / tracelog.
--- The per-call events (call, resume, response, ...) are not logged.
-local trace_tags = setmetatable({}, { __mode = "k" })
-local trace_count = 0
-local trace_protocols = {}
-
-function skynet.tracetag()
-	return trace_tags[coroutine.running()]
-end
-
-function skynet.tracelog(tag, text)
-	skynet.error(string.format("<TRACE %s> %d %s", tag, skynet.hpc(), text))
-end
-
-function skynet.trace(info)
-	local co = coroutine.running()
-	skynet.error("TRACE", trace_tags[co])
-	if trace_tags[co] == false then
-		return
-	end
-	trace_count = trace_count + 1
-	local tag = string.format(":%08x-%d", skynet.self(), trace_count)
-	trace_tags[co] = tag
-	skynet.tracelog(tag, info and ("trace " .. info) or "trace")
-end
-
-function skynet.traceproto(name, flag)
-	trace_protocols[name] = flag
-end
-
 function skynet.request(req)
 	local set = setmetatable({ _list = {} }, request_set)
 	if req then

@@ -8,6 +8,7 @@
 
 #include "core/node.hpp"
 #include "lua/lua_seri.hpp"
+#include "lua/profile.hpp"
 
 namespace starling::lua {
 
@@ -123,6 +124,9 @@ void scheduler::register_protocol(lua_State* L, int index) {
   p.dispatch = take_function(L, index, "dispatch");
   p.seri_pack = seri_pack;
   p.seri_unpack = seri_unpack;
+  lua_getfield(L, index, "trace");
+  if (!lua_isnil(L, -1)) p.trace = lua_toboolean(L, -1) != 0 ? trace_mode::on : trace_mode::off;
+  lua_pop(L, 1);
   protocols_.push_back(std::move(p));
 }
 
@@ -245,6 +249,13 @@ void scheduler::release(coroutine_info& co) {
   co.calling = false;
   co.started = false;
   co.in_forks = false;
+  co.trace = trace_mode::unset;
+  co.trace_tag.clear();
+  if (co.timer_origin != LUA_NOREF) {
+    luaL_unref(main_, LUA_REGISTRYINDEX, co.timer_origin);
+    co.timer_origin = LUA_NOREF;
+  }
+  if (profiling) profile_forget(main_, co.thread);  // the thread serves someone else next
   lua_settop(co.thread, 0);
   co.in_pool = true;
   pool_.push_back(&co);
@@ -362,7 +373,11 @@ void scheduler::describe_tasks(lua_State* L) {
                       static_cast<int>(session));
       lua_replace(L, -3);
       lua_pop(L, 1);
-      luaL_traceback(L, co->thread, nullptr, 0);
+      if (trace_timeouts && co->timer_origin != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, co->timer_origin);
+      } else {
+        luaL_traceback(L, co->thread, nullptr, 0);
+      }
     }
     lua_rawset(L, table);
   });
@@ -393,9 +408,14 @@ void scheduler::resume(coroutine_info& co, int nargs) {
   co.in_forks = false;
   int results = 0;
   lua_State* previous = active();
+  coroutine_info* outer = running_;
+  running_ = &co;
   set_active(co.thread);
+  if (profiling) profile_enter(main_, co.thread);
   const int status = lua_resume(co.thread, nullptr, nargs, &results);
+  if (profiling) profile_leave(main_, co.thread);
   set_active(previous);
+  running_ = outer;
   if (status == LUA_OK) {
     finished(co);
     return;
@@ -442,6 +462,7 @@ void scheduler::resume(coroutine_info& co, int nargs) {
 
 void scheduler::finished(coroutine_info& co) {
   if (co.has_request && co.session != 0) forgot_response(co);
+  if (co.trace == trace_mode::on) trace_log(co.trace_tag, "end");
   release(co);
 }
 
@@ -456,6 +477,7 @@ void scheduler::failed(coroutine_info& co, int status) {
   failures_.emplace_back(lua_tostring(main_, -1));
   lua_pop(main_, 1);
   if (co.has_request && co.session != 0) {
+    if (co.trace == trace_mode::on) trace_log(co.trace_tag, "error");
     (void)self_.send(co.source, ptype::error, co.session, {});
   }
   close_thread(t, main_);
@@ -481,6 +503,7 @@ void scheduler::drain() {
       if (co == nullptr || co == &break_marker_) continue;
       waiting_.put(session, &break_marker_);  // its timer (if any) is ignored when it fires
       co->waiting = 0;
+      if (co->trace == trace_mode::on) trace_log(co->trace_tag, "resume");
       lua_pushboolean(co->thread, 0);
       lua_pushliteral(co->thread, "BREAK");
       resume(*co, 2);
@@ -535,8 +558,13 @@ bool scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t s
       co->waiting = 0;
       lua_State* t = co->thread;
       if (!co->started) {
+        if (co->timer_origin != LUA_NOREF) {  // its timer fired: task shows the coroutine now
+          luaL_unref(L, LUA_REGISTRYINDEX, co->timer_origin);
+          co->timer_origin = LUA_NOREF;
+        }
         resume(*co, lua_gettop(t) - 1);  // a timeout's function starts now
       } else {
+        if (co->trace == trace_mode::on) trace_log(co->trace_tag, "resume");
         lua_pushboolean(t, 1);
         lua_pushlightuserdata(t, const_cast<void*>(data));
         lua_pushinteger(t, static_cast<lua_Integer>(size));
@@ -552,11 +580,14 @@ bool scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t s
     protocol* p = find_protocol(type);
     if (p == nullptr || p->dispatch == LUA_NOREF) {
       if (p == nullptr && type == static_cast<int>(ptype::trace)) {
-        // A trace tag for the next request: consumed (tracing is not kept).
-      } else if (session != 0) {
-        (void)self_.send(source, ptype::error, session, {});
+        trace_sources_[source] = payload_text(data, size);  // for its next request
       } else {
-        unknown(L, unknown_request, "Unknown request", type, data, size, session, source);
+        if (p != nullptr && !trace_sources_.empty()) trace_sources_.erase(source);
+        if (session != 0) {
+          (void)self_.send(source, ptype::error, session, {});
+        } else {
+          unknown(L, unknown_request, "Unknown request", type, data, size, session, source);
+        }
       }
     } else {
       const int base = lua_gettop(L);
@@ -571,6 +602,7 @@ bool scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t s
       co.has_request = true;
       co.has_source = true;
       co.protocol = type;
+      if (p->trace != trace_mode::unset || !trace_sources_.empty()) request_trace(co, *p, source);
       lua_checkstack(co.thread, n + 3);
       lua_xmove(L, co.thread, n + 3);
       lua_settop(L, base);
@@ -588,6 +620,60 @@ bool scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t s
   failures_.clear();
   lua_pushlstring(L, joined.data(), joined.size());
   return false;
+}
+
+// ---- tracing -------------------------------------------------------------------------------
+
+void scheduler::trace_log(std::string_view tag, std::string_view text, lua_State* co, int level) {
+  std::string line = fmt::format("<TRACE {}> {} {}", tag, node::hpc(), text);
+  if (co != nullptr) {
+    // Frames without a current line (C functions) are skipped, as they say nothing.
+    lua_Debug ar;
+    for (int found = 0; found < 3 && lua_getstack(co, level, &ar) != 0; ++level) {
+      lua_getinfo(co, "Sl", &ar);
+      if (ar.currentline < 0) continue;
+      line += found++ == 0 ? " : " : " ";
+      line += fmt::format("{}:{}", ar.source, ar.currentline);
+    }
+  }
+  self_.log(line);
+}
+
+void scheduler::start_trace(coroutine_info& co, const char* info) {
+  // The first line is a leftover debug line of skynet's, kept for identical logs.
+  switch (co.trace) {
+    case trace_mode::unset:
+      self_.log("TRACE nil");
+      break;
+    case trace_mode::off:
+      self_.log("TRACE false");
+      return;
+    case trace_mode::on:
+      self_.log(fmt::format("TRACE {}", co.trace_tag));
+      break;
+  }
+  co.trace = trace_mode::on;
+  co.trace_tag = fmt::format(":{:08x}-{}", self_.handle(), ++traces_);
+  trace_log(co.trace_tag, info == nullptr ? std::string("trace") : fmt::format("trace {}", info));
+}
+
+// A request's coroutine: a tag sent ahead by its source carries over unless the protocol
+// turns tracing off; a protocol with trace on starts a new trace otherwise.
+void scheduler::request_trace(coroutine_info& co, const protocol& p, handle_t source) {
+  std::string tag;
+  if (auto it = trace_sources_.find(source); it != trace_sources_.end()) {
+    tag = std::move(it->second);
+    trace_sources_.erase(it);
+  }
+  if (p.trace == trace_mode::off) {
+    co.trace = trace_mode::off;
+  } else if (!tag.empty()) {
+    co.trace = trace_mode::on;
+    co.trace_tag = std::move(tag);
+    trace_log(co.trace_tag, "request");
+  } else if (p.trace == trace_mode::on) {
+    start_trace(co, nullptr);
+  }
 }
 
 void scheduler::unknown(lua_State* L, int hook, const char* what, int type, const void* data,

@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "actor/session_map.hpp"
@@ -27,6 +28,10 @@
 namespace starling::lua {
 
 class scheduler;
+
+/// A tri-state trace flag (lua-api.md section 13): a coroutine's tag is nil, false (tracing
+/// forced off) or a string; a protocol's `trace` field is nil, false or true.
+enum class trace_mode : std::uint8_t { unset, off, on };
 
 /// A coroutine the scheduler runs (a handler, fork, timeout or the start function). Every
 /// Lua thread's extra space points at one of these: managed threads at their own, the main
@@ -52,6 +57,10 @@ struct coroutine_info {
   bool started = false;   // resumed at least once since its function was pushed
   bool in_forks = false;  // queued by fork, not started
   bool in_pool = false;
+
+  trace_mode trace = trace_mode::unset;  // `on`: trace_tag is its tag
+  std::string trace_tag;
+  int timer_origin = LUA_NOREF;  // skynet.trace_timeout: where its timer was created
 };
 
 /// One registered protocol (skynet.register_protocol).
@@ -61,9 +70,10 @@ struct protocol {
   int pack = LUA_NOREF;  // Lua functions; NOREF when absent
   int unpack = LUA_NOREF;
   int dispatch = LUA_NOREF;
-  bool seri_pack = false;    // pack is skynet.pack: packed straight from the stack
-  bool seri_unpack = false;  // likewise for unpack
-  bool identity = false;     // pack and unpack are the identity (the error protocol)
+  bool seri_pack = false;                // pack is skynet.pack: packed straight from the stack
+  bool seri_unpack = false;              // likewise for unpack
+  bool identity = false;                 // pack and unpack are the identity (the error protocol)
+  trace_mode trace = trace_mode::unset;  // skynet.traceproto
 };
 
 /// The state behind one skynet.response closure (its first upvalue, a userdata).
@@ -172,6 +182,24 @@ class scheduler {
   /// Sends `data` as a reply of type `type` to the request recorded in `co`.
   bool reply(const coroutine_info& co, ptype type, payload data);
 
+  // ---- tracing (lua-api.md section 13) --------------------------------------------------
+
+  /// The coroutine the scheduler resumed last and that still runs (its main record outside
+  /// any): user coroutines it resumes share its tag, as in skynet.
+  [[nodiscard]] coroutine_info& running() const noexcept { return *running_; }
+  /// Logs `<TRACE tag> <hpc ns> text`; with `co`, followed by up to three "source:line"
+  /// positions of co's stack from `level` up.
+  void trace_log(std::string_view tag, std::string_view text, lua_State* co = nullptr,
+                 int level = 0);
+  /// Logs `event` for the running coroutine if it carries a tag (the untraced path is one
+  /// comparison); positions as in trace_log when `co` is given.
+  void trace_event(const char* event, lua_State* co = nullptr, int level = 0) {
+    if (running_->trace == trace_mode::on) trace_log(running_->trace_tag, event, co, level);
+  }
+  /// skynet.trace(info) for `co`: the `TRACE` line, then a new tag unless forced off.
+  void start_trace(coroutine_info& co, const char* info);
+  bool trace_timeouts = false;  // skynet.trace_timeout
+
   // ---- response closures --------------------------------------------------------------------
 
   /// The registry table of response closures still owed: closure -> requester handle.
@@ -195,6 +223,9 @@ class scheduler {
   std::size_t memlimit = 0;      // skynet.memlimit from the main chunk
   bool memlimit_taken = false;   // skynet.memlimit removes itself once called
   bool extra_loaded = false;     // lualib/skynet/extra.lua ran
+  // skynet.profile was started once: every resume then times the coroutines it profiles.
+  bool profiling = false;
+  int profile_records = LUA_NOREF;  // registry: thread -> its profile record (weak keys)
 
  private:
   void resume(coroutine_info& co, int nargs);
@@ -203,6 +234,7 @@ class scheduler {
   void drain();
   void run_forks();
   void release(coroutine_info& co);
+  void request_trace(coroutine_info& co, const protocol& p, handle_t source);
   void error_from(lua_State* L, handle_t source, std::int32_t session);
   void unknown(lua_State* L, int hook, const char* what, int type, const void* data,
                std::size_t size, std::int32_t session, handle_t source);
@@ -229,6 +261,9 @@ class scheduler {
   handle_t pending_watch_handle_ = 0;
   std::string pending_watch_name_;
   bool exiting_ = false;
+  coroutine_info* running_ = &main_info_;
+  std::unordered_map<handle_t, std::string> trace_sources_;  // PTYPE_TRACE tags by sender
+  std::uint64_t traces_ = 0;                                 // tags created so far
   std::atomic<lua_State*> active_{nullptr};
 };
 

@@ -138,8 +138,19 @@ int call_k(lua_State* L, int status, lua_KContext ctx) {
   return s.unpack_with(L, *p, data, size, 1);
 }
 
+// A traced call tells the callee its tag first (PTYPE_TRACE, ahead of the request).
+void send_trace_tag(scheduler& s, const address& to, const std::string& tag) {
+  (void)deliver(s, s.self().handle(), to, static_cast<int>(ptype::trace), 0, payload::copy_of(tag));
+}
+
 // Sends the request packed in `body`; raises "call to invalid address" when it cannot go.
-int request(lua_State* L, scheduler& s, const address& to, int type, bool raw, lua_KContext ctx) {
+// With `keep_top`, the value on the stack top stays under the yielded values (tracecall's tag).
+int request(lua_State* L, scheduler& s, const address& to, int type, bool raw, lua_KContext ctx,
+            lua_KFunction k = call_k, bool keep_top = false) {
+  if (const coroutine_info& running = s.running(); running.trace == trace_mode::on) {
+    s.trace_log(running.trace_tag, "call", L, 1);
+    send_trace_tag(s, to, running.trace_tag);
+  }
   const std::int32_t session = s.new_session();
   bool delivered = false;
   {
@@ -154,10 +165,15 @@ int request(lua_State* L, scheduler& s, const address& to, int type, bool raw, l
   }
   s.note_call(session, to.name == nullptr ? to.handle : 0,
               to.name == nullptr ? std::string_view() : std::string_view(to.name, to.length));
-  lua_settop(L, 0);
+  if (keep_top) {
+    lua_replace(L, 1);
+    lua_settop(L, 1);
+  } else {
+    lua_settop(L, 0);
+  }
   lua_pushliteral(L, "SUSPEND");
   lua_pushinteger(L, session);
-  return lua_yieldk(L, 2, ctx, call_k);
+  return lua_yieldk(L, 2, ctx, k);
 }
 
 // skynet.call(addr, typename, ...)
@@ -176,10 +192,30 @@ int l_rawcall(lua_State* L) {
   return request(L, s, to, p.id, true, -1);
 }
 
-// skynet.tracecall(tag, addr, typename, msg, sz): tracing is not kept, so a rawcall.
+// Stack [tag, ok, msg, sz, session] after tracecall's request.
+int tracecall_k(lua_State* L, int status, lua_KContext ctx) {
+  (void)status;
+  (void)ctx;
+  if (lua_toboolean(L, 2) == 0) return luaL_error(L, "call failed");
+  host(L).trace_log(lua_tostring(L, 1), "tracecall end");
+  lua_settop(L, 4);
+  return 2;
+}
+
+// skynet.tracecall(tag, addr, typename, msg, sz): rawcall under an explicit tag.
 int l_tracecall(lua_State* L) {
-  lua_remove(L, 1);
-  return l_rawcall(L);
+  scheduler& s = host(L);
+  luaL_checkstring(L, 1);
+  lua_settop(L, 5);
+  lua_rotate(L, 1, -1);  // the tag goes on top: [addr, typename, msg, sz, tag]
+  const address to = check_address(L, 1);
+  const protocol& p = s.checked_protocol(L, 2);
+  {
+    const std::string tag = lua_tostring(L, 5);
+    s.trace_log(tag, "tracecall begin");
+    send_trace_tag(s, to, tag);
+  }
+  return request(L, s, to, p.id, true, -1, tracecall_k, true);
 }
 
 // ---- replying ---------------------------------------------------------------------------------
@@ -212,11 +248,13 @@ int reply_with(lua_State* L, coroutine_info& co, bool packed) {
 
 // skynet.ret(msg, sz)
 int l_ret(lua_State* L) {
+  host(L).trace_event("response");
   return reply_with(L, owed_request(L, "No session"), false);
 }
 
 // skynet.retpack(...)
 int l_retpack(lua_State* L) {
+  host(L).trace_event("response");
   return reply_with(L, owed_request(L, "No session"), true);
 }
 
@@ -369,6 +407,7 @@ int sleep_k(lua_State* L, int status, lua_KContext ctx) {
 
 // Suspends the running coroutine on `session` under `token` (stack index 1).
 int suspend_on(lua_State* L, scheduler& s, std::int32_t session, lua_KContext ctx) {
+  s.trace_event("sleep", L, 1);
   lua_rawgeti(L, LUA_REGISTRYINDEX, s.sleeping_ref());
   lua_pushvalue(L, 1);
   lua_pushinteger(L, session);
@@ -443,6 +482,13 @@ int l_timeout(lua_State* L) {
   const std::int32_t session = s.new_session();
   s.self().timeout(ticks, session);
   coroutine_info& co = s.wait_with_new_coroutine(L, session, 0);
+  if (s.trace_timeouts) {
+    lua_pushfstring(L, "TIMER %I+%I : ", static_cast<LUAI_UACINT>(s.self().owner().now()),
+                    static_cast<LUAI_UACINT>(ticks));
+    luaL_traceback(L, L, lua_tostring(L, -1), 1);
+    co.timer_origin = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pop(L, 1);
+  }
   push_thread(L, co.thread);
   return 1;
 }
@@ -503,6 +549,77 @@ int l_exit(lua_State* L) {
 int l_term(lua_State* L) {
   luaL_checkany(L, 1);
   host(L).term(L, 1);
+  return 0;
+}
+
+// ---- tracing ------------------------------------------------------------------------------------
+
+// skynet.trace([info])
+int l_trace(lua_State* L) {
+  scheduler& s = host(L);
+  s.start_trace(s.running(), luaL_optstring(L, 1, nullptr));
+  return 0;
+}
+
+// skynet.tracetag() -> tag | false | nil
+int l_tracetag(lua_State* L) {
+  const coroutine_info& co = host(L).running();
+  switch (co.trace) {
+    case trace_mode::unset:
+      lua_pushnil(L);
+      break;
+    case trace_mode::off:
+      lua_pushboolean(L, 0);
+      break;
+    case trace_mode::on:
+      lua_pushlstring(L, co.trace_tag.data(), co.trace_tag.size());
+      break;
+  }
+  return 1;
+}
+
+// skynet.tracelog(tag, text [, co] [, level]): positions from `level` (default 1, the caller)
+// when a coroutine or a level is given.
+int l_tracelog(lua_State* L) {
+  scheduler& s = host(L);
+  const char* tag = luaL_checkstring(L, 1);
+  const char* text = luaL_checkstring(L, 2);
+  lua_State* co = nullptr;
+  int level = 0;
+  if (lua_type(L, 3) == LUA_TTHREAD) {
+    co = lua_tothread(L, 3);
+    level = static_cast<int>(luaL_optinteger(L, 4, 1));
+  } else if (!lua_isnoneornil(L, 3)) {
+    co = L;
+    level = static_cast<int>(luaL_checkinteger(L, 3));
+  }
+  s.trace_log(tag, text, co, level);
+  return 0;
+}
+
+// skynet.traceproto(name or id, flag)
+int l_traceproto(lua_State* L) {
+  scheduler& s = host(L);
+  protocol* p = nullptr;
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    p = s.find_protocol(static_cast<int>(lua_tointeger(L, 1)));
+  } else {
+    std::size_t length = 0;
+    const char* name = luaL_checklstring(L, 1, &length);
+    p = s.find_protocol(std::string_view(name, length));
+  }
+  if (p == nullptr) return luaL_argerror(L, 1, "unknown protocol");
+  if (lua_isnoneornil(L, 2)) {
+    p->trace = trace_mode::unset;
+  } else {
+    p->trace = lua_toboolean(L, 2) != 0 ? trace_mode::on : trace_mode::off;
+  }
+  return 0;
+}
+
+// skynet.trace_timeout(on)
+int l_trace_timeout(lua_State* L) {
+  host(L).trace_timeouts = lua_toboolean(L, 1) != 0;
   return 0;
 }
 
@@ -983,7 +1100,12 @@ const luaL_Reg skynet_functions[] = {
     {"time", l_time},
     {"timeout", l_timeout},
     {"tostring", l_tostring},
+    {"trace", l_trace},
+    {"trace_timeout", l_trace_timeout},
     {"tracecall", l_tracecall},
+    {"tracelog", l_tracelog},
+    {"traceproto", l_traceproto},
+    {"tracetag", l_tracetag},
     {"trash", l_trash},
     {"unpack", lua::unpack},
     {"wait", l_wait},
@@ -1009,6 +1131,7 @@ const luaL_Reg core_functions[] = {
     {"trash", l_trash},
     {"now", l_now},
     {"hpc", l_hpc},
+    {"trace", l_tracelog},
     {nullptr, nullptr},
 };
 

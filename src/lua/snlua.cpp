@@ -8,6 +8,7 @@
 #include "lua/code_cache.hpp"
 #include "lua/loader.hpp"
 #include "lua/lua_seri.hpp"
+#include "lua/profile.hpp"
 #include "lua/skynet_api.hpp"
 #include "lua/stdlibs.hpp"
 
@@ -89,6 +90,8 @@ int snlua::boot_protected(lua_State* L) {
   host->scheduler_ = std::make_unique<scheduler>(self, L);
   preload(L, "skynet", open_skynet);
   preload(L, "skynet.core", open_skynet_core);
+  preload(L, "skynet.profile", open_profile);
+  install_timing_coroutines(L);
   preload(L, "skynet.codecache", open_codecache);
   preload(L, "skynet.seri", open_seri);
   preload(L, "skynet.loader", open_loader);

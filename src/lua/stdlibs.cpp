@@ -43,6 +43,13 @@ void fill(lua_State* L, int index) {
   lua_pushnil(L);
   while (lua_next(L, -2) != 0) {
     lua_pushvalue(L, -2);
+    // A field set on the stub beforehand replaces the library's (the timing resume).
+    if (lua_rawget(L, index) != LUA_TNIL) {
+      lua_pop(L, 2);
+      continue;
+    }
+    lua_pop(L, 1);
+    lua_pushvalue(L, -2);
     lua_insert(L, -2);
     lua_rawset(L, index);
   }
