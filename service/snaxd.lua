@@ -3,6 +3,7 @@ local skynet = require "skynet"
 local snax = require "skynet.snax"
 local parse = require "snax.interface"
 local hotfix = require "snax.hotfix"
+local profile = require "skynet.profile"
 
 local name = ...
 SERVICE_NAME = name
@@ -22,27 +23,9 @@ package.path = SERVICE_PATH .. "?.lua;" .. package.path
 local initialised = false
 local profile_table = {}
 
--- CPU time excluding suspension (the host has no skynet.profile): the method runs in its own
--- coroutine; the scheduler's yields from it are passed up and the values it is resumed with
--- passed down, and only the stretches between a resume and the next yield are timed.
-local timed
-
-local function settle(co, spent, t0, ok, ...)
-  spent = spent + (skynet.stat "time" - t0)
-  if not ok then
-    return spent, false, debug.traceback(co, tostring((...)))
-  end
-  if coroutine.status(co) == "dead" then
-    return spent, true, ...
-  end
-  return timed(co, spent, coroutine.yield(...))
-end
-
-function timed(co, spent, ...)
-  return settle(co, spent, skynet.stat "time", coroutine.resume(co, ...))
-end
-
-local function account(method, spent, ok, ...)
+-- CPU time of the method, without the time it spent suspended (snax.md section 4.2).
+local function account(method, ok, ...)
+  local spent = profile.stop()
   local entry = profile_table[method]
   if entry == nil then
     entry = { count = 0, time = 0 }
@@ -57,7 +40,8 @@ local function account(method, spent, ok, ...)
 end
 
 local function run(m, ...)
-  return account(m[3], timed(coroutine.create(m[4]), 0, ...))
+  profile.start()
+  return account(m[3], xpcall(m[4], debug.traceback, ...))
 end
 
 -- Replies use ret(pack(...)), not retpack: when packing fails, retpack leaves the caller
