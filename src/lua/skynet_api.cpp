@@ -108,7 +108,8 @@ int l_rawsend(lua_State* L) {
 int l_redirect(lua_State* L) {
   scheduler& s = host(L);
   const address to = check_address(L, 1);
-  const auto source = static_cast<handle_t>(luaL_checkinteger(L, 2));
+  auto source = static_cast<handle_t>(luaL_checkinteger(L, 2));
+  if (source == 0) source = s.self().handle();  // as skynet: source 0 means "from me"
   const int type = lua_type(L, 3) == LUA_TNUMBER ? static_cast<int>(lua_tointeger(L, 3))
                                                  : s.checked_protocol(L, 3).id;
   const auto session = static_cast<std::int32_t>(luaL_checkinteger(L, 4));

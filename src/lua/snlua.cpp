@@ -8,6 +8,7 @@
 #include "lua/code_cache.hpp"
 #include "lua/loader.hpp"
 #include "lua/lua_seri.hpp"
+#include "lua/netpack.hpp"
 #include "lua/profile.hpp"
 #include "lua/skynet_api.hpp"
 #include "lua/stdlibs.hpp"
@@ -95,6 +96,7 @@ int snlua::boot_protected(lua_State* L) {
   preload(L, "skynet.codecache", open_codecache);
   preload(L, "skynet.seri", open_seri);
   preload(L, "skynet.loader", open_loader);
+  preload(L, "skynet.netpack", open_netpack);
   install_code_cache(L);
   set_global_from_env(L, env, "lua_path", "LUA_PATH", default_lua_path);
   set_global_from_env(L, env, "lua_cpath", "LUA_CPATH", default_lua_cpath);
