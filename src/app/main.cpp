@@ -19,6 +19,7 @@
 #include "core/environment.hpp"
 #include "core/node.hpp"
 #include "examples/pingpong/pingpong.hpp"
+#include "net/socket_server.hpp"
 #include "services/builtin.hpp"
 #include "services/logger.hpp"
 
@@ -155,6 +156,8 @@ int run(const std::string& config_path) {
   options.harbor = static_cast<std::uint32_t>(settings.harbor);
   options.profile = settings.profile;
   node runtime(options, modules, env);
+  // After the node, so it goes first: its thread delivers to the node's services.
+  net::socket_server sockets(runtime);
 
   const handle_t logger = runtime.launch(settings.logservice, settings.logger.value_or(""));
   if (logger == 0) {

@@ -3,7 +3,17 @@
 #include <mutex>
 #include <utility>
 
+#include "core/socket_message.hpp"
+
 namespace starling {
+
+mailbox::~mailbox() {
+  message msg;
+  while (batch_.pop(msg))
+    release_socket_buffer(msg);
+  while (queue_.pop(msg))
+    release_socket_buffer(msg);
+}
 
 mailbox::push_result mailbox::push(message& msg) {
   std::lock_guard guard(lock_);

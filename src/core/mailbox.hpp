@@ -31,6 +31,10 @@ class mailbox {
 
   /// Starts unschedulable: pushes are stored but do not schedule until `activate`.
   mailbox() = default;
+  /// Frees the buffers of socket messages still queued (node shutdown): nobody will.
+  ~mailbox();
+  mailbox(const mailbox&) = delete;
+  mailbox& operator=(const mailbox&) = delete;
 
   push_result push(message& msg);
 

@@ -1,0 +1,38 @@
+#pragma once
+// poller: the socket thread's epoll set, level-triggered (socket.md §1.3). Each registered fd
+// carries a 64-bit key that comes back with its events.
+// Thread contract: the socket thread only, apart from construction.
+
+#include <cstdint>
+#include <span>
+
+#include "net/fd.hpp"
+
+namespace starling::net {
+
+struct poll_event {
+  std::uint64_t key = 0;
+  bool readable = false;
+  bool writable = false;
+  bool error = false;   ///< EPOLLERR
+  bool hangup = false;  ///< EPOLLHUP
+};
+
+class poller {
+ public:
+  /// Throws std::system_error when the kernel refuses an epoll instance.
+  poller();
+
+  /// Registers `fd`; false with errno set on failure.
+  bool add(int fd, std::uint64_t key, bool read, bool write);
+  /// Changes the events wanted for a registered fd; false with errno set on failure.
+  bool modify(int fd, std::uint64_t key, bool read, bool write);
+  void remove(int fd);
+  /// Blocks until something happens; fills `events` and returns how many (0 if interrupted).
+  int wait(std::span<poll_event> events);
+
+ private:
+  unique_fd epoll_;
+};
+
+}  // namespace starling::net
