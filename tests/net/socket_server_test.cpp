@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -544,6 +545,45 @@ TEST_F(socket_server_test, close_of_an_idle_socket_closes_at_once) {
   server->shutdown(owner, id);
   EXPECT_FALSE(info_of(id).has_value());
   EXPECT_EQ(events->count(socket_event::close, id), 1U);
+}
+
+/// Lowers the soft fd limit so that no new fd can be made; restores it on destruction.
+class fd_limit {
+ public:
+  fd_limit() {
+    ::getrlimit(RLIMIT_NOFILE, &saved_);
+    // Every fd below the lowest free one is taken, so a limit there leaves no room at all.
+    const int lowest_free = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ::close(lowest_free);
+    rlimit tight = saved_;
+    tight.rlim_cur = static_cast<rlim_t>(lowest_free);
+    ::setrlimit(RLIMIT_NOFILE, &tight);
+  }
+  ~fd_limit() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
+  fd_limit(const fd_limit&) = delete;
+  fd_limit& operator=(const fd_limit&) = delete;
+
+ private:
+  rlimit saved_{};
+};
+
+TEST_F(socket_server_test, out_of_fds_the_connection_is_dropped_and_the_listener_told) {
+  const auto [listener, port] = listen_on_loopback(owner, *events);
+  server->start(owner, listener);
+  unique_fd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));  // made while we can
+  {
+    const fd_limit no_more_fds;
+    const socket_address a = loopback(AF_INET, port);
+    ASSERT_EQ(::connect(client.get(), a.get(), a.length), 0);
+    ASSERT_TRUE(
+        eventually([&] { return events->first(socket_event::error, listener).has_value(); }));
+  }
+  EXPECT_EQ(events->first(socket_event::error, listener)->text, "Too many open files");
+  EXPECT_EQ(read_to_end(client.get()), "") << "accepted and closed at once";
+  EXPECT_EQ(events->count(socket_event::accept, listener), 0U);
+  unique_fd next = dial(port);
+  ASSERT_TRUE(
+      eventually([&] { return events->first(socket_event::accept, listener).has_value(); }));
 }
 
 // ---- stale ids and misuse ---------------------------------------------------------------------
