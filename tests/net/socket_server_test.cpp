@@ -283,6 +283,9 @@ TEST_F(socket_server_test, connect_failures) {
   ASSERT_TRUE(eventually([&] { return events->first(socket_event::error, id).has_value(); }));
   EXPECT_FALSE(events->first(socket_event::error, id)->text.empty()) << "the resolver's text";
   EXPECT_EQ(server->listen(owner, "no-such-host.invalid", 0, 32), -1);
+  const auto [taken, port] = listen_on_loopback(owner, *events);
+  EXPECT_GT(taken, 0);
+  EXPECT_EQ(server->listen(owner, "127.0.0.1", port, 32), -1) << "the port is in use";
 }
 
 // ---- listen and accept ---------------------------------------------------------------------
@@ -476,6 +479,8 @@ TEST_F(socket_server_test, close_with_output_queued_sends_close_at_once_and_flus
   server->close(owner, id);
   ASSERT_TRUE(eventually([&] { return events->count(socket_event::close, id) == 1; }));
   EXPECT_FALSE(server->send(id, bytes_of("late"))) << "closing: refused";
+  EXPECT_TRUE(server->send_lowpriority(id, bytes_of("late")))
+      << "only the id is checked; the socket thread drops it";
   const std::string got = read_to_end(client.get());
   EXPECT_TRUE(got == payload_bytes) << got.size();
   ASSERT_TRUE(eventually([&] { return !info_of(id).has_value(); }));
@@ -738,9 +743,14 @@ TEST_F(socket_server_test, udp_connect_sets_the_default_destination) {
   const std::int32_t id = server->udp(owner, "", 0);
   ASSERT_GT(id, 0);
   unique_fd peer = udp_peer(AF_INET);
+  EXPECT_EQ(info_of(id)->endpoint, "") << "no peer yet";
   EXPECT_TRUE(server->udp_connect(id, "127.0.0.1", local_port(peer.get())));
   ASSERT_TRUE(server->send(id, bytes_of("default")));
   EXPECT_EQ(receive_from(peer.get()).first, "default");
+  const auto netstat = info_of(id);
+  EXPECT_EQ(netstat->type, socket_info::kind::udp);
+  EXPECT_EQ(netstat->endpoint, "127.0.0.1:" + std::to_string(local_port(peer.get())));
+  EXPECT_EQ(netstat->write, 7U);
   EXPECT_FALSE(server->udp_connect(id, "no-such-host.invalid", 1));
 
   EXPECT_TRUE(server->udp_connect(id, "::1", 9));
