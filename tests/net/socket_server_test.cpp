@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -282,6 +283,9 @@ TEST_F(socket_server_test, connect_failures) {
   ASSERT_TRUE(eventually([&] { return events->first(socket_event::error, id).has_value(); }));
   EXPECT_FALSE(events->first(socket_event::error, id)->text.empty()) << "the resolver's text";
   EXPECT_EQ(server->listen(owner, "no-such-host.invalid", 0, 32), -1);
+  const auto [taken, port] = listen_on_loopback(owner, *events);
+  EXPECT_GT(taken, 0);
+  EXPECT_EQ(server->listen(owner, "127.0.0.1", port, 32), -1) << "the port is in use";
 }
 
 // ---- listen and accept ---------------------------------------------------------------------
@@ -475,6 +479,8 @@ TEST_F(socket_server_test, close_with_output_queued_sends_close_at_once_and_flus
   server->close(owner, id);
   ASSERT_TRUE(eventually([&] { return events->count(socket_event::close, id) == 1; }));
   EXPECT_FALSE(server->send(id, bytes_of("late"))) << "closing: refused";
+  EXPECT_TRUE(server->send_lowpriority(id, bytes_of("late")))
+      << "only the id is checked; the socket thread drops it";
   const std::string got = read_to_end(client.get());
   EXPECT_TRUE(got == payload_bytes) << got.size();
   ASSERT_TRUE(eventually([&] { return !info_of(id).has_value(); }));
@@ -544,6 +550,45 @@ TEST_F(socket_server_test, close_of_an_idle_socket_closes_at_once) {
   server->shutdown(owner, id);
   EXPECT_FALSE(info_of(id).has_value());
   EXPECT_EQ(events->count(socket_event::close, id), 1U);
+}
+
+/// Lowers the soft fd limit so that no new fd can be made; restores it on destruction.
+class fd_limit {
+ public:
+  fd_limit() {
+    ::getrlimit(RLIMIT_NOFILE, &saved_);
+    // Every fd below the lowest free one is taken, so a limit there leaves no room at all.
+    const int lowest_free = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ::close(lowest_free);
+    rlimit tight = saved_;
+    tight.rlim_cur = static_cast<rlim_t>(lowest_free);
+    ::setrlimit(RLIMIT_NOFILE, &tight);
+  }
+  ~fd_limit() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
+  fd_limit(const fd_limit&) = delete;
+  fd_limit& operator=(const fd_limit&) = delete;
+
+ private:
+  rlimit saved_{};
+};
+
+TEST_F(socket_server_test, out_of_fds_the_connection_is_dropped_and_the_listener_told) {
+  const auto [listener, port] = listen_on_loopback(owner, *events);
+  server->start(owner, listener);
+  unique_fd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));  // made while we can
+  {
+    const fd_limit no_more_fds;
+    const socket_address a = loopback(AF_INET, port);
+    ASSERT_EQ(::connect(client.get(), a.get(), a.length), 0);
+    ASSERT_TRUE(
+        eventually([&] { return events->first(socket_event::error, listener).has_value(); }));
+  }
+  EXPECT_EQ(events->first(socket_event::error, listener)->text, "Too many open files");
+  EXPECT_EQ(read_to_end(client.get()), "") << "accepted and closed at once";
+  EXPECT_EQ(events->count(socket_event::accept, listener), 0U);
+  unique_fd next = dial(port);
+  ASSERT_TRUE(
+      eventually([&] { return events->first(socket_event::accept, listener).has_value(); }));
 }
 
 // ---- stale ids and misuse ---------------------------------------------------------------------
@@ -698,9 +743,14 @@ TEST_F(socket_server_test, udp_connect_sets_the_default_destination) {
   const std::int32_t id = server->udp(owner, "", 0);
   ASSERT_GT(id, 0);
   unique_fd peer = udp_peer(AF_INET);
+  EXPECT_EQ(info_of(id)->endpoint, "") << "no peer yet";
   EXPECT_TRUE(server->udp_connect(id, "127.0.0.1", local_port(peer.get())));
   ASSERT_TRUE(server->send(id, bytes_of("default")));
   EXPECT_EQ(receive_from(peer.get()).first, "default");
+  const auto netstat = info_of(id);
+  EXPECT_EQ(netstat->type, socket_info::kind::udp);
+  EXPECT_EQ(netstat->endpoint, "127.0.0.1:" + std::to_string(local_port(peer.get())));
+  EXPECT_EQ(netstat->write, 7U);
   EXPECT_FALSE(server->udp_connect(id, "no-such-host.invalid", 1));
 
   EXPECT_TRUE(server->udp_connect(id, "::1", 9));
