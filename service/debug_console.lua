@@ -13,14 +13,15 @@
 -- The transport's own jobs: sending `Welcome to skynet console` on connect, writing each
 -- line followed by "\n", and for GET / POST wrapping the lines in an HTTP reply and closing.
 --
--- Until skynet.socket exists there is no TCP listener: with a port the service logs
--- `Start debug console at <ip>:<port>` and that the listener is missing, and it is reached
--- in-process through the lua protocol, which is the seam the TCP side will use too:
+-- With a port it listens on TCP (logging `Start debug console at <ip>:<port>`, then
+-- `<peer> connected` / `<peer> disconnect` per connection). It is also reached in-process
+-- through the lua protocol, which tests use:
 --   skynet.call(console, "lua", "line", text [, body]) -> the output lines joined with "\n"
 
 local skynet = require "skynet"
 local core = require "skynet.core"
 local codecache = require "skynet.codecache"
+local socket = require "skynet.socket"
 
 local args = table.pack(...)
 
@@ -235,9 +236,16 @@ define("clearcache", "Clear the Lua code cache", function()
   codecache.clear()
 end)
 
+define("netstat", "netstat: The node's sockets", function()
+  local list = socket.netstat()
+  for _, info in ipairs(list) do
+    info.address = string.format(":%08x", info.address)
+  end
+  return list
+end)
+
 -- Listed in the spec, but they need pieces Starling does not have yet.
 for name, needs in pairs {
-  netstat = "the sockets layer",
   cmem = "allocator statistics",
   jmem = "allocator statistics",
   dumpheap = "heap profiling",
@@ -337,6 +345,53 @@ local function execute(line, body)
   return run_words(line)
 end
 
+-- The TCP side ------------------------------------------------------------------------------
+
+local function read_line(id)
+  local line = socket.readline(id, "\n")
+  return line and (line:gsub("\r$", ""))
+end
+
+-- An HTTP request whose first line is `request`: the headers, then the body of a POST.
+local function serve_http(id, request)
+  local length = 0
+  while true do
+    local header = read_line(id)
+    if not header or header == "" then
+      break
+    end
+    local value = header:lower():match "^content%-length:%s*(%d+)"
+    length = value and tonumber(value) or length
+  end
+  local body = length > 0 and socket.read(id, length) or nil
+  local text = table.concat(execute(request, body), "\n") .. "\n"
+  socket.write(id, string.format(
+    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+    #text, text))
+end
+
+local function serve(id, peer)
+  socket.start(id)
+  skynet.error(peer .. " connected")
+  socket.write(id, "Welcome to skynet console\n")
+  while true do
+    local line = read_line(id)
+    if not line then
+      break
+    end
+    if line:sub(1, 4) == "GET " or line:sub(1, 5) == "POST " then
+      serve_http(id, line)
+      break
+    end
+    local out = execute(line)
+    if #out > 0 then
+      socket.write(id, table.concat(out, "\n") .. "\n")
+    end
+  end
+  socket.close(id)
+  skynet.error(peer .. " disconnect")
+end
+
 skynet.start(function()
   skynet.dispatch("lua", function(_, _, cmd, line, body)
     if cmd ~= "line" or type(line) ~= "string" then
@@ -346,12 +401,14 @@ skynet.start(function()
   end)
   if args.n > 0 then
     local ip = args.n >= 2 and args[1] or "127.0.0.1"
-    local port = args[args.n]
-    if not tonumber(port) then
-      error("debug_console: not a port number: " .. tostring(port))
+    local port = tonumber(args[args.n])
+    if not port then
+      error("debug_console: not a port number: " .. tostring(args[args.n]))
     end
+    local listener = socket.listen(ip, port)
     skynet.error(string.format("Start debug console at %s:%s", ip, port))
-    skynet.error("debug console: no TCP listener until skynet.socket exists; "
-      .. "reachable in-process only (lua protocol \"line\")")
+    socket.start(listener, function(id, peer)
+      skynet.fork(serve, id, peer)
+    end)
   end
 end)

@@ -6,6 +6,8 @@
 #include <utility>
 
 #include "core/node.hpp"
+#include "core/socket_message.hpp"
+#include "net/socket_server.hpp"
 
 namespace starling {
 
@@ -34,6 +36,11 @@ actor::~actor() {
     detail::promise_base* p = live_head_;
     live_head_ = p->live_next;
     p->frame().destroy();
+  }
+  // A registered socket implies the server was found.
+  if (socket_thread_ != nullptr) {
+    for (socket_id id : sockets_.release_all())
+      socket_thread_->close(handle_, id);
   }
 }
 
@@ -84,6 +91,7 @@ task<> actor::on_request(request req) {
 }
 
 void actor::on_message(message& msg) {
+  release_socket_buffer(msg);  // nobody here takes the bytes
   if (msg.session != 0) {
     node_->send(handle_, msg.source, ptype::error, msg.session, {});
     return;
@@ -103,6 +111,9 @@ void actor::dispatch(context& self, message& msg) {
       break;
     case ptype::lua:
       adopt(on_request(request(*node_, handle_, std::move(msg))));
+      break;
+    case ptype::socket:
+      on_socket(msg);
       break;
     case ptype::system:
       if (msg.session != 0 && msg.data.empty()) {

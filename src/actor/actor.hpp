@@ -34,6 +34,7 @@
 #include "actor/address.hpp"
 #include "actor/request.hpp"
 #include "actor/session_map.hpp"
+#include "actor/socket_table.hpp"
 #include "actor/task.hpp"
 #include "base/result.hpp"
 #include "core/context.hpp"
@@ -45,6 +46,10 @@
 namespace starling {
 
 class actor;
+
+namespace net {
+class socket_server;
+}
 
 /// The body of a successful call.
 class reply {
@@ -196,6 +201,43 @@ class actor : public service, private detail::task_owner {
 
   void log(std::string_view text) const;
 
+  // ---- sockets (docs/NET.md) -----------------------------------------------------------
+  // TCP over the node's socket thread. Each socket has at most one reading coroutine; a
+  // read of bytes already buffered completes at once. The actor closes what it opened when
+  // it goes. Socket messages for ids these verbs did not register reach `on_message`.
+
+  using socket_id = std::int32_t;
+  using accepted_socket = detail::accepted_socket;
+  struct listening {
+    socket_id id = 0;
+    std::string address;  ///< the bound ip
+    int port = 0;         ///< the bound port (the real one when 0 was asked)
+  };
+
+  /// Connects; the socket is then read by this actor. errc::socket_failed (the reason:
+  /// `last_socket_error`).
+  task<result<socket_id>> connect(std::string host, int port);
+  /// Listens and starts accepting. errc::socket_failed when the address cannot be bound.
+  task<result<listening>> listen(std::string host, int port, int backlog = 32);
+  /// The next connection accepted on `listener`, started: this actor reads it.
+  /// errc::socket_closed when the listener closes.
+  task<result<accepted_socket>> accept(socket_id listener);
+  /// Exactly `n` bytes. errc::socket_closed if the socket closes first (what did arrive
+  /// stays for read_some).
+  task<result<std::string>> read(socket_id id, std::size_t n);
+  /// What has arrived, waiting for at least one byte.
+  task<result<std::string>> read_some(socket_id id);
+  /// One line, without the separator.
+  task<result<std::string>> read_line(socket_id id, std::string separator = "\n");
+  /// Queues bytes for writing; never blocks. False when the socket is gone or closing.
+  bool write(socket_id id, payload bytes);
+  bool write(socket_id id, std::string_view bytes) { return write(id, payload::copy_of(bytes)); }
+  /// Graceful close: queued bytes still go out; a read waiting on it fails with
+  /// errc::socket_closed.
+  void close(socket_id id);
+  /// The error text of the last connect that failed (e.g. "Connection refused").
+  [[nodiscard]] const std::string& last_socket_error() const noexcept { return socket_error_; }
+
  private:
   void on_task_done(detail::promise_base& done, std::exception_ptr error) noexcept override;
   /// Runs `start`, then answers whoever waits for it; a start that throws exits the service.
@@ -206,6 +248,10 @@ class actor : public service, private detail::task_owner {
   void on_response(message& msg);
   void on_error(message& msg);
   std::int32_t fresh_session();
+  void on_socket(message& msg);
+  net::socket_server& socket_thread();
+  /// The state of a registered socket that no other coroutine reads; throws otherwise.
+  detail::socket_state* reader_state(socket_id id);
 
   node* node_ = nullptr;
   context* context_ = nullptr;
@@ -222,6 +268,10 @@ class actor : public service, private detail::task_owner {
   std::deque<task<>> forks_;
   // Detached frames still running, destroyed with the service (their requests then fail).
   detail::promise_base* live_head_ = nullptr;
+
+  net::socket_server* socket_thread_ = nullptr;  // looked up on first use
+  detail::socket_table sockets_;
+  std::string socket_error_;
 };
 
 /// Registers `T` (default-constructible actor) under `name`, for LAUNCH and configs.

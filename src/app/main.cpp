@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -156,8 +157,9 @@ int run(const std::string& config_path) {
   options.harbor = static_cast<std::uint32_t>(settings.harbor);
   options.profile = settings.profile;
   node runtime(options, modules, env);
-  // After the node, so it goes first: its thread delivers to the node's services.
-  net::socket_server sockets(runtime);
+  // Owned by the node, which drops it after releasing the services: a Lua state closes its
+  // sockets as it is collected.
+  runtime.attach(std::make_shared<net::socket_server>(runtime));
 
   const handle_t logger = runtime.launch(settings.logservice, settings.logger.value_or(""));
   if (logger == 0) {

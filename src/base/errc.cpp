@@ -12,6 +12,10 @@ std::string_view describe(errc code) noexcept {
       return "timeout";
     case errc::interrupted:
       return "interrupted by wakeup";
+    case errc::socket_closed:
+      return "socket closed";
+    case errc::socket_failed:
+      return "socket failed";
   }
   return "unknown error";
 }

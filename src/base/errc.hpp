@@ -15,6 +15,10 @@ enum class errc {
   timeout,
   /// A waiting coroutine was woken early by `wakeup` (skynet's "BREAK").
   interrupted,
+  /// The socket closed (by either end, or after an error) before the read could complete.
+  socket_closed,
+  /// The socket could not be opened: the connect was refused or failed, or listen failed.
+  socket_failed,
 };
 
 /// The sentence for `code`, as quoted in the documentation.

@@ -45,6 +45,12 @@ node::~node() {
   // Services are released while the node is still whole: their destructors may use it.
   for (auto& ctx : handles_.retire_all())
     ctx->mark_retired();
+  while (!parts_.empty())
+    parts_.pop_back();
+}
+
+void node::attach(std::shared_ptr<void> part) {
+  parts_.push_back(std::move(part));
 }
 
 void node::start() {

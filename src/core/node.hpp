@@ -52,6 +52,10 @@ class node final : private dispatcher {
   void wait();
   /// Retires every service at once: no KILL lines, no exit-monitor notices.
   void abort();
+  /// Keeps `part` alive until every service has been released, then drops the parts in the
+  /// reverse order of attachment. For what services call into while they close (the socket
+  /// thread: a Lua state closes its sockets as it is collected).
+  void attach(std::shared_ptr<void> part);
 
   // ---- services ------------------------------------------------------------------------
 
@@ -160,6 +164,8 @@ class node final : private dispatcher {
   mutable std::mutex globals_mutex_;
   std::unordered_map<std::string, handle_t> globals_;                    // guarded
   std::unordered_map<std::string, std::vector<parked_message>> parked_;  // guarded
+
+  std::vector<std::shared_ptr<void>> parts_;  // written before start, dropped in ~node
 
   std::mutex shutdown_mutex_;
   std::condition_variable shutdown_cv_;

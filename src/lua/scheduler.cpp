@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
 #include "core/node.hpp"
+#include "core/socket_message.hpp"
 #include "lua/lua_seri.hpp"
 #include "lua/profile.hpp"
 
@@ -706,6 +708,10 @@ void scheduler::unknown(lua_State* L, int hook, const char* what, int type, cons
     const protocol* p = find_protocol(type);
     self_.log(fmt::format("{} ({}): {}", what, p == nullptr ? std::to_string(type) : p->name,
                           payload_text(data, size)));
+    // Nobody will take the bytes a socket message carries (the handler is the owner).
+    if (type == static_cast<int>(ptype::socket)) {
+      if (const socket_message* head = read_socket_message(data, size)) std::free(head->buffer);
+    }
   }
   failures_.push_back(fmt::format("Unknown session : {} from {:x}", session, source));
 }

@@ -11,6 +11,7 @@
 #include "lua/netpack.hpp"
 #include "lua/profile.hpp"
 #include "lua/skynet_api.hpp"
+#include "lua/socketdriver.hpp"
 #include "lua/stdlibs.hpp"
 
 namespace starling::lua {
@@ -97,6 +98,7 @@ int snlua::boot_protected(lua_State* L) {
   preload(L, "skynet.seri", open_seri);
   preload(L, "skynet.loader", open_loader);
   preload(L, "skynet.netpack", open_netpack);
+  preload(L, "skynet.socketdriver", open_socketdriver);
   install_code_cache(L);
   set_global_from_env(L, env, "lua_path", "LUA_PATH", default_lua_path);
   set_global_from_env(L, env, "lua_cpath", "LUA_CPATH", default_lua_cpath);

@@ -1,7 +1,8 @@
--- The debug_console command layer, reached in-process through its lua "line" command (the
--- TCP side needs the sockets issue). lua-api.md §21 and §23 item 32. The case is not named
+-- The debug_console command layer, reached in-process through its lua "line" command, and
+-- its TCP side (lines, HTTP GET and POST). lua-api.md §21 and §23 item 32. The case is not named
 -- debug_console: the node's start service of that name would be the console itself.
 local skynet = require "skynet"
+local socket = require "skynet.socket"
 local T = require "testlib"
 
 local console, echo
@@ -191,7 +192,7 @@ T.test("HTTP: GET /cmd/a/b runs cmd a b; POST runs the body", function()
 end)
 
 T.test("not yet supported commands: an error line, <CMD Error>", function()
-  for _, name in ipairs { "netstat", "cmem", "jmem", "dumpheap", "profactive", "debug" } do
+  for _, name in ipairs { "cmem", "jmem", "dumpheap", "profactive", "debug" } do
     local lines = run(name .. " x")
     T.eq(#lines, 2, name)
     T.match(lines[1], "^" .. name .. ": not supported yet", name)
@@ -271,14 +272,60 @@ T.test("logon, logoff, signal, clearcache", function()
   T.eq(run("clearcache"), { "<CMD OK>" })
 end)
 
-T.test("launch arguments [ip,] port: the start line, a note on the missing listener", function()
+-- A port nothing listens on now.
+local function free_port()
+  local id, _, port = socket.listen("127.0.0.1", 0)
+  socket.close(id)
+  return port
+end
+
+T.test("over TCP: welcome, commands, <CMD OK>, connected / disconnect lines", function()
+  local port = free_port()
   local from = T.mark()
-  local h = skynet.newservice("debug_console", "0.0.0.0", "8000")
-  T.log(T.line(h, "Start debug console at 0.0.0.0:8000"), from)
-  T.log("^%[" .. T.hex(h) .. "%] debug console: no TCP listener until skynet.socket exists", from)
-  T.eq(skynet.call(h, "lua", "line", "getenv console_test_key"), "hello\n<CMD OK>")
-  h = skynet.newservice("debug_console", "8001")
-  T.log(T.line(h, "Start debug console at 127.0.0.1:8001"), from)
+  local h = skynet.newservice("debug_console", "127.0.0.1", tostring(port))
+  T.log(T.line(h, "Start debug console at 127.0.0.1:" .. port), from)
+  local id = assert(socket.open("127.0.0.1", port))
+  T.eq(socket.readline(id), "Welcome to skynet console")
+  T.log("^%[" .. T.hex(h) .. "%] 127%.0%.0%.1:%d+ connected$", from)
+  socket.write(id, "getenv console_test_key\r\n")
+  T.eq(socket.readline(id), "hello")
+  T.eq(socket.readline(id), "<CMD OK>")
+  socket.write(id, "nosuch\n")
+  T.eq(socket.readline(id), "Invalid command, type help for command list")
+  T.eq(socket.readline(id), "")
+  T.eq(socket.readline(id), "<CMD Error>")
+  socket.write(id, "netstat\n")
+  local seen_listener = false
+  while true do
+    local line = assert(socket.readline(id))
+    if line == "<CMD OK>" then break end
+    if line:find("type:LISTEN", 1, true) and line:find("address:" .. T.hex(h), 1, true) then
+      seen_listener = true
+    end
+  end
+  T.ok(seen_listener, "netstat lists the console's listener")
+  socket.close(id)
+  T.log("^%[" .. T.hex(h) .. "%] 127%.0%.0%.1:%d+ disconnect$", from)
+
+  -- an HTTP request runs one command and closes
+  id = assert(socket.open("127.0.0.1", port))
+  T.eq(socket.readline(id), "Welcome to skynet console")
+  socket.write(id, "GET /getenv/console_test_key HTTP/1.1\r\nHost: x\r\n\r\n")
+  local reply = socket.readall(id)
+  T.match(reply, "^HTTP/1%.1 200 OK\r\n")
+  T.match(reply, "\r\n\r\nhello\n<CMD OK>\n$")
+  socket.close(id)
+  id = assert(socket.open("127.0.0.1", port))
+  T.eq(socket.readline(id), "Welcome to skynet console")
+  local body = "getenv console_test_key"
+  socket.write(id, "POST / HTTP/1.1\r\nContent-Length: " .. #body .. "\r\n\r\n" .. body)
+  T.match(socket.readall(id), "\r\n\r\nhello\n<CMD OK>\n$")
+  socket.close(id)
+  skynet.kill(h)
+
+  h = skynet.newservice("debug_console", tostring(free_port()))
+  T.log("^%[" .. T.hex(h) .. "%] Start debug console at 127%.0%.0%.1:%d+$", from)
+  skynet.kill(h)
   T.raises("call failed$", skynet.newservice, "debug_console", "noport")
 end)
 

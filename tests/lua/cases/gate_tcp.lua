@@ -1,4 +1,5 @@
--- The gate service over real sockets (gate.md §3-§6): this case is the watchdog, the agent
+-- The gate service over real sockets (gate.md §3-§6). Not named "gate": the start service of
+-- that name would be the gate itself. This case is the watchdog, the agent
 -- and, through skynet.socket, the clients. Needs the socket thread and skynet.socketdriver.
 local skynet = require "skynet"
 local socket = require "skynet.socket"
@@ -142,7 +143,7 @@ T.test("forward: session = fd, source = the gate, or the client handle given", f
   send(c, "to the watchdog")
   T.eq(take_event("data", fd), table.pack("data", fd, "to the watchdog"))
   kick(c, fd)
-  skynet.call(other, "lua", "exit")
+  skynet.kill(other)
 end)
 
 T.test("accept and forward of an unknown fd fail", function()

@@ -1,0 +1,159 @@
+// The socket verbs of actor (actor.hpp), over the socket table and the node's socket thread.
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+#include <utility>
+
+#include "actor/actor.hpp"
+#include "core/node.hpp"
+#include "core/socket_message.hpp"
+#include "net/socket_server.hpp"
+
+namespace starling {
+
+namespace {
+
+using want = detail::socket_state::want;
+
+/// Suspends until the socket's condition holds; the table's `apply` resumes it.
+struct socket_wait {
+  detail::socket_state& state;
+  bool await_ready() const noexcept { return state.ready(); }
+  void await_suspend(std::coroutine_handle<> waiter) noexcept { state.waiter = waiter; }
+  void await_resume() const noexcept {}
+};
+
+}  // namespace
+
+net::socket_server& actor::socket_thread() {
+  if (socket_thread_ == nullptr) {
+    socket_thread_ = net::socket_server::of(*node_);
+    if (socket_thread_ == nullptr) throw std::logic_error("this node has no socket thread");
+  }
+  return *socket_thread_;
+}
+
+detail::socket_state* actor::reader_state(socket_id id) {
+  detail::socket_state* s = sockets_.find(id);
+  if (s != nullptr && s->waiter) {
+    throw std::logic_error(fmt::format("socket {} already has a reading coroutine", id));
+  }
+  return s;
+}
+
+task<result<actor::socket_id>> actor::connect(std::string host, int port) {
+  const socket_id id = socket_thread().connect(handle_, host, port);
+  if (id < 0) {
+    socket_error_ = "invalid address";
+    co_return errc::socket_failed;
+  }
+  detail::socket_state& s = sockets_.add(id);
+  s.wanted = want::connected;
+  co_await socket_wait{s};
+  if (s.closed) {
+    socket_error_ = s.error;
+    sockets_.erase(id);
+    co_return errc::socket_failed;
+  }
+  co_return id;
+}
+
+task<result<actor::listening>> actor::listen(std::string host, int port, int backlog) {
+  const socket_id id = socket_thread().listen(handle_, host, port, backlog);
+  if (id < 0) co_return errc::socket_failed;
+  detail::socket_state& s = sockets_.add(id);
+  s.wanted = want::connected;
+  co_await socket_wait{s};
+  if (s.closed) {
+    sockets_.erase(id);
+    co_return errc::socket_failed;
+  }
+  socket_thread().start(handle_, id);
+  co_return listening{id, s.address, s.port};
+}
+
+task<result<actor::accepted_socket>> actor::accept(socket_id listener) {
+  detail::socket_state* s = reader_state(listener);
+  if (s == nullptr) co_return errc::socket_closed;
+  s->wanted = want::accepted;
+  co_await socket_wait{*s};
+  if (s->backlog.empty()) co_return errc::socket_closed;
+  accepted_socket next = std::move(s->backlog.front());
+  s->backlog.pop_front();
+  detail::socket_state& c = sockets_.add(next.id);
+  c.wanted = want::connected;
+  socket_thread().start(handle_, next.id);
+  co_await socket_wait{c};
+  if (c.closed) {
+    sockets_.erase(next.id);
+    co_return errc::socket_closed;
+  }
+  co_return next;
+}
+
+task<result<std::string>> actor::read(socket_id id, std::size_t n) {
+  detail::socket_state* s = reader_state(id);
+  if (s == nullptr) co_return errc::socket_closed;
+  s->wanted = want::bytes;
+  s->wanted_bytes = n;
+  co_await socket_wait{*s};
+  if (s->unread() < n) co_return errc::socket_closed;
+  co_return s->take(n);
+}
+
+task<result<std::string>> actor::read_some(socket_id id) {
+  detail::socket_state* s = reader_state(id);
+  if (s == nullptr) co_return errc::socket_closed;
+  s->wanted = want::bytes;
+  s->wanted_bytes = 1;
+  co_await socket_wait{*s};
+  if (s->unread() == 0) co_return errc::socket_closed;
+  co_return s->take(s->unread());
+}
+
+task<result<std::string>> actor::read_line(socket_id id, std::string separator) {
+  detail::socket_state* s = reader_state(id);
+  if (s == nullptr) co_return errc::socket_closed;
+  s->wanted = want::line;
+  s->separator = std::move(separator);
+  co_await socket_wait{*s};
+  const std::size_t at = s->unread_view().find(s->separator);
+  if (at == std::string_view::npos) co_return errc::socket_closed;
+  std::string line = s->take(at);
+  (void)s->take(s->separator.size());
+  co_return line;
+}
+
+bool actor::write(socket_id id, payload bytes) {
+  return socket_thread().send(id, std::move(bytes));
+}
+
+void actor::close(socket_id id) {
+  socket_thread().close(handle_, id);
+  detail::socket_state* s = sockets_.find(id);
+  if (s == nullptr) return;
+  if (s->closed) {
+    sockets_.erase(id);  // nothing waits on a closed socket: a wait on it returns at once
+  } else {
+    s->closing = true;  // forgotten when its CLOSE comes, after the reader has been told
+  }
+}
+
+void actor::on_socket(message& msg) {
+  detail::socket_table::outcome out = sockets_.apply(msg);
+  if (!out.handled) {
+    on_message(msg);
+    return;
+  }
+  const socket_message* head = read_socket_message(msg.data.data(), msg.data.size());
+  const socket_id id = head->id;
+  if (!out.warning.empty()) log(out.warning);
+  if (out.shut_down) socket_thread().shutdown(handle_, id);
+  if (out.resume) resume(out.resume);
+  if (detail::socket_state* s = sockets_.find(id); s != nullptr && s->closing && s->closed) {
+    sockets_.erase(id);
+  }
+}
+
+}  // namespace starling

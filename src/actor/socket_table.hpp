@@ -1,0 +1,84 @@
+#pragma once
+// socket_table: the sockets a native actor reads, and the one coroutine each may have waiting.
+//
+// The actor's socket verbs (actor.hpp) register ids here; every PTYPE_SOCKET message for a
+// registered id updates its state and says which waiter, if any, can now go on. Messages for
+// ids that are not registered are left to the actor's on_message.
+//
+// Thread contract: the owning actor's dispatch only.
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/message.hpp"
+
+namespace starling::detail {
+
+struct accepted_socket {
+  std::int32_t id = 0;
+  std::string peer;  ///< "ip:port"
+};
+
+/// One socket's side of the conversation.
+struct socket_state {
+  enum class want { connected, accepted, bytes, line };
+
+  std::int32_t id = 0;
+  bool connected = false;               ///< CONNECT seen
+  bool closed = false;                  ///< CLOSE or ERROR seen, or the open failed
+  bool closing = false;                 ///< our own close was requested
+  std::string error;                    ///< the ERROR text, when there was one
+  std::string address;                  ///< CONNECT's text (a listener: the bound ip)
+  int port = 0;                         ///< a listener: the bound port
+  std::deque<accepted_socket> backlog;  ///< a listener: accepted, not yet taken
+
+  // Unread bytes are buffer[consumed, size).
+  std::string buffer;
+  std::size_t consumed = 0;
+
+  std::coroutine_handle<> waiter;
+  want wanted = want::connected;
+  std::size_t wanted_bytes = 0;
+  std::string separator;
+
+  [[nodiscard]] std::size_t unread() const noexcept { return buffer.size() - consumed; }
+  [[nodiscard]] std::string_view unread_view() const noexcept {
+    return std::string_view(buffer).substr(consumed);
+  }
+  /// Whether the waiter's condition holds (a closed socket satisfies every condition).
+  [[nodiscard]] bool ready() const noexcept;
+  /// Removes and returns the first n unread bytes (n <= unread()).
+  std::string take(std::size_t n);
+};
+
+class socket_table {
+ public:
+  /// Registers `id` (a fresh state; a stale one is replaced).
+  socket_state& add(std::int32_t id);
+  [[nodiscard]] socket_state* find(std::int32_t id) noexcept;
+  void erase(std::int32_t id) noexcept { sockets_.erase(id); }
+  [[nodiscard]] bool empty() const noexcept { return sockets_.empty(); }
+  /// Forgets every socket and returns their ids.
+  std::vector<std::int32_t> release_all();
+
+  struct outcome {
+    bool handled = false;            ///< the id was registered
+    std::coroutine_handle<> resume;  ///< a waiter whose condition now holds
+    bool shut_down = false;          ///< an ERROR: the socket should be shut down
+    std::string warning;             ///< a line to log (a write-backlog warning)
+  };
+  /// Applies a socket message. Takes the bytes a DATA message carries (frees its buffer).
+  outcome apply(message& msg);
+
+ private:
+  std::unordered_map<std::int32_t, std::unique_ptr<socket_state>> sockets_;
+};
+
+}  // namespace starling::detail

@@ -1,0 +1,683 @@
+#include "lua/socketdriver.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <new>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/node.hpp"
+#include "core/socket_message.hpp"
+#include "lua/scheduler.hpp"
+#include "net/socket_server.hpp"
+
+// Functions that raise Lua errors do so before any C++ object with a destructor is alive in
+// their frame (a raise is a longjmp): payloads and strings live in inner scopes or helpers.
+
+namespace starling::lua {
+
+namespace {
+
+constexpr int default_backlog = 32;
+constexpr std::size_t host_capacity = 256;
+
+// ---- the server and the calling service (the module's upvalues) ------------------------------
+
+net::socket_server& server(lua_State* L) {
+  return *static_cast<net::socket_server*>(lua_touserdata(L, lua_upvalueindex(1)));
+}
+
+handle_t self(lua_State* L) {
+  return static_cast<handle_t>(lua_tointeger(L, lua_upvalueindex(2)));
+}
+
+std::int32_t check_id(lua_State* L, int index) {
+  return static_cast<std::int32_t>(luaL_checkinteger(L, index));
+}
+
+// ---- addresses -------------------------------------------------------------------------------
+
+struct endpoint {
+  char host[host_capacity];
+  int port = 0;
+};
+
+// `addr, port`, or "host:port" / "[ipv6]:port" in `addr` when `port` is absent.
+void check_endpoint(lua_State* L, int index, endpoint& out, bool port_required) {
+  std::size_t size = 0;
+  const char* addr = luaL_checklstring(L, index, &size);
+  if (!lua_isnoneornil(L, index + 1)) {
+    if (size >= host_capacity) {
+      luaL_error(L, "Invalid address %s.", addr);
+      return;  // not reached
+    }
+    std::memcpy(out.host, addr, size + 1);
+    out.port = static_cast<int>(luaL_checkinteger(L, index + 1));
+    return;
+  }
+  const char* port_text = nullptr;
+  std::size_t host_size = 0;
+  const char* host = addr;
+  if (addr[0] == '[') {
+    const char* close = std::strchr(addr, ']');
+    if (close == nullptr || close[1] != ':') luaL_error(L, "Invalid address %s.", addr);
+    host = addr + 1;
+    host_size = static_cast<std::size_t>(close - host);
+    port_text = close + 2;
+  } else {
+    const char* colon = std::strrchr(addr, ':');
+    if (colon == nullptr) {
+      if (port_required) luaL_error(L, "Invalid address %s.", addr);
+      host_size = size;
+    } else {
+      host_size = static_cast<std::size_t>(colon - addr);
+      port_text = colon + 1;
+    }
+  }
+  if (host_size >= host_capacity) {
+    luaL_error(L, "Invalid address %s.", addr);
+    return;  // not reached: luaL_error does not return
+  }
+  std::memcpy(out.host, host, host_size);
+  out.host[host_size] = '\0';
+  out.port = 0;
+  if (port_text != nullptr) {
+    char* end = nullptr;
+    const long port = std::strtol(port_text, &end, 10);
+    if (*port_text == '\0' || *end != '\0' || port < 0 || port > 65535) {
+      luaL_error(L, "Invalid port in address %s.", addr);
+    }
+    out.port = static_cast<int>(port);
+  }
+}
+
+// ---- outgoing bytes --------------------------------------------------------------------------
+
+// A string (copied), a table of strings (joined), a light userdata with a size (adopted: the
+// socket thread frees it) or a full userdata (copied, optionally only its first `size` bytes).
+payload check_bytes(lua_State* L, int index) {
+  switch (lua_type(L, index)) {
+    case LUA_TSTRING: {
+      std::size_t size = 0;
+      const char* bytes = lua_tolstring(L, index, &size);
+      return payload::copy_of(std::string_view(bytes, size));
+    }
+    case LUA_TTABLE: {
+      const lua_Integer count = static_cast<lua_Integer>(lua_rawlen(L, index));
+      std::size_t total = 0;
+      for (lua_Integer i = 1; i <= count; ++i) {
+        if (lua_rawgeti(L, index, i) != LUA_TSTRING) {
+          luaL_error(L, "Invalid buffer: item %d is a %s", static_cast<int>(i),
+                     luaL_typename(L, -1));
+        }
+        total += lua_rawlen(L, -1);
+        lua_pop(L, 1);
+      }
+      payload joined(total);
+      std::size_t at = 0;
+      for (lua_Integer i = 1; i <= count; ++i) {
+        lua_rawgeti(L, index, i);
+        std::size_t size = 0;
+        const char* bytes = lua_tolstring(L, -1, &size);
+        if (size != 0) std::memcpy(joined.data() + at, bytes, size);
+        at += size;
+        lua_pop(L, 1);
+      }
+      return joined;
+    }
+    case LUA_TLIGHTUSERDATA: {
+      const lua_Integer size = luaL_optinteger(L, index + 1, -1);
+      if (size < 0) luaL_error(L, "Invalid buffer: a light userdata needs a size");
+      return payload::adopt_malloced(lua_touserdata(L, index), static_cast<std::size_t>(size));
+    }
+    case LUA_TUSERDATA: {
+      const auto whole = static_cast<lua_Integer>(lua_rawlen(L, index));
+      const lua_Integer size = luaL_optinteger(L, index + 1, whole);
+      if (size < 0 || size > whole) luaL_error(L, "Invalid buffer size %d", static_cast<int>(size));
+      return payload::copy_of(std::string_view(static_cast<const char*>(lua_touserdata(L, index)),
+                                               static_cast<std::size_t>(size)));
+    }
+    default:
+      luaL_error(L, "Invalid buffer type %s", luaL_typename(L, index));
+      return {};
+  }
+}
+
+// ---- requests --------------------------------------------------------------------------------
+
+int l_connect(lua_State* L) {
+  endpoint to;
+  check_endpoint(L, 1, to, true);
+  if (to.port == 0) return luaL_error(L, "Invalid port");
+  const std::int32_t id = server(L).connect(self(L), to.host, to.port);
+  if (id < 0) return luaL_error(L, "Connect %s %d failed", to.host, to.port);
+  lua_pushinteger(L, id);
+  return 1;
+}
+
+int l_listen(lua_State* L) {
+  endpoint at;
+  check_endpoint(L, 1, at, true);
+  const int backlog = static_cast<int>(luaL_optinteger(L, 3, default_backlog));
+  const std::int32_t id = server(L).listen(self(L), at.host, at.port, backlog);
+  if (id < 0) return luaL_error(L, "Listen error");
+  lua_pushinteger(L, id);
+  return 1;
+}
+
+int l_bind(lua_State* L) {
+  const int fd = static_cast<int>(luaL_checkinteger(L, 1));
+  const std::int32_t id = server(L).bind(self(L), fd);
+  if (id < 0) return luaL_error(L, "Bind error");
+  lua_pushinteger(L, id);
+  return 1;
+}
+
+int l_close(lua_State* L) {
+  server(L).close(self(L), check_id(L, 1));
+  return 0;
+}
+
+int l_shutdown(lua_State* L) {
+  server(L).shutdown(self(L), check_id(L, 1));
+  return 0;
+}
+
+int l_start(lua_State* L) {
+  server(L).start(self(L), check_id(L, 1));
+  return 0;
+}
+
+int l_pause(lua_State* L) {
+  server(L).pause(self(L), check_id(L, 1));
+  return 0;
+}
+
+int l_nodelay(lua_State* L) {
+  server(L).nodelay(check_id(L, 1));
+  return 0;
+}
+
+int l_send(lua_State* L) {
+  const std::int32_t id = check_id(L, 1);
+  bool sent = false;
+  {
+    payload bytes = check_bytes(L, 2);
+    sent = server(L).send(id, std::move(bytes));
+  }
+  lua_pushboolean(L, sent ? 1 : 0);
+  return 1;
+}
+
+int l_lsend(lua_State* L) {
+  const std::int32_t id = check_id(L, 1);
+  bool sent = false;
+  {
+    payload bytes = check_bytes(L, 2);
+    sent = server(L).send_lowpriority(id, std::move(bytes));
+  }
+  lua_pushboolean(L, sent ? 1 : 0);
+  return 1;
+}
+
+// ---- UDP -------------------------------------------------------------------------------------
+
+int l_udp(lua_State* L) {
+  endpoint at{};
+  if (!lua_isnoneornil(L, 1)) check_endpoint(L, 1, at, false);
+  const std::int32_t id = server(L).udp(self(L), at.host, at.port);
+  if (id < 0) return luaL_error(L, "udp init failed");
+  lua_pushinteger(L, id);
+  return 1;
+}
+
+int l_udp_connect(lua_State* L) {
+  const std::int32_t id = check_id(L, 1);
+  endpoint to;
+  check_endpoint(L, 2, to, false);
+  if (!server(L).udp_connect(id, to.host, to.port)) return luaL_error(L, "udp connect failed");
+  return 0;
+}
+
+int l_udp_dial(lua_State* L) {
+  endpoint to;
+  check_endpoint(L, 1, to, false);
+  const std::int32_t id = server(L).udp_dial(self(L), to.host, to.port);
+  if (id < 0) return luaL_error(L, "udp dial host failed");
+  lua_pushinteger(L, id);
+  return 1;
+}
+
+int l_udp_listen(lua_State* L) {
+  endpoint at;
+  check_endpoint(L, 1, at, false);
+  const std::int32_t id = server(L).udp_listen(self(L), at.host, at.port);
+  if (id < 0) return luaL_error(L, "udp listen host failed");
+  lua_pushinteger(L, id);
+  return 1;
+}
+
+int l_udp_send(lua_State* L) {
+  const std::int32_t id = check_id(L, 1);
+  std::size_t size = 0;
+  const char* address = luaL_checklstring(L, 2, &size);
+  bool sent = false;
+  {
+    payload bytes = check_bytes(L, 3);
+    sent = server(L).udp_send(id, std::as_bytes(std::span(address, size)), std::move(bytes));
+  }
+  lua_pushboolean(L, sent ? 1 : 0);
+  return 1;
+}
+
+int l_udp_address(lua_State* L) {
+  std::size_t size = 0;
+  const char* address = luaL_checklstring(L, 1, &size);
+  const auto decoded = net::socket_server::udp_address(std::as_bytes(std::span(address, size)));
+  if (!decoded) return luaL_error(L, "Invalid udp address");
+  lua_pushlstring(L, decoded->first.data(), decoded->first.size());
+  lua_pushinteger(L, decoded->second);
+  return 2;
+}
+
+// ---- resolve and netstat ---------------------------------------------------------------------
+
+int push_resolved(lua_State* L, const std::vector<std::string>& ips) {
+  lua_createtable(L, static_cast<int>(ips.size()), 0);
+  for (std::size_t i = 0; i < ips.size(); ++i) {
+    lua_pushlstring(L, ips[i].data(), ips[i].size());
+    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+  }
+  return 1;
+}
+
+int l_resolve(lua_State* L) {
+  const char* host = luaL_checkstring(L, 1);
+  bool failed = false;
+  {
+    std::string error;
+    const std::vector<std::string> ips = net::socket_server::resolve(host, &error);
+    if (error.empty()) return push_resolved(L, ips);
+    lua_pushlstring(L, error.data(), error.size());
+    failed = true;
+  }
+  if (failed) return lua_error(L);
+  return 0;
+}
+
+const char* kind_name(net::socket_info::kind kind) {
+  switch (kind) {
+    case net::socket_info::kind::listen:
+      return "LISTEN";
+    case net::socket_info::kind::tcp:
+      return "TCP";
+    case net::socket_info::kind::udp:
+      return "UDP";
+    case net::socket_info::kind::bind:
+      return "BIND";
+    case net::socket_info::kind::closing:
+      return "CLOSING";
+    case net::socket_info::kind::unknown:
+      break;
+  }
+  return "UNKNOWN";
+}
+
+void set_integer(lua_State* L, const char* key, lua_Integer value) {
+  lua_pushinteger(L, value);
+  lua_setfield(L, -2, key);
+}
+
+void set_boolean(lua_State* L, const char* key, bool value) {
+  lua_pushboolean(L, value ? 1 : 0);
+  lua_setfield(L, -2, key);
+}
+
+void set_string(lua_State* L, const char* key, const std::string& value) {
+  lua_pushlstring(L, value.data(), value.size());
+  lua_setfield(L, -2, key);
+}
+
+void push_info(lua_State* L, const net::socket_info& s) {
+  lua_newtable(L);
+  set_integer(L, "id", s.id);
+  set_integer(L, "address", static_cast<lua_Integer>(s.owner));
+  lua_pushstring(L, kind_name(s.type));
+  lua_setfield(L, -2, "type");
+  set_integer(L, "rtime", s.rtime);
+  if (s.type == net::socket_info::kind::listen) {
+    set_integer(L, "accept", static_cast<lua_Integer>(s.read));
+    if (!s.endpoint.empty()) set_string(L, "sock", s.endpoint);
+    return;
+  }
+  set_integer(L, "read", static_cast<lua_Integer>(s.read));
+  set_integer(L, "write", static_cast<lua_Integer>(s.write));
+  set_integer(L, "wbuffer", static_cast<lua_Integer>(s.wbuffer));
+  set_integer(L, "wtime", s.wtime);
+  set_boolean(L, "reading", s.reading);
+  set_boolean(L, "writing", s.writing);
+  if (!s.endpoint.empty()) set_string(L, "peer", s.endpoint);
+}
+
+int l_info(lua_State* L) {
+  const std::vector<net::socket_info> sockets = server(L).info();
+  lua_createtable(L, static_cast<int>(sockets.size()), 0);
+  for (std::size_t i = 0; i < sockets.size(); ++i) {
+    push_info(L, sockets[i]);
+    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+  }
+  return 1;
+}
+
+// ---- socket messages -------------------------------------------------------------------------
+
+// unpack(msg, sz) -> type, id, ud, data[, udp address]
+int l_unpack(lua_State* L) {
+  const void* data = lua_touserdata(L, 1);
+  const auto size = static_cast<std::size_t>(luaL_checkinteger(L, 2));
+  const socket_message* head = read_socket_message(data, size);
+  if (head == nullptr) return luaL_error(L, "Invalid socket message");
+  lua_pushinteger(L, static_cast<lua_Integer>(head->type));
+  lua_pushinteger(L, head->id);
+  lua_pushinteger(L, head->ud);
+  switch (head->type) {
+    case socket_event::connect:
+    case socket_event::accept:
+    case socket_event::error: {
+      const std::string_view text = socket_message_text(data, size);
+      lua_pushlstring(L, text.data(), text.size());
+      return 4;
+    }
+    case socket_event::udp: {
+      if (head->buffer == nullptr) return luaL_error(L, "Invalid socket message");
+      lua_pushlightuserdata(L, head->buffer);
+      const auto* blob = static_cast<const char*>(head->buffer) + head->ud;
+      const std::size_t blob_size = blob[0] == 2 ? 19 : 7;  // family tag: 1 = IPv4, 2 = IPv6
+      lua_pushlstring(L, blob, blob_size);
+      return 5;
+    }
+    default:
+      lua_pushlightuserdata(L, head->buffer);
+      return 4;
+  }
+}
+
+int l_drop(lua_State* L) {
+  std::free(lua_touserdata(L, 1));
+  return 0;
+}
+
+int l_str2p(lua_State* L) {
+  std::size_t size = 0;
+  const char* text = luaL_checklstring(L, 1, &size);
+  void* block = std::malloc(size == 0 ? 1 : size);
+  if (block == nullptr) return luaL_error(L, "not enough memory");
+  std::memcpy(block, text, size);
+  lua_pushlightuserdata(L, block);
+  lua_pushinteger(L, static_cast<lua_Integer>(size));
+  return 2;
+}
+
+// header(s): the big-endian unsigned number in a 1..4 byte string.
+int l_header(lua_State* L) {
+  std::size_t size = 0;
+  const char* bytes = luaL_checklstring(L, 1, &size);
+  if (size < 1 || size > 4) return luaL_error(L, "Invalid read %s", bytes);
+  lua_Integer value = 0;
+  for (std::size_t i = 0; i < size; ++i) {
+    value = (value << 8) | static_cast<unsigned char>(bytes[i]);
+  }
+  lua_pushinteger(L, value);
+  return 1;
+}
+
+// ---- read buffers ----------------------------------------------------------------------------
+
+constexpr const char* buffer_metatable = "starling.socketbuffer";
+
+/// The bytes of DATA messages not read yet, kept in the blocks they arrived in.
+class read_buffer {
+ public:
+  read_buffer() = default;
+  read_buffer(const read_buffer&) = delete;
+  read_buffer& operator=(const read_buffer&) = delete;
+  ~read_buffer() { clear(); }
+
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+  /// Takes `block` (malloc'd).
+  void push(char* block, std::size_t size) {
+    if (size == 0) {
+      std::free(block);
+      return;
+    }
+    chunks_.push_back({block, size});
+    size_ += size;
+  }
+
+  /// Pushes the first `n` bytes (n <= size()) as a Lua string and removes them.
+  void pop_into(lua_State* L, std::size_t n) {
+    chunk& front = chunks_.front();
+    if (front.size - offset_ >= n) {
+      lua_pushlstring(L, front.bytes + offset_, n);
+      consume(n);
+      return;
+    }
+    luaL_Buffer out;
+    char* target = luaL_buffinitsize(L, &out, n);
+    copy_prefix(target, n);
+    luaL_pushresultsize(&out, n);
+    consume(n);
+  }
+
+  /// The position of the first `sep`, or npos.
+  [[nodiscard]] std::size_t find(std::string_view sep) const {
+    if (sep.empty() || sep.size() > size_) return std::string_view::npos;
+    std::size_t position = 0;
+    for (std::size_t c = 0; c < chunks_.size(); ++c) {
+      const std::size_t begin = c == 0 ? offset_ : 0;
+      for (std::size_t i = begin; i < chunks_[c].size; ++i, ++position) {
+        if (chunks_[c].bytes[i] == sep[0] && matches(c, i, sep)) return position;
+      }
+    }
+    return std::string_view::npos;
+  }
+
+  /// Removes the first `n` bytes (n <= size()).
+  void discard(std::size_t n) noexcept { consume(n); }
+
+  void clear() noexcept {
+    for (chunk& c : chunks_)
+      std::free(c.bytes);
+    chunks_.clear();
+    offset_ = 0;
+    size_ = 0;
+  }
+
+ private:
+  struct chunk {
+    char* bytes;
+    std::size_t size;
+  };
+
+  // Whether `sep` starts at byte `i` of chunk `c`, possibly running into later chunks.
+  [[nodiscard]] bool matches(std::size_t c, std::size_t i, std::string_view sep) const {
+    for (char expected : sep) {
+      while (i == chunks_[c].size) {
+        if (++c == chunks_.size()) return false;
+        i = 0;
+      }
+      if (chunks_[c].bytes[i] != expected) return false;
+      ++i;
+    }
+    return true;
+  }
+
+  void copy_prefix(char* target, std::size_t n) const {
+    std::size_t offset = offset_;
+    for (const chunk& c : chunks_) {
+      if (n == 0) break;
+      const std::size_t take = std::min(n, c.size - offset);
+      std::memcpy(target, c.bytes + offset, take);
+      target += take;
+      n -= take;
+      offset = 0;
+    }
+  }
+
+  void consume(std::size_t n) noexcept {
+    size_ -= n;
+    while (n != 0) {
+      chunk& front = chunks_.front();
+      const std::size_t left = front.size - offset_;
+      if (n < left) {
+        offset_ += n;
+        return;
+      }
+      n -= left;
+      std::free(front.bytes);
+      chunks_.pop_front();
+      offset_ = 0;
+    }
+  }
+
+  std::deque<chunk> chunks_;
+  std::size_t offset_ = 0;  // into the front chunk
+  std::size_t size_ = 0;
+};
+
+read_buffer& check_buffer(lua_State* L, int index) {
+  return *static_cast<read_buffer*>(luaL_checkudata(L, index, buffer_metatable));
+}
+
+int buffer_gc(lua_State* L) {
+  check_buffer(L, 1).~read_buffer();
+  return 0;
+}
+
+int l_buffer(lua_State* L) {
+  void* storage = lua_newuserdatauv(L, sizeof(read_buffer), 0);
+  new (storage) read_buffer();
+  luaL_setmetatable(L, buffer_metatable);
+  return 1;
+}
+
+// push(buffer, pool, msg, sz) -> total size; the buffer takes msg. `pool` is accepted for
+// skynet's signature: buffers manage their own storage.
+int l_push(lua_State* L) {
+  read_buffer& buffer = check_buffer(L, 1);
+  void* block = lua_touserdata(L, 3);
+  const lua_Integer size = luaL_checkinteger(L, 4);
+  if (block == nullptr || size < 0) return luaL_error(L, "Invalid socket data");
+  buffer.push(static_cast<char*>(block), static_cast<std::size_t>(size));
+  lua_pushinteger(L, static_cast<lua_Integer>(buffer.size()));
+  return 1;
+}
+
+// pop(buffer, pool, n) -> string or nil (fewer than n bytes, or n == 0), bytes left
+int l_pop(lua_State* L) {
+  read_buffer& buffer = check_buffer(L, 1);
+  const lua_Integer n = luaL_checkinteger(L, 3);
+  if (n <= 0 || static_cast<std::size_t>(n) > buffer.size()) {
+    lua_pushnil(L);
+  } else {
+    buffer.pop_into(L, static_cast<std::size_t>(n));
+  }
+  lua_pushinteger(L, static_cast<lua_Integer>(buffer.size()));
+  return 2;
+}
+
+int l_readall(lua_State* L) {
+  read_buffer& buffer = check_buffer(L, 1);
+  if (buffer.size() == 0) {
+    lua_pushliteral(L, "");
+  } else {
+    buffer.pop_into(L, buffer.size());
+  }
+  return 1;
+}
+
+// readline(buffer, pool, sep): the line without `sep`, or nothing. With a pool that is not a
+// table it only tests: true when a whole line is there.
+int l_readline(lua_State* L) {
+  read_buffer& buffer = check_buffer(L, 1);
+  const bool take = lua_istable(L, 2);
+  std::size_t sep_size = 0;
+  const char* sep = luaL_optlstring(L, 3, "\n", &sep_size);
+  const std::size_t at = buffer.find(std::string_view(sep, sep_size));
+  if (at == std::string_view::npos) return 0;
+  if (!take) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  if (at == 0) {
+    lua_pushliteral(L, "");
+  } else {
+    buffer.pop_into(L, at);
+  }
+  buffer.discard(sep_size);
+  return 1;
+}
+
+int l_clear(lua_State* L) {
+  check_buffer(L, 1).clear();
+  return 0;
+}
+
+const luaL_Reg with_server[] = {
+    {"connect", l_connect},   {"listen", l_listen},
+    {"bind", l_bind},         {"close", l_close},
+    {"shutdown", l_shutdown}, {"start", l_start},
+    {"pause", l_pause},       {"nodelay", l_nodelay},
+    {"send", l_send},         {"lsend", l_lsend},
+    {"udp", l_udp},           {"udp_connect", l_udp_connect},
+    {"udp_dial", l_udp_dial}, {"udp_listen", l_udp_listen},
+    {"udp_send", l_udp_send}, {"info", l_info},
+    {nullptr, nullptr},
+};
+
+const luaL_Reg plain[] = {
+    {"udp_address", l_udp_address},
+    {"resolve", l_resolve},
+    {"unpack", l_unpack},
+    {"drop", l_drop},
+    {"str2p", l_str2p},
+    {"header", l_header},
+    {"buffer", l_buffer},
+    {"push", l_push},
+    {"pop", l_pop},
+    {"readall", l_readall},
+    {"readline", l_readline},
+    {"clear", l_clear},
+    {nullptr, nullptr},
+};
+
+}  // namespace
+
+int open_socketdriver(lua_State* L) {
+  scheduler* host = scheduler::of(L);
+  if (host == nullptr) return luaL_error(L, "skynet.socketdriver needs the Starling Lua host");
+  net::socket_server* sockets = net::socket_server::of(host->self().owner());
+  if (sockets == nullptr)
+    return luaL_error(L, "skynet.socketdriver: this node has no socket thread");
+
+  if (luaL_newmetatable(L, buffer_metatable) != 0) {
+    lua_pushcfunction(L, buffer_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+
+  luaL_newlibtable(L, with_server);
+  lua_pushlightuserdata(L, sockets);
+  lua_pushinteger(L, static_cast<lua_Integer>(host->self().handle()));
+  luaL_setfuncs(L, with_server, 2);
+  luaL_setfuncs(L, plain, 0);
+  return 1;
+}
+
+}  // namespace starling::lua
