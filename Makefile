@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build run run-native test asan-test tsan-test fuzz bench format tidy clean
+.PHONY: all deps build run run-gate run-native test asan-test tsan-test fuzz bench format tidy clean
 
 all: build
 
@@ -18,6 +18,10 @@ build: deps build/release/build.ninja
 # The main demo: Lua services (examples/simpledb) booted the skynet way.
 run: build
 	build/release/bin/starling examples/simpledb/config
+
+# A watchdog, the gate and echo agents, with a Lua client (examples/watchdog).
+run-gate: build
+	build/release/bin/starling examples/watchdog/config
 
 # Two native C++ services calling each other, with round-trip figures.
 run-native: build

@@ -214,6 +214,56 @@ T.test("a client that sends a packet and closes: the packet, then close; kick fr
   T.eq(find_event("close", fd), nil, "no second close")
 end)
 
+T.test("bad input costs only its own connection; the others carry on", function()
+  local good, good_fd = client()
+  call("forward", good_fd)
+
+  -- a header announcing more than ever comes, then a disconnect: no packet, just close
+  local short, short_fd = client()
+  call("forward", short_fd)
+  socket.write(short, "\3\232only ten b")
+  socket.close(short)
+  take_event("close", short_fd)
+  call("kick", short_fd)
+
+  -- garbage: whatever lengths it spells, the gate frames it and nothing breaks
+  local junk, junk_fd = client()
+  call("forward", junk_fd)
+  local bytes = {}
+  local seed = 12345
+  for i = 1, 4096 do
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    bytes[i] = string.char(seed % 256)
+  end
+  socket.write(junk, table.concat(bytes))
+  socket.close(junk)
+  take_event("close", junk_fd)
+  call("kick", junk_fd)
+  packets = {} -- whatever frames the garbage happened to spell
+
+  -- 10k one-byte writes spelling 2,000 packets of 3 bytes: every packet arrives, in order
+  local tiny, tiny_fd = client()
+  call("forward", tiny_fd)
+  local frame = string.pack(">s2", "abc")
+  for _ = 1, 2000 do
+    for i = 1, #frame do socket.write(tiny, frame:sub(i, i)) end
+  end
+  T.eventually(function()
+    local n = 0
+    for _, p in ipairs(packets) do
+      if p.session == tiny_fd then n = n + 1 end
+    end
+    return n == 2000
+  end, nil, "2,000 packets from 10k writes")
+  for _, p in ipairs(packets) do T.eq(p.payload, "abc") end
+  packets = {}
+  kick(tiny, tiny_fd)
+
+  send(good, "still served")
+  T.eq(take_packet(good_fd).payload, "still served")
+  kick(good, good_fd)
+end)
+
 T.test("close stops accepting; existing clients keep working", function()
   local c, fd = client()
   call("forward", fd)
