@@ -310,10 +310,6 @@ void node::between_batches() {
   if (timer_.due(monotonic_ns())) timer_.fire_due();
 }
 
-void node::all_workers_asleep() {
-  timer_.recheck();
-}
-
 void node::overloaded(context& target, std::size_t length) {
   log(target.handle(), fmt::format("error: May overload, message queue length = {}", length));
 }

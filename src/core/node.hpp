@@ -126,7 +126,6 @@ class node final : private dispatcher {
   void dispatch(worker_probe& probe, context& target, message& msg) override;
   void overloaded(context& target, std::size_t length) override;
   void between_batches() override;
-  void all_workers_asleep() override;
   [[nodiscard]] std::uint64_t next_timer_deadline() const override { return timer_.earliest(); }
 
   /// Pushes `msg` to a local `dest` and schedules it if it was idle; false if `dest` is not

@@ -12,6 +12,9 @@ namespace {
 // How many empty polls an idle worker makes before sleeping: about 20-50 us, long enough
 // to catch the reply of a call in flight, short enough to leave an idle node idle.
 constexpr int spin_polls = 2000;
+// How long idle workers keep spinning after a thread outside the workers (the socket
+// thread) made a service runnable.
+constexpr std::uint64_t outside_spin_ns = 50'000;
 // Polls between two looks at the other workers' next slots (a few microseconds).
 constexpr int steal_every = 64;
 // How often a sleeping worker looks for a next slot held back by a long dispatch.
@@ -86,6 +89,8 @@ void scheduler::schedule(std::shared_ptr<context> target) {
       return;
     }
     // The slot held another service: that one goes to the shared queue.
+  } else {
+    last_outside_push_ns_.store(monotonic_ns(), std::memory_order_relaxed);
   }
   push_shared(std::move(target));
 }
@@ -166,11 +171,27 @@ std::shared_ptr<context> scheduler::steal_stale(int thief) {
   return nullptr;
 }
 
+bool scheduler::others_dispatching(int index) const noexcept {
+  for (std::size_t i = 0; i < probes_.size(); ++i) {
+    if (static_cast<int>(i) != index && probes_[i].dispatching()) return true;
+  }
+  return false;
+}
+
 std::shared_ptr<context> scheduler::take(int index) {
   spinning_.fetch_add(1, std::memory_order_relaxed);
   for (int i = 0; i < spin_polls && !stopping_.load(std::memory_order_relaxed); ++i) {
     std::shared_ptr<context> next = try_pop();
     if (!next && i % steal_every == steal_every - 1) {
+      // Work that comes soon comes from a worker of this node that is dispatching, or from
+      // a thread outside the workers (the socket thread) that has just delivered some: a
+      // stream of packets keeps coming. Otherwise spinning would only take the CPU from
+      // whoever produces the next message, another node on the same machine included.
+      if (!others_dispatching(index) &&
+          monotonic_ns() - last_outside_push_ns_.load(std::memory_order_relaxed) >
+              outside_spin_ns) {
+        break;
+      }
       node_.between_batches();
       next = steal_stale(index);
     }
@@ -188,7 +209,6 @@ std::shared_ptr<context> scheduler::take(int index) {
   std::shared_ptr<context> next;
   bool notified = false;  // the last wait ended by a notice, not by its deadline
   for (;;) {
-    bool last_awake = false;
     {
       std::lock_guard guard(queue_lock_);
       if (queue_.pop(next) || stopping_.load(std::memory_order_relaxed)) {
@@ -197,10 +217,10 @@ std::shared_ptr<context> scheduler::take(int index) {
       }
       ++sleeping_;
       asleep_.store(sleeping_, std::memory_order_relaxed);
-      last_awake = sleeping_ == static_cast<int>(probes_.size());
     }
-    // The timer thread leaves due timers to awake workers; now there are none.
-    if (last_awake) node_.all_workers_asleep();
+    // One sleeping worker always waits for the next timer deadline itself, so the timer
+    // thread need not be told that the workers sleep: that would cost it a wake-up, and a
+    // context switch, every time the node goes idle.
     const bool watching = !timer_watcher_.exchange(true, std::memory_order_relaxed);
     std::uint64_t wake_at = watching ? node_.next_timer_deadline() : UINT64_MAX;
     // Registered before the look at the slots (paired with schedule()): a slot filled after

@@ -4,8 +4,9 @@
 // A worker takes a service from the head of the run queue and dispatches a batch sized by its
 // weight (skynet's table: workers 0-3 one message, 4-7 the whole queue, 8-15 half, ...). If
 // another service is waiting, the current one goes back to the tail; otherwise the worker
-// keeps it. An idle worker spins briefly, then sleeps; a push wakes a sleeper only when no
-// worker is already spinning, so a busy node makes few futex calls.
+// keeps it. An idle worker spins briefly while another worker is dispatching (the likely source
+// of its next service), then sleeps; a push wakes a sleeper only when no worker is already
+// spinning, so a busy node makes few futex calls and an idle one leaves the CPU to others.
 //
 // A service that a worker's own dispatch makes runnable goes to that worker's `next` slot
 // rather than the shared queue, and runs there as soon as the current batch ends: a call and
@@ -43,8 +44,6 @@ class dispatcher {
   /// Called by busy and spinning workers every few batches or polls (timer delivery without
   /// a thread switch).
   virtual void between_batches() = 0;
-  /// The last awake worker is about to sleep.
-  virtual void all_workers_asleep() = 0;
   /// When the next timer is due (monotonic ns; UINT64_MAX: none), for a sleeping worker that
   /// wakes itself to fire it: one wake-up instead of the timer thread's plus a worker's.
   [[nodiscard]] virtual std::uint64_t next_timer_deadline() const = 0;
@@ -97,6 +96,8 @@ class scheduler {
   void stash(next_slot& slot, std::shared_ptr<context> target);
   /// Steals `next` from workers stuck in one dispatch since the previous look.
   std::shared_ptr<context> steal_stale(int thief);
+  /// Whether a worker other than `index` is inside a dispatch now.
+  [[nodiscard]] bool others_dispatching(int index) const noexcept;
 
   dispatcher& node_;
   std::vector<worker_probe> probes_;
@@ -112,6 +113,7 @@ class scheduler {
   // a service parked behind a long dispatch would wait for it to end.
   std::atomic<int> unrescued_sleepers_{0};
 
+  std::atomic<std::uint64_t> last_outside_push_ns_{0};  // schedule() from a non-worker
   std::atomic<int> spinning_{0};
   std::atomic<int> asleep_{0};              // sleeping_, readable without the lock
   std::atomic<bool> timer_watcher_{false};  // one sleeping worker waits for the next timer

@@ -34,6 +34,10 @@ class alignas(64) worker_probe {
   [[nodiscard]] std::uint32_t version() const noexcept {
     return version_.load(std::memory_order_acquire);
   }
+  /// Inside a dispatch now (begin bumps the version to odd, end back to even).
+  [[nodiscard]] bool dispatching() const noexcept {
+    return (version_.load(std::memory_order_relaxed) & 1U) != 0;
+  }
 
  private:
   friend class stall_monitor;

@@ -54,8 +54,6 @@ class timer {
   }
   /// Fires every due entry unless another thread is already doing so. Any thread.
   void fire_due();
-  /// Makes the thread recompute when to wake (the workers' state changed). Any thread.
-  void recheck() { wake_.notify_one(); }
 
   /// Stops the thread; entries not yet due are dropped. Idempotent.
   void stop();
