@@ -11,9 +11,9 @@
 // A service that a worker's own dispatch makes runnable goes to that worker's `next` slot
 // rather than the shared queue, and runs there as soon as the current batch ends: a call and
 // its reply then stay on one core instead of bouncing between two. So that a long dispatch
-// cannot hold it back, another worker steals a `next` whose owner has not finished a dispatch
-// since it last looked (spinning workers look every few microseconds; sleeping ones every
-// `rescue_interval` while any `next` is occupied).
+// cannot hold it back, another worker steals a `next` whose owner has stayed in one dispatch
+// for longer than `steal_after_ns` (spinning workers look every few microseconds; sleeping
+// ones every `rescue_interval` while any `next` is occupied).
 
 #include <atomic>
 #include <chrono>
@@ -82,6 +82,7 @@ class scheduler {
     spinlock lock;
     std::shared_ptr<context> next;   // guarded by lock
     std::uint32_t seen_version = 0;  // what a stealer last saw of this worker's probe
+    std::uint64_t seen_at_ns = 0;    // when it first saw that version
     // Whether `next` is set; written under lock. Only the owner fills its slot, so the owner
     // can trust an empty reading without taking the lock.
     std::atomic<bool> occupied{false};

@@ -27,6 +27,12 @@ local function pair()
   return client, server
 end
 
+local function reading(id)
+  for _, s in ipairs(socket.netstat()) do
+    if s.id == id then return s.reading end
+  end
+end
+
 local function my_lines(from, pattern)
   T.sync()
   local out = {}
@@ -169,11 +175,21 @@ T.test("close with 4 MiB queued delivers every byte; shutdown drops some", funct
 
   client, server = pair()
   socket.pause(server)
-  for _ = 1, 128 do socket.write(client, chunk) end
-  skynet.sleep(10)
+  T.eventually(function() return reading(server) == false end, nil, "reading stopped")
+  -- Write until the socket thread itself holds a backlog (its first warning), so that some
+  -- bytes are surely still queued when the shutdown drops them.
+  local backlog = false
+  socket.warning(client, function(_, kib) backlog = backlog or kib > 0 end)
+  local written = 0
+  while not backlog and written < 64 * 1024 * 1024 do
+    socket.write(client, chunk)
+    written = written + #chunk
+    if written % (1024 * 1024) == 0 then skynet.yield() end
+  end
+  T.ok(backlog, "a backlog built up")
   socket.shutdown(client)
   local got = drain(server)
-  T.ok(got < 128 * #chunk, "shutdown dropped queued bytes (" .. got .. " arrived)")
+  T.ok(got < written, "shutdown dropped queued bytes (" .. got .. " of " .. written .. " arrived)")
   socket.close(server)
   socket.close(client)
 end)
@@ -187,12 +203,20 @@ T.test("WARNING: 1 MiB then 2 MiB then 0 when a paused peer drains", function()
     warnings[#warnings + 1] = kib
   end)
   socket.pause(server)
-  for _ = 1, 96 do socket.write(client, chunk) end -- 6 MiB
-  T.eventually(function() return #warnings >= 2 end, nil, "two warnings")
+  T.eventually(function() return reading(server) == false end, nil, "reading stopped")
+  -- How much the kernels take before the backlog grows varies: write until two warnings
+  -- have come (a yield per MiB lets them in), at most 64 MiB.
+  local written = 0
+  while #warnings < 2 and written < 64 * 1024 * 1024 do
+    socket.write(client, chunk)
+    written = written + #chunk
+    if written % (1024 * 1024) == 0 then skynet.yield() end
+  end
+  T.ok(#warnings >= 2, "two warnings")
   T.ok(warnings[1] >= 1024, "first warning at 1 MiB: " .. warnings[1])
   T.ok(warnings[2] >= 2048 and warnings[2] > warnings[1], "second at 2 MiB: " .. warnings[2])
   local got = 0
-  while got < 96 * #chunk do
+  while got < written do
     got = got + #assert(socket.read(server))
   end
   T.eventually(function() return warnings[#warnings] == 0 end, nil, "the drained warning")
@@ -210,12 +234,6 @@ T.test("limit: going past it closes the socket and logs the overflow", function(
   socket.close(server)
   socket.close(client)
 end)
-
-local function reading(id)
-  for _, s in ipairs(socket.netstat()) do
-    if s.id == id then return s.reading end
-  end
-end
 
 T.test("more than 128 KiB unread pauses the socket; the next read resumes it, nothing lost", function()
   local client, server = pair()
