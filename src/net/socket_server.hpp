@@ -111,8 +111,7 @@ class socket_server {
       std::span<const std::byte> address);
   /// getaddrinfo without hints: one ip per result, duplicates kept. The resolver's text on
   /// failure.
-  [[nodiscard]] static std::vector<std::string> resolve(std::string_view host,
-                                                        std::string* error);
+  [[nodiscard]] static std::vector<std::string> resolve(std::string_view host, std::string* error);
 
  private:
   struct impl;

@@ -7,59 +7,31 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "vector_file.hpp"
 
 namespace starling::netpack_vectors {
 
 using nlohmann::json;
 
+using vector_file::case_ref;
+using vector_file::from_hex;
+using vector_file::test_name;
+
 inline const json& vectors() {
-  static const json loaded = [] {
-    std::ifstream in(STARLING_SHARED_DIR "/vectors/netpack.json");
-    if (!in) return json();
-    return json::parse(in, nullptr, /*allow_exceptions=*/false);
-  }();
+  static const json loaded = vector_file::parse(STARLING_SHARED_DIR "/vectors/netpack.json");
   return loaded;
 }
 
-struct case_ref {
-  std::string section;
-  std::size_t index;
-  std::string name;
-};
-
-inline void PrintTo(const case_ref& ref, std::ostream* out) {
-  *out << ref.section << '/' << ref.name;
-}
-
 inline std::vector<case_ref> refs(const char* section) {
-  std::vector<case_ref> result;
-  const json& all = vectors();
-  if (!all.is_object() || !all.contains(section)) return result;
-  for (std::size_t i = 0; i < all[section].size(); ++i) {
-    result.push_back({section, i, all[section][i]["name"].get<std::string>()});
-  }
-  return result;
-}
-
-inline std::string test_name(const ::testing::TestParamInfo<case_ref>& info) {
-  return info.param.name;
+  return vector_file::refs_in(vectors(), section);
 }
 
 inline const json& entry(const case_ref& ref) {
   return vectors()[ref.section][ref.index];
-}
-
-inline std::string from_hex(const std::string& hex) {
-  std::string bytes;
-  bytes.reserve(hex.size() / 2);
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return bytes;
 }
 
 /// The payload of a packet entry: `hex`, or `repeat_hex` repeated `size` times.

@@ -1,0 +1,59 @@
+#pragma once
+// What every reader of a ../shared/vectors JSON file needs in tests: parsing the file, its
+// cases as GoogleTest parameters, hex strings decoded.
+
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace starling::vector_file {
+
+using nlohmann::json;
+
+/// The parsed file, or a null json when it cannot be read or parsed.
+inline json parse(const char* path) {
+  std::ifstream in(path);
+  if (!in) return json();
+  return json::parse(in, nullptr, /*allow_exceptions=*/false);
+}
+
+/// One case: its section of the file, its index there and its name.
+struct case_ref {
+  std::string section;
+  std::size_t index;
+  std::string name;
+};
+
+inline void PrintTo(const case_ref& ref, std::ostream* out) {
+  *out << ref.section << '/' << ref.name;
+}
+
+/// The cases of `section` in `all` (none when the file or the section is missing).
+inline std::vector<case_ref> refs_in(const json& all, const char* section) {
+  std::vector<case_ref> result;
+  if (!all.is_object() || !all.contains(section)) return result;
+  for (std::size_t i = 0; i < all[section].size(); ++i) {
+    result.push_back({section, i, all[section][i]["name"].get<std::string>()});
+  }
+  return result;
+}
+
+inline std::string test_name(const ::testing::TestParamInfo<case_ref>& info) {
+  return info.param.name;
+}
+
+inline std::string from_hex(const std::string& hex) {
+  std::string bytes;
+  bytes.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  return bytes;
+}
+
+}  // namespace starling::vector_file
