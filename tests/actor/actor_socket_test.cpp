@@ -16,22 +16,10 @@
 namespace starling {
 namespace {
 
-struct record {
-  std::mutex mutex;
-  std::vector<std::string> events;
-  std::atomic<int> port{0};
-  std::atomic<bool> finished{false};
-  void add(std::string e) {
-    std::lock_guard lock(mutex);
-    events.push_back(std::move(e));
-  }
-  std::vector<std::string> get() {
-    std::lock_guard lock(mutex);
-    return events;
-  }
-};
+using record = testing::scenario_record;
 
 record* current = nullptr;
+std::atomic<int> server_port{0};  // the line server's, once bound
 
 void note(std::string e) {
   current->add(std::move(e));
@@ -52,7 +40,7 @@ class line_server final : public actor {
       co_return;
     }
     note("bound " + bound->address);
-    current->port = bound->port;
+    server_port = bound->port;
     for (;;) {
       auto client = co_await accept(bound->id);
       if (!client) co_return;
@@ -90,9 +78,9 @@ class client final : public actor {
  protected:
   task<> start(std::vector<std::string> args) override {
     (void)args;
-    while (current->port == 0)
+    while (server_port == 0)
       (void)co_await sleep(1);
-    auto id = co_await connect("127.0.0.1", current->port);
+    auto id = co_await connect("127.0.0.1", server_port);
     if (!id) {
       note("connect failed");
       current->finished = true;
@@ -126,6 +114,7 @@ class client final : public actor {
 std::vector<std::string> play() {
   record result;
   current = &result;
+  server_port = 0;
   module_registry modules;
   register_actor<line_server>(modules, "line_server");
   register_actor<client>(modules, "client");

@@ -13,20 +13,7 @@
 namespace starling {
 namespace {
 
-/// What a scenario observed, in order; read by the test after `finished`.
-struct outcome {
-  std::mutex mutex;
-  std::vector<std::string> events;
-  std::atomic<bool> finished{false};
-  void add(std::string e) {
-    std::lock_guard lock(mutex);
-    events.push_back(std::move(e));
-  }
-  std::vector<std::string> get() {
-    std::lock_guard lock(mutex);
-    return events;
-  }
-};
+using outcome = testing::scenario_record;
 
 outcome* current = nullptr;
 

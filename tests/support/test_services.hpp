@@ -2,6 +2,7 @@
 // Services and helpers shared by the tests: a lambda-driven service, a logger that records
 // lines, and a wait-for-condition helper (tests wait on conditions, never on durations).
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -30,6 +31,21 @@ inline bool eventually(const std::function<bool()>& done,
   }
   return true;
 }
+
+/// What a scenario observed, in order, from any thread; read by the test after `finished`.
+struct scenario_record {
+  std::mutex mutex;
+  std::vector<std::string> events;
+  std::atomic<bool> finished{false};
+  void add(std::string e) {
+    std::lock_guard lock(mutex);
+    events.push_back(std::move(e));
+  }
+  std::vector<std::string> get() {
+    std::lock_guard lock(mutex);
+    return events;
+  }
+};
 
 /// A service whose init and dispatch are functions given at registration.
 class lambda_service final : public service {
