@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "core/context.hpp"
 #include "core/environment.hpp"
 #include "core/handle_table.hpp"
+#include "core/io_poller.hpp"
 #include "core/module_registry.hpp"
 #include "core/scheduler.hpp"
 #include "core/stall_monitor.hpp"
@@ -56,6 +58,11 @@ class node final : private dispatcher {
   /// reverse order of attachment. For what services call into while they close (the socket
   /// thread: a Lua state closes its sockets as it is collected).
   void attach(std::shared_ptr<void> part);
+  /// Lets idle workers wait in `poller` (the socket server) instead of a thread of its own;
+  /// null detaches it, once no worker is inside (scheduler::set_poller).
+  void set_io_poller(io_poller* poller) { scheduler_.set_poller(poller); }
+  /// Runs `fn` while no worker polls (scheduler::with_poller_lead).
+  void with_io_lead(const std::function<void()>& fn) { scheduler_.with_poller_lead(fn); }
 
   // ---- services ------------------------------------------------------------------------
 

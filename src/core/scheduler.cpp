@@ -12,11 +12,13 @@ namespace {
 // How many empty polls an idle worker makes before sleeping: about 20-50 us, long enough
 // to catch the reply of a call in flight, short enough to leave an idle node idle.
 constexpr int spin_polls = 2000;
-// How long idle workers keep spinning after a thread outside the workers (the socket
-// thread) made a service runnable.
-constexpr std::uint64_t outside_spin_ns = 50'000;
+// How long idle workers keep spinning after work came from outside the workers' dispatches
+// (a packet, a timer): a stream of packets keeps coming.
+constexpr std::uint64_t arrival_spin_ns = 200'000;
+// How often busy workers poll for I/O while no idle worker leads.
+constexpr std::uint64_t poll_interval_ns = 50'000;
 // Polls between two looks at the other workers' next slots (a few microseconds).
-constexpr int steal_every = 64;
+constexpr int steal_every = 16;
 // How long a worker may stay in one dispatch before another takes the service waiting in its
 // next slot: shorter dispatches (a Lua handler's few microseconds) keep their chain on one
 // core, where a hop to the other core would cost more in cache misses than it gains.
@@ -64,6 +66,7 @@ void scheduler::stop() {
   if (stopping_.exchange(true)) return;
   { std::lock_guard lock(sleep_mutex_); }
   sleep_cv_.notify_all();
+  if (io_poller* poller = poller_.load()) poller->interrupt();
   for (std::thread& t : threads_)
     t.join();
   threads_.clear();
@@ -87,31 +90,97 @@ void scheduler::schedule(std::shared_ptr<context> target) {
       // other. A sleeper woken here sleeps again with the rescue deadline.
       occupied_next_.fetch_add(1);
       if (unrescued_sleepers_.load() > 0) {
-        std::lock_guard lock(sleep_mutex_);
-        sleep_cv_.notify_all();
+        {
+          std::lock_guard lock(sleep_mutex_);
+          sleep_cv_.notify_all();
+        }
+        if (leader_blocked_.load()) interrupt_poller();
       }
       return;
     }
     // The slot held another service: that one goes to the shared queue.
   } else {
-    last_outside_push_ns_.store(monotonic_ns(), std::memory_order_relaxed);
+    last_arrival_ns_.store(monotonic_ns(), std::memory_order_relaxed);
   }
   push_shared(std::move(target));
 }
 
+bool scheduler::try_lead() noexcept {
+  return poller_.load(std::memory_order_relaxed) != nullptr &&
+         !leading_.load(std::memory_order_relaxed) &&
+         !leading_.exchange(true, std::memory_order_acquire);
+}
+
+void scheduler::end_lead() noexcept {
+  leading_.store(false, std::memory_order_release);
+}
+
+void scheduler::acquire_lead() noexcept {
+  while (leading_.exchange(true, std::memory_order_acquire)) {
+    interrupt_poller();
+    std::this_thread::yield();
+  }
+}
+
+void scheduler::interrupt_poller() noexcept {
+  // Counted so that set_poller knows when no thread can still be calling the old poller.
+  interrupting_.fetch_add(1);
+  if (io_poller* poller = poller_.load()) poller->interrupt();
+  interrupting_.fetch_sub(1);
+}
+
+void scheduler::set_poller(io_poller* poller) {
+  acquire_lead();
+  poller_.store(poller);
+  end_lead();
+  while (interrupting_.load() != 0)
+    std::this_thread::yield();
+  // Sleepers look again: one of them leads the new poller.
+  std::lock_guard lock(sleep_mutex_);
+  sleep_cv_.notify_all();
+}
+
+void scheduler::with_poller_lead(const std::function<void()>& fn) {
+  acquire_lead();
+  try {
+    fn();
+  } catch (...) {
+    end_lead();
+    throw;
+  }
+  end_lead();
+}
+
+bool scheduler::poll_now() {
+  if (!try_lead()) return false;
+  io_poller* poller = poller_.load(std::memory_order_relaxed);  // stable while we lead
+  const bool got = poller->poll(0);
+  const std::uint64_t now = monotonic_ns();
+  last_poll_ns_.store(now, std::memory_order_relaxed);
+  if (got) last_arrival_ns_.store(now, std::memory_order_relaxed);
+  end_lead();
+  return got;
+}
+
 void scheduler::push_shared(std::shared_ptr<context> target) {
   bool wake = false;
+  bool interrupt = false;
   {
     std::lock_guard guard(queue_lock_);
     queue_.push(std::move(target));
     queued_.store(queue_.size(), std::memory_order_relaxed);
     // Read under the queue lock: a worker that found the queue empty registered as a sleeper
     // under this same lock, so either it sees our push or we see it asleep.
-    wake = sleeping_ > 0 && spinning_.load(std::memory_order_relaxed) == 0;
+    wake = spinning_.load(std::memory_order_relaxed) == 0;
+    // A sleeper is woken rather than the leader, which goes on waiting for I/O.
+    interrupt = wake && sleeping_ == 0 && leader_blocked_.load(std::memory_order_relaxed);
+    wake = wake && sleeping_ > 0;
   }
   if (wake) {
     std::lock_guard lock(sleep_mutex_);
     sleep_cv_.notify_one();
+  } else if (interrupt) {
+    interrupt_poller();
   }
 }
 
@@ -181,21 +250,27 @@ bool scheduler::others_dispatching(int index) const noexcept {
 }
 
 std::shared_ptr<context> scheduler::take(int index) {
+  next_slot& own = next_slots_[static_cast<std::size_t>(index)];
+  // One spinner per node: a second one would find nothing the first does not, and on a
+  // machine shared with other nodes it takes a core from whoever produces the next message.
+  const int polls = spinning_.load(std::memory_order_relaxed) == 0 ? spin_polls : 0;
   spinning_.fetch_add(1, std::memory_order_relaxed);
-  for (int i = 0; i < spin_polls && !stopping_.load(std::memory_order_relaxed); ++i) {
+  for (int i = 0; i < polls && !stopping_.load(std::memory_order_relaxed); ++i) {
     std::shared_ptr<context> next = try_pop();
     if (!next && i % steal_every == steal_every - 1) {
       // Work that comes soon comes from a worker of this node that is dispatching, or from
-      // a thread outside the workers (the socket thread) that has just delivered some: a
-      // stream of packets keeps coming. Otherwise spinning would only take the CPU from
-      // whoever produces the next message, another node on the same machine included.
+      // outside the dispatches (a packet, a timer) just after some came: a stream of packets
+      // keeps coming. Otherwise spinning would only take the CPU from whoever produces the
+      // next message, another node on the same machine included.
       if (!others_dispatching(index) &&
-          monotonic_ns() - last_outside_push_ns_.load(std::memory_order_relaxed) >
-              outside_spin_ns) {
+          monotonic_ns() - last_arrival_ns_.load(std::memory_order_relaxed) > arrival_spin_ns) {
         break;
       }
       node_.between_batches();
-      next = steal_stale(index);
+      poll_now();
+      // What a timer or a packet just made runnable waits in our own slot.
+      next = take_next(own);
+      if (!next) next = steal_stale(index);
     }
     if (next) {
       spinning_.fetch_sub(1, std::memory_order_relaxed);
@@ -205,12 +280,29 @@ std::shared_ptr<context> scheduler::take(int index) {
   }
   spinning_.fetch_sub(1, std::memory_order_relaxed);
 
-  // Holding sleep_mutex_ from the last look at the queue until inside wait() means a
-  // pusher's notify (taken under the same mutex) cannot fall between the two.
-  std::unique_lock lock(sleep_mutex_);
   std::shared_ptr<context> next;
-  bool notified = false;  // the last wait ended by a notice, not by its deadline
+  bool notified = false;     // the last wait ended by a notice, not by its deadline
+  bool rescue_wake = false;  // the last wait ended by its rescue deadline
   for (;;) {
+    if (stopping_.load(std::memory_order_relaxed)) return nullptr;
+    // Who leads: a worker that has just run out of work, unless another spins (it polls, and
+    // leads when its spin ends). Right after a notice the lead is left alone: a notice about
+    // a leader that stopped waiting only asks us to sleep with the rescue deadline. A rescue
+    // wake takes the lead only from a dispatch that has kept everyone from polling for a
+    // rescue interval: a worker that dispatches briefly and polls again keeps it, and
+    // packets keep waking the thread that is already running.
+    const bool poll_stale =
+        !rescue_wake ||
+        monotonic_ns() - last_poll_ns_.load(std::memory_order_relaxed) >
+            static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(rescue_interval).count());
+    if (!notified && poll_stale && spinning_.load(std::memory_order_relaxed) == 0 && try_lead()) {
+      if ((next = lead(index, notified))) return next;
+      continue;
+    }
+    // Holding sleep_mutex_ from the last look at the queue until inside wait() means a
+    // pusher's notify (taken under the same mutex) cannot fall between the two.
+    std::unique_lock lock(sleep_mutex_);
     {
       std::lock_guard guard(queue_lock_);
       if (queue_.pop(next) || stopping_.load(std::memory_order_relaxed)) {
@@ -218,19 +310,20 @@ std::shared_ptr<context> scheduler::take(int index) {
         return next;
       }
       ++sleeping_;
-      asleep_.store(sleeping_, std::memory_order_relaxed);
+      asleep_.store(sleeping_ + (leader_blocked_.load() ? 1 : 0), std::memory_order_relaxed);
     }
     // One sleeping worker always waits for the next timer deadline itself, so the timer
     // thread need not be told that the workers sleep: that would cost it a wake-up, and a
     // context switch, every time the node goes idle.
     const bool watching = !timer_watcher_.exchange(true, std::memory_order_relaxed);
     std::uint64_t wake_at = watching ? node_.next_timer_deadline() : UINT64_MAX;
-    // Registered before the look at the slots (paired with schedule()): a slot filled after
-    // the look notifies us. After such a notice the next sleeps keep the rescue deadline, so
-    // a conversation that fills and empties a slot all the time wakes us once per interval,
-    // not once per message.
+    // Registered before the looks at the slots and the leader (paired with schedule() and
+    // lead()): a slot filled, or a leader gone, after the look notifies us. After such a
+    // notice the next sleep keeps the rescue deadline, so a conversation that fills and
+    // empties a slot all the time wakes us once per interval, not once per message.
     unrescued_sleepers_.fetch_add(1);
-    const bool rescuing = notified || occupied_next_.load() > 0;
+    const bool rescuing = notified || occupied_next_.load() > 0 ||
+                          (poller_.load() != nullptr && !leader_blocked_.load());
     if (rescuing) {
       unrescued_sleepers_.fetch_sub(1);
       const auto rescue = std::chrono::duration_cast<std::chrono::nanoseconds>(rescue_interval);
@@ -246,20 +339,73 @@ std::shared_ptr<context> scheduler::take(int index) {
               lock, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake_at))) ==
           std::cv_status::no_timeout;
     }
+    rescue_wake = rescuing && !notified;
     if (!rescuing) unrescued_sleepers_.fetch_sub(1);
     if (watching) timer_watcher_.store(false, std::memory_order_relaxed);
     {
       std::lock_guard guard(queue_lock_);
       --sleeping_;
-      asleep_.store(sleeping_, std::memory_order_relaxed);
+      asleep_.store(sleeping_ + (leader_blocked_.load() ? 1 : 0), std::memory_order_relaxed);
     }
     // Fire what is due without the sleep lock: delivering may wake another worker.
     lock.unlock();
     node_.between_batches();
-    lock.lock();
-    if ((next = take_next(next_slots_[static_cast<std::size_t>(index)]))) return next;
+    if ((next = take_next(own))) return next;
     if ((next = steal_stale(index))) return next;
   }
+}
+
+std::shared_ptr<context> scheduler::lead(int index, bool& notified) {
+  next_slot& own = next_slots_[static_cast<std::size_t>(index)];
+  // Stable while we lead; null if the poller went between try_lead's look and the exchange.
+  io_poller* poller = poller_.load();
+  std::shared_ptr<context> next;
+  if (poller == nullptr) {
+    end_lead();
+    return next;
+  }
+  {
+    // Registered under the queue lock, as sleepers are: a push after the look interrupts us.
+    std::lock_guard guard(queue_lock_);
+    if (queue_.pop(next) || stopping_.load(std::memory_order_relaxed)) {
+      queued_.store(queue_.size(), std::memory_order_relaxed);
+      end_lead();
+      return next;
+    }
+    leader_blocked_.store(true);
+    asleep_.store(sleeping_ + 1, std::memory_order_relaxed);
+  }
+  const bool watching = !timer_watcher_.exchange(true, std::memory_order_relaxed);
+  std::uint64_t wake_at = watching ? node_.next_timer_deadline() : UINT64_MAX;
+  unrescued_sleepers_.fetch_add(1);
+  const bool rescuing = notified || occupied_next_.load() > 0;
+  if (rescuing) {
+    unrescued_sleepers_.fetch_sub(1);
+    const auto rescue = std::chrono::duration_cast<std::chrono::nanoseconds>(rescue_interval);
+    wake_at = std::min<std::uint64_t>(wake_at, monotonic_ns() + rescue.count());
+  }
+  const bool got = poller->poll(wake_at);
+  if (!rescuing) unrescued_sleepers_.fetch_sub(1);
+  const std::uint64_t now = monotonic_ns();
+  last_poll_ns_.store(now, std::memory_order_relaxed);
+  if (got) last_arrival_ns_.store(now, std::memory_order_relaxed);
+  notified = !got && now < wake_at;
+  if (watching) timer_watcher_.store(false, std::memory_order_relaxed);
+  {
+    std::lock_guard guard(queue_lock_);
+    leader_blocked_.store(false);
+    asleep_.store(sleeping_, std::memory_order_relaxed);
+  }
+  end_lead();
+  // Sleepers that trusted us to poll now sleep with the rescue deadline: if what we found
+  // keeps us long, one of them takes the lead.
+  if (unrescued_sleepers_.load() > 0) {
+    std::lock_guard lock(sleep_mutex_);
+    sleep_cv_.notify_all();
+  }
+  node_.between_batches();
+  if (!(next = take_next(own)) && !(next = try_pop())) next = steal_stale(index);
+  return next;
 }
 
 void scheduler::work(int index) {
@@ -274,6 +420,10 @@ void scheduler::work(int index) {
     std::shared_ptr<context> next;
     if (++batches % fairness_period == 0) {
       node_.between_batches();
+      if (poller_.load(std::memory_order_relaxed) != nullptr &&
+          monotonic_ns() - last_poll_ns_.load(std::memory_order_relaxed) > poll_interval_ns) {
+        poll_now();
+      }
       next = try_pop();
     }
     if (!next) next = take_next(own);

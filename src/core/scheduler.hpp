@@ -14,12 +14,21 @@
 // cannot hold it back, another worker steals a `next` whose owner has stayed in one dispatch
 // for longer than `steal_after_ns` (spinning workers look every few microseconds; sleeping
 // ones every `rescue_interval` while any `next` is occupied).
+//
+// With an io_poller (the socket server) there is no socket thread: one idle worker at a time
+// leads, waiting in the poller instead of on the condition variable, and runs what a packet
+// makes runnable itself (io_poller.hpp). Spinning workers poll without waiting, and busy ones
+// do every `poll_interval_ns`, so packets are read while every worker is busy. A sleeper trusts
+// a blocked leader to poll; when nobody is blocked in the poller it sleeps with the rescue
+// deadline and takes the lead when it wakes, so I/O waits on a long dispatch for at most
+// `rescue_interval` while a worker is idle.
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,6 +38,7 @@
 #include "base/block_queue.hpp"
 #include "base/spinlock.hpp"
 #include "core/context.hpp"
+#include "core/io_poller.hpp"
 #include "core/stall_monitor.hpp"
 
 namespace starling {
@@ -62,6 +72,13 @@ class scheduler {
 
   /// Puts `target` at the tail of the run queue. Any thread.
   void schedule(std::shared_ptr<context> target);
+
+  /// Lets idle workers wait in `poller` (null: none). Returns once no worker is inside the
+  /// previous poller. Any thread but a poller's own.
+  void set_poller(io_poller* poller);
+  /// Runs `fn` while no worker polls (interrupting a waiting leader), for what needs the
+  /// poller's state to itself. Any thread but a poller's own.
+  void with_poller_lead(const std::function<void()>& fn);
 
   /// True when some worker will fire due timers soon: one is awake, or a sleeping one waits
   /// for the next deadline. Any thread.
@@ -100,6 +117,17 @@ class scheduler {
   /// Whether a worker other than `index` is inside a dispatch now.
   [[nodiscard]] bool others_dispatching(int index) const noexcept;
 
+  [[nodiscard]] bool try_lead() noexcept;
+  void end_lead() noexcept;
+  /// Takes the lead, waiting for (and interrupting) the current leader.
+  void acquire_lead() noexcept;
+  void interrupt_poller() noexcept;
+  /// Polls without waiting if no one else leads; true when a socket had an event.
+  bool poll_now();
+  /// The lead is held: waits in the poller until I/O, work or a deadline, gives the lead up,
+  /// then looks for work.
+  std::shared_ptr<context> lead(int index, bool& notified);
+
   dispatcher& node_;
   std::vector<worker_probe> probes_;
   std::unique_ptr<next_slot[]> next_slots_;
@@ -114,9 +142,17 @@ class scheduler {
   // a service parked behind a long dispatch would wait for it to end.
   std::atomic<int> unrescued_sleepers_{0};
 
-  std::atomic<std::uint64_t> last_outside_push_ns_{0};  // schedule() from a non-worker
+  // When work last came from outside the workers' dispatches: schedule() from another thread,
+  // or a poll that read something.
+  std::atomic<std::uint64_t> last_arrival_ns_{0};
+  std::atomic<io_poller*> poller_{nullptr};  // changed only with the lead held
+  std::atomic<bool> leading_{false};         // a thread holds the lead
+  std::atomic<bool> leader_blocked_{
+      false};  // the leader waits in the poller; set under queue_lock_
+  std::atomic<std::uint64_t> last_poll_ns_{0};
+  std::atomic<int> interrupting_{0};  // threads inside interrupt_poller
   std::atomic<int> spinning_{0};
-  std::atomic<int> asleep_{0};              // sleeping_, readable without the lock
+  std::atomic<int> asleep_{0};  // sleeping_ plus a blocked leader, readable without the lock
   std::atomic<bool> timer_watcher_{false};  // one sleeping worker waits for the next timer
   std::atomic<bool> stopping_{false};
   std::mutex sleep_mutex_;

@@ -41,10 +41,10 @@ void poller::remove(int fd) {
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
 }
 
-int poller::wait(std::span<poll_event> events) {
+int poller::wait(std::span<poll_event> events, int timeout_ms) {
   std::array<epoll_event, batch> raw{};
   const int room = static_cast<int>(std::min(events.size(), raw.size()));
-  const int n = ::epoll_wait(epoll_.get(), raw.data(), room, -1);
+  const int n = ::epoll_wait(epoll_.get(), raw.data(), room, timeout_ms);
   if (n <= 0) return 0;
   for (int i = 0; i < n; ++i) {
     const std::uint32_t flags = raw[i].events;

@@ -1,7 +1,8 @@
 #pragma once
 // poller: the socket thread's epoll set, level-triggered (socket.md §1.3). Each registered fd
 // carries a 64-bit key that comes back with its events.
-// Thread contract: the socket thread only, apart from construction.
+// Thread contract: whichever thread polls for the node (one at a time), apart from
+// construction.
 
 #include <cstdint>
 #include <span>
@@ -28,8 +29,9 @@ class poller {
   /// Changes the events wanted for a registered fd; false with errno set on failure.
   bool modify(int fd, std::uint64_t key, bool read, bool write);
   void remove(int fd);
-  /// Blocks until something happens; fills `events` and returns how many (0 if interrupted).
-  int wait(std::span<poll_event> events);
+  /// Waits up to `timeout_ms` (-1: no limit, 0: not at all) for something to happen; fills
+  /// `events` and returns how many (0 on timeout or when interrupted by a signal).
+  int wait(std::span<poll_event> events, int timeout_ms);
 
  private:
   unique_fd epoll_;

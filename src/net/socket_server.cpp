@@ -7,19 +7,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <future>
 #include <mutex>
-#include <stop_token>
 #include <system_error>
-#include <thread>
 #include <unordered_map>
 #include <variant>
 
+#include "base/clock.hpp"
 #include "core/node.hpp"
 #include "core/socket_message.hpp"
 #include "net/address.hpp"
@@ -102,14 +101,11 @@ struct udp_send {
   socket_address to;
   payload data;
 };
-struct info {
-  std::promise<std::vector<socket_info>> reply;
-};
 }  // namespace req
 
 using request = std::variant<req::listen, req::connect, req::bind, req::start, req::pause,
                              req::close, req::nodelay, req::send, req::flush_rest, req::udp_open,
-                             req::udp_connect, req::udp_send, req::info>;
+                             req::udp_connect, req::udp_send>;
 
 struct free_deleter {
   void operator()(void* p) const noexcept { std::free(p); }
@@ -162,8 +158,11 @@ std::unordered_map<const node*, socket_server*>& registry() {
 
 }  // namespace
 
-struct socket_server::impl {
+struct socket_server::impl final : io_poller {
   explicit impl(node& runtime);
+  ~impl() override;
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
 
   // ---- calling threads -------------------------------------------------------------------
 
@@ -174,10 +173,13 @@ struct socket_server::impl {
   bool try_direct_write(socket_slot& s, std::int32_t id, payload& data);
   void post_send(socket_slot& s, std::int32_t id, payload data, write_queue::priority level);
 
-  // ---- the socket thread -----------------------------------------------------------------
+  // ---- the poll: run by one worker at a time, the leader (core/io_poller.hpp) -----------
+  // "The socket thread" below means that leader, whichever thread it is.
 
-  void run(const std::stop_token& stop);
+  bool poll(std::uint64_t deadline_ns) override;
+  void interrupt() noexcept override { requests_.signal(); }
   void drain_requests();
+  [[nodiscard]] std::vector<socket_info> collect_info();
   /// Handles one event; true when the same event must be handled again (a read filled its
   /// buffer, so more is likely waiting).
   bool handle(const poll_event& event);
@@ -194,7 +196,6 @@ struct socket_server::impl {
   void on(req::udp_open& r);
   void on(req::udp_connect& r);
   void on(req::udp_send& r);
-  void on(req::info& r);
 
   /// The slot of a request that sets a socket up, if it is still reserved for `id`.
   socket_slot* reserved(std::int32_t id);
@@ -247,10 +248,10 @@ struct socket_server::impl {
   socket_table table_;
   control_queue<request> requests_;
   poller poller_;
-  std::vector<request> batch_;         // the socket thread's
-  std::vector<std::byte> udp_buffer_;  // the socket thread's
-  unique_fd spare_;                    // given up to shed a connection when out of fds
-  std::jthread thread_;                // last: runs on everything above, joined first
+  std::vector<request> batch_;                        // the socket thread's
+  std::vector<std::byte> udp_buffer_;                 // the socket thread's
+  std::array<poll_event, events_per_wait> events_{};  // the socket thread's
+  unique_fd spare_;  // given up to shed a connection when out of fds
 };
 
 // ---- construction ----------------------------------------------------------------------
@@ -262,7 +263,11 @@ socket_server::impl::impl(node& runtime)
   if (!poller_.add(requests_.wakeup_fd(), wakeup_key, true, false)) {
     throw std::system_error(errno, std::generic_category(), "epoll_ctl");
   }
-  thread_ = std::jthread([this](const std::stop_token& stop) { run(stop); });
+  runtime_.set_io_poller(this);
+}
+
+socket_server::impl::~impl() {
+  runtime_.set_io_poller(nullptr);
 }
 
 socket_server::socket_server(node& runtime) {
@@ -449,10 +454,13 @@ bool socket_server::udp_send(std::int32_t id, std::span<const std::byte> address
 // ---- information -------------------------------------------------------------------------
 
 std::vector<socket_info> socket_server::info() const {
-  std::promise<std::vector<socket_info>> reply;
-  std::future<std::vector<socket_info>> answer = reply.get_future();
-  impl_->requests_.push(req::info{std::move(reply)});
-  return answer.get();
+  std::vector<socket_info> lines;
+  impl_->runtime_.with_io_lead([&] {
+    // The caller's earlier requests (a listen, a close) show in the answer.
+    impl_->drain_requests();
+    lines = impl_->collect_info();
+  });
+  return lines;
 }
 
 std::optional<std::pair<std::string, int>> socket_server::udp_address(
@@ -468,20 +476,29 @@ std::vector<std::string> socket_server::resolve(std::string_view host, std::stri
 
 // ---- the socket thread: loop and requests ------------------------------------------------
 
-void socket_server::impl::run(const std::stop_token& stop) {
-  const std::stop_callback wake(stop, [this] { requests_.signal(); });
-  std::array<poll_event, events_per_wait> events{};
-  while (!stop.stop_requested()) {
-    const int n = poller_.wait(events);
-    for (int i = 0; i < n && !stop.stop_requested();) {
-      const poll_event& event = events[static_cast<std::size_t>(i)];
-      // Cleared before the queue is read, so a request pushed meanwhile signals again.
-      if (event.key == wakeup_key) requests_.clear_signal();
-      // Requests first: a close among them turns the socket's pending events stale.
-      drain_requests();
-      if (event.key == wakeup_key || !handle(event)) ++i;
-    }
+bool socket_server::impl::poll(std::uint64_t deadline_ns) {
+  int timeout_ms = -1;
+  if (deadline_ns != UINT64_MAX) {
+    const std::uint64_t now = monotonic_ns();
+    // Rounded up: waking before the deadline would only make the caller wait again.
+    const std::uint64_t left = deadline_ns > now ? deadline_ns - now + 999'999 : 0;
+    timeout_ms = static_cast<int>(std::min<std::uint64_t>(left / 1'000'000, INT32_MAX));
   }
+  const int n = poller_.wait(events_, timeout_ms);
+  bool handled = false;
+  for (int i = 0; i < n;) {
+    const poll_event& event = events_[static_cast<std::size_t>(i)];
+    // Cleared before the queue is read, so a request pushed meanwhile signals again.
+    if (event.key == wakeup_key) {
+      requests_.clear_signal();
+    } else {
+      handled = true;
+    }
+    // Requests first: a close among them turns the socket's pending events stale.
+    drain_requests();
+    if (event.key == wakeup_key || !handle(event)) ++i;
+  }
+  return handled;
 }
 
 void socket_server::impl::drain_requests() {
@@ -812,7 +829,7 @@ void socket_server::impl::on(req::udp_send& r) {
   queue_datagram(*s, datagram{std::move(r.data), r.to});
 }
 
-void socket_server::impl::on(req::info& r) {
+std::vector<socket_info> socket_server::impl::collect_info() {
   std::vector<socket_info> lines;
   table_.for_each([&](socket_slot& s) {
     const socket_state state = s.state.load(std::memory_order_relaxed);
@@ -850,7 +867,7 @@ void socket_server::impl::on(req::info& r) {
     line.endpoint = s.endpoint;
     lines.push_back(std::move(line));
   });
-  r.reply.set_value(std::move(lines));
+  return lines;
 }
 
 // ---- the socket thread: events -------------------------------------------------------------

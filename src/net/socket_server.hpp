@@ -1,7 +1,9 @@
 #pragma once
-// socket_server: the socket thread of a node (socket.md §1, §3, §4).
+// socket_server: the sockets of a node (socket.md §1, §3, §4).
 //
-// One thread owns every socket and waits on epoll; services reach it through the calls
+// The server owns every socket and its epoll set. It has no thread of its own: it is the
+// node's io_poller, and idle workers wait in it one at a time (core/io_poller.hpp); "the
+// socket thread" below means whichever worker polls. Services reach it through the calls
 // below, from any thread. Sockets are named by ids (1, 2, ... from a counter, never fds), and
 // every event goes to the socket's owner as a PTYPE_SOCKET message (core/socket_message.hpp)
 // from source 0 with session 0. An id that is stale or unknown is ignored by every call, so
@@ -51,10 +53,10 @@ struct socket_info {
 
 class socket_server {
  public:
-  /// Starts the socket thread; events are delivered with `runtime.send`. The runtime must
-  /// outlive the server. Registers the server as the node's (see `of`).
+  /// Becomes `runtime`'s io_poller; events are delivered with `runtime.send`. The runtime
+  /// must outlive the server. Registers the server as the node's (see `of`).
   explicit socket_server(node& runtime);
-  /// Stops the thread and closes every socket (no messages).
+  /// Detaches from the node's workers and closes every socket (no messages).
   ~socket_server();
   socket_server(const socket_server&) = delete;
   socket_server& operator=(const socket_server&) = delete;

@@ -853,6 +853,45 @@ TEST(socket_server_registry, forgets_a_destroyed_server) {
   EXPECT_EQ(socket_server::of(*f.runtime), nullptr);
 }
 
+TEST(socket_server_one_worker, echoes_and_answers_netstat_from_inside_a_dispatch) {
+  // No socket thread: the only worker is also the only poller, and netstat from its own
+  // dispatch must not wait for a poll that nobody else would run.
+  module_registry modules;
+  std::atomic<socket_server*> server{nullptr};
+  std::atomic<std::size_t> lines_seen{0};
+  modules.add("echo", [&] {
+    return std::make_unique<testing::lambda_service>(nullptr, [&](context& self, message& msg) {
+      if (msg.type != ptype::socket) return;
+      const event e = decode(msg);
+      if (e.type == socket_event::accept) server.load()->start(self.handle(), e.ud);
+      if (e.type == socket_event::data) {
+        lines_seen.store(server.load()->info().size());
+        server.load()->send(e.id, bytes_of(e.text));
+      }
+    });
+  });
+  node_options options;
+  options.threads = 1;
+  testing::node_fixture f(modules, options);
+  socket_server sockets(*f.runtime);
+  server.store(&sockets);
+  const handle_t echo = f.runtime->launch("echo", "");
+  const std::int32_t listener = sockets.listen(echo, "127.0.0.1", 0, 8);
+  sockets.start(echo, listener);
+  const auto lines = sockets.info();
+  ASSERT_EQ(lines.size(), 1U);
+  const int port = std::stoi(lines[0].endpoint.substr(lines[0].endpoint.rfind(':') + 1));
+  unique_fd client = dial(port);
+  for (int i = 0; i < 100; ++i) {
+    const std::string text = "ping " + std::to_string(i);
+    write_all(client.get(), text);
+    ASSERT_EQ(read_n(client.get(), text.size()), text);
+  }
+  EXPECT_EQ(lines_seen.load(), 2U) << "the listener and the connection";
+  f.runtime->abort();
+  f.runtime->wait();
+}
+
 TEST(socket_server_shutdown, undelivered_buffers_are_freed) {
   // Data arrives for a service that is gone, and the server dies with sockets and requests
   // pending: ASan's leak check is the assertion.
