@@ -89,11 +89,11 @@ void mailbox::go_idle() {
   }
 }
 
-block_queue<message> mailbox::close() {
+message_queue mailbox::close() {
   std::lock_guard guard(lock_);
   closed_ = true;
   if (batch_out_) return {};
-  return std::exchange(queue_, block_queue<message>());
+  return std::exchange(queue_, message_queue());
 }
 
 std::size_t mailbox::size() {

@@ -80,7 +80,7 @@ void node::abort() {
   logger_.store(0);
   for (auto& ctx : handles_.retire_all()) {
     ctx->mark_retired();
-    block_queue<message> left = ctx->inbox().close();
+    message_queue left = ctx->inbox().close();
     message msg;
     while (left.pop(msg))
       bounce(ctx->handle(), msg);
@@ -149,7 +149,7 @@ void node::retire(handle_t h) {
   handle_t expected = h;
   logger_.compare_exchange_strong(expected, 0);
   ctx->mark_retired();
-  block_queue<message> left = ctx->inbox().close();
+  message_queue left = ctx->inbox().close();
   message msg;
   while (left.pop(msg))
     bounce(h, msg);

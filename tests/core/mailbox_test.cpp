@@ -88,7 +88,7 @@ TEST(mailbox, close_returns_queued_and_refuses_more) {
   (void)box.activate();
   message m = numbered(7);
   box.push(m);
-  block_queue<message> left = box.close();
+  message_queue left = box.close();
   EXPECT_EQ(left.size(), 1U);
   m = numbered(8);
   EXPECT_EQ(box.push(m), mailbox::push_result::closed);
@@ -183,7 +183,7 @@ TEST(mailbox, close_after_a_finished_batch_hands_back_the_queue) {
   ASSERT_TRUE(box.pop(out, remaining, overload));  // a batch of one, now finished
   m = numbered(2);
   box.push(m);
-  block_queue<message> left = box.close();
+  message_queue left = box.close();
   ASSERT_EQ(left.size(), 1U);
   ASSERT_TRUE(left.pop(out));
   EXPECT_EQ(out.session, 2);
