@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -441,6 +442,33 @@ TEST_F(socket_server_test, data_sent_before_the_connect_completes_is_queued) {
   server->nodelay(id);
   EXPECT_TRUE(server->send(id, bytes_of("!")));
   EXPECT_EQ(read_n(peer.get(), 1), "!");
+}
+
+/// The fd of this process whose peer is the local end of `client` (the server's side of it).
+int server_side_fd(int client) {
+  const int client_port = local_port(client);
+  for (int fd = 0; fd < 4096; ++fd) {
+    socket_address peer;
+    peer.length = sizeof peer.storage;
+    if (fd == client || ::getpeername(fd, peer.get(), &peer.length) != 0) continue;
+    if (port_of(peer) == client_port) return fd;
+  }
+  return -1;
+}
+
+bool nodelay_of(int fd) {
+  int on = 0;
+  socklen_t length = sizeof on;
+  return ::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &length) == 0 && on != 0;
+}
+
+TEST_F(socket_server_test, nodelay_turns_off_nagle_on_the_socket_itself) {
+  auto [id, client] = connected_pair();
+  const int fd = server_side_fd(client.get());
+  ASSERT_GE(fd, 0);
+  EXPECT_FALSE(nodelay_of(fd)) << "accepted sockets keep the kernel's default";
+  server->nodelay(id);
+  EXPECT_TRUE(eventually([&] { return nodelay_of(fd); }));
 }
 
 TEST_F(socket_server_test, write_backlog_warnings_double_then_report_the_drain) {
