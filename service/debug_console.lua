@@ -21,6 +21,7 @@
 local skynet = require "skynet"
 local core = require "skynet.core"
 local codecache = require "skynet.codecache"
+local memory = require "skynet.memory"
 local socket = require "skynet.socket"
 
 local args = table.pack(...)
@@ -244,19 +245,32 @@ define("netstat", "netstat: The node's sockets", function()
   return list
 end)
 
--- Listed in the spec, but they need pieces Starling does not have yet.
-for name, needs in pairs {
-  cmem = "allocator statistics",
-  jmem = "allocator statistics",
-  dumpheap = "heap profiling",
-  profactive = "heap profiling",
-  debug = "the remote debugger",
-} do
-  local msg = name .. ": not supported yet (needs " .. needs .. ")"
-  define(name, msg, function()
-    fail(msg)
-  end)
-end
+define("cmem", "cmem: Bytes held by each service's allocator, with the total and the live blocks", function()
+  local result = {}
+  for handle, bytes in pairs(memory.info()) do
+    result[skynet.address(handle)] = bytes
+  end
+  result.total = memory.total()
+  result.block = memory.block()
+  return result
+end)
+
+define("jmem", "jmem: The process allocator's statistics (glibc malloc's mallinfo2)", function()
+  return memory.jestat()
+end)
+
+-- skynet's heap profiling is jemalloc's; glibc has none.
+local no_profiler = "not supported: heap profiling needs jemalloc, and Starling uses glibc malloc"
+define("dumpheap", "dumpheap: " .. no_profiler, function()
+  fail(no_profiler)
+end)
+define("profactive", "profactive [on|off]: " .. no_profiler, function()
+  fail(no_profiler)
+end)
+
+define("debug", "debug: not supported yet (the remote debugger)", function()
+  fail("debug: not supported yet (needs the remote debugger)")
+end)
 
 -- Result printing ---------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 // The contract every service implements, native or Lua host: skynet's module interface
 // (create / init / callback / release / signal) as a C++ class.
 
+#include <cstddef>
 #include <string_view>
 
 #include "core/message.hpp"
@@ -31,6 +32,12 @@ class service {
     (void)self;
     (void)number;
   }
+
+  /// Bytes held by the service's own allocator (a Lua state's), for `skynet.memory`; 0 for
+  /// services that allocate from malloc directly. Safe from any thread.
+  [[nodiscard]] virtual std::size_t memory_in_use() const noexcept { return 0; }
+  /// Live blocks of that allocator. Safe from any thread.
+  [[nodiscard]] virtual std::size_t blocks_in_use() const noexcept { return 0; }
 };
 
 }  // namespace starling

@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "core/node.hpp"
 #include "lua/code_cache.hpp"
 #include "lua/loader.hpp"
 #include "lua/lua_seri.hpp"
+#include "lua/memory.hpp"
 #include "lua/netpack.hpp"
 #include "lua/profile.hpp"
 #include "lua/skynet_api.hpp"
@@ -36,11 +38,45 @@ void set_global_from_env(lua_State* L, const environment& env, const char* key, 
   lua_setglobal(L, global);
 }
 
-void preload(lua_State* L, const char* name, lua_CFunction open) {
+// The modules built into the binary, found by name instead of being put in every state's
+// package.preload: that table stays empty unless Lua code fills it.
+constexpr luaL_Reg native_modules[] = {
+    {"skynet", open_skynet},
+    {"skynet.codecache", open_codecache},
+    {"skynet.core", open_skynet_core},
+    {"skynet.loader", open_loader},
+    {"skynet.memory", open_memory},
+    {"skynet.netpack", open_netpack},
+    {"skynet.profile", open_profile},
+    {"skynet.seri", open_seri},
+    {"skynet.socketdriver", open_socketdriver},
+};
+
+// package.searchers[1]: Lua's preload searcher (upvalue 1), then the native modules; a name
+// found in neither gets the preload searcher's own message.
+int search_preload(lua_State* L) {
+  const char* name = luaL_checkstring(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 2);
+  if (lua_isfunction(L, -2)) return 2;
+  for (const luaL_Reg& m : native_modules) {
+    if (std::strcmp(m.name, name) == 0) {
+      lua_pushcfunction(L, m.func);
+      lua_pushliteral(L, ":preload:");
+      return 2;
+    }
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
+void install_native_modules(lua_State* L) {
   lua_getglobal(L, "package");
-  lua_getfield(L, -1, "preload");
-  lua_pushcfunction(L, open);
-  lua_setfield(L, -2, name);
+  lua_getfield(L, -1, "searchers");
+  lua_rawgeti(L, -1, 1);
+  lua_pushcclosure(L, search_preload, 1);
+  lua_rawseti(L, -2, 1);
   lua_pop(L, 2);
 }
 
@@ -53,8 +89,12 @@ void* snlua::allocate(void* ud, void* block, std::size_t old_size, std::size_t n
   if (block == nullptr) old_size = 0;  // then old_size tells the object type, not a size
   // Only the service's own thread writes the count: relaxed accesses suffice.
   const std::size_t used = host->used_.load(std::memory_order_relaxed);
+  const std::size_t blocks = host->blocks_.load(std::memory_order_relaxed);
   if (new_size == 0) {
-    if (block != nullptr) host->heap_.release(block, old_size);
+    if (block != nullptr) {
+      host->heap_.release(block, old_size);
+      host->blocks_.store(blocks - 1, std::memory_order_relaxed);
+    }
     host->used_.store(used - old_size, std::memory_order_relaxed);
     return nullptr;
   }
@@ -64,6 +104,7 @@ void* snlua::allocate(void* ud, void* block, std::size_t old_size, std::size_t n
   void* grown = block == nullptr ? host->heap_.allocate(new_size)
                                  : host->heap_.resize(block, old_size, new_size);
   if (grown == nullptr) return nullptr;
+  if (block == nullptr) host->blocks_.store(blocks + 1, std::memory_order_relaxed);
   const std::size_t now = used + new_size - old_size;
   host->used_.store(now, std::memory_order_relaxed);
   if (now > host->warn_at_ && host->self_ != nullptr) {
@@ -90,15 +131,8 @@ int snlua::boot_protected(lua_State* L) {
   lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");  // ignore LUA_PATH-style variables
   open_standard_libraries(L);
   host->scheduler_ = std::make_unique<scheduler>(self, L);
-  preload(L, "skynet", open_skynet);
-  preload(L, "skynet.core", open_skynet_core);
-  preload(L, "skynet.profile", open_profile);
+  install_native_modules(L);
   install_timing_coroutines(L);
-  preload(L, "skynet.codecache", open_codecache);
-  preload(L, "skynet.seri", open_seri);
-  preload(L, "skynet.loader", open_loader);
-  preload(L, "skynet.netpack", open_netpack);
-  preload(L, "skynet.socketdriver", open_socketdriver);
   install_code_cache(L);
   set_global_from_env(L, env, "lua_path", "LUA_PATH", default_lua_path);
   set_global_from_env(L, env, "lua_cpath", "LUA_CPATH", default_lua_cpath);

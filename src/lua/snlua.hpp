@@ -30,6 +30,12 @@ class snlua final : public service {
   void dispatch(context& self, message& msg) override;
   /// SIGNAL: the Lua code running now raises `signal <number>` (stops endless loops).
   void signal(context& self, int number) override;
+  [[nodiscard]] std::size_t memory_in_use() const noexcept override {
+    return used_.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::size_t blocks_in_use() const noexcept override {
+    return blocks_.load(std::memory_order_relaxed);
+  }
 
  private:
   static void* allocate(void* ud, void* block, std::size_t old_size, std::size_t new_size);
@@ -43,8 +49,9 @@ class snlua final : public service {
 
   context* self_ = nullptr;
   std::string param_;
-  std::atomic<std::size_t> used_{0};             // read by SIGNAL 1 from other threads
-  std::size_t limit_ = 0;                        // 0: none
+  std::atomic<std::size_t> used_{0};    // read by SIGNAL 1 and skynet.memory from other threads
+  std::atomic<std::size_t> blocks_{0};  // live blocks, read by skynet.memory
+  std::size_t limit_ = 0;               // 0: none
   std::size_t warn_at_ = std::size_t{32} << 20;  // doubles after each warning
   small_heap heap_;                              // outlives the state, whose blocks it holds
   // The state closes before the scheduler goes: finalizers may still reach it.

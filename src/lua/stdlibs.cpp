@@ -96,7 +96,7 @@ void open_standard_libraries(lua_State* L) {
   lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
   lua_createtable(L, 0, 16);
   lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  lua_createtable(L, 0, 8);
+  lua_newtable(L);  // the binary's modules are found without it (snlua's searcher)
   lua_setfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
   luaL_requiref(L, LUA_LOADLIBNAME, luaopen_package, 1);

@@ -191,11 +191,43 @@ T.test("HTTP: GET /cmd/a/b runs cmd a b; POST runs the body", function()
   T.eq(run("POST / HTTP/1.1", "getenv console_test_key"), { "hello", "<CMD OK>" })
 end)
 
-T.test("not yet supported commands: an error line, <CMD Error>", function()
-  for _, name in ipairs { "cmem", "jmem", "dumpheap", "profactive", "debug" } do
+T.test("cmem: bytes per Lua service, their total and live blocks", function()
+  local lines = ok_lines("cmem")
+  local values = {}
+  for i = 1, #lines - 1 do
+    local key, value = lines[i]:match "^(%S+)\t(%d+)$"
+    T.ok(key, "key<TAB>number: " .. lines[i])
+    values[key] = tonumber(value)
+  end
+  local mine = values[skynet.address(echo)]
+  T.ok(mine and mine > 1024, "the echo service holds its state's heap")
+  local sum = 0
+  for key, value in pairs(values) do
+    if key:sub(1, 1) == ":" then sum = sum + value end
+  end
+  -- A second snapshot: the console itself allocates between the two.
+  T.ok(math.abs(values.total - sum) < sum // 10, "total is the sum over the services")
+  T.ok(values.block > 0, "live blocks")
+  local memory = require "skynet.memory"
+  T.ok(memory.current() > 0, "memory.current(): this service's bytes")
+end)
+
+T.test("jmem: the process allocator's statistics", function()
+  local lines = ok_lines("jmem")
+  for _, key in ipairs { "arena", "uordblks", "fordblks" } do
+    find_line(lines, "^" .. key .. "\t%d+$")
+  end
+end)
+
+T.test("dumpheap, profactive, debug: an error line, <CMD Error>", function()
+  for name, pattern in pairs {
+    dumpheap = "needs jemalloc",
+    profactive = "needs jemalloc",
+    debug = "^debug: not supported yet",
+  } do
     local lines = run(name .. " x")
     T.eq(#lines, 2, name)
-    T.match(lines[1], "^" .. name .. ": not supported yet", name)
+    T.match(lines[1], pattern, name)
     T.eq(lines[2], "<CMD Error>", name)
   end
 end)
