@@ -153,7 +153,12 @@ void scheduler::with_poller_lead(const std::function<void()>& fn) {
 
 bool scheduler::poll_now() {
   if (!try_lead()) return false;
-  io_poller* poller = poller_.load(std::memory_order_relaxed);  // stable while we lead
+  // Stable while we lead; null if the poller went between try_lead's look and the exchange.
+  io_poller* poller = poller_.load();
+  if (poller == nullptr) {
+    end_lead();
+    return false;
+  }
   const bool got = poller->poll(0);
   const std::uint64_t now = monotonic_ns();
   last_poll_ns_.store(now, std::memory_order_relaxed);
