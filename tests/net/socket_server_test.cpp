@@ -821,6 +821,48 @@ TEST_F(socket_server_test, bind_reads_a_pipe_and_never_closes_it) {
   EXPECT_NE(::fcntl(read_end.get(), F_GETFD), -1) << "the fd is still open";
 }
 
+TEST_F(socket_server_test, bind_of_a_file_epoll_refuses_reports_the_error_and_keeps_the_fd) {
+  // epoll_ctl refuses regular files (EPERM): the id is freed and the owner told why.
+  char path[] = "/tmp/starling-bind-XXXXXX";
+  unique_fd file(::mkstemp(path));
+  ASSERT_TRUE(file.valid());
+  ::unlink(path);
+  const std::int32_t id = server->bind(owner, file.get());
+  ASSERT_GT(id, 0);
+  ASSERT_TRUE(eventually([&] { return events->first(socket_event::error, id).has_value(); }));
+  EXPECT_EQ(events->first(socket_event::error, id)->text, std::strerror(EPERM));
+  EXPECT_EQ(events->count(socket_event::connect, id), 0U);
+  EXPECT_FALSE(info_of(id).has_value()) << "the slot is free again";
+  EXPECT_NE(::fcntl(file.get(), F_GETFD), -1) << "a bound fd is never closed";
+}
+
+TEST_F(socket_server_test, a_failed_write_reports_the_error_then_the_hangup_closes_once) {
+  // Output is queued (the client reads nothing) and reading is paused when the client resets
+  // the connection: the flush meets the reset, not a read.
+  auto [id, client] = connected_pair(4096);
+  const int fd = server_side_fd(client.get());
+  ASSERT_GE(fd, 0);
+  const int small = 4096;  // so that a little output is left queued
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  server->pause(owner, id);
+  const std::string chunk(64 << 10, 'q');
+  for (int i = 0; i < 12 && info_of(id)->wbuffer == 0; ++i)  // below the 1 MiB warning
+    ASSERT_TRUE(server->send(id, bytes_of(chunk)));
+  ASSERT_GT(info_of(id)->wbuffer, 0U) << "output is queued";
+  ASSERT_FALSE(info_of(id)->reading);
+  const linger abortive{1, 0};
+  ::setsockopt(client.get(), SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
+  client.reset();
+  ASSERT_TRUE(eventually([&] { return events->count(socket_event::close, id) == 1; }));
+  const std::vector<event> seen = events->of(id);
+  ASSERT_EQ(seen.size(), 3U) << "CONNECT (start), ERROR, CLOSE";
+  EXPECT_EQ(seen[1].type, socket_event::error);
+  EXPECT_TRUE(seen[1].text == std::strerror(ECONNRESET) || seen[1].text == std::strerror(EPIPE))
+      << seen[1].text;
+  EXPECT_EQ(seen[2].type, socket_event::close);
+  EXPECT_FALSE(info_of(id).has_value());
+}
+
 TEST_F(socket_server_test, info_describes_listeners_and_connections) {
   const std::int64_t before = node->runtime->now();
   const auto [listener, port] = listen_on_loopback(owner, *events);
