@@ -259,13 +259,12 @@ define("jmem", "jmem: The process allocator's statistics (glibc malloc's mallinf
   return memory.jestat()
 end)
 
--- skynet's heap profiling is jemalloc's; glibc has none.
-local no_profiler = "not supported: heap profiling needs jemalloc, and Starling uses glibc malloc"
-define("dumpheap", "dumpheap: " .. no_profiler, function()
-  fail(no_profiler)
+-- skynet's heap profiling is jemalloc's: skynet.memory raises its own reason.
+define("dumpheap", "dumpheap: Dump the heap profile (needs jemalloc)", function()
+  return memory.dump()
 end)
-define("profactive", "profactive [on|off]: " .. no_profiler, function()
-  fail(no_profiler)
+define("profactive", "profactive [on|off]: Heap profiling on or off (needs jemalloc)", function(flag)
+  return memory.profactive(flag == "on")
 end)
 
 define("debug", "debug: not supported yet (the remote debugger)", function()

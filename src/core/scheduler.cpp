@@ -24,7 +24,7 @@ constexpr int steal_every = 16;
 // core, where a hop to the other core would cost more in cache misses than it gains.
 constexpr std::uint64_t steal_after_ns = 100'000;
 // How often a sleeping worker looks for a next slot held back by a long dispatch.
-constexpr auto rescue_interval = std::chrono::milliseconds(2);
+constexpr std::uint64_t rescue_interval_ns = 2'000'000;
 // Every this many batches a worker serves the shared queue before its own next slot, so two
 // services calling each other on one worker cannot starve the rest.
 constexpr unsigned fairness_period = 8;
@@ -66,7 +66,7 @@ void scheduler::stop() {
   if (stopping_.exchange(true)) return;
   { std::lock_guard lock(sleep_mutex_); }
   sleep_cv_.notify_all();
-  if (io_poller* poller = poller_.load()) poller->interrupt();
+  interrupt_poller();
   for (std::thread& t : threads_)
     t.join();
   threads_.clear();
@@ -160,11 +160,46 @@ bool scheduler::poll_now() {
     return false;
   }
   const bool got = poller->poll(0);
+  note_poll(got);
+  end_lead();
+  return got;
+}
+
+std::uint64_t scheduler::note_poll(bool got) noexcept {
   const std::uint64_t now = monotonic_ns();
   last_poll_ns_.store(now, std::memory_order_relaxed);
   if (got) last_arrival_ns_.store(now, std::memory_order_relaxed);
-  end_lead();
-  return got;
+  return now;
+}
+
+void scheduler::publish_asleep() noexcept {
+  asleep_.store(sleeping_ + (leader_blocked_.load() ? 1 : 0), std::memory_order_relaxed);
+}
+
+scheduler::wait_plan scheduler::plan_wait(bool notified, bool trusts_leader) {
+  wait_plan plan;
+  // One waiting worker always waits for the next timer deadline itself, so the timer thread
+  // need not be told that the workers wait: that would cost it a wake-up, and a context
+  // switch, every time the node goes idle.
+  plan.watching = !timer_watcher_.exchange(true, std::memory_order_relaxed);
+  plan.wake_at = plan.watching ? node_.next_timer_deadline() : UINT64_MAX;
+  // Registered before the looks at the slots and the leader (paired with schedule() and
+  // lead()): a slot filled, or a leader gone, after the look notifies us. After such a
+  // notice the next wait keeps the rescue deadline, so a conversation that fills and empties
+  // a slot all the time wakes us once per interval, not once per message.
+  unrescued_sleepers_.fetch_add(1);
+  plan.rescuing = notified || occupied_next_.load() > 0 ||
+                  (trusts_leader && poller_.load() != nullptr && !leader_blocked_.load());
+  if (plan.rescuing) {
+    unrescued_sleepers_.fetch_sub(1);
+    plan.wake_at = std::min(plan.wake_at, monotonic_ns() + rescue_interval_ns);
+  }
+  return plan;
+}
+
+void scheduler::end_wait(const wait_plan& plan) noexcept {
+  if (!plan.rescuing) unrescued_sleepers_.fetch_sub(1);
+  if (plan.watching) timer_watcher_.store(false, std::memory_order_relaxed);
 }
 
 void scheduler::push_shared(std::shared_ptr<context> target) {
@@ -298,9 +333,7 @@ std::shared_ptr<context> scheduler::take(int index) {
     // packets keep waking the thread that is already running.
     const bool poll_stale =
         !rescue_wake ||
-        monotonic_ns() - last_poll_ns_.load(std::memory_order_relaxed) >
-            static_cast<std::uint64_t>(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(rescue_interval).count());
+        monotonic_ns() - last_poll_ns_.load(std::memory_order_relaxed) > rescue_interval_ns;
     if (!notified && poll_stale && spinning_.load(std::memory_order_relaxed) == 0 && try_lead()) {
       if ((next = lead(index, notified))) return next;
       continue;
@@ -315,42 +348,24 @@ std::shared_ptr<context> scheduler::take(int index) {
         return next;
       }
       ++sleeping_;
-      asleep_.store(sleeping_ + (leader_blocked_.load() ? 1 : 0), std::memory_order_relaxed);
+      publish_asleep();
     }
-    // One sleeping worker always waits for the next timer deadline itself, so the timer
-    // thread need not be told that the workers sleep: that would cost it a wake-up, and a
-    // context switch, every time the node goes idle.
-    const bool watching = !timer_watcher_.exchange(true, std::memory_order_relaxed);
-    std::uint64_t wake_at = watching ? node_.next_timer_deadline() : UINT64_MAX;
-    // Registered before the looks at the slots and the leader (paired with schedule() and
-    // lead()): a slot filled, or a leader gone, after the look notifies us. After such a
-    // notice the next sleep keeps the rescue deadline, so a conversation that fills and
-    // empties a slot all the time wakes us once per interval, not once per message.
-    unrescued_sleepers_.fetch_add(1);
-    const bool rescuing = notified || occupied_next_.load() > 0 ||
-                          (poller_.load() != nullptr && !leader_blocked_.load());
-    if (rescuing) {
-      unrescued_sleepers_.fetch_sub(1);
-      const auto rescue = std::chrono::duration_cast<std::chrono::nanoseconds>(rescue_interval);
-      wake_at = std::min<std::uint64_t>(wake_at, monotonic_ns() + rescue.count());
-    }
-    if (wake_at == UINT64_MAX) {
+    const wait_plan plan = plan_wait(notified, true);
+    if (plan.wake_at == UINT64_MAX) {
       sleep_cv_.wait(lock);
       notified = true;
     } else {
       // steady_clock is CLOCK_MONOTONIC on Linux, the clock of monotonic_ns.
-      notified =
-          sleep_cv_.wait_until(
-              lock, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake_at))) ==
-          std::cv_status::no_timeout;
+      notified = sleep_cv_.wait_until(lock, std::chrono::steady_clock::time_point(
+                                                std::chrono::nanoseconds(plan.wake_at))) ==
+                 std::cv_status::no_timeout;
     }
-    rescue_wake = rescuing && !notified;
-    if (!rescuing) unrescued_sleepers_.fetch_sub(1);
-    if (watching) timer_watcher_.store(false, std::memory_order_relaxed);
+    rescue_wake = plan.rescuing && !notified;
+    end_wait(plan);
     {
       std::lock_guard guard(queue_lock_);
       --sleeping_;
-      asleep_.store(sleeping_ + (leader_blocked_.load() ? 1 : 0), std::memory_order_relaxed);
+      publish_asleep();
     }
     // Fire what is due without the sleep lock: delivering may wake another worker.
     lock.unlock();
@@ -378,28 +393,16 @@ std::shared_ptr<context> scheduler::lead(int index, bool& notified) {
       return next;
     }
     leader_blocked_.store(true);
-    asleep_.store(sleeping_ + 1, std::memory_order_relaxed);
+    publish_asleep();
   }
-  const bool watching = !timer_watcher_.exchange(true, std::memory_order_relaxed);
-  std::uint64_t wake_at = watching ? node_.next_timer_deadline() : UINT64_MAX;
-  unrescued_sleepers_.fetch_add(1);
-  const bool rescuing = notified || occupied_next_.load() > 0;
-  if (rescuing) {
-    unrescued_sleepers_.fetch_sub(1);
-    const auto rescue = std::chrono::duration_cast<std::chrono::nanoseconds>(rescue_interval);
-    wake_at = std::min<std::uint64_t>(wake_at, monotonic_ns() + rescue.count());
-  }
-  const bool got = poller->poll(wake_at);
-  if (!rescuing) unrescued_sleepers_.fetch_sub(1);
-  const std::uint64_t now = monotonic_ns();
-  last_poll_ns_.store(now, std::memory_order_relaxed);
-  if (got) last_arrival_ns_.store(now, std::memory_order_relaxed);
-  notified = !got && now < wake_at;
-  if (watching) timer_watcher_.store(false, std::memory_order_relaxed);
+  const wait_plan plan = plan_wait(notified, false);
+  const bool got = poller->poll(plan.wake_at);
+  end_wait(plan);
+  notified = note_poll(got) < plan.wake_at && !got;
   {
     std::lock_guard guard(queue_lock_);
     leader_blocked_.store(false);
-    asleep_.store(sleeping_, std::memory_order_relaxed);
+    publish_asleep();
   }
   end_lead();
   // Sleepers that trusted us to poll now sleep with the rescue deadline: if what we found

@@ -13,7 +13,7 @@
 // its reply then stay on one core instead of bouncing between two. So that a long dispatch
 // cannot hold it back, another worker steals a `next` whose owner has stayed in one dispatch
 // for longer than `steal_after_ns` (spinning workers look every few microseconds; sleeping
-// ones every `rescue_interval` while any `next` is occupied).
+// ones every `rescue_interval_ns` while any `next` is occupied).
 //
 // With an io_poller (the socket server) there is no socket thread: one idle worker at a time
 // leads, waiting in the poller instead of on the condition variable, and runs what a packet
@@ -21,7 +21,7 @@
 // do every `poll_interval_ns`, so packets are read while every worker is busy. A sleeper trusts
 // a blocked leader to poll; when nobody is blocked in the poller it sleeps with the rescue
 // deadline and takes the lead when it wakes, so I/O waits on a long dispatch for at most
-// `rescue_interval` while a worker is idle.
+// `rescue_interval_ns` while a worker is idle.
 
 #include <atomic>
 #include <chrono>
@@ -127,6 +127,23 @@ class scheduler {
   /// The lead is held: waits in the poller until I/O, work or a deadline, gives the lead up,
   /// then looks for work.
   std::shared_ptr<context> lead(int index, bool& notified);
+  /// After a poll: records when it happened (returned) and, if it read something, that work
+  /// arrived then.
+  std::uint64_t note_poll(bool got) noexcept;
+  /// asleep_ from sleeping_ and a blocked leader. Under queue_lock_.
+  void publish_asleep() noexcept;
+
+  /// How a worker about to wait (on the condition variable, or in the poller as the leader)
+  /// registered: as the timer watcher or not, with the rescue deadline or not.
+  struct wait_plan {
+    bool watching = false;
+    bool rescuing = false;
+    std::uint64_t wake_at = UINT64_MAX;
+  };
+  /// The rescue deadline applies after a notice, while a next slot is occupied, and, for a
+  /// sleeper that `trusts_leader`, while nobody waits in the poller.
+  wait_plan plan_wait(bool notified, bool trusts_leader);
+  void end_wait(const wait_plan& plan) noexcept;
 
   dispatcher& node_;
   std::vector<worker_probe> probes_;
@@ -147,8 +164,8 @@ class scheduler {
   std::atomic<std::uint64_t> last_arrival_ns_{0};
   std::atomic<io_poller*> poller_{nullptr};  // changed only with the lead held
   std::atomic<bool> leading_{false};         // a thread holds the lead
-  std::atomic<bool> leader_blocked_{
-      false};  // the leader waits in the poller; set under queue_lock_
+  // The leader waits in the poller; set under queue_lock_.
+  std::atomic<bool> leader_blocked_{false};
   std::atomic<std::uint64_t> last_poll_ns_{0};
   std::atomic<int> interrupting_{0};  // threads inside interrupt_poller
   std::atomic<int> spinning_{0};

@@ -477,8 +477,8 @@ std::vector<std::string> socket_server::resolve(std::string_view host, std::stri
 // ---- the socket thread: loop and requests ------------------------------------------------
 
 bool socket_server::impl::poll(std::uint64_t deadline_ns) {
-  int timeout_ms = -1;
-  if (deadline_ns != UINT64_MAX) {
+  int timeout_ms = deadline_ns == 0 ? 0 : -1;  // 0: a spinning worker's look, no clock read
+  if (deadline_ns != 0 && deadline_ns != UINT64_MAX) {
     const std::uint64_t now = monotonic_ns();
     // Rounded up: waking before the deadline would only make the caller wait again.
     const std::uint64_t left = deadline_ns > now ? deadline_ns - now + 999'999 : 0;

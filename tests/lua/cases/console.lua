@@ -221,8 +221,8 @@ end)
 
 T.test("dumpheap, profactive, debug: an error line, <CMD Error>", function()
   for name, pattern in pairs {
-    dumpheap = "needs jemalloc",
-    profactive = "needs jemalloc",
+    dumpheap = "^not supported: heap profiling needs jemalloc, and Starling uses glibc malloc$",
+    profactive = "^not supported: heap profiling needs jemalloc, and Starling uses glibc malloc$",
     debug = "^debug: not supported yet",
   } do
     local lines = run(name .. " x")
