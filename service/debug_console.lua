@@ -29,6 +29,10 @@ local args = table.pack(...)
 local COMMAND = {}
 local HELP = {}
 
+local CONNECTED = {} -- commands that take the console connection first (nil in-process)
+-- A command's result meaning "the output follows later, on the connection".
+local DEFERRED = {}
+
 local function define(name, help, f)
   COMMAND[name] = f
   HELP[name] = help
@@ -267,9 +271,35 @@ define("profactive", "profactive [on|off]: Heap profiling on or off (needs jemal
   return memory.profactive(flag == "on")
 end)
 
-define("debug", "debug: not supported yet (the remote debugger)", function()
-  fail("debug: not supported yet (needs the remote debugger)")
+-- The operator's lines go to the debugged service until it answers (the operator typed
+-- `cont`, or the service died); the outcome is then written like any command's.
+local finish_lines
+
+define("debug", "debug address: Debug a Lua service (watch, s, n, c, cont)", function(conn, addr)
+  if not conn then
+    fail "debug: needs a console connection over TCP"
+  end
+  local target = address(addr)
+  local agent = skynet.newservice "debug_agent"
+  conn.debugging = function(line)
+    skynet.send(agent, "lua", "cmd", line)
+  end
+  skynet.fork(function()
+    local ok, attached, err = pcall(skynet.call, agent, "lua", "start", target, conn.id)
+    conn.debugging = nil
+    local lines
+    if not ok then
+      lines = finish_lines({}, false, attached)
+    elseif not attached then
+      lines = finish_lines({}, false, err)
+    else
+      lines = finish_lines({}, true)
+    end
+    socket.write(conn.id, table.concat(lines, "\n") .. "\n")
+  end)
+  return DEFERRED
 end)
+CONNECTED.debug = true
 
 -- Result printing ---------------------------------------------------------------------------
 
@@ -309,7 +339,19 @@ end
 
 -- The command layer -------------------------------------------------------------------------
 
-local function run_words(cmdline)
+-- The outcome lines of a command: its result and `<CMD OK>`, or its error and `<CMD Error>`.
+function finish_lines(out, ok, result)
+  if ok then
+    print_result(out, result)
+    out[#out + 1] = "<CMD OK>"
+  else
+    out[#out + 1] = tostring(result)
+    out[#out + 1] = "<CMD Error>"
+  end
+  return out
+end
+
+local function run_words(cmdline, conn)
   local words = {}
   for word in cmdline:gmatch "%S+" do
     words[#words + 1] = word
@@ -325,15 +367,16 @@ local function run_words(cmdline)
     out[3] = "<CMD Error>"
     return out
   end
-  local ok, result = pcall(f, table.unpack(words, 2))
-  if ok then
-    print_result(out, result)
-    out[#out + 1] = "<CMD OK>"
+  local ok, result
+  if CONNECTED[words[1]] then
+    ok, result = pcall(f, conn, table.unpack(words, 2))
   else
-    out[#out + 1] = tostring(result)
-    out[#out + 1] = "<CMD Error>"
+    ok, result = pcall(f, table.unpack(words, 2))
   end
-  return out
+  if ok and result == DEFERRED then
+    return out
+  end
+  return finish_lines(out, ok, result)
 end
 
 local function unescape(text)
@@ -349,13 +392,14 @@ local function http_get_command(line)
   return (unescape(path):gsub("/", " "))
 end
 
-local function execute(line, body)
+-- `conn` is the TCP connection ({ id }) a line came from, nil in-process or over HTTP.
+local function execute(line, body, conn)
   if line:sub(1, 4) == "GET " then
     return run_words(http_get_command(line))
   elseif line:sub(1, 5) == "POST " then
     return run_words(body or "")
   end
-  return run_words(line)
+  return run_words(line, conn)
 end
 
 -- The TCP side ------------------------------------------------------------------------------
@@ -387,19 +431,26 @@ local function serve(id, peer)
   socket.start(id)
   skynet.error(peer .. " connected")
   socket.write(id, "Welcome to skynet console\n")
+  local conn = { id = id }
   while true do
     local line = read_line(id)
     if not line then
       break
     end
-    if line:sub(1, 4) == "GET " or line:sub(1, 5) == "POST " then
+    if conn.debugging then
+      conn.debugging(line)
+    elseif line:sub(1, 4) == "GET " or line:sub(1, 5) == "POST " then
       serve_http(id, line)
       break
+    else
+      local out = execute(line, nil, conn)
+      if #out > 0 then
+        socket.write(id, table.concat(out, "\n") .. "\n")
+      end
     end
-    local out = execute(line)
-    if #out > 0 then
-      socket.write(id, table.concat(out, "\n") .. "\n")
-    end
+  end
+  if conn.debugging then
+    conn.debugging "cont" -- the debugged service leaves debug mode
   end
   socket.close(id)
   skynet.error(peer .. " disconnect")

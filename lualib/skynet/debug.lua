@@ -126,6 +126,11 @@ function commands.TERM(address)
 	skynet.term(address)
 end
 
+-- The console's `debug`: answered when the operator leaves debug mode.
+function commands.REMOTEDEBUG(fd, channel_id)
+  require("skynet.remotedebug").start(fd, channel_id)
+end
+
 function commands.SUPPORT(typename)
 	reply(skynet.dispatch(typename) ~= nil)
 end

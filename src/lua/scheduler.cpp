@@ -258,6 +258,8 @@ void scheduler::release(coroutine_info& co) {
     co.timer_origin = LUA_NOREF;
   }
   if (profiling) profile_forget(main_, co.thread);  // the thread serves someone else next
+  if (lua_gethook(co.thread) != nullptr) lua_sethook(co.thread, nullptr, 0, 0);  // a debugger's
+  co.paused = false;
   lua_settop(co.thread, 0);
   co.in_pool = true;
   pool_.push_back(&co);
@@ -408,6 +410,7 @@ void scheduler::push_waiting_session(lua_State* L, int index) {
 void scheduler::resume(coroutine_info& co, int nargs) {
   co.started = true;
   co.in_forks = false;
+  co.paused = false;
   int results = 0;
   lua_State* previous = active();
   coroutine_info* outer = running_;
@@ -427,7 +430,11 @@ void scheduler::resume(coroutine_info& co, int nargs) {
     return;
   }
   lua_State* t = co.thread;
-  const char* command = results > 0 ? lua_tostring(t, -results) : nullptr;
+  if (results == 0) {  // lua-api.md 6.7: a debug hook's yield; the debugger resumes it
+    co.paused = true;
+    return;
+  }
+  const char* command = lua_tostring(t, -results);
   if (command != nullptr && std::strcmp(command, "SUSPEND") == 0) {
     const std::int32_t session =
         results > 1 ? static_cast<std::int32_t>(lua_tointeger(t, -results + 1)) : 0;
@@ -451,9 +458,8 @@ void scheduler::resume(coroutine_info& co, int nargs) {
   const std::string what =
       command != nullptr && std::strcmp(command, "USER") == 0
           ? std::string("Call skynet.coroutine.yield out of skynet.coroutine.resume")
-          : fmt::format(
-                "Unknown command : {}",
-                command == nullptr ? (results > 0 ? luaL_typename(t, -results) : "nil") : command);
+          : fmt::format("Unknown command : {}",
+                        command == nullptr ? luaL_typename(t, -results) : command);
   lua_pop(t, results);
   luaL_traceback(main_, t, what.c_str(), 0);
   failures_.emplace_back(lua_tostring(main_, -1));
@@ -552,6 +558,7 @@ void scheduler::forgot_response(coroutine_info& co) {
 bool scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t size,
                          std::int32_t session, handle_t source) {
   failures_.clear();
+  if (dispatch_hook_ != LUA_NOREF) run_dispatch_hook(L);
   if (type == static_cast<int>(ptype::response)) {
     coroutine_info* co = waiting_.take(session);
     if (co == nullptr) {
@@ -622,6 +629,33 @@ bool scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t s
   failures_.clear();
   lua_pushlstring(L, joined.data(), joined.size());
   return false;
+}
+
+// ---- the remote debugger -------------------------------------------------------------------
+
+void scheduler::set_dispatch_hook(lua_State* L, int index) {
+  luaL_unref(L, LUA_REGISTRYINDEX, dispatch_hook_);
+  dispatch_hook_ = LUA_NOREF;
+  if (lua_isnil(L, index)) return;
+  lua_pushvalue(L, index);
+  dispatch_hook_ = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+void scheduler::run_dispatch_hook(lua_State* L) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, dispatch_hook_);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    failures_.emplace_back(luaL_tolstring(L, -1, nullptr));
+    lua_pop(L, 2);
+  }
+  drain();
+}
+
+bool scheduler::resume_paused(lua_State* thread) {
+  coroutine_info* co = extra_space(thread);
+  if (co == nullptr || co->owner != this || !co->paused) return false;
+  resume(*co, 0);
+  drain();
+  return true;
 }
 
 // ---- tracing -------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ struct coroutine_info {
   bool started = false;   // resumed at least once since its function was pushed
   bool in_forks = false;  // queued by fork, not started
   bool in_pool = false;
+  bool paused = false;    // a debug hook suspended it (it yielded nothing)
 
   trace_mode trace = trace_mode::unset;  // `on`: trace_tag is its tag
   std::string trace_tag;
@@ -171,6 +172,13 @@ class scheduler {
   void exit(lua_State* L);
   [[nodiscard]] bool exiting() const noexcept { return exiting_; }
 
+  // ---- the remote debugger (skynet.debugchannel) ------------------------------------------
+
+  /// Sets the function at `index` to run before every message, or clears it (nil).
+  void set_dispatch_hook(lua_State* L, int index);
+  /// Resumes `thread` if it is one of this scheduler's coroutines that a debug hook paused.
+  bool resume_paused(lua_State* thread);
+
   /// The thread running Lua code for this service now (any thread may ask: SIGNAL).
   [[nodiscard]] lua_State* active() const noexcept {
     return active_.load(std::memory_order_acquire);
@@ -234,6 +242,7 @@ class scheduler {
   void drain();
   void run_forks();
   void release(coroutine_info& co);
+  void run_dispatch_hook(lua_State* L);
   void request_trace(coroutine_info& co, const protocol& p, handle_t source);
   void error_from(lua_State* L, handle_t source, std::int32_t session);
   void unknown(lua_State* L, int hook, const char* what, int type, const void* data,
@@ -255,6 +264,7 @@ class scheduler {
   lua_Integer wakeup_head_ = 1, wakeup_tail_ = 1;
   int sleeping_ = LUA_NOREF;
   int unanswered_ = LUA_NOREF;
+  int dispatch_hook_ = LUA_NOREF;
   std::vector<std::string> failures_;  // error texts of the message being handled
   std::vector<protocol> protocols_;
   std::int32_t pending_watch_session_ = 0;

@@ -7,6 +7,7 @@
 
 #include "core/node.hpp"
 #include "lua/code_cache.hpp"
+#include "lua/debugchannel.hpp"
 #include "lua/loader.hpp"
 #include "lua/lua_seri.hpp"
 #include "lua/memory.hpp"
@@ -44,6 +45,7 @@ constexpr luaL_Reg native_modules[] = {
     {"skynet", open_skynet},
     {"skynet.codecache", open_codecache},
     {"skynet.core", open_skynet_core},
+    {"skynet.debugchannel", open_debugchannel},
     {"skynet.loader", open_loader},
     {"skynet.memory", open_memory},
     {"skynet.netpack", open_netpack},

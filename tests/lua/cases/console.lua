@@ -219,11 +219,10 @@ T.test("jmem: the process allocator's statistics", function()
   end
 end)
 
-T.test("dumpheap, profactive, debug: an error line, <CMD Error>", function()
+T.test("dumpheap, profactive: an error line, <CMD Error>", function()
   for name, pattern in pairs {
     dumpheap = "^not supported: heap profiling needs jemalloc, and Starling uses glibc malloc$",
     profactive = "^not supported: heap profiling needs jemalloc, and Starling uses glibc malloc$",
-    debug = "^debug: not supported yet",
   } do
     local lines = run(name .. " x")
     T.eq(#lines, 2, name)
@@ -359,6 +358,124 @@ T.test("over TCP: welcome, commands, <CMD OK>, connected / disconnect lines", fu
   T.log("^%[" .. T.hex(h) .. "%] Start debug console at 127%.0%.0%.1:%d+$", from)
   skynet.kill(h)
   T.raises("call failed$", skynet.newservice, "debug_console", "noport")
+end)
+
+-- The console's output up to the next prompt, which ends in ">" with no newline.
+local function read_prompt(id)
+  local text = {}
+  repeat
+    local c = assert(socket.read(id, 1), "the console closed")
+    text[#text + 1] = c
+  until c == ">"
+  return table.concat(text)
+end
+
+-- A console on a free port, a connection to it past the welcome line, and the console.
+local function console_connection()
+  local port = free_port()
+  local h = skynet.newservice("debug_console", "127.0.0.1", tostring(port))
+  local id = assert(socket.open("127.0.0.1", port))
+  T.eq(socket.readline(id), "Welcome to skynet console")
+  return id, h
+end
+
+T.test("debug: expressions, a watch, s / n / c, cont; the service runs on", function()
+  local id, h = console_connection()
+  local target = skynet.newservice("debuggee")
+  local top = string.format(":%08x>", target)
+  local from = T.mark()
+  local function ask(line)
+    socket.write(id, line .. "\n")
+    return read_prompt(id)
+  end
+
+  socket.write(id, "debug " .. T.hex(target) .. "\n")
+  T.eq(read_prompt(id), top, "the top prompt")
+  T.log(T.line(target, "Enter debug mode"), from)
+  T.eq(ask "1 + 2", "3\n" .. top, "an expression prints its value")
+  T.eq(ask "total", "0\n" .. top, "the service's globals")
+  T.eq(ask "print('a', nil, 3)", "a\tnil\t3\n" .. top, "print writes to the console")
+  T.eq(ask "", top, "an empty line")
+  T.match(ask "1 +", "^%(debug%):1: .+\n" .. T.esc(top) .. "$", "a syntax error")
+  T.eq(ask "error('boom')", "(debug):1: boom\n" .. top, "a runtime error")
+  T.eq(ask 'watch("nosuch")', "No dispatch for nosuch\n" .. top)
+  T.eq(ask 'watch("lua")', top, "watch the next lua message")
+
+  local answer
+  skynet.fork(function()
+    answer = table.pack(skynet.call(target, "lua", "add", 5))
+  end)
+  local function stop_line(prompt)
+    return tonumber(T.match(prompt, "debuggee%.lua%(%d+%)>$"):match "%((%d+)%)>$")
+  end
+  local at = read_prompt(id)
+  T.eq(stop_line(at), 14, "stopped at the handler's first line")
+  T.eq(skynet.call(target, "debug", "PING"), nil, "a stopped handler holds no other message")
+  T.eq(ask "(n)", "5\n" .. at, "a local of the stopped frame (n alone is next)")
+  T.eq(ask "doubled", "nil\n" .. at, "a local not yet in scope")
+  local inner = ask "s"
+  T.eq(stop_line(inner), 9, "s steps into double")
+  T.eq(ask "n * 10", "50\n" .. inner, "double's own local")
+  at = ask "n"
+  T.eq(stop_line(at), 15, "n runs to the caller's next line")
+  T.eq(ask "doubled", "10\n" .. at)
+  T.eq(ask "doubled = 100", at, "an assignment to a local")
+  at = ask "n"
+  T.eq(stop_line(at), 16)
+  T.eq(ask "total", "100\n" .. at, "the assigned local was used")
+  T.eq(answer, nil, "no answer while stopped")
+  T.eq(ask "c", top, "c lets the handler run on")
+  T.eventually(function() return answer end)
+  T.eq(answer, table.pack("add", 100))
+
+  T.eq(ask 'watch("lua", function() return false end)', top)
+  T.eq(ask 'watch("lua", function(_, _, cmd) return cmd == "stop" end)', top,
+    "watching again replaces the condition")
+  T.eq(table.pack(skynet.call(target, "lua", "add", 1)), table.pack("add", 102),
+    "a message the condition rejects runs unwatched")
+  skynet.fork(function()
+    answer = table.pack(skynet.call(target, "lua", "stop", 1))
+  end)
+  T.eq(stop_line(read_prompt(id)), 14, "the condition's message stops")
+  socket.write(id, "cont\n")
+  T.eq(socket.readline(id), "<CMD OK>", "cont ends the command")
+  T.log(T.line(target, "Leave debug mode"), from)
+  T.eventually(function() return answer[1] == "stop" end)
+  T.eq(answer, table.pack("stop", 104), "cont released the stopped handler")
+  socket.write(id, "getenv console_test_key\n")
+  T.eq(socket.readline(id), "hello", "lines are console commands again")
+  T.eq(socket.readline(id), "<CMD OK>")
+  T.eq(table.pack(skynet.call(target, "lua", "add", 0)), table.pack("add", 104))
+  socket.close(id)
+  skynet.kill(h)
+end)
+
+T.test("debug: closing leaves debug mode and its watches; second debugger, dead service fail",
+    function()
+  local id, h = console_connection()
+  local target = skynet.newservice("debuggee")
+  local from = T.mark()
+  socket.write(id, "debug " .. T.hex(target) .. "\n")
+  T.eq(read_prompt(id), string.format(":%08x>", target))
+
+  local other = console_connection()
+  socket.write(other, "debug " .. T.hex(target) .. "\n")
+  T.match(socket.readline(other), "^Debug session failed: ", "one debugger at a time")
+  T.eq(socket.readline(other), "<CMD Error>")
+  socket.write(other, "debug " .. T.hex(T.INVALID) .. "\n")
+  T.match(socket.readline(other), "^Debug session failed: ", "a dead service")
+  T.eq(socket.readline(other), "<CMD Error>")
+  socket.close(other)
+
+  socket.write(id, 'watch("lua")\n')
+  T.eq(read_prompt(id), string.format(":%08x>", target))
+  socket.close(id)
+  T.log(T.line(target, "Leave debug mode"), from)
+  T.eq(table.pack(skynet.call(target, "lua", "add", 1)), table.pack("add", 2),
+    "leaving removed the watch")
+  T.eq(run("debug " .. T.hex(target)),
+    { "debug: needs a console connection over TCP", "<CMD Error>" })
+  skynet.kill(h)
 end)
 
 T.test("the lua protocol answers only line", function()

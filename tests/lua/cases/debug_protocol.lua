@@ -136,6 +136,73 @@ T.test("EXIT: the service exits, the caller gets call failed", function()
   T.log(T.line(h, "KILL self"), from)
 end)
 
+T.test("skynet.debugchannel: lines in order, read never waits, one reader per channel", function()
+  local debugchannel = require "skynet.debugchannel"
+  local writer, id = debugchannel.create()
+  T.eq(math.type(id), "integer", "the id is an integer that crosses services")
+  local reader = debugchannel.connect(id)
+  T.eq(reader:read(), nil, "nothing queued")
+  writer:write "one"
+  writer:write ""
+  writer:write "three"
+  T.eq({ reader:read(), reader:read(), reader:read(), reader:read() }, { "one", "", "three" })
+  T.raises("new channel failed", debugchannel.connect, id)
+  T.raises("new channel failed", debugchannel.connect, id + 1000)
+  local other = select(2, debugchannel.create())
+  collectgarbage()
+  collectgarbage()
+  T.raises("new channel failed", debugchannel.connect, other) -- its creator is gone
+end)
+
+T.test("a coroutine that yields nothing is left paused (6.7); the debugger resumes it", function()
+  local debugchannel = require "skynet.debugchannel"
+  local from = T.mark()
+  local stage = 0
+  local co
+  skynet.fork(function()
+    co = coroutine.running()
+    stage = 1
+    coroutine.yield()
+    stage = 2
+  end)
+  T.eventually(function() return stage == 1 end)
+  skynet.sleep(1)
+  T.eq(stage, 1, "still paused")
+  T.no_log("Unknown command", from)
+  T.eq(debugchannel.resume(coroutine.running()), false, "a running coroutine is not paused")
+  T.eq(debugchannel.resume(co), true)
+  T.eq(stage, 2, "resumed to its end")
+  T.eq(debugchannel.resume(co), false, "a finished coroutine is not paused")
+end)
+
+T.test("skynet.debugchannel.sethook: a line hook returning true pauses the coroutine", function()
+  local debugchannel = require "skynet.debugchannel"
+  local lines = {}
+  local stops = 0
+  local co
+  skynet.fork(function()
+    co = coroutine.running()
+    debugchannel.sethook(function(event, line)
+      if event == "line" then
+        lines[#lines + 1] = line
+        stops = stops + 1
+        return stops <= 2
+      end
+    end, "l")
+    local x = 1
+    x = x + 1
+    debugchannel.sethook()
+    stops = -x
+  end)
+  T.eventually(function() return co ~= nil end)
+  T.eq(#lines, 1, "paused at the first line after sethook")
+  T.eq(debugchannel.resume(co), true)
+  T.eq(#lines, 2, "paused again at the next line")
+  T.eq(debugchannel.resume(co), true)
+  T.eq(stops, -2, "ran to the end once the hook said no more")
+  T.eq(lines[2], lines[1] + 1)
+end)
+
 T.test("unknown debug command: call failed", function()
   T.raises("call failed$", debug_call, echo, "NO_SUCH_COMMAND")
   T.eq(skynet.call(echo, "lua", "echo", "alive"), "alive")
