@@ -238,7 +238,10 @@ local function serve()
       return leave()
     end
     if line ~= "" then
-      run(line)
+      local ok, err = pcall(run, line) -- printing a result may raise (its __tostring)
+      if not ok then
+        session.send(tostring(err))
+      end
     end
     session.show_prompt = true
   end
@@ -271,6 +274,7 @@ end
 --- The REMOTEDEBUG request is answered when the operator leaves.
 function M.start(fd, id)
   assert(session == nil, "Already in debug mode")
+  assert(math.type(fd) == "integer", "REMOTEDEBUG needs the console's socket id")
   local channel = debugchannel.connect(id)
   skynet.error "Enter debug mode"
   local function send_raw(text)

@@ -398,6 +398,8 @@ T.test("debug: expressions, a watch, s / n / c, cont; the service runs on", func
   T.eq(ask "", top, "an empty line")
   T.match(ask "1 +", "^%(debug%):1: .+\n" .. T.esc(top) .. "$", "a syntax error")
   T.eq(ask "error('boom')", "(debug):1: boom\n" .. top, "a runtime error")
+  T.eq(ask "setmetatable({}, { __tostring = function() error('shy', 0) end })",
+    "shy\n" .. top, "a result that cannot be printed")
   T.eq(ask 'watch("nosuch")', "No dispatch for nosuch\n" .. top)
   T.eq(ask 'watch("lua")', top, "watch the next lua message")
 
