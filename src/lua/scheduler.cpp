@@ -49,12 +49,6 @@ scheduler::scheduler(context& self, lua_State* main) : self_(self), main_(main) 
   sleeping_ = luaL_ref(main, LUA_REGISTRYINDEX);
   lua_createtable(main, 0, 0);
   unanswered_ = luaL_ref(main, LUA_REGISTRYINDEX);
-  // Short strings are interned: while this one is anchored, every "SUSPEND" a coroutine
-  // yields in this state is this very string, and resume compares pointers.
-  suspend_text_ = lua_pushliteral(main, "SUSPEND");
-  suspend_ref_ = luaL_ref(main, LUA_REGISTRYINDEX);
-  lua_pushboolean(main, 0);
-  last_protocol_ref_ = luaL_ref(main, LUA_REGISTRYINDEX);
 }
 
 scheduler::~scheduler() = default;
@@ -170,15 +164,7 @@ protocol* scheduler::find_protocol(std::string_view name) noexcept {
 protocol& scheduler::checked_protocol(lua_State* L, int index) {
   std::size_t length = 0;
   const char* name = lua_tolstring(L, index, &length);
-  // The name of the last hit, anchored, so its pointer identifies the same interned string.
-  if (name != nullptr && name == last_protocol_name_) return protocols_[last_protocol_];
   protocol* p = name == nullptr ? nullptr : find_protocol(std::string_view(name, length));
-  if (p != nullptr) {  // protocols are only appended: the index stays valid
-    lua_pushvalue(L, index);
-    lua_rawseti(L, LUA_REGISTRYINDEX, last_protocol_ref_);
-    last_protocol_name_ = name;
-    last_protocol_ = static_cast<std::size_t>(p - protocols_.data());
-  }
   if (p == nullptr) {
     luaL_error(L, "attempt to index a nil value (unknown protocol '%s')",
                name == nullptr ? luaL_typename(L, index) : name);
@@ -449,7 +435,7 @@ void scheduler::resume(coroutine_info& co, int nargs) {
     return;
   }
   const char* command = lua_tostring(t, -results);
-  if (command == suspend_text_) {
+  if (command != nullptr && std::strcmp(command, "SUSPEND") == 0) {
     const std::int32_t session =
         results > 1 ? static_cast<std::int32_t>(lua_tointeger(t, -results + 1)) : 0;
     lua_pop(t, results);

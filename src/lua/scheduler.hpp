@@ -265,12 +265,6 @@ class scheduler {
   int sleeping_ = LUA_NOREF;
   int unanswered_ = LUA_NOREF;
   int dispatch_hook_ = LUA_NOREF;
-  const char* suspend_text_ = nullptr;  // the anchored "SUSPEND" (suspend_ref_)
-  int suspend_ref_ = LUA_NOREF;
-  // checked_protocol's last hit: its name string (anchored at last_protocol_ref_) and index.
-  const char* last_protocol_name_ = nullptr;
-  std::size_t last_protocol_ = 0;
-  int last_protocol_ref_ = LUA_NOREF;
   std::vector<std::string> failures_;  // error texts of the message being handled
   std::vector<protocol> protocols_;
   std::int32_t pending_watch_session_ = 0;
