@@ -148,7 +148,8 @@ local function watch(protoname, cond)
   skynet.dispatch(protoname, w.watcher)
 end
 
--- Names resolve to the stopped frame's locals, then its function's upvalues, then `base`;
+-- Names resolve to the stopped frame's locals, then its function's upvalues, then the
+-- debugger's own names (`base`: print, watch), then the function's globals (its _ENV);
 -- assignments go to the same places.
 local function frame_env(co, slots, base)
   local func = debug.getinfo(co, 0, "f").func
@@ -160,6 +161,8 @@ local function frame_env(co, slots, base)
       end
     end
   end
+  local env_index = upvalue_index("_ENV")
+  local globals = env_index and select(2, debug.getupvalue(func, env_index)) or _G
   return setmetatable({}, {
     __index = function(_, name)
       local i = slots[name]
@@ -170,7 +173,11 @@ local function frame_env(co, slots, base)
       if i then
         return select(2, debug.getupvalue(func, i))
       end
-      return base[name]
+      local own = rawget(base, name)
+      if own ~= nil then
+        return own
+      end
+      return globals[name]
     end,
     __newindex = function(_, name, value)
       local i = slots[name]
@@ -183,7 +190,7 @@ local function frame_env(co, slots, base)
         debug.setupvalue(func, i, value)
         return
       end
-      base[name] = value
+      globals[name] = value
     end,
   })
 end

@@ -425,10 +425,12 @@ T.test("debug: expressions, a watch, s / n / c, cont; the service runs on", func
   at = ask "n"
   T.eq(stop_line(at), 16)
   T.eq(ask "total", "100\n" .. at, "the assigned local was used")
+  T.eq(ask "marker = total + 1", at, "an assignment to a global of the stopped function")
   T.eq(answer, nil, "no answer while stopped")
   T.eq(ask "c", top, "c lets the handler run on")
   T.eventually(function() return answer end)
   T.eq(answer, table.pack("add", 100))
+  T.eq(ask "marker", "101\n" .. top, "the stopped function's globals are the service's")
 
   T.eq(ask 'watch("lua", function() return false end)', top)
   T.eq(ask 'watch("lua", function(_, _, cmd) return cmd == "stop" end)', top,
