@@ -6,6 +6,10 @@
 local skynet = require "skynet"
 local debugchannel = require "skynet.debugchannel"
 
+-- A killed service never answers the requests it holds (core.md, "Kill ≠ exit"), so the
+-- agent also pings the debugged service, and ends the session when the ping fails.
+local PING_TICKS = 100
+
 local channel
 local CMD = {}
 
@@ -14,13 +18,29 @@ function CMD.start(address, fd)
   skynet.error(string.format("Attach to :%08x", address))
   local id
   channel, id = debugchannel.create()
+  local respond = skynet.response()
+  local ended = false
+  local function finish(...)
+    if not ended then
+      ended = true
+      respond(true, ...)
+      skynet.exit()
+    end
+  end
+  skynet.fork(function()
+    while not ended do
+      skynet.sleep(PING_TICKS)
+      if not ended and not pcall(skynet.call, address, "debug", "PING") then
+        finish(false, string.format("Debug session failed: :%08x is gone", address))
+      end
+    end
+  end)
   local ok, err = pcall(skynet.call, address, "debug", "REMOTEDEBUG", fd, id)
   if ok then
-    skynet.retpack(true)
+    finish(true)
   else
-    skynet.retpack(false, "Debug session failed: " .. tostring(err))
+    finish(false, "Debug session failed: " .. tostring(err))
   end
-  skynet.exit()
 end
 
 function CMD.cmd(line)

@@ -454,7 +454,7 @@ T.test("debug: expressions, a watch, s / n / c, cont; the service runs on", func
   skynet.kill(h)
 end)
 
-T.test("debug: closing leaves debug mode and its watches; second debugger, dead service fail",
+T.test("debug: closing leaves debug mode; second debugger, dead or killed service fail",
     function()
   local id, h = console_connection()
   local target = skynet.newservice("debuggee")
@@ -479,6 +479,23 @@ T.test("debug: closing leaves debug mode and its watches; second debugger, dead 
     "leaving removed the watch")
   T.eq(run("debug " .. T.hex(target)),
     { "debug: needs a console connection over TCP", "<CMD Error>" })
+
+  -- a service killed while a handler of it is stopped ends the session with an error
+  id = console_connection()
+  socket.write(id, "debug " .. T.hex(target) .. "\n")
+  local top = string.format(":%08x>", target)
+  T.eq(read_prompt(id), top)
+  socket.write(id, 'watch("lua")\n')
+  T.eq(read_prompt(id), top)
+  skynet.send(target, "lua", "add", 1) -- a call would wait for good: kill answers nothing
+  T.match(read_prompt(id), "debuggee%.lua%(14%)>$")
+  skynet.kill(target)
+  T.eq(socket.readline(id), string.format("Debug session failed: :%08x is gone", target),
+    "the agent's ping finds it gone")
+  T.eq(socket.readline(id), "<CMD Error>")
+  socket.write(id, "getenv console_test_key\n")
+  T.eq(socket.readline(id), "hello", "lines are console commands again")
+  socket.close(id)
   skynet.kill(h)
 end)
 
