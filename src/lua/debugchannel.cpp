@@ -94,7 +94,8 @@ int l_gc(lua_State* L) {
 
 void push_channel(lua_State* L, std::shared_ptr<channel> c) {
   void* memory = lua_newuserdatauv(L, sizeof(channel_box), 0);
-  std::construct_at(static_cast<channel_box*>(memory), std::move(c));
+  // The metatable first: if building it raises (out of memory), nothing is constructed yet
+  // that its __gc would have to destroy.
   if (luaL_newmetatable(L, channel_meta) != 0) {
     constexpr luaL_Reg methods[] = {{"read", l_read}, {"write", l_write}, {nullptr, nullptr}};
     luaL_newlib(L, methods);
@@ -103,6 +104,7 @@ void push_channel(lua_State* L, std::shared_ptr<channel> c) {
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
+  std::construct_at(static_cast<channel_box*>(memory), std::move(c));
 }
 
 int l_create(lua_State* L) {
@@ -217,12 +219,9 @@ int l_resume(lua_State* L) {
 
 int open_debugchannel(lua_State* L) {
   constexpr luaL_Reg functions[] = {
-      {"create", l_create},
-      {"connect", l_connect},
-      {"sethook", l_sethook},
-      {"dispatch_hook", l_dispatch_hook},
-      {"resume", l_resume},
-      {nullptr, nullptr},
+      {"create", l_create},   {"connect", l_connect},
+      {"sethook", l_sethook}, {"dispatch_hook", l_dispatch_hook},
+      {"resume", l_resume},   {nullptr, nullptr},
   };
   luaL_newlib(L, functions);
   return 1;

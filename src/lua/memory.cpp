@@ -77,7 +77,8 @@ int l_jestat(lua_State* L) {
 }
 
 int l_no_profiler(lua_State* L) {
-  lua_pushliteral(L, "not supported: heap profiling needs jemalloc, and Starling uses glibc malloc");
+  lua_pushliteral(L,
+                  "not supported: heap profiling needs jemalloc, and Starling uses glibc malloc");
   return lua_error(L);
 }
 

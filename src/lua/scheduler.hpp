@@ -57,7 +57,7 @@ struct coroutine_info {
   bool started = false;   // resumed at least once since its function was pushed
   bool in_forks = false;  // queued by fork, not started
   bool in_pool = false;
-  bool paused = false;    // a debug hook suspended it (it yielded nothing)
+  bool paused = false;  // a debug hook suspended it (it yielded nothing)
 
   trace_mode trace = trace_mode::unset;  // `on`: trace_tag is its tag
   std::string trace_tag;
