@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 
 #include <ctime>
+#include <span>
+#include <string_view>
+
+#include "core/socket_message.hpp"
 
 namespace starling {
 
@@ -30,16 +34,45 @@ bool message_log::close(std::int64_t now) {
   return true;
 }
 
-void message_log::write(const message& msg, std::int64_t now) {
-  std::lock_guard lock(mutex_);
-  if (!file_) return;
-  std::string line =
-      fmt::format(":{:08x} {} {} {} ", msg.source, static_cast<int>(msg.type), msg.session, now);
+namespace {
+
+void append_hex(std::string& line, std::span<const std::byte> bytes) {
   constexpr char digits[] = "0123456789abcdef";
-  for (std::byte b : msg.data.bytes()) {
+  for (std::byte b : bytes) {
     const auto v = static_cast<unsigned>(b);
     line += digits[v >> 4];
     line += digits[v & 15];
+  }
+}
+
+// A socket message: its head, then its inline text in brackets (up to a NUL) or the bytes it
+// carries in hex (for data and udp, `ud` bytes of its buffer: a datagram without the address).
+void append_socket_message(std::string& line, const socket_message& head, const message& msg) {
+  line += fmt::format("[socket] {} {} {} ", static_cast<int>(head.type), head.id, head.ud);
+  if (head.buffer == nullptr) {
+    std::string_view text = socket_message_text(msg.data.data(), msg.data.size());
+    text = text.substr(0, text.find('\0'));
+    line += fmt::format("[{}]", text);
+  } else if (head.ud > 0) {
+    append_hex(line,
+               {static_cast<const std::byte*>(head.buffer), static_cast<std::size_t>(head.ud)});
+  }
+}
+
+}  // namespace
+
+void message_log::write(const message& msg, std::int64_t now) {
+  std::lock_guard lock(mutex_);
+  if (!file_) return;
+  std::string line;
+  const socket_message* head =
+      msg.type == ptype::socket ? read_socket_message(msg.data.data(), msg.data.size()) : nullptr;
+  if (head != nullptr) {
+    append_socket_message(line, *head, msg);
+  } else {
+    line =
+        fmt::format(":{:08x} {} {} {} ", msg.source, static_cast<int>(msg.type), msg.session, now);
+    append_hex(line, msg.data.bytes());
   }
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), file_.get());

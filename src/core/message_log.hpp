@@ -1,7 +1,8 @@
 #pragma once
 // The per-service message log of LOGON / LOGOFF (shared/spec/core.md section 10.3): every
 // message dispatched to the service is written, before dispatch, as
-// `:<source> <type> <session> <now> <payload in hex>` to `<logpath>/<handle>.log`.
+// `:<source> <type> <session> <now> <payload in hex>` to `<logpath>/<handle>.log`; a socket
+// message as `[socket] <type> <id> <ud> ` and its text in brackets or its data in hex.
 //
 // Thread contract: open/close come from any service's thread (the LOGON command), writes
 // from the worker dispatching the service; one internal mutex serialises them, and the
