@@ -49,6 +49,8 @@ scheduler::scheduler(context& self, lua_State* main) : self_(self), main_(main) 
   sleeping_ = luaL_ref(main, LUA_REGISTRYINDEX);
   lua_createtable(main, 0, 0);
   unanswered_ = luaL_ref(main, LUA_REGISTRYINDEX);
+  lua_pushliteral(main, "BREAK");
+  break_text_ = luaL_ref(main, LUA_REGISTRYINDEX);
 }
 
 scheduler::~scheduler() = default;
@@ -407,6 +409,21 @@ void scheduler::push_waiting_session(lua_State* L, int index) {
 
 // ---- running coroutines --------------------------------------------------------------------
 
+// Runs `job(L)` on the main state under a protected call. It is for the rare steps after a
+// resume that create Lua values (error texts, tracebacks): the message being dispatched may
+// not be under a protected call of its own (needs_protection). False if `job` raised.
+template <class Job>
+bool scheduler::protect(Job& job) {
+  lua_pushcfunction(main_, [](lua_State* L) -> int {
+    (*static_cast<Job*>(lua_touserdata(L, 1)))(L);
+    return 0;
+  });
+  lua_pushlightuserdata(main_, &job);
+  if (lua_pcall(main_, 1, 0, 0) == LUA_OK) return true;
+  lua_pop(main_, 1);
+  return false;
+}
+
 void scheduler::resume(coroutine_info& co, int nargs) {
   co.started = true;
   co.in_forks = false;
@@ -434,7 +451,8 @@ void scheduler::resume(coroutine_info& co, int nargs) {
     co.paused = true;
     return;
   }
-  const char* command = lua_tostring(t, -results);
+  // A string only: lua_tostring would turn a number into a new string, unprotected.
+  const char* command = lua_type(t, -results) == LUA_TSTRING ? lua_tostring(t, -results) : nullptr;
   if (command != nullptr && std::strcmp(command, "SUSPEND") == 0) {
     const std::int32_t session =
         results > 1 ? static_cast<std::int32_t>(lua_tointeger(t, -results + 1)) : 0;
@@ -455,15 +473,20 @@ void scheduler::resume(coroutine_info& co, int nargs) {
     lua_pop(t, results);
     return;
   }
-  const std::string what =
-      command != nullptr && std::strcmp(command, "USER") == 0
-          ? std::string("Call skynet.coroutine.yield out of skynet.coroutine.resume")
-          : fmt::format("Unknown command : {}",
-                        command == nullptr ? luaL_typename(t, -results) : command);
-  lua_pop(t, results);
-  luaL_traceback(main_, t, what.c_str(), 0);
-  failures_.emplace_back(lua_tostring(main_, -1));
-  lua_pop(main_, 1);
+  auto describe = [&](lua_State* L) {
+    lua_xmove(t, L, results);
+    const int first = lua_gettop(L) - results + 1;
+    const char* what = "Call skynet.coroutine.yield out of skynet.coroutine.resume";
+    if (command == nullptr || std::strcmp(command, "USER") != 0) {
+      const int type = lua_type(L, first);
+      what = lua_pushfstring(L, "Unknown command : %s",
+                             type == LUA_TNUMBER ? lua_tostring(L, first) : lua_typename(L, type));
+    }
+    luaL_traceback(L, t, what, 0);
+    failures_.emplace_back(lua_tostring(L, -1));
+    lua_settop(L, first - 1);
+  };
+  if (!protect(describe)) failures_.emplace_back("not enough memory");
   close_thread(t, main_);
   release(co);
 }
@@ -477,13 +500,16 @@ void scheduler::finished(coroutine_info& co) {
 void scheduler::failed(coroutine_info& co, int status) {
   (void)status;
   lua_State* t = co.thread;
-  const char* message = lua_tostring(t, -1);
-  if (message == nullptr) {
-    message = lua_pushfstring(t, "(error object is a %s value)", luaL_typename(t, -1));
-  }
-  luaL_traceback(main_, t, message, 0);
-  failures_.emplace_back(lua_tostring(main_, -1));
-  lua_pop(main_, 1);
+  auto describe = [&](lua_State* L) {
+    lua_xmove(t, L, 1);  // the error object: its text is made on the protected main state
+    const char* message = lua_tostring(L, -1);
+    if (message == nullptr) {
+      message = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, -1));
+    }
+    luaL_traceback(L, t, message, 0);
+    failures_.emplace_back(lua_tostring(L, -1));
+  };
+  if (!protect(describe)) failures_.emplace_back("not enough memory");
   if (co.has_request && co.session != 0) {
     if (co.trace == trace_mode::on) trace_log(co.trace_tag, "error");
     (void)self_.send(co.source, ptype::error, co.session, {});
@@ -513,7 +539,7 @@ void scheduler::drain() {
       co->waiting = 0;
       if (co->trace == trace_mode::on) trace_log(co->trace_tag, "resume");
       lua_pushboolean(co->thread, 0);
-      lua_pushliteral(co->thread, "BREAK");
+      lua_rawgeti(co->thread, LUA_REGISTRYINDEX, break_text_);
       resume(*co, 2);
       continue;
     }
@@ -555,7 +581,64 @@ void scheduler::forgot_response(coroutine_info& co) {
 
 // ---- messages ------------------------------------------------------------------------------
 
-bool scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t size,
+bool scheduler::needs_protection(int type, std::int32_t session) noexcept {
+  if (dispatch_hook_ != LUA_NOREF || profiling) return true;
+  if (type == static_cast<int>(ptype::response)) return waiting_.find(session) == nullptr;
+  const protocol* p = find_protocol(type);
+  return p == nullptr || p->dispatch == LUA_NOREF || p->trace != trace_mode::unset ||
+         !trace_sources_.empty() || pool_.empty();
+}
+
+namespace {
+
+// What start_request needs of the message; it lives on the dispatcher's stack, which outlasts
+// the first resume of the request's coroutine, the only time it is read.
+struct request_start {
+  const protocol* proto;
+  const void* data;
+  std::size_t size;
+  std::int32_t session;
+  handle_t source;
+};
+
+int request_done(lua_State*, int, lua_KContext) {
+  return 0;
+}
+
+}  // namespace
+
+// The body of a request's coroutine: it unpacks the message onto its own stack and runs the
+// protocol's dispatch. Unpacking here, under lua_resume's protection, lets the message go
+// without a protected call of its own. A message that does not unpack is not owed a reply
+// (as in skynet, where unpack runs before the coroutine): the request is recorded after it.
+int scheduler::start_request(lua_State* L) {
+  const auto& r = *static_cast<const request_start*>(lua_touserdata(L, 1));
+  coroutine_info& co = current(L);
+  lua_settop(L, 0);
+  lua_pushnil(L);  // the decoder's scratch slot
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r.proto->dispatch);
+  lua_pushinteger(L, r.session);
+  lua_pushinteger(L, r.source);
+  const int n = co.owner->unpack_with(L, *r.proto, r.data, r.size, 1);
+  co.session = r.session;
+  co.source = r.source;
+  co.has_request = true;
+  co.has_source = true;
+  lua_callk(L, n + 2, 0, 0, request_done);
+  return 0;
+}
+
+std::string scheduler::take_failures() {
+  std::string joined;
+  for (const std::string& f : failures_) {
+    if (!joined.empty()) joined += '\n';
+    joined += f;
+  }
+  failures_.clear();
+  return joined;
+}
+
+void scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t size,
                          std::int32_t session, handle_t source) {
   failures_.clear();
   if (dispatch_hook_ != LUA_NOREF) run_dispatch_hook(L);
@@ -599,36 +682,17 @@ bool scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t s
         }
       }
     } else {
-      const int base = lua_gettop(L);
-      lua_pushnil(L);  // the decoder's scratch slot
-      lua_rawgeti(L, LUA_REGISTRYINDEX, p->dispatch);
-      lua_pushinteger(L, session);
-      lua_pushinteger(L, source);
-      const int n = unpack_with(L, *p, data, size, base + 1);
       coroutine_info& co = take_coroutine();
-      co.session = session;
-      co.source = source;
-      co.has_request = true;
-      co.has_source = true;
       co.protocol = type;
       if (p->trace != trace_mode::unset || !trace_sources_.empty()) request_trace(co, *p, source);
-      lua_checkstack(co.thread, n + 3);
-      lua_xmove(L, co.thread, n + 3);
-      lua_settop(L, base);
-      resume(co, n + 2);
+      const request_start start{p, data, size, session, source};
+      lua_pushcfunction(co.thread, start_request);
+      lua_pushlightuserdata(co.thread, const_cast<request_start*>(&start));
+      resume(co, 1);
       drain();
     }
   }
   run_forks();
-  if (failures_.empty()) return true;
-  std::string joined;
-  for (const std::string& f : failures_) {
-    if (!joined.empty()) joined += '\n';
-    joined += f;
-  }
-  failures_.clear();
-  lua_pushlstring(L, joined.data(), joined.size());
-  return false;
 }
 
 // ---- the remote debugger -------------------------------------------------------------------

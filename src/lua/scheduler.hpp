@@ -162,10 +162,19 @@ class scheduler {
 
   // ---- messages ------------------------------------------------------------------------------
 
-  /// skynet.dispatch_message: one message through section 6.2. Returns false with the
-  /// joined error texts pushed on L when a handler, fork or unknown message failed.
-  bool dispatch(lua_State* L, int type, const void* data, std::size_t size, std::int32_t session,
+  /// Whether dispatching this message may raise outside a coroutine, so that it needs a
+  /// protected call: an unknown session or protocol (their hooks), a PTYPE_ERROR, tracing,
+  /// profiling, the debugger's hook, or a coroutine still to create. Any other message raises
+  /// only inside the coroutines it resumes, which lua_resume protects, and goes without one.
+  [[nodiscard]] bool needs_protection(int type, std::int32_t session) noexcept;
+  /// skynet.dispatch_message: one message through section 6.2, on the main state L. What
+  /// failed (handlers, forks, unknown messages) is kept for take_failures.
+  void dispatch(lua_State* L, int type, const void* data, std::size_t size, std::int32_t session,
                 handle_t source);
+  /// Whether something failed in the last dispatch; take_failures joins the error texts by
+  /// newlines and forgets them.
+  [[nodiscard]] bool has_failures() const noexcept { return !failures_.empty(); }
+  std::string take_failures();
   /// A PTYPE_ERROR with session 0 from `address` handled locally (skynet.term).
   void term(lua_State* L, int address);
   /// skynet.exit from the running coroutine `L`; the caller yields "QUIT" afterwards.
@@ -237,6 +246,9 @@ class scheduler {
 
  private:
   void resume(coroutine_info& co, int nargs);
+  static int start_request(lua_State* L);
+  template <class Job>
+  bool protect(Job& job);
   void finished(coroutine_info& co);
   void failed(coroutine_info& co, int status);
   void drain();
@@ -265,6 +277,7 @@ class scheduler {
   int sleeping_ = LUA_NOREF;
   int unanswered_ = LUA_NOREF;
   int dispatch_hook_ = LUA_NOREF;
+  int break_text_ = LUA_NOREF;         // "BREAK", anchored: pushing it then allocates nothing
   std::vector<std::string> failures_;  // error texts of the message being handled
   std::vector<protocol> protocols_;
   std::int32_t pending_watch_session_ = 0;

@@ -1204,8 +1204,13 @@ int dispatch_message(lua_State* L) {
   const auto size = static_cast<std::size_t>(luaL_optinteger(L, 3, 0));
   const auto session = static_cast<std::int32_t>(luaL_optinteger(L, 4, 0));
   const auto source = static_cast<handle_t>(luaL_optinteger(L, 5, 0));
-  if (!s.dispatch(L, type, data, size, session, source)) return lua_error(L);
-  return 0;
+  s.dispatch(L, type, data, size, session, source);
+  if (!s.has_failures()) return 0;
+  {
+    const std::string failures = s.take_failures();  // destroyed before lua_error jumps
+    lua_pushlstring(L, failures.data(), failures.size());
+  }
+  return lua_error(L);
 }
 
 int traceback_handler(lua_State* L) {
@@ -1221,7 +1226,7 @@ int dispatch_incoming(lua_State* L) {
   scheduler& s = host(L);
   const auto* m = static_cast<const incoming*>(lua_touserdata(L, 1));
   lua_settop(L, 0);
-  if (!s.dispatch(L, m->type, m->data, m->size, m->session, m->source)) return lua_error(L);
+  s.dispatch(L, m->type, m->data, m->size, m->session, m->source);
   return 0;
 }
 

@@ -190,6 +190,15 @@ void snlua::boot(context& self) {
   booted_.store(scheduler_.get(), std::memory_order_release);
 }
 
+namespace {
+
+void log_failure(context& self, const message& msg, std::size_t size, std::string_view why) {
+  self.log(fmt::format("lua call [{:x} to {} : {} msgsz = {}] error : \x1b[31m{}\x1b[0m",
+                       msg.source, format_handle_short(self.handle()), msg.session, size, why));
+}
+
+}  // namespace
+
 void snlua::dispatch(context& self, message& msg) {
   if (!state_) {
     param_.assign(msg.data.view());
@@ -202,15 +211,20 @@ void snlua::dispatch(context& self, message& msg) {
   const std::size_t size = msg.data.size();
   void* data = nullptr;
   if (size != 0) data = scheduler_->forward ? msg.data.release_malloced() : msg.data.data();
-  lua_pushcfunction(L, traceback_handler);
   int status = LUA_OK;
   if (scheduler_->native_callback) {
     // skynet.start's dispatcher: the message goes over as one pointer, not five Lua values.
-    incoming m{static_cast<int>(msg.type), data, size, msg.session, msg.source};
-    lua_pushcfunction(L, dispatch_incoming);
-    lua_pushlightuserdata(L, &m);
-    status = lua_pcall(L, 1, 0, 1);
+    if (scheduler_->needs_protection(static_cast<int>(msg.type), msg.session)) {
+      incoming m{static_cast<int>(msg.type), data, size, msg.session, msg.source};
+      lua_pushcfunction(L, traceback_handler);
+      lua_pushcfunction(L, dispatch_incoming);
+      lua_pushlightuserdata(L, &m);
+      status = lua_pcall(L, 1, 0, 1);
+    } else {
+      scheduler_->dispatch(L, static_cast<int>(msg.type), data, size, msg.session, msg.source);
+    }
   } else {
+    lua_pushcfunction(L, traceback_handler);
     lua_rawgeti(L, LUA_REGISTRYINDEX, scheduler_->callback);
     lua_pushinteger(L, static_cast<lua_Integer>(msg.type));
     lua_pushlightuserdata(L, data);
@@ -219,21 +233,18 @@ void snlua::dispatch(context& self, message& msg) {
     lua_pushinteger(L, msg.source);
     status = lua_pcall(L, 5, 0, 1);
   }
-  if (status != LUA_OK) {
+  if (status == LUA_ERRMEM) {
+    self.log(fmt::format("lua memory error : [{:x} to {} : {}]", msg.source,
+                         format_handle_short(self.handle()), msg.session));
+  } else if (status == LUA_ERRERR) {
+    self.log(fmt::format("lua error in error : [{:x} to {} : {}]", msg.source,
+                         format_handle_short(self.handle()), msg.session));
+  } else if (status != LUA_OK) {
     const char* why = lua_tostring(L, -1);
-    if (status == LUA_ERRMEM) {
-      self.log(fmt::format("lua memory error : [{:x} to {} : {}]", msg.source,
-                           format_handle_short(self.handle()), msg.session));
-    } else if (status == LUA_ERRERR) {
-      self.log(fmt::format("lua error in error : [{:x} to {} : {}]", msg.source,
-                           format_handle_short(self.handle()), msg.session));
-    } else {
-      self.log(fmt::format("lua call [{:x} to {} : {} msgsz = {}] error : \x1b[31m{}\x1b[0m",
-                           msg.source, format_handle_short(self.handle()), msg.session, size,
-                           why == nullptr ? "(no message)" : why));
-    }
+    log_failure(self, msg, size, why == nullptr ? "(no message)" : why);
   }
-  lua_settop(L, 0);
+  if (scheduler_->has_failures()) log_failure(self, msg, size, scheduler_->take_failures());
+  if (lua_gettop(L) != 0) lua_settop(L, 0);  // a protected call's handler and error
   scheduler_->set_active(nullptr);
 }
 

@@ -45,6 +45,35 @@ T.test("callee raising: caller gets only call failed; callee logs the lua call [
   T.eq(skynet.call(echo, "lua", "echo", "still alive"), "still alive")
 end)
 
+T.test("an error object that is not a string: the log line names its type", function()
+  local from = T.mark()
+  T.raises("call failed$", skynet.call, echo, "lua", "raise", { "not a string" })
+  T.log(error_header(echo, skynet.self(), ".-", ".-") .. "%(error object is a table value%)", from)
+  T.eq(skynet.call(echo, "lua", "echo", "still alive"), "still alive")
+end)
+
+-- lua-api.md §6.3: a managed coroutine may yield only the scheduler's commands.
+T.test("a raw yield of anything else: Unknown command : <value or type>, the service goes on", function()
+  local from = T.mark()
+  skynet.fork(function() coroutine.yield(42) end)
+  skynet.fork(function() coroutine.yield({}) end)
+  skynet.yield()
+  T.log("^%[" .. T.hex(skynet.self()) .. "%] lua call %[.*Unknown command : 42\nstack traceback:", from)
+  T.log("^%[" .. T.hex(skynet.self()) .. "%] lua call %[.*Unknown command : table\nstack traceback:", from)
+end)
+
+-- As in skynet, a request is owed a reply only once it has been unpacked: a message that does
+-- not unpack is logged, and a caller would wait for ever (here: a send, session 0).
+T.test("a request that does not unpack: its error is logged and the service goes on", function()
+  local bad = "\7" -- type 7 does not exist
+  T.raises("Invalid serialize", skynet.unpack, bad)
+  local from = T.mark()
+  skynet.rawsend(echo, "lua", bad)
+  T.log(error_header(echo, skynet.self(), 0, 1) .. "Invalid serialize stream", from)
+  T.eq(skynet.call(echo, "lua", "echo", "still alive"), "still alive")
+  T.no_log("Maybe forgot response", from)
+end)
+
 T.test("unregistered type, session 0: Unknown request (0) line, then an Unknown session error", function()
   local from = T.mark()
   T.eq(skynet.send(echo, "text", "hello unknown"), 0)

@@ -100,6 +100,22 @@ T.test("memlimit in the main chunk: logged, then the function is gone", function
   T.log(T.line(h, "Set memory limit to 64.00 M"), from)
 end)
 
+-- A service over its limit fails the handler that allocated, not the node (lua-api.md §22).
+T.test("memlimit reached: the allocating handler fails, its caller gets call failed", function()
+  local limit = 1024 * 1024
+  local h = skynet.newservice("memlimit", limit)
+  T.log(T.line(h, "Set memory limit to 1.00 M"))
+  local from = T.mark()
+  T.eq(skynet.call(h, "lua", "alloc", 1000), 1000)
+  T.raises("call failed$", skynet.call, h, "lua", "alloc", 2 * limit)
+  T.raises("call failed$", skynet.call, h, "lua", "sleep_alloc", 2 * limit)
+  T.log("^%[" .. T.hex(h) .. "%] lua call %[.*not enough memory", from)
+  -- A request too large to unpack: logged; nothing is owed for it.
+  skynet.send(h, "lua", "noop", string.rep("y", 2 * limit))
+  T.eq(skynet.call(h, "lua", "alloc", 1000), 1000, "the service goes on")
+  T.eq(skynet.call(h, "lua", "sleep_alloc", 1000), 1000)
+end)
+
 T.test("skynet.address and skynet.self", function()
   T.eq(math.type(skynet.self()), "integer")
   T.eq(skynet.address(10), ":0000000a")
