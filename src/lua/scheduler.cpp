@@ -49,8 +49,6 @@ scheduler::scheduler(context& self, lua_State* main) : self_(self), main_(main) 
   sleeping_ = luaL_ref(main, LUA_REGISTRYINDEX);
   lua_createtable(main, 0, 0);
   unanswered_ = luaL_ref(main, LUA_REGISTRYINDEX);
-  lua_pushliteral(main, "BREAK");
-  break_text_ = luaL_ref(main, LUA_REGISTRYINDEX);
 }
 
 scheduler::~scheduler() = default;
@@ -262,7 +260,7 @@ void scheduler::release(coroutine_info& co) {
   if (profiling) profile_forget(main_, co.thread);  // the thread serves someone else next
   if (lua_gethook(co.thread) != nullptr) lua_sethook(co.thread, nullptr, 0, 0);  // a debugger's
   co.paused = false;
-  lua_settop(co.thread, 0);
+  if (lua_gettop(co.thread) != 0) lua_settop(co.thread, 0);
   co.in_pool = true;
   pool_.push_back(&co);
 }
@@ -538,9 +536,13 @@ void scheduler::drain() {
       waiting_.put(session, &break_marker_);  // its timer (if any) is ignored when it fires
       co->waiting = 0;
       if (co->trace == trace_mode::on) trace_log(co->trace_tag, "resume");
-      lua_pushboolean(co->thread, 0);
-      lua_rawgeti(co->thread, LUA_REGISTRYINDEX, break_text_);
-      resume(*co, 2);
+      lua_State* t = co->thread;
+      lua_pushboolean(t, 0);
+      auto push_break = [t](lua_State* main) {
+        lua_pushliteral(main, "BREAK");
+        lua_xmove(main, t, 1);
+      };
+      resume(*co, protect(push_break) ? 2 : 1);  // out of memory: sleep raises "sleep failed"
       continue;
     }
     wakeup_head_ = wakeup_tail_ = 1;
@@ -614,8 +616,7 @@ int request_done(lua_State*, int, lua_KContext) {
 int scheduler::start_request(lua_State* L) {
   const auto& r = *static_cast<const request_start*>(lua_touserdata(L, 1));
   coroutine_info& co = current(L);
-  lua_settop(L, 0);
-  lua_pushnil(L);  // the decoder's scratch slot
+  // Slot 1 (r's address, read by now) becomes the decoder's scratch slot.
   lua_rawgeti(L, LUA_REGISTRYINDEX, r.proto->dispatch);
   lua_pushinteger(L, r.session);
   lua_pushinteger(L, r.source);

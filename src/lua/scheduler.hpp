@@ -277,7 +277,6 @@ class scheduler {
   int sleeping_ = LUA_NOREF;
   int unanswered_ = LUA_NOREF;
   int dispatch_hook_ = LUA_NOREF;
-  int break_text_ = LUA_NOREF;         // "BREAK", anchored: pushing it then allocates nothing
   std::vector<std::string> failures_;  // error texts of the message being handled
   std::vector<protocol> protocols_;
   std::int32_t pending_watch_session_ = 0;
