@@ -38,7 +38,8 @@ std::string payload_text(const void* data, std::size_t size) {
 
 }  // namespace
 
-scheduler::scheduler(context& self, lua_State* main) : self_(self), main_(main) {
+scheduler::scheduler(context& self, lua_State* main)
+    : self_(self), main_(main), running_(&main_info_) {
   main_info_.owner = this;
   main_info_.thread = main;
   break_marker_.owner = this;

@@ -99,6 +99,33 @@ struct incoming {
 payload raw_message(lua_State* L, int index);
 
 class scheduler {
+  // What every message reads comes first, on as few cache lines as possible: a message to a
+  // service whose state has left the caches misses once per line it touches (the ring of
+  // 10,000 services in docs/PERFORMANCE.md).
+ public:
+  // The message callback: skynet.dispatch_message (skynet.start) or skynet.core.callback's.
+  int callback = LUA_NOREF;
+  bool forward = false;          // the callback keeps the message buffers
+  bool native_callback = false;  // the callback is skynet.dispatch_message (skynet.start)
+  // skynet.profile was started once: every resume then times the coroutines it profiles.
+  bool profiling = false;
+
+ private:
+  bool exiting_ = false;
+  int dispatch_hook_ = LUA_NOREF;
+  context& self_;
+  lua_State* main_;
+  coroutine_info* running_;
+  std::atomic<lua_State*> active_{nullptr};
+  std::vector<protocol> protocols_;
+  std::vector<coroutine_info*> pool_;
+  detail::session_map<coroutine_info> waiting_;
+  std::vector<std::string> failures_;  // error texts of the message being handled
+  lua_Integer wakeup_head_ = 1, wakeup_tail_ = 1;
+  std::unordered_map<handle_t, std::string> trace_sources_;  // PTYPE_TRACE tags by sender
+  std::deque<coroutine_info*> forks_;
+  std::deque<std::int32_t> errors_;  // sessions whose call failed, resumed one per drain
+
  public:
   scheduler(context& self, lua_State* main);
   ~scheduler();
@@ -233,16 +260,10 @@ class scheduler {
   coroutine_info* starting = nullptr;  // the start coroutine until its start function ends
   int info = LUA_NOREF;                // skynet.info_func
   int module = LUA_NOREF;              // the `skynet` table
-  // The message callback: skynet.dispatch_message (skynet.start) or skynet.core.callback's.
-  int callback = LUA_NOREF;
-  bool forward = false;          // the callback keeps the message buffers
-  bool native_callback = false;  // the callback is skynet.dispatch_message (skynet.start)
-  std::size_t memlimit = 0;      // skynet.memlimit from the main chunk
-  bool memlimit_taken = false;   // skynet.memlimit removes itself once called
-  bool extra_loaded = false;     // lualib/skynet/extra.lua ran
-  // skynet.profile was started once: every resume then times the coroutines it profiles.
-  bool profiling = false;
-  int profile_records = LUA_NOREF;  // registry: thread -> its profile record (weak keys)
+  std::size_t memlimit = 0;            // skynet.memlimit from the main chunk
+  bool memlimit_taken = false;         // skynet.memlimit removes itself once called
+  bool extra_loaded = false;           // lualib/skynet/extra.lua ran
+  int profile_records = LUA_NOREF;     // registry: thread -> its profile record (weak keys)
 
  private:
   void resume(coroutine_info& co, int nargs);
@@ -262,31 +283,17 @@ class scheduler {
   void forgot_response(coroutine_info& co);
   void drop_responses_to(lua_State* L, handle_t requester);
 
-  context& self_;
-  lua_State* main_;
   coroutine_info main_info_;
   coroutine_info break_marker_;  // waiting[session] == &break_marker_: ignore its reply
 
   std::vector<std::unique_ptr<coroutine_info>> coroutines_;
-  std::vector<coroutine_info*> pool_;
-  detail::session_map<coroutine_info> waiting_;
-  std::deque<coroutine_info*> forks_;
-  std::deque<std::int32_t> errors_;  // sessions whose call failed, resumed one per drain
-  int wakeups_ = LUA_NOREF;          // registry: array of tokens
-  lua_Integer wakeup_head_ = 1, wakeup_tail_ = 1;
+  int wakeups_ = LUA_NOREF;  // registry: array of tokens
   int sleeping_ = LUA_NOREF;
   int unanswered_ = LUA_NOREF;
-  int dispatch_hook_ = LUA_NOREF;
-  std::vector<std::string> failures_;  // error texts of the message being handled
-  std::vector<protocol> protocols_;
   std::int32_t pending_watch_session_ = 0;
   handle_t pending_watch_handle_ = 0;
   std::string pending_watch_name_;
-  bool exiting_ = false;
-  coroutine_info* running_ = &main_info_;
-  std::unordered_map<handle_t, std::string> trace_sources_;  // PTYPE_TRACE tags by sender
-  std::uint64_t traces_ = 0;                                 // tags created so far
-  std::atomic<lua_State*> active_{nullptr};
+  std::uint64_t traces_ = 0;  // tags created so far
 };
 
 }  // namespace starling::lua
