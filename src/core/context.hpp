@@ -88,8 +88,7 @@ class context : public std::enable_shared_from_this<context> {
   handle_t handle_ = 0;
   std::unique_ptr<service> instance_;
   mailbox inbox_;
-  std::string module_;
-  std::string param_;
+  // Read for every message, together after the mailbox (its first field is its `active` flag).
   std::int32_t session_ = 0;             // touched only by the service's own dispatch
   std::uint64_t message_cpu_start_ = 0;  // likewise
   std::atomic<bool> retired_{false};
@@ -97,6 +96,8 @@ class context : public std::enable_shared_from_this<context> {
   std::atomic<std::uint64_t> message_count_{0};
   std::atomic<std::uint64_t> cpu_ns_{0};
   message_log message_log_;
+  std::string module_;
+  std::string param_;
 };
 
 }  // namespace starling

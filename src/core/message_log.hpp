@@ -34,9 +34,9 @@ class message_log {
   struct file_closer {
     void operator()(std::FILE* f) const { std::fclose(f); }
   };
+  std::atomic<bool> active_{false};  // first: every dispatch reads it
   std::mutex mutex_;
   std::unique_ptr<std::FILE, file_closer> file_;  // guarded by mutex_
-  std::atomic<bool> active_{false};
 };
 
 }  // namespace starling
