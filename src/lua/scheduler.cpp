@@ -473,8 +473,9 @@ void scheduler::resume(coroutine_info& co, int nargs) {
     return;
   }
   auto describe = [&](lua_State* L) {
-    lua_xmove(t, L, results);
-    const int first = lua_gettop(L) - results + 1;
+    lua_pop(t, results - 1);  // the first value names the command
+    lua_xmove(t, L, 1);
+    const int first = lua_gettop(L);
     const char* what = "Call skynet.coroutine.yield out of skynet.coroutine.resume";
     if (command == nullptr || std::strcmp(command, "USER") != 0) {
       const int type = lua_type(L, first);

@@ -57,9 +57,13 @@ T.test("a raw yield of anything else: Unknown command : <value or type>, the ser
   local from = T.mark()
   skynet.fork(function() coroutine.yield(42) end)
   skynet.fork(function() coroutine.yield({}) end)
+  local many = {}
+  for i = 1, 200 do many[i] = 7 * i end
+  skynet.fork(function() coroutine.yield(table.unpack(many)) end)
   skynet.yield()
   T.log("^%[" .. T.hex(skynet.self()) .. "%] lua call %[.*Unknown command : 42\nstack traceback:", from)
   T.log("^%[" .. T.hex(skynet.self()) .. "%] lua call %[.*Unknown command : table\nstack traceback:", from)
+  T.log("^%[" .. T.hex(skynet.self()) .. "%] lua call %[.*Unknown command : 7\nstack traceback:", from)
 end)
 
 -- As in skynet, a request is owed a reply only once it has been unpacked: a message that does
