@@ -481,6 +481,7 @@ T.test("debug: closing leaves debug mode; second debugger, dead or killed servic
     { "debug: needs a console connection over TCP", "<CMD Error>" })
 
   -- a service killed while a handler of it is stopped ends the session with an error
+  local agent_from = T.mark()
   id = console_connection()
   socket.write(id, "debug " .. T.hex(target) .. "\n")
   local top = string.format(":%08x>", target)
@@ -493,6 +494,9 @@ T.test("debug: closing leaves debug mode; second debugger, dead or killed servic
   T.eq(socket.readline(id), string.format("Debug session failed: :%08x is gone", target),
     "the agent's ping finds it gone")
   T.eq(socket.readline(id), "<CMD Error>")
+  -- the agent retires on its own after the error; wait for it, so it does not outlive the case
+  local launched = T.log("^%[:%x+%] LAUNCH snlua debug_agent$", agent_from)
+  T.log("^" .. T.esc(launched:match("^%[:%x+%]")) .. " KILL self$", agent_from)
   socket.write(id, "getenv console_test_key\n")
   T.eq(socket.readline(id), "hello", "lines are console commands again")
   socket.close(id)
