@@ -379,6 +379,17 @@ local function console_connection()
   return id, h
 end
 
+-- A debug agent answers the console and then retires on its own: waits for the `KILL self` of
+-- every agent launched since log line `from`, so none outlives the case's verdict.
+local function agents_retired(from)
+  for _, line in ipairs(T.lines(from)) do
+    local agent = line:match("^(%[:%x+%]) LAUNCH snlua debug_agent$")
+    if agent then
+      T.log("^" .. T.esc(agent) .. " KILL self$", from)
+    end
+  end
+end
+
 T.test("debug: expressions, a watch, s / n / c, cont; the service runs on", function()
   local id, h = console_connection()
   local target = skynet.newservice("debuggee")
@@ -450,6 +461,7 @@ T.test("debug: expressions, a watch, s / n / c, cont; the service runs on", func
   T.eq(socket.readline(id), "hello", "lines are console commands again")
   T.eq(socket.readline(id), "<CMD OK>")
   T.eq(table.pack(skynet.call(target, "lua", "add", 0)), table.pack("add", 104))
+  agents_retired(from)
   socket.close(id)
   skynet.kill(h)
 end)
@@ -481,7 +493,6 @@ T.test("debug: closing leaves debug mode; second debugger, dead or killed servic
     { "debug: needs a console connection over TCP", "<CMD Error>" })
 
   -- a service killed while a handler of it is stopped ends the session with an error
-  local agent_from = T.mark()
   id = console_connection()
   socket.write(id, "debug " .. T.hex(target) .. "\n")
   local top = string.format(":%08x>", target)
@@ -494,9 +505,7 @@ T.test("debug: closing leaves debug mode; second debugger, dead or killed servic
   T.eq(socket.readline(id), string.format("Debug session failed: :%08x is gone", target),
     "the agent's ping finds it gone")
   T.eq(socket.readline(id), "<CMD Error>")
-  -- the agent retires on its own after the error; wait for it, so it does not outlive the case
-  local launched = T.log("^%[:%x+%] LAUNCH snlua debug_agent$", agent_from)
-  T.log("^" .. T.esc(launched:match("^%[:%x+%]")) .. " KILL self$", agent_from)
+  agents_retired(from)
   socket.write(id, "getenv console_test_key\n")
   T.eq(socket.readline(id), "hello", "lines are console commands again")
   socket.close(id)
