@@ -9,6 +9,12 @@
 # `TEST OK <topic>`, printed no `TEST FAIL` and logged no `KILL` line after the verdict
 # (skynet.abort() retires everything silently). Otherwise prints the whole output and
 # fails. The output is printed on success too (visible with ctest -V).
+#
+# Cases named redis*.lua run the node under tests/support/with_redis.sh, which starts
+# throwaway redis-server instances and exports their ports (REDIS_PORT, REDIS_CLUSTER_PORTS,
+# REDIS_CTL; a case reads them with `--! test_redis_port = "$REDIS_PORT"`). A line
+# `-- with_redis: <options>` of the case file passes options to it (e.g. `--cluster 3`).
+# Without redis-server such a case fails.
 
 foreach(var STARLING SOURCE_DIR CASE WORK_DIR)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
@@ -55,10 +61,22 @@ foreach(line IN LISTS extra_lines)
 endforeach()
 file(WRITE "${WORK_DIR}/config" "${config}")
 
+set(node_command "${STARLING}" "${WORK_DIR}/config")
+set(process_timeout ${TIMEOUT})
+if(CASE MATCHES "^redis")
+  file(STRINGS "${case_file}" fixture_line REGEX "^-- with_redis:" LIMIT_COUNT 1)
+  string(REGEX REPLACE "^-- with_redis:[ ]*" "" fixture_options "${fixture_line}")
+  separate_arguments(fixture_options UNIX_COMMAND "${fixture_options}")
+  # The fixture enforces the timeout itself, so that it can still stop its servers.
+  set(node_command "${SOURCE_DIR}/tests/support/with_redis.sh" ${fixture_options}
+    --timeout ${TIMEOUT} -- ${node_command})
+  math(EXPR process_timeout "${TIMEOUT} + 30")
+endif()
+
 execute_process(
-  COMMAND "${STARLING}" "${WORK_DIR}/config"
+  COMMAND ${node_command}
   WORKING_DIRECTORY "${WORK_DIR}"
-  TIMEOUT ${TIMEOUT}
+  TIMEOUT ${process_timeout}
   RESULT_VARIABLE rc
   OUTPUT_VARIABLE out
   ERROR_VARIABLE out)
