@@ -9,14 +9,16 @@
 # removed by running the script at two scales and dividing the difference of the totals by
 # the difference in operations. The count still moves by about 1.5 % from run to run (the
 # timer thread, and what the clock decides in the script), so it prints the median of RUNS
-# pairs. Needs valgrind. Env: STARLING (the binary, default build/release/bin/starling),
-# BENCH_LUA (the scripts, default ../shared/bench/lua), RUNS (default 3).
+# pairs. Needs valgrind and skynet's benchmark scripts, which are not part of this repository
+# (docs/PERFORMANCE.md): without them it says so and skips. Env: STARLING (the binary, default
+# build/release/bin/starling), BENCH_LUA (the folder of bench_<name>.lua, default
+# ../shared/bench/lua beside the repository), RUNS (default 3).
 set -euo pipefail
 
 bench=${1:?usage: bench/instructions.sh call_rtt|send_rate}
 root=$(cd "$(dirname "$0")/.." && pwd)
 starling=${STARLING:-$root/build/release/bin/starling}
-lua_dir=$(cd "${BENCH_LUA:-$root/../shared/bench/lua}" && pwd)
+lua_dir=${BENCH_LUA:-$root/../shared/bench/lua}
 
 case $bench in
   call_rtt) ops_per_scale=500000 ;;   # 200,000 calls with 1 coroutine, 300,000 with 64
@@ -25,6 +27,12 @@ case $bench in
 esac
 
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 2; }
+if [[ ! -f $lua_dir/bench_$bench.lua ]]; then
+  echo "skipped: no bench_$bench.lua in $lua_dir (set BENCH_LUA to the folder of skynet's" \
+    "benchmark scripts)" >&2
+  exit 0
+fi
+lua_dir=$(cd "$lua_dir" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -1,4 +1,4 @@
--- First Lua service of a node (core.md section 14): starts the launcher and the system
+-- First Lua service of a node (docs/LUA_SERVICES.md): starts the launcher and the system
 -- services in a fixed order (so handles 3..7 are always the same), then the start service.
 local skynet = require "skynet"
 require "skynet.manager"

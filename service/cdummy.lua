@@ -1,4 +1,4 @@
--- `.cslave` of a single-node node (core.md section 15.2): owns the table of global names and
+-- `.cslave` of a single-node node (docs/LUA_SERVICES.md): owns the table of global names and
 -- hands each new one to the native harbor service, which routes messages sent to it.
 local skynet = require "skynet"
 require "skynet.manager"

@@ -1,4 +1,4 @@
--- Global `DATACENTER` (core.md section 15.4): a tree of values addressed by key paths, with
+-- Global `DATACENTER` (docs/LUA_SERVICES.md): a tree of values addressed by key paths, with
 -- requests that wait for a path to get a value.
 local skynet = require "skynet"
 

@@ -6,7 +6,7 @@
 local skynet = require "skynet"
 local debugchannel = require "skynet.debugchannel"
 
--- A killed service never answers the requests it holds (core.md, "Kill ≠ exit"), so the
+-- A killed service never answers the requests it holds (a kill is not an exit), so the
 -- agent also pings the debugged service, and ends the session when the ping fails.
 local PING_TICKS = 100
 

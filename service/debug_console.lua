@@ -1,4 +1,4 @@
--- debug_console (shared/spec/lua-api.md section 21): an operator's console over the launcher,
+-- debug_console (docs/LUA_SERVICES.md): an operator's console over the launcher,
 -- the debug protocol and the native commands.
 --
 -- skynet.newservice("debug_console", [ip,] port)   -- ip defaults to 127.0.0.1

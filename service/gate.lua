@@ -1,6 +1,5 @@
 -- gate: a gateserver that reports connections to a watchdog and forwards each connection's
--- packets to an agent, or to the watchdog until one is chosen (shared/spec/gate.md §4,
--- docs/GATE.md).
+-- packets to an agent, or to the watchdog until one is chosen (docs/GATE.md).
 --
 -- Commands (lua, all answered): open(conf) -> address, port; close(); accept(fd);
 -- forward(fd[, client[, address]]); kick(fd). The watchdog (conf.watchdog, or whoever sent

@@ -1,4 +1,4 @@
--- `.launcher` (core.md section 15.1): creates services for newservice and answers the caller
+-- `.launcher` (docs/LUA_SERVICES.md): creates services for newservice and answers the caller
 -- only once the new service reports that its start function returned (or failed).
 local skynet = require "skynet"
 local core = require "skynet.core"

@@ -1,4 +1,4 @@
--- One service of skynet.service (lua-api.md section 19), launched by service_provider as
+-- One service of skynet.service (lualib/skynet/service.lua), launched by service_provider as
 -- `service_cell <name>`. Its first lua request carries the dumped main function and its
 -- arguments; the reply is (true) once booted or (false, error) after which the cell exits.
 local skynet = require "skynet"

@@ -1,4 +1,4 @@
--- `.service` (core.md section 15.5): node-unique services for skynet.uniqueservice and
+-- `.service` (docs/LUA_SERVICES.md): node-unique services for skynet.uniqueservice and
 -- queryservice. Each name is launched once; its handle, or its launch error, is kept forever.
 local skynet = require "skynet"
 require "skynet.manager"

@@ -1,4 +1,4 @@
--- Node-unique keeper of the services of skynet.service (lua-api.md section 19): boots one
+-- Node-unique keeper of the services of skynet.service (lualib/skynet/service.lua): boots one
 -- service_cell per name from the code the first caller sends, and remembers the outcome.
 local skynet = require "skynet"
 require "skynet.manager"

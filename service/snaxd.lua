@@ -1,4 +1,5 @@
--- snaxd (snax.md §4): the generic host of a snax service, launched as `snlua snaxd <name>`.
+-- snaxd (docs/LUA_SERVICES.md): the generic host of a snax service, launched as
+-- `snlua snaxd <name>`.
 local skynet = require "skynet"
 local snax = require "skynet.snax"
 local parse = require "snax.interface"
@@ -23,7 +24,7 @@ package.path = SERVICE_PATH .. "?.lua;" .. package.path
 local initialised = false
 local profile_table = {}
 
--- CPU time of the method, without the time it spent suspended (snax.md section 4.2).
+-- CPU time of the method, without the time it spent suspended (snax's profile).
 local function account(method, ok, ...)
   local spent = profile.stop()
   local entry = profile_table[method]

@@ -1,4 +1,4 @@
--- skynet.coroutine (lua-api.md sections 6.7 and 18): coroutines that may call blocking skynet
+-- skynet.coroutine (docs/LUA_SERVICES.md): coroutines that may call blocking skynet
 -- functions. The scheduler's yields ("SUSPEND", "QUIT", ...) raised inside such a coroutine
 -- are passed up to the skynet coroutine that resumed it; only yields tagged "USER" (from this
 -- module's yield) stop at the user's resume.

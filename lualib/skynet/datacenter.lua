@@ -1,4 +1,4 @@
--- Client of the DATACENTER service (core.md section 15.4). Each function is one call.
+-- Client of the DATACENTER service (service/datacenterd.lua). Each function is one call.
 local skynet = require "skynet"
 
 local datacenter = {}

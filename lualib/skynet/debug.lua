@@ -1,4 +1,4 @@
--- The debug protocol every Lua service answers (shared/spec/lua-api.md section 15). The C side
+-- The debug protocol every Lua service answers (docs/LUA.md). The C side
 -- loads this module on the first debug message and dispatches to `dispatch`.
 local skynet = require "skynet"
 

@@ -46,7 +46,7 @@ function skynet.uniqtask()
 	return result
 end
 
--- skynet.request: several calls at once, answers in arrival order (lua-api.md section 14).
+-- skynet.request: several calls at once, answers in arrival order.
 local request_set = {}
 request_set.__index = request_set
 

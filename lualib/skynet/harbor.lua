@@ -1,4 +1,4 @@
--- skynet.harbor (lua-api.md section 20): global names and harbor links, all through the
+-- skynet.harbor (docs/LUA_SERVICES.md): global names and harbor links, all through the
 -- `.cslave` service (cdummy in single-node mode).
 local skynet = require "skynet"
 

@@ -1,4 +1,4 @@
--- skynet.manager (lua-api.md sections 9 and 11): service management functions added to the
+-- skynet.manager (docs/LUA_SERVICES.md): service management functions added to the
 -- `skynet` table itself, so `require "skynet.manager"` returns that same table.
 local skynet = require "skynet"
 local core = require "skynet.core"

@@ -1,4 +1,4 @@
--- skynet.queue (lua-api.md section 17): `require "skynet.queue"()` makes a critical section.
+-- skynet.queue (docs/LUA_SERVICES.md): `require "skynet.queue"()` makes a critical section.
 -- One coroutine at a time runs inside it; the others enter in arrival order. Re-entrant.
 local skynet = require "skynet"
 

@@ -1,5 +1,5 @@
 -- The remote debugger inside a debugged service: the debug console's `debug address`
--- (lua-api.md section 21), entered through the debug command REMOTEDEBUG(fd, channel id).
+-- (docs/LUA_SERVICES.md), entered through the debug command REMOTEDEBUG(fd, channel id).
 --
 -- The console's connection reaches this service through a skynet.debugchannel: the console
 -- forwards each line the operator types, and this service reads them before every message it

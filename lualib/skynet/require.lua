@@ -1,4 +1,4 @@
--- The skynet-aware `require` used from coroutines (shared/spec/lua-api.md section 16): the
+-- The skynet-aware `require` used from coroutines (docs/LUA.md): the
 -- module body runs in the requiring coroutine, so it may call other services; others asking
 -- for a module while it loads wait for it; skynet.init functions of the body run right after
 -- it. The C shim that replaces the global `require` loads this file on first use.

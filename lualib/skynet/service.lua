@@ -1,4 +1,4 @@
--- skynet.service (lua-api.md section 19): node-unique services defined by a Lua function,
+-- skynet.service (docs/LUA_SERVICES.md): node-unique services defined by a Lua function,
 -- booted by the unique service_provider. Handles are cached in the calling service.
 local skynet = require "skynet"
 

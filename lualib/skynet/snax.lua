@@ -1,6 +1,6 @@
--- skynet.snax (snax.md §5): the client side of snax services. Method ids come from parsing
--- the service's snax file here too (snax.interface); requests are skynet.pack(id, args...)
--- over the snax protocol.
+-- skynet.snax (docs/LUA_SERVICES.md): the client side of snax services. Method ids come from
+-- parsing the service's snax file here too (snax.interface); requests are
+-- skynet.pack(id, args...) over the snax protocol.
 local skynet = require "skynet"
 local parse = require "snax.interface"
 

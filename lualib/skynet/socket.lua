@@ -1,4 +1,4 @@
--- skynet.socket: blocking-style socket reads for the coroutines of a service (socket.md §6).
+-- skynet.socket: blocking-style socket reads for the coroutines of a service.
 --
 -- The service keeps one object per socket it reads ("pooled" ids). Socket messages fill the
 -- object's buffer and wake the one coroutine that waits on it; every wait goes through

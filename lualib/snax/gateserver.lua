@@ -1,6 +1,6 @@
 -- snax.gateserver: turns the socket messages of a listening socket and its connections into
 -- handler callbacks, cutting each connection's bytes into packets with skynet.netpack
--- (shared/spec/gate.md §3, docs/GATE.md).
+-- (docs/GATE.md).
 --
 --   gateserver.start(handler)    handler.connect and handler.message are required
 --   gateserver.openclient(fd)    start reading an announced connection

@@ -1,4 +1,4 @@
--- snax hotfix (snax.md §6): patches the methods of a running snax service.
+-- snax hotfix (docs/LUA_SERVICES.md): patches the methods of a running snax service.
 --
 -- hotfix(methods, G, source, ...) -> results of the patch's hotfix(...)
 --   methods: the service's method list (snax.interface); entries are replaced in place.

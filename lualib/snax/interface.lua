@@ -1,4 +1,4 @@
--- snax interface parser (snax.md §2-3): runs a snax file's main chunk with the global table
+-- snax interface parser (docs/LUA_SERVICES.md): runs a snax file's main chunk with the global table
 -- G to learn its methods. Used by snaxd (G = the service's globals), by every client (G =
 -- a nearly empty table) and by hotfix (G = a copy of the service's globals).
 --

@@ -81,7 +81,7 @@ result_text cmd_monitor(context& self, std::string_view param) {
   return std::nullopt;
 }
 
-// LOGON / LOGOFF :h (core.md 10.3): nothing without config `logpath`.
+// LOGON / LOGOFF :h (the per-service message log): nothing without config `logpath`.
 result_text cmd_logon(context& self, std::string_view param, bool on) {
   node& runtime = self.owner();
   const auto target = to_handle(runtime, param);

@@ -1,5 +1,5 @@
 #pragma once
-// skynet's native command interface (`skynet.core.command`, shared/spec/core.md section 16):
+// skynet's native command interface (`skynet.core.command`, docs/DESIGN.md):
 // a text command with an optional text parameter, answering a text result or nothing. The Lua
 // host's `skynet.core` binding and stock services (launcher, debug console) are built on it.
 // Thread contract: call from `self`'s own dispatch.

@@ -216,7 +216,7 @@ int lua_evaluate(lua_State* state) {
   return 1;
 }
 
-// The written-back defaults (config.md 3.1), in one place for both defaults functions.
+// The written-back defaults (docs/CONFIG.md), in one place for both defaults functions.
 struct core_default {
   const char* key;
   const char* value;

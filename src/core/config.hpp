@@ -1,5 +1,5 @@
 #pragma once
-// The node configuration file (shared/spec/config.md sections 2-3).
+// The node configuration file (docs/CONFIG.md).
 //
 // A config file is a Lua chunk run in a sandbox whose only global is `include`; every global it
 // assigns becomes a string entry of the node environment. `$NAME` is replaced by the process
@@ -30,7 +30,7 @@ using config_map = std::map<std::string, std::string>;
 /// non-string key or a value that is neither string, number nor boolean.
 [[nodiscard]] config_map load_config(const std::string& path);
 
-/// The core settings of a node (config.md 3.1), validated.
+/// The core settings of a node (docs/CONFIG.md), validated.
 struct node_settings {
   int thread = 8;  ///< Worker threads, in [1, 1024].
   int harbor = 1;  ///< Harbor id: only the low 8 bits of the configured value.
@@ -55,7 +55,7 @@ void apply_core_defaults(environment& env);
 /// Thread-safe (environment is). Same as above, reading the node environment.
 [[nodiscard]] node_settings parse_node_settings(const environment& env);
 
-/// Same contract as load_config. The whole startup sequence of config.md section 4: evaluates
+/// Same contract as load_config. The whole startup sequence of skynet's config: evaluates
 /// `path`, stores every entry into `env`, writes the core defaults back and returns the parsed
 /// settings. Keys already present in `env` keep their value.
 [[nodiscard]] node_settings load_node_config(const std::string& path, environment& env);

@@ -1,5 +1,5 @@
 #pragma once
-// The per-service message log of LOGON / LOGOFF (shared/spec/core.md section 10.3): every
+// The per-service message log of LOGON / LOGOFF: every
 // message dispatched to the service is written, before dispatch, as
 // `:<source> <type> <session> <now> <payload in hex>` to `<logpath>/<handle>.log`; a socket
 // message as `[socket] <type> <id> <ud> ` and its text in brackets or its data in hex.

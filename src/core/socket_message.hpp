@@ -1,6 +1,6 @@
 #pragma once
 // The body of a PTYPE_SOCKET message: what the socket thread tells a socket's owner
-// (socket.md §2). Lua reads it through socketdriver.unpack and netpack.filter, native actors
+// (docs/NET.md). Lua reads it through socketdriver.unpack and netpack.filter, native actors
 // through the actor socket API, so its layout is shared here, below all of them.
 //
 // Ownership: for `data` and `udp` the head points at a malloc'd block that belongs to whoever

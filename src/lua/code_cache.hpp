@@ -1,5 +1,5 @@
 #pragma once
-// The process-wide code cache (shared/spec/core.md section 13.3): the first load of a file
+// The process-wide code cache (`skynet.codecache`): the first load of a file
 // compiles it and keeps its bytecode; later loads in any service start from that bytecode,
 // even if the file changed on disk, until `codecache.clear()`.
 //

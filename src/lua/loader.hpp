@@ -1,5 +1,5 @@
 #pragma once
-// The service loader (shared/spec/core.md section 13.4) in C++, as `require "skynet.loader"`.
+// The service loader (docs/LUA.md) in C++, as `require "skynet.loader"`.
 // lualib/loader.lua (config `lualoader`) hands it the launch parameter. Doing this in C keeps
 // the loader's own code and garbage out of every Lua state.
 

@@ -47,8 +47,8 @@ namespace format = seri::format;
 
 void pack_value(lua_State* L, seri::writer& w, int index, int depth);
 
-// Packs the pairs a __pairs metamethod yields (README 2.5): header 06, every pair in
-// iterator order, integer keys included. The metamethod is on the stack top.
+// Packs the pairs a __pairs metamethod yields (docs/SERI.md, "Tables"): header 06, every pair
+// in iterator order, integer keys included. The metamethod is on the stack top.
 void pack_metapairs(lua_State* L, seri::writer& w, int index, int depth) {
   w.begin_table(0);
   lua_pushvalue(L, index);

@@ -1,6 +1,6 @@
 #pragma once
 // skynet.pack / skynet.unpack for Lua: values go straight between the Lua stack and the
-// wire format of shared/vectors/README.md section 2, with no C++ value tree in between.
+// wire format of docs/SERI.md, with no C++ value tree in between.
 // See docs/LUA_SERI.md.
 
 #include <cstddef>

@@ -1,5 +1,5 @@
 #pragma once
-// require "skynet.netpack": the gate framing for Lua (gate.md §2), on top of net/netpack.
+// require "skynet.netpack": the gate framing for Lua (docs/GATE.md), on top of net/netpack.
 
 #include <lua.hpp>
 

@@ -1,5 +1,5 @@
 #pragma once
-// skynet.profile (shared/spec/lua-api.md section 18): CPU time of a coroutine between
+// skynet.profile (docs/LUA.md): CPU time of a coroutine between
 // profile.start and profile.stop, without the time it spent suspended.
 //
 // A profiled coroutine's record holds the CPU time of its finished running stretches and,

@@ -446,7 +446,7 @@ void scheduler::resume(coroutine_info& co, int nargs) {
     return;
   }
   lua_State* t = co.thread;
-  if (results == 0) {  // lua-api.md 6.7: a debug hook's yield; the debugger resumes it
+  if (results == 0) {  // a debug hook's yield (skynet.coroutine); the debugger resumes it
     co.paused = true;
     return;
   }

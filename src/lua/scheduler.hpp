@@ -1,5 +1,5 @@
 #pragma once
-// The coroutine scheduler inside one Lua service (shared/spec/lua-api.md section 6), in C++.
+// The coroutine scheduler inside one Lua service (docs/LUA.md), in C++.
 //
 // skynet keeps this machinery in skynet.lua; every Lua state then compiles and holds it. Here
 // it lives in C++: the session table, the request each coroutine serves, the wakeup, error and
@@ -29,7 +29,7 @@ namespace starling::lua {
 
 class scheduler;
 
-/// A tri-state trace flag (lua-api.md section 13): a coroutine's tag is nil, false (tracing
+/// A tri-state trace flag (docs/LUA.md, "Tracing"): a coroutine's tag is nil, false (tracing
 /// forced off) or a string; a protocol's `trace` field is nil, false or true.
 enum class trace_mode : std::uint8_t { unset, off, on };
 
@@ -142,7 +142,7 @@ class scheduler {
 
   // ---- protocols -------------------------------------------------------------------------
 
-  /// Registers `class` at stack index `index` (lua-api.md section 3); raises on misuse.
+  /// Registers `class` at stack index `index` (skynet.register_protocol); raises on misuse.
   void register_protocol(lua_State* L, int index);
   /// How a built-in protocol's messages are packed.
   enum class packing { none, seri, identity };
@@ -226,7 +226,7 @@ class scheduler {
   /// Sends `data` as a reply of type `type` to the request recorded in `co`.
   bool reply(const coroutine_info& co, ptype type, payload data);
 
-  // ---- tracing (lua-api.md section 13) --------------------------------------------------
+  // ---- tracing (docs/LUA.md) --------------------------------------------------------------
 
   /// The coroutine the scheduler resumed last and that still runs (its main record outside
   /// any): user coroutines it resumes share its tag, as in skynet.

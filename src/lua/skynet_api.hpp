@@ -1,9 +1,8 @@
 #pragma once
-// The C side of `require "skynet"` and `require "skynet.core"` (shared/spec/lua-api.md,
-// section 22 for skynet.core). Functions that run on every message (send, call, ret, the
-// dispatcher, sleep, fork, pack) are here; rarely used ones are written in Lua
-// (lualib/skynet/extra.lua) and loaded into the `skynet` table on first use, so a service
-// that never touches them pays nothing for them.
+// The C side of `require "skynet"` and `require "skynet.core"` (docs/LUA.md).
+// Functions that run on every message (send, call, ret, the dispatcher, sleep, fork, pack)
+// are here; rarely used ones are written in Lua (lualib/skynet/extra.lua) and loaded into the
+// `skynet` table on first use, so a service that never touches them pays nothing for them.
 
 #include <lua.hpp>
 

@@ -1,5 +1,5 @@
 #pragma once
-// snlua: the service that hosts one Lua 5.4 state (shared/spec/core.md section 13).
+// snlua: the service that hosts one Lua 5.4 state (docs/LUA.md).
 //
 // init() only queues the launch parameter to the service itself, so `LAUNCH snlua ...` returns
 // at once; the first message builds the state on a worker: standard libraries, the skynet

@@ -1,5 +1,5 @@
 #pragma once
-// require "skynet.socketdriver": the Lua face of the node's socket thread (socket.md §5).
+// require "skynet.socketdriver": the Lua face of the node's socket thread (docs/NET.md).
 //
 // Requests go to net::socket_server for the calling service; the read-buffer helpers (buffer,
 // push, pop, readline, readall, clear) keep the bytes of DATA messages for skynet.socket

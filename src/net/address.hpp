@@ -1,5 +1,5 @@
 #pragma once
-// Socket addresses: name resolution, "ip:port" texts and the UDP address blob (socket.md §3.10).
+// Socket addresses: name resolution, "ip:port" texts and the UDP address blob.
 // Pure functions, safe from any thread (getaddrinfo blocks the caller while it resolves).
 
 #include <sys/socket.h>

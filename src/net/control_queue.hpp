@@ -1,5 +1,5 @@
 #pragma once
-// control_queue: the FIFO of requests from every thread to the socket thread (socket.md §1.3),
+// control_queue: the FIFO of requests from every thread to the socket thread (docs/NET.md),
 // with an eventfd the socket thread polls to learn that requests are waiting.
 //
 // One FIFO for all senders keeps the requests of each sender in the order it made them.

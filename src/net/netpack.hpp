@@ -1,5 +1,5 @@
 #pragma once
-// netpack: the 2-byte length framing of gates (gate.md §1, §2).
+// netpack: the 2-byte length framing of gates (docs/GATE.md).
 //
 // A frame is a big-endian u16 payload length followed by that many bytes. `frame_queue` cuts
 // the byte streams of many connections into packets: each connection keeps at most one
@@ -38,7 +38,7 @@ struct packet {
 
 class frame_queue {
  public:
-  /// What one read produced (gate.md §2.1).
+  /// What one read produced, as `netpack.filter` reports it.
   enum class outcome {
     none,  ///< no packet completed
     one,   ///< exactly one packet, ending at the end of the read: returned, not queued

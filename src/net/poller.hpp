@@ -1,5 +1,5 @@
 #pragma once
-// poller: the socket thread's epoll set, level-triggered (socket.md §1.3). Each registered fd
+// poller: the socket thread's epoll set, level-triggered (docs/NET.md). Each registered fd
 // carries a 64-bit key that comes back with its events.
 // Thread contract: whichever thread polls for the node (one at a time), apart from
 // construction.

@@ -32,7 +32,7 @@ namespace starling::net {
 
 namespace {
 
-/// The first read of a socket asks for this many bytes (then adapts, socket.md §3.6).
+/// The first read of a socket asks for this many bytes (then adapts to what reads return).
 constexpr std::size_t min_read_size = 64;
 /// The backlog of the first WARNING; the next ones double it.
 constexpr std::size_t warn_threshold = 1024 * 1024;
@@ -209,7 +209,7 @@ struct socket_server::impl final : io_poller {
   void force_close(socket_slot& s);
   /// force_close, with CLOSE unless one was sent already.
   void close_and_report(socket_slot& s);
-  /// Stops reading (shut down the read side) and sends CLOSE: socket.md §4.
+  /// Stops reading (shut down the read side) and sends CLOSE (docs/NET.md, "Closing").
   void close_read(socket_slot& s);
   void send_close(socket_slot& s);
 
@@ -761,7 +761,7 @@ void socket_server::impl::on(req::send& r) {
   }
   if (state == socket_state::half_close_write || state == socket_state::paccept ||
       state == socket_state::reserved || s->closing.load(std::memory_order_relaxed)) {
-    return;  // dropped; the caller was told yes (socket.md §3.7)
+    return;  // dropped; the caller was told yes, as skynet tells it
   }
   std::size_t backlog = 0;
   {

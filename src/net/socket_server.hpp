@@ -1,5 +1,5 @@
 #pragma once
-// socket_server: the sockets of a node (socket.md §1, §3, §4).
+// socket_server: the sockets of a node (docs/NET.md).
 //
 // The server owns every socket and its epoll set. It has no thread of its own: it is the
 // node's io_poller, and idle workers wait in it one at a time (core/io_poller.hpp); "the
@@ -35,7 +35,7 @@ class node;
 
 namespace starling::net {
 
-/// One line of `netstat` (socket.md §6.9).
+/// One line of `netstat`.
 struct socket_info {
   enum class kind { listen, tcp, udp, bind, closing, unknown };
   std::int32_t id = 0;
@@ -74,11 +74,11 @@ class socket_server {
   std::int32_t connect(handle_t owner, std::string_view host, int port);
   /// Wraps an fd the caller owns (never closed by the server): CONNECT("binding").
   std::int32_t bind(handle_t owner, int fd);
-  /// Starts reading (or accepting) and makes `owner` the owner (§3.4).
+  /// Starts reading (or accepting) and makes `owner` the owner.
   void start(handle_t owner, std::int32_t id);
   /// Stops reading until the next `start`.
   void pause(handle_t owner, std::int32_t id);
-  /// Graceful: queued bytes still go out; CLOSE is sent once (§4).
+  /// Graceful: queued bytes still go out; CLOSE is sent once.
   void close(handle_t owner, std::int32_t id);
   /// Abortive: queued bytes are dropped.
   void shutdown(handle_t owner, std::int32_t id);
@@ -87,7 +87,7 @@ class socket_server {
   /// High-priority write; takes the bytes. Writes straight from the calling thread when
   /// nothing is queued. False when the id is stale or the socket is closing.
   bool send(std::int32_t id, payload data);
-  /// Low-priority write (§3.7). False only for a stale id.
+  /// Low-priority write: queued behind every high-priority buffer. False only for a stale id.
   bool send_lowpriority(std::int32_t id, payload data);
 
   // ---- UDP -----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 #pragma once
-// socket_table: the 65536 socket slots and the id counter (socket.md §1.1).
+// socket_table: the 65536 socket slots and the id counter (docs/NET.md, "Ids and slots").
 //
 // An id lives in slot `id mod 65536`. Ids come from a counter starting at 1 that skips ids
 // whose slot is taken and wraps within the positive 31-bit range, so an old id names nothing
@@ -30,7 +30,7 @@
 
 namespace starling::net {
 
-/// socket.md §1.4.
+/// The life of a socket slot, as skynet names its states.
 enum class socket_state : std::uint8_t {
   invalid,           ///< free slot
   reserved,          ///< id handed out; the socket thread has not set the socket up yet

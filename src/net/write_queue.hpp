@@ -1,5 +1,5 @@
 #pragma once
-// write_queue: the bytes a TCP socket still has to send (socket.md §3.7).
+// write_queue: the bytes a TCP socket still has to send (docs/NET.md, "Write queues").
 //
 // Two FIFOs of owned buffers, high and low. A buffer goes to high unless it is low priority
 // and something is already queued. `flush` gathers buffers with writev, high before low; a low

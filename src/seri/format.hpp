@@ -1,5 +1,5 @@
 #pragma once
-// Wire constants of the skynet.pack format (docs/SERI.md, shared/vectors/README.md section 2).
+// Wire constants of the skynet.pack format (docs/SERI.md, "The wire format").
 // Internal to src/seri.
 
 #include <bit>
@@ -37,8 +37,9 @@ constexpr std::uint8_t tag(std::uint8_t type, std::uint8_t cookie) {
   return static_cast<std::uint8_t>(type | (cookie << 3));
 }
 
-/// Line numbers of the checks in skynet's lualib-src/lua-seri.c (vectors README 2.7): decode
-/// errors quote them ("Invalid serialize stream <n> (line:<L>)") and Lua code may match on it.
+/// Line numbers of the checks in skynet's lualib-src/lua-seri.c (docs/SERI.md, "Decoding
+/// errors"): decode errors quote them ("Invalid serialize stream <n> (line:<L>)") and Lua code
+/// may match on it.
 namespace line {
 inline constexpr int byte_body = 378;
 inline constexpr int word_body = 386;

@@ -133,7 +133,7 @@ class writer {
 };
 
 inline void writer::put_integer(std::int64_t v) {
-  // README 2.3: the first matching rule wins; there is no short negative form.
+  // docs/SERI.md, "Numbers": the first matching rule wins; there is no short negative form.
   std::byte* p = reserve(9);
   if (v == 0) {
     p[0] = static_cast<std::byte>(format::tag(format::type_number, format::number_zero));

@@ -1,5 +1,5 @@
 #pragma once
-// The native `harbor` service in single-node mode (shared/spec/core.md section 15.3): the
+// The native `harbor` service in single-node mode (docs/LUA_SERVICES.md): the
 // global-name table lives in the node, so the only job left is the `N <name>` command by
 // which .cslave registers a global name for the message's source.
 

@@ -1,6 +1,6 @@
 // The `starling` binary, run as a child process: command line, config errors, the demo, the
-// boot paths of the native bootstrap, the file logger, daemon mode and SIGHUP. The spec items
-// are config.md section 6 and core.md checklist 17 and 18.
+// boot paths of the native bootstrap, the file logger, daemon mode and SIGHUP: the config
+// checklist and items 17 and 18 of the core checklist (docs/TESTING.md).
 //
 // Every wait polls a condition against a generous deadline; a child that outlives
 // `run_limit` is killed and the test fails instead of blocking.
@@ -244,7 +244,7 @@ class app : public ::testing::Test {
   int runs_ = 0;
 };
 
-// ---- command line (config.md 1; checklist 1 and 2) -------------------------------------
+// ---- command line (config checklist 1 and 2) ------------------------------------------
 
 TEST_F(app, help_prints_usage_on_stdout) {
   const run_result r = run({"--help"});
@@ -278,7 +278,7 @@ TEST_F(app, missing_config_file_is_one_line_on_stderr) {
   EXPECT_EQ(r.out, "");  // no service ran
 }
 
-// ---- config errors (checklist 3, 5, 6, 7; table 3.1) ----------------------------------
+// ---- config errors (config checklist 3, 5, 6, 7; the core keys) -----------------------
 
 struct config_error_case {
   const char* name;
@@ -328,7 +328,7 @@ INSTANTIATE_TEST_SUITE_P(
                           "Invalid C service path"}),
     [](const ::testing::TestParamInfo<config_error_case>& info) { return info.param.name; });
 
-// ---- the demo and the boot paths (core.md 12, 14; checklist 9, 10, 12) ----------------
+// ---- the demo and the boot paths (config checklist 9, 10, 12) -------------------------
 
 TEST_F(app, pingpong_demo_runs_from_examples_and_exits_zero_after_abort) {
   // As `make run` does: relative paths in a config are relative to the working directory.
@@ -338,7 +338,7 @@ TEST_F(app, pingpong_demo_runs_from_examples_and_exits_zero_after_abort) {
   EXPECT_TRUE(contains(r.out, "[:00000003] LAUNCH pingpong_main")) << r.out;
   EXPECT_TRUE(contains(r.out, "] ping 1 -> pong 1\n")) << r.out;
   EXPECT_TRUE(contains(r.out, "] ping 3 -> pong 3\n")) << r.out;
-  // The bootstrap exits itself; abort adds no KILL line (core.md checklist 17).
+  // The bootstrap exits itself; abort adds no KILL line (core checklist 17).
   EXPECT_TRUE(contains(r.out, "[:00000002] KILL self\n")) << r.out;
   EXPECT_EQ(count_of(r.out, "KILL"), 1u) << r.out;
   EXPECT_EQ(r.err, "");
@@ -394,7 +394,7 @@ TEST_F(app, unopenable_logger_file_stops_the_node) {
 }
 
 TEST_F(app, standalone_with_harbor_zero_fails_the_bootstrap) {
-  // config.md checklist 9: with harbor = 0, `standalone` must be unset. The native bootstrap
+  // Config checklist 9: with harbor = 0, `standalone` must be unset. The native bootstrap
   // says why and aborts the node (skynet's Lua bootstrap fails an assertion instead), so the
   // process ends with the abort's status 0 and the start service never runs.
   write_config(
@@ -408,7 +408,7 @@ TEST_F(app, standalone_with_harbor_zero_fails_the_bootstrap) {
 }
 
 TEST_F(app, default_harbor_is_one_and_the_native_bootstrap_aborts) {
-  // config.md checklist 10, adapted: skynet's bootstrap starts cslave, which fails without
+  // Config checklist 10, adapted: skynet's bootstrap starts cslave, which fails without
   // `address`, and aborts the node. The native bootstrap has no cslave: it refuses harbor mode
   // with a log line and aborts the same way. Handles carry harbor 1 (:01xxxxxx).
   write_config("thread = 2\nbootstrap = \"bootstrap\"\nstart = \"pong\"\n");
@@ -433,7 +433,7 @@ TEST_F(app, harbor_that_is_not_a_number_still_ends) {
   EXPECT_FALSE(contains(r.out, "LAUNCH pong")) << r.out;
 }
 
-// ---- daemon mode (config.md 3.4; checklist 15) ----------------------------------------
+// ---- daemon mode (config checklist 15) ------------------------------------------------
 
 /// A config whose node logs to `log` and daemonizes with `pid_file`.
 std::string daemon_config(const std::string& start, const std::string& log,
@@ -520,7 +520,7 @@ TEST_F(app, daemon_removes_its_pid_file_when_the_node_aborts) {
   EXPECT_TRUE(contains(read_file(log), "] ping 1 -> pong 1\n")) << read_file(log);
 }
 
-// ---- SIGHUP (core.md 11, checklist 18) ------------------------------------------------
+// ---- SIGHUP (core checklist 18) -------------------------------------------------------
 
 TEST_F(app, sighup_makes_the_logger_reopen_its_file) {
   // `logger` is relative: the file is created in the working directory.

@@ -1,5 +1,5 @@
-// The Lua module skynet.netpack (gate.md §2) in a plain lua_State, fed hand-built socket
-// messages: the filter scenarios of shared/vectors/netpack.json (read at run time) with
+// The Lua module skynet.netpack (docs/GATE.md) in a plain lua_State, fed hand-built socket
+// messages: the filter scenarios of tests/vectors/netpack.json (read at run time) with
 // their exact return shapes, the other socket events, pack, pop, tostring and clear. Under
 // ASan the leak checker also proves that every read buffer and packet is freed.
 

@@ -1,4 +1,4 @@
-// skynet.pack / unpack from Lua against the golden vectors (shared/vectors/seri.json, read
+// skynet.pack / unpack from Lua against the golden vectors (tests/vectors/seri.json, read
 // at run time): the Lua expressions of the vectors are evaluated in a real Lua state.
 
 #include "lua/lua_seri.hpp"
@@ -195,7 +195,7 @@ std::string as_string(lua_State* L, int index) {
 
 TEST(lua_seri, file_loads_with_every_section) {
   const json& all = vectors();
-  ASSERT_TRUE(all.is_object()) << "cannot read " STARLING_SHARED_DIR "/vectors/seri.json";
+  ASSERT_TRUE(all.is_object()) << "cannot read " STARLING_VECTORS_DIR "/seri.json";
   EXPECT_EQ(all["cases"].size(), 109U);
   EXPECT_EQ(all["pack_errors"].size(), 9U);
   EXPECT_EQ(all["unpack_cases"].size(), 58U);

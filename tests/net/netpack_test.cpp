@@ -1,4 +1,4 @@
-// The framing (net/netpack) against the golden vectors (shared/vectors/netpack.json, read at
+// The framing (net/netpack) against the golden vectors (tests/vectors/netpack.json, read at
 // run time), plus the edges the vectors leave out.
 
 #include "net/netpack.hpp"
@@ -46,7 +46,7 @@ std::string eval_lua(const std::string& expr) {
 }
 
 TEST(NetpackVectors, ArePresent) {
-  ASSERT_TRUE(vectors().is_object()) << "cannot read " STARLING_SHARED_DIR "/vectors/netpack.json";
+  ASSERT_TRUE(vectors().is_object()) << "cannot read " STARLING_VECTORS_DIR "/netpack.json";
   EXPECT_FALSE(refs("pack").empty());
   EXPECT_FALSE(refs("pack_errors").empty());
   EXPECT_FALSE(refs("filter_scenarios").empty());

@@ -1,4 +1,4 @@
-// The golden vectors from real skynet (shared/vectors/seri.json), read at run time: every
+// The golden vectors from real skynet (tests/vectors/seri.json), read at run time: every
 // case must encode byte for byte and decode to the recorded values.
 
 #include <gtest/gtest.h>
@@ -100,7 +100,7 @@ TEST(seri_vectors, sha256_matches_known_digests) {
 
 TEST(seri_vectors, file_loads_with_every_section) {
   const json& all = vectors();
-  ASSERT_TRUE(all.is_object()) << "cannot read " STARLING_SHARED_DIR "/vectors/seri.json";
+  ASSERT_TRUE(all.is_object()) << "cannot read " STARLING_VECTORS_DIR "/seri.json";
   EXPECT_EQ(all["cases"].size(), 109U);
   EXPECT_EQ(all["pack_errors"].size(), 9U);
   EXPECT_EQ(all["unpack_cases"].size(), 58U);

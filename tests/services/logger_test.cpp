@@ -1,6 +1,6 @@
-// The native logger service (core.md 10.1) driven inside a real node: line formats in stdout
-// and file mode, byte-exact text, per-line flushing, ignored types, reopening on PTYPE_SYSTEM
-// (SIGHUP, core.md checklist 18) and a log file that cannot be opened.
+// The native logger service driven inside a real node: line formats in stdout and file mode,
+// byte-exact text, per-line flushing, ignored types, reopening on PTYPE_SYSTEM (SIGHUP, core
+// checklist 18 in docs/TESTING.md) and a log file that cannot be opened.
 
 #include "services/logger.hpp"
 

@@ -1,5 +1,5 @@
 #pragma once
-// Reading ../shared/vectors/netpack.json in tests (vectors/README.md §3): the scenarios as
+// Reading tests/vectors/netpack.json (its layout: tests/vectors/README.md): the scenarios as
 // GoogleTest parameters and their byte strings decoded. Shared by the C++ framing test and the
 // test of the Lua module.
 
@@ -22,7 +22,7 @@ using vector_file::from_hex;
 using vector_file::test_name;
 
 inline const json& vectors() {
-  static const json loaded = vector_file::parse(STARLING_SHARED_DIR "/vectors/netpack.json");
+  static const json loaded = vector_file::parse(STARLING_VECTORS_DIR "/netpack.json");
   return loaded;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// Reading ../shared/vectors/seri.json in tests: the cases as GoogleTest parameters, and the
+// Reading tests/vectors/seri.json: the cases as GoogleTest parameters, and the
 // typed JSON values turned into seri::value. Shared by the C++ and the Lua codec tests.
 
 #include <gtest/gtest.h>
@@ -28,7 +28,7 @@ using vector_file::from_hex;
 using vector_file::test_name;
 
 inline const json& vectors() {
-  static const json loaded = vector_file::parse(STARLING_SHARED_DIR "/vectors/seri.json");
+  static const json loaded = vector_file::parse(STARLING_VECTORS_DIR "/seri.json");
   return loaded;
 }
 

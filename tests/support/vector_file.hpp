@@ -1,5 +1,5 @@
 #pragma once
-// What every reader of a ../shared/vectors JSON file needs in tests: parsing the file, its
+// What every reader of a tests/vectors JSON file needs: parsing the file, its
 // cases as GoogleTest parameters, hex strings decoded.
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 -- The boot sequence and handle numbering, seen from the start service; the Lua logger.
--- core.md §3, §14 and §18 items 1, 2 and 19; config.md §4 (values of getenv at boot).
+-- docs/TESTING.md: core checklist items 1, 2 and 19; the values of getenv at boot.
 -- The sub-tests run after the start function returned (detached), because the bootstrap
 -- logs its `KILL self` only then.
 local skynet = require "skynet"
@@ -37,7 +37,7 @@ T.test("the start service is :00000008; well-known names", function()
 end)
 
 -- Launched by the start function (before the bootstrap retires: with :00000002 free, the
--- handle table would skip 9, whose slot is held by :00000001, core.md §3).
+-- handle table would skip 9, whose slot is held by :00000001).
 T.test("user services get 9, 10, ...; a killed service's handle is not reused", function()
   T.eq(at_start.launched, { 9, 10, 11 }, "two services, kill of the second, a third")
 end)

@@ -1,5 +1,5 @@
 -- skynet.coroutine: user coroutines that may call blocking skynet functions.
--- lua-api.md §6.7, §18 and §23 item 29.
+-- docs/TESTING.md: Lua API checklist item 29.
 local skynet = require "skynet"
 local coroutine = require "skynet.coroutine"
 local T = require "testlib"

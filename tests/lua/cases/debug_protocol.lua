@@ -1,4 +1,4 @@
--- The debug protocol every Lua service answers. lua-api.md §15 and §23 item 31.
+-- The debug protocol every Lua service answers. docs/TESTING.md: Lua API checklist item 31.
 local skynet = require "skynet"
 local T = require "testlib"
 

@@ -1,7 +1,7 @@
 -- Failure paths: errors in handlers and their log line, unknown requests and responses,
 -- services that exit or are killed with requests pending, messages to another harbor,
--- SIGNAL. lua-api.md §3, §4, §8 and §23 items 9 and 11; core.md §7, §11 and §18 items 6,
--- 7, 8 and 15.
+-- SIGNAL. docs/TESTING.md: Lua API checklist items 9 and 11, core checklist items 6, 7, 8
+-- and 15.
 local skynet = require "skynet"
 require "skynet.manager"
 local core = require "skynet.core"
@@ -52,7 +52,7 @@ T.test("an error object that is not a string: the log line names its type", func
   T.eq(skynet.call(echo, "lua", "echo", "still alive"), "still alive")
 end)
 
--- lua-api.md §6.3: a managed coroutine may yield only the scheduler's commands.
+-- A managed coroutine may yield only the scheduler's commands.
 T.test("a raw yield of anything else: Unknown command : <value or type>, the service goes on", function()
   local from = T.mark()
   skynet.fork(function() coroutine.yield(42) end)

@@ -1,4 +1,4 @@
--- snax.gateserver and the gate service (gate.md §3-§5) over a fake socket driver
+-- snax.gateserver and the gate service (docs/GATE.md) over a fake socket driver
 -- (tests/lua/services/fakegate.lua): the socket events are injected, the driver calls
 -- recorded. This case is the watchdog and the agent. The same behaviours over real sockets
 -- are in gate.lua.

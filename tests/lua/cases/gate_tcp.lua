@@ -1,4 +1,4 @@
--- The gate service over real sockets (gate.md §3-§6). Not named "gate": the start service of
+-- The gate service over real sockets (docs/GATE.md). Not named "gate": the start service of
 -- that name would be the gate itself. This case is the watchdog, the agent
 -- and, through skynet.socket, the clients. Needs the socket thread and skynet.socketdriver.
 local skynet = require "skynet"

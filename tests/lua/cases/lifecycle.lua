@@ -1,5 +1,5 @@
 -- Service lifecycle: newservice and the start function, init functions, skynet.exit.
--- lua-api.md §2 and §23 items 1-7; core.md §18 items 22-24.
+-- docs/TESTING.md: Lua API checklist items 1-7, core checklist items 22-24.
 local skynet = require "skynet"
 local T = require "testlib"
 

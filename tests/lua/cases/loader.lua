@@ -1,5 +1,5 @@
 -- The loader (lualib/loader.lua), skynet's require, preload and the code cache.
--- core.md §13.3, §13.4 and §18 items 21 and 27; lua-api.md §16.
+-- docs/TESTING.md: core checklist items 21 and 27.
 local skynet = require "skynet"
 local codecache = require "skynet.codecache"
 local T = require "testlib"

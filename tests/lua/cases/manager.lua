@@ -1,5 +1,5 @@
--- skynet.manager: presence, launch, kill, and the exit monitor. lua-api.md §1, §9 and §23
--- item 33; core.md §12 and §18 items 16 and 17 (abort: every case ends with skynet.abort(),
+-- skynet.manager: presence, launch, kill, and the exit monitor. docs/TESTING.md: Lua API
+-- checklist item 33, core checklist items 16 and 17 (abort: every case ends with skynet.abort(),
 -- and the runner checks the exit status 0 and that no KILL line follows the verdict).
 local skynet = require "skynet"
 local T = require "testlib"

@@ -1,5 +1,5 @@
 -- Sending and calling: reply values, address forms, invalid destinations, redirect, calls
--- to self, ordering. lua-api.md §4 and §23 items 8, 10, 15, 16; core.md §3.3, §7 and §18
+-- to self, ordering. docs/TESTING.md: Lua API checklist items 8, 10, 15, 16, core checklist
 -- items 5 and 9.
 local skynet = require "skynet"
 local T = require "testlib"

@@ -1,6 +1,6 @@
 -- skynet.error formatting, time, stat, environment, memlimit, the overload warning.
--- lua-api.md §8, §10 and §23 item 26; core.md §6.3, §8 and §18 items 11 and 13;
--- config.md §4 and §6 items 11 and 13.
+-- docs/TESTING.md: Lua API checklist item 26, core checklist items 11 and 13, config
+-- checklist items 11 and 13.
 local skynet = require "skynet"
 local T = require "testlib"
 
@@ -100,7 +100,7 @@ T.test("memlimit in the main chunk: logged, then the function is gone", function
   T.log(T.line(h, "Set memory limit to 64.00 M"), from)
 end)
 
--- A service over its limit fails the handler that allocated, not the node (lua-api.md §22).
+-- A service over its limit fails the handler that allocated, not the node.
 T.test("memlimit reached: the allocating handler fails, its caller gets call failed", function()
   local limit = 1024 * 1024
   local h = skynet.newservice("memlimit", limit)
@@ -137,8 +137,9 @@ T.test("skynet.address and skynet.self", function()
   T.eq(skynet.address(".name"), ".name")
 end)
 
--- core.md §6.3. The receiver is inside one handler (it told us so) while we queue 5000 sends
--- and a ping, and spins until all are queued: the first pop afterwards leaves exactly 5000.
+-- The overload warning: the receiver is inside one handler (it told us so) while we queue
+-- 5000 sends and a ping, and spins until all are queued: the first pop afterwards leaves
+-- exactly 5000.
 T.test("overload: a burst to a busy service warns once; again after the queue drained", function()
   local h = skynet.newservice("echo")
   local from = T.mark()
@@ -155,7 +156,7 @@ T.test("overload: a burst to a busy service warns once; again after the queue dr
   end
 end, 6000)
 
--- core.md §6: a runnable service waits in the global queue for any free worker. Here the
+-- A runnable service waits in the global queue for any free worker. Here the
 -- service that makes us runnable stays busy until we answer it (thread = 2: the other
 -- worker is free). Repeated, since a wrong placement may only show now and then.
 T.test("a service woken by a busy service runs on another worker meanwhile", function()

@@ -1,4 +1,4 @@
--- Local and global names. core.md §3.1, §3.2 and §18 items 3 and 4; lua-api.md §9.
+-- Local and global names. docs/TESTING.md: core checklist items 3 and 4.
 local skynet = require "skynet"
 require "skynet.manager"
 local T = require "testlib"

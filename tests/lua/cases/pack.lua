@@ -1,6 +1,6 @@
 -- skynet.pack / unpack / packstring / tostring / trash inside a running service, and
--- values across a real call. lua-api.md §12 and §23 item 27. (The byte-level decoder is
--- covered exhaustively by lua_seri_test against shared/vectors/seri.json.)
+-- values across a real call. docs/TESTING.md: Lua API checklist item 27. (The byte-level
+-- decoder is covered exhaustively by lua_seri_test against tests/vectors/seri.json.)
 local skynet = require "skynet"
 local T = require "testlib"
 
@@ -89,7 +89,7 @@ end)
 T.test("functions, threads and depth 33 cannot be packed", function()
   T.raises("Unsupport type function to serialize$", skynet.packstring, print)
   T.raises("Unsupport type thread to serialize$", skynet.packstring, coroutine.create(print))
-  -- n nested tables, the innermost holding 1 (depth accounting: shared/vectors/README.md 2.6)
+  -- n nested tables, the innermost holding 1 (depth accounting: docs/SERI.md)
   local function nested(n)
     local t = { 1 }
     for _ = 2, n do t = { t } end

@@ -1,5 +1,5 @@
 -- skynet.profile and the timing coroutine.resume / coroutine.wrap the host installs;
--- skynet.stat "time" and "cpu". lua-api.md §10 and §18; core.md §13.1 step 2.
+-- skynet.stat "time" and "cpu" (docs/LUA.md, "skynet.profile").
 -- Durations are only compared from below or against the CPU the test itself burnt.
 local skynet = require "skynet"
 local profile = require "skynet.profile"

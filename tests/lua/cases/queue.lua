@@ -1,4 +1,4 @@
--- skynet.queue critical sections. lua-api.md §17 and §23 item 28.
+-- skynet.queue critical sections. docs/TESTING.md: Lua API checklist item 28.
 local skynet = require "skynet"
 local queue = require "skynet.queue"
 local T = require "testlib"

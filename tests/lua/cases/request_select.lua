@@ -1,4 +1,4 @@
--- skynet.request(...):select(ti): parallel requests. lua-api.md §14 and §23 item 30.
+-- skynet.request(...):select(ti): parallel requests. docs/TESTING.md: Lua API checklist item 30.
 local skynet = require "skynet"
 local T = require "testlib"
 

@@ -1,5 +1,5 @@
 -- Responding: ret, retpack, response closures, context, ignoreret, "Maybe forgot response".
--- lua-api.md §5 and §23 items 12-14.
+-- docs/TESTING.md: Lua API checklist items 12-14.
 local skynet = require "skynet"
 require "skynet.manager"
 local T = require "testlib"

@@ -1,6 +1,6 @@
 -- The coroutine scheduler inside a service: forks, wakeups, sleep/wait, yield, timeout,
--- killthread, task counts, the error queue, term. lua-api.md §6, §7 and §23 items 17-25;
--- core.md §18 items 10 and 12.
+-- killthread, task counts, the error queue, term. docs/TESTING.md: Lua API checklist items
+-- 17-25, core checklist items 10 and 12.
 local skynet = require "skynet"
 local T = require "testlib"
 
@@ -157,7 +157,7 @@ T.test("killthread on a sleeper removes it from skynet.task(); its timer is then
   T.eq(skynet.killthread(co), co)
   T.eq(skynet.task(), n0 - 1, "task count")
   T.eq(skynet.task(co), nil, "session of the killed coroutine")
-  -- observed (lua-api.md §3, §7): the forgotten timer arrives as an unknown response
+  -- observed (as in skynet): the forgotten timer arrives as an unknown response
   T.log(self_pattern() .. "Response message : ", from)
   T.log(self_pattern() .. "lua call %[0 to :%x+ : " .. session .. " msgsz = 0%] error : \27%[31m.*Unknown session : "
     .. session .. " from 0", from)

@@ -1,5 +1,5 @@
 -- Node-unique services: uniqueservice / queryservice (service_mgr), datacenter, and
--- skynet.service. lua-api.md §9, §19 and §23 items 34-35; core.md §15 and §18 items 25-26.
+-- skynet.service. docs/TESTING.md: Lua API checklist items 34-35, core checklist items 25-26.
 local skynet = require "skynet"
 local datacenter = require "skynet.datacenter"
 local service = require "skynet.service"

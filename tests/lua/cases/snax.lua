@@ -1,6 +1,7 @@
--- Snax services (snax.md §8 checklist; item 1 is tests/lua/cases/snax_noconfig.lua). The snax
--- files are tests/lua/snax/*.lua; run_case.cmake sets `snax` to that directory, then the
--- scratch directory's snax/ (files written by the tests).
+-- Snax services (the snax checklist of docs/TESTING.md; item 1 is
+-- tests/lua/cases/snax_noconfig.lua). The snax files are tests/lua/snax/*.lua; run_case.cmake
+-- sets `snax` to that directory, then the scratch directory's snax/ (files written by the
+-- tests).
 local skynet = require "skynet"
 require "skynet.manager"
 local snax = require "skynet.snax"
@@ -69,7 +70,7 @@ end
   local obj = snax.newservice "clientenv"
   T.eq(table.pack(obj.req.seen()), table.pack("function", "table", "table"), "the server's real globals")
   snax.kill(obj)
-  -- the pitfall of snax.md §3.2: top-level code using the standard library
+  -- a known pitfall of snax files: top-level code using the standard library
   T.raises("global 'string'", snax.interface, "toplevel")
 end)
 

@@ -1,4 +1,4 @@
--- snax.md §8 item 1: without the `snax` key every snax entry point raises.
+-- Snax checklist item 1 (docs/TESTING.md): without the `snax` key every snax entry point raises.
 --! snax = nil
 local skynet = require "skynet"
 local snax = require "skynet.snax"

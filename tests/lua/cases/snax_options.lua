@@ -1,4 +1,4 @@
--- snax.md §1: the optional keys snax_loader (snaxd's loader) and snax_interface_g (the global
+-- The optional config keys snax_loader (snaxd's loader) and snax_interface_g (the global
 -- table of client-side parsing).
 --! snax_loader = test_src .. "/snax/loader.lua"
 --! snax_interface_g = "snax_globals"

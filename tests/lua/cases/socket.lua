@@ -1,4 +1,4 @@
--- skynet.socket and skynet.socketdriver over loopback: socket.md §6 and its §8 checklist.
+-- skynet.socket and skynet.socketdriver over loopback: the socket checklist of docs/TESTING.md.
 -- The case is both ends of every connection (a listener of its own, clients it opens).
 local skynet = require "skynet"
 local socket = require "skynet.socket"

@@ -1,6 +1,6 @@
 -- Per-call tracing: skynet.trace, tracetag, tracelog, traceproto, tracecall, trace_timeout,
 -- the trace events of a traced coroutine and the tag sent ahead of a call (PTYPE_TRACE).
--- lua-api.md §4, §6.2, §7 and §13; §15 TRACELOG.
+-- The debug command TRACELOG too (docs/LUA.md, "Tracing").
 local skynet = require "skynet"
 local core = require "skynet.core"
 local T = require "testlib"

@@ -1,5 +1,5 @@
--- A ping server written from snax.md §3.1 and §7: ping (5), sleep (6), hello (7), exit (8),
--- error (9); its requests share one critical section.
+-- A ping server in the manner of skynet's snax example: ping (5), sleep (6), hello (7),
+-- exit (8), error (9); its requests share one critical section.
 local skynet = require "skynet"
 local queue = require "skynet.queue"
 local snax = require "skynet.snax"
