@@ -49,6 +49,8 @@ fuzz: deps build/fuzz/build.ninja
 	build/fuzz/bin/lua_unpack_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/lua
 	mkdir -p build/fuzz/corpus/netpack
 	build/fuzz/bin/netpack_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus/netpack
+	mkdir -p build/fuzz/corpus/resp
+	build/fuzz/bin/resp_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/resp
 
 bench: build
 	build/release/bin/starling_bench
