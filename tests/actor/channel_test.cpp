@@ -13,63 +13,20 @@
 #include <vector>
 
 #include "../support/fake_server.hpp"
+#include "../support/line_channel.hpp"
 #include "../support/script_actor.hpp"
 
 namespace starling {
 namespace {
 
+using testing::ask;
+using testing::ask_all;
+using testing::ask_into;
+using testing::echo;
+using testing::failure;
 using testing::fake_server;
+using testing::line_reader;
 using testing::script;
-
-/// Order mode over a line protocol: a reply is one line.
-class line_reader final : public channel::reader {
- public:
-  channel::parse_status parse(std::string_view unread, std::size_t& used) override {
-    const std::size_t eol = unread.find('\n');
-    if (eol == std::string_view::npos) {
-      if (unread.size() > 1000) return channel::parse_status::failed;
-      return channel::parse_status::need_more;
-    }
-    line = std::string(unread.substr(0, eol));
-    used = eol + 1;
-    return channel::parse_status::done;
-  }
-  [[nodiscard]] std::string failure() const override { return "line too long"; }
-  std::string line;
-};
-
-std::string failure(errc e) {
-  return "error:" + std::string(describe(e));
-}
-
-/// Sends one line and waits for the reply line (or the failure's sentence).
-task<std::string> ask(channel& ch, std::string text) {
-  line_reader r;
-  result<void> done = co_await ch.request(payload::copy_of(text + "\n"), r);
-  co_return done ? r.line : failure(done.error());
-}
-
-/// `ask`, for forked callers: stores the answer and counts down.
-task<> ask_into(channel& ch, std::string text, std::string& out, int& left) {
-  out = co_await ask(ch, std::move(text));
-  --left;
-}
-
-/// Forks one caller per line (all pipelined on the connection) and returns their answers.
-task<std::vector<std::string>> ask_all(script& s, channel& ch, std::vector<std::string> lines) {
-  std::vector<std::string> answers(lines.size());
-  int left = static_cast<int>(lines.size());
-  for (std::size_t i = 0; i < lines.size(); ++i)
-    s.fork(ask_into(ch, lines[i], answers[i], left));
-  co_await s.until([&] { return left == 0; });
-  co_return answers;
-}
-
-/// Echoes every line.
-void echo(fake_server::connection& c) {
-  while (auto line = c.read_line())
-    c.write(*line + "\n");
-}
 
 // The scenario's server ports and knobs, set by each test before it runs its script.
 int port = 0;

@@ -58,9 +58,10 @@ struct script_outcome {
   bool finished = false;
 };
 
-/// Runs `body` on a fresh node; `meanwhile` runs on the test thread once it has started.
+/// Runs `body` on a fresh node; `meanwhile` runs on the test thread once it has started, with
+/// the node's log.
 inline script_outcome run_script(script::body body,
-                                 const std::function<void(node&)>& meanwhile = {},
+                                 const std::function<void(const log_record&)>& meanwhile = {},
                                  std::chrono::milliseconds limit = std::chrono::seconds(60)) {
   scenario_record record;
   module_registry modules;
@@ -71,7 +72,7 @@ inline script_outcome run_script(script::body body,
     f.runtime->attach(std::make_shared<net::socket_server>(*f.runtime));
     out.log = f.log;
     if (f.runtime->launch("script", "") == 0) return out;
-    if (meanwhile) meanwhile(*f.runtime);
+    if (meanwhile) meanwhile(*f.log);
     out.finished = eventually([&] { return record.finished.load(); }, limit);
   }
   out.events = record.get();
