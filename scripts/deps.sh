@@ -8,6 +8,7 @@ packages=(
   liblua5.4-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   clang libclang-rt-14-dev clang-format
+  redis-server
 )
 
 missing=()
