@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build run run-gate run-native test asan-test tsan-test fuzz bench format tidy clean
+.PHONY: all deps build run run-gate run-native run-redis bench-redis test asan-test tsan-test fuzz bench format tidy clean
 
 all: build
 
@@ -26,6 +26,14 @@ run-gate: build
 # Two native C++ services calling each other, with round-trip figures.
 run-native: build
 	cd examples && ../build/release/bin/starling pingpong/config
+
+# The native redis client (examples/redis_native) against a throwaway redis-server.
+run-redis: build
+	scripts/redis_native.sh demo
+
+# The native redis client under the load of the Lua redis benchmark (RESULT lines).
+bench-redis: build
+	scripts/redis_native.sh bench
 
 test: build
 	ctest --test-dir build/release --output-on-failure -j $(JOBS) $(CTEST_ARGS)

@@ -84,8 +84,8 @@ TEST(resp_encode, pipelines_append_and_sizes_are_exact) {
 }
 
 TEST(resp_encode, numbers_are_decimal_text) {
-  const std::vector<arg> args = {"SET", std::string("k"), 42, -7LL, 18446744073709551615ULL, 1.5,
-                                 0.1};
+  const std::string key = "k";  // an arg views its text: the string must outlive it
+  const std::vector<arg> args = {"SET", key, 42, -7LL, 18446744073709551615ULL, 1.5, 0.1};
   const payload body = encode_command(args);
   EXPECT_EQ(body.view(),
             "*7\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n42\r\n$2\r\n-7\r\n$20\r\n18446744073709551615\r\n"
