@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
@@ -23,8 +24,7 @@ namespace starling::examples {
 namespace {
 
 /// The environment variable `env`, else the config key `key`, else `fallback`.
-std::string setting(const node& runtime, const char* key, const char* env,
-                    std::string fallback) {
+std::string setting(const node& runtime, const char* key, const char* env, std::string fallback) {
   if (const char* v = std::getenv(env); v != nullptr && *v != '\0') return v;
   if (auto v = runtime.env().get(key); v && !v->empty()) return *v;
   return fallback;
@@ -62,8 +62,8 @@ task<> redis_demo::run() {
   }
   db::redis db(*this, options);
   if (!co_await db.connect()) {
-    log(fmt::format("redis_demo: no redis at {}:{} ({})", options.server.host,
-                    options.server.port, db.link().last_error()));
+    log(fmt::format("redis_demo: no redis at {}:{} ({})", options.server.host, options.server.port,
+                    db.link().last_error()));
   } else {
     auto show = [](const result<resp::value>& r) {
       return r ? resp::to_string(r.value()) : std::string(describe(r.error()));
@@ -196,7 +196,8 @@ void result_line(std::string_view metric, double value, std::string_view unit) {
 double percentile(std::vector<double>& values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
-  auto at = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  const auto at =
+      static_cast<std::size_t>(std::llround(p * static_cast<double>(values.size() - 1)));
   return values[std::min(at, values.size() - 1)];
 }
 
@@ -224,7 +225,7 @@ task<> redis_bench::run() {
   for (std::size_t i = 0; error.empty() && i < keys_.size(); ++i) {
     if (!co_await db.command("SET", keys_[i], value_)) error = "prefill failed";
   }
-  const auto count = std::max<std::int64_t>(1, static_cast<std::int64_t>(500000 * scale + 0.5));
+  const std::int64_t count = std::max<std::int64_t>(1, std::llround(500000 * scale));
   for (int workers : {1, concurrency}) {
     for (bool set : {true, false}) {
       if (!error.empty()) break;

@@ -42,8 +42,8 @@ class redis_bench final : public actor {
   /// Ends the node if the benchmark is still running after `seconds` (bench_maxtime).
   task<> guard(std::int64_t seconds);
   /// `workers` coroutines issue SETs (or GETs) until `count` were issued or `seconds` passed.
-  task<outcome> measure(db::redis& db, bool set, int workers, std::int64_t count,
-                        double seconds, std::vector<double>* latencies);
+  task<outcome> measure(db::redis& db, bool set, int workers, std::int64_t count, double seconds,
+                        std::vector<double>* latencies);
   task<> worker(db::redis& db, phase& p);
 
   std::vector<std::string> keys_;

@@ -19,10 +19,10 @@ struct channel::waiter {
   channel* ch = nullptr;  // set while linked: the channel may complete or fail it
   waiter* prev = nullptr;
   waiter* next = nullptr;
-  reader* parse = nullptr;          // order mode
-  session_reply* reply = nullptr;   // session mode
-  std::int32_t session = 0;         // session mode
-  detail::pending_op op;            // resumed through the actor's wakeups; its deadline
+  reader* parse = nullptr;         // order mode
+  session_reply* reply = nullptr;  // session mode
+  std::int32_t session = 0;        // session mode
+  detail::pending_op op;           // resumed through the actor's wakeups; its deadline
 
   explicit waiter(channel& c) noexcept : owner(&c.owner_) {}
   waiter(const waiter&) = delete;
@@ -60,12 +60,16 @@ struct channel::waiter {
 class channel::reply_wait {
  public:
   reply_wait(channel& c, reader& r, payload bytes, bool write_first, bool timed) noexcept
-      : channel_(c), waiter_(c), bytes_(std::move(bytes)), write_first_(write_first),
+      : channel_(c),
+        waiter_(c),
+        bytes_(std::move(bytes)),
+        write_first_(write_first),
         timed_(timed) {
     waiter_.parse = &r;
   }
   bool await_ready() {
-    if (channel_.state_ == nullptr || (write_first_ && !channel_.write(std::move(bytes_), nullptr))) {
+    if (channel_.state_ == nullptr ||
+        (write_first_ && !channel_.write(std::move(bytes_), nullptr))) {
       waiter_.op.failed = true;
       waiter_.op.error = errc::socket_closed;
       return true;
@@ -228,8 +232,7 @@ task<result<void>> channel::handshake::request(payload bytes, reader& r) {
   co_return co_await reply_wait(channel_, r, std::move(bytes), true, true);
 }
 
-task<result<channel::session_reply>> channel::handshake::call(payload bytes,
-                                                             std::int32_t session) {
+task<result<channel::session_reply>> channel::handshake::call(payload bytes, std::int32_t session) {
   co_return co_await session_wait(channel_, session, std::move(bytes), nullptr);
 }
 
@@ -500,8 +503,8 @@ void channel::on_warning(std::int32_t kib) {
     overloaded_ = true;
     overload_(true);
   } else if (kib > 0) {
-    log(fmt::format("WARNING: {} K bytes need to send out (fd = {}) {} {}", kib, id_,
-                    server_.host, server_.port));
+    log(fmt::format("WARNING: {} K bytes need to send out (fd = {}) {} {}", kib, id_, server_.host,
+                    server_.port));
   } else if (kib == 0 && overloaded_) {
     overloaded_ = false;
     overload_(false);
@@ -525,8 +528,7 @@ void channel::pump_order() {
     if (status == parse_status::need_more) return;
     if (status == parse_status::failed) {
       last_error_ = head_->parse->failure();
-      log(fmt::format("socket: protocol error {} {} {}", last_error_, server_.host,
-                      server_.port));
+      log(fmt::format("socket: protocol error {} {} {}", last_error_, server_.host, server_.port));
       drop(errc::protocol_error);
       return;
     }
@@ -541,9 +543,9 @@ void channel::pump_sessions() {
     const parse_status status = decoder_->parse(state_->unread_view(), used, f);
     if (status == parse_status::need_more) return;
     if (status == parse_status::failed || f.session <= 0) {
-      last_error_ = status == parse_status::failed ? decoder_->failure() : "a reply without a session";
-      log(fmt::format("socket: protocol error {} {} {}", last_error_, server_.host,
-                      server_.port));
+      last_error_ =
+          status == parse_status::failed ? decoder_->failure() : "a reply without a session";
+      log(fmt::format("socket: protocol error {} {} {}", last_error_, server_.host, server_.port));
       drop(errc::protocol_error);
       return;
     }

@@ -65,6 +65,7 @@ class channel final : private detail::socket_listener {
   /// It must not call the channel.
   class reader {
    public:
+    using parse_status = channel::parse_status;
     virtual parse_status parse(std::string_view unread, std::size_t& used) = 0;
     [[nodiscard]] virtual std::string failure() const = 0;
 
@@ -83,6 +84,7 @@ class channel final : private detail::socket_listener {
   /// or not at all. A frame without a valid session is a protocol error (failed).
   class session_decoder {
    public:
+    using parse_status = channel::parse_status;
     virtual parse_status parse(std::string_view unread, std::size_t& used, frame& out) = 0;
     [[nodiscard]] virtual std::string failure() const = 0;
     /// A new connection starts: forget any state of the previous one.
@@ -235,19 +237,19 @@ class channel final : private detail::socket_listener {
   std::int64_t timeout_;
   std::function<void(bool)> overload_;
 
-  std::int32_t id_ = 0;                          // the connection's socket, when state_
-  detail::socket_state* state_ = nullptr;        // its buffer and flags; null: no connection
-  bool connecting_ = false;                      // a pass (connect + auth) is running
-  bool closed_ = false;                          // close() was called (sticky)
+  std::int32_t id_ = 0;                    // the connection's socket, when state_
+  detail::socket_state* state_ = nullptr;  // its buffer and flags; null: no connection
+  bool connecting_ = false;                // a pass (connect + auth) is running
+  bool closed_ = false;                    // close() was called (sticky)
   bool overloaded_ = false;
-  std::uint64_t generation_ = 0;                 // change_host calls, to restart a pass
+  std::uint64_t generation_ = 0;  // change_host calls, to restart a pass
   std::string last_error_;
   std::vector<connect_wait*> connect_waiters_;  // parked until the running pass ends
-  waiter* head_ = nullptr;                       // order mode: FIFO of readers
+  waiter* head_ = nullptr;                      // order mode: FIFO of readers
   waiter* tail_ = nullptr;
-  detail::session_map<waiter> sessions_;          // session mode
+  detail::session_map<waiter> sessions_;  // session mode
   std::size_t waiting_ = 0;
-  std::vector<const int*> retry_sleepers_;       // tokens of back-off sleeps, ended by close()
+  std::vector<const int*> retry_sleepers_;  // tokens of back-off sleeps, ended by close()
 };
 
 }  // namespace starling

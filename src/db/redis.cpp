@@ -86,11 +86,11 @@ result<void> resubscribe(channel::handshake& h, std::string_view verb,
 
 redis::redis(actor& owner, redis_options options)
     : options_(std::move(options)),
-      channel_(owner, channel_options(options_, options_.password.empty() && !options_.db
-                                                    ? channel::auth_hook()
-                                                    : [this](channel::handshake& h) {
-                                                        return authenticate(h);
-                                                      })) {}
+      channel_(owner,
+               channel_options(
+                   options_, options_.password.empty() && !options_.db
+                                 ? channel::auth_hook()
+                                 : [this](channel::handshake& h) { return authenticate(h); })) {}
 
 task<result<void>> redis::connect() {
   return channel_.connect(true);
@@ -120,9 +120,8 @@ task<result<void>> redis::authenticate(channel::handshake& h) {
 
 subscriber::subscriber(actor& owner, redis_options options)
     : options_(std::move(options)),
-      channel_(owner, channel_options(options_, [this](channel::handshake& h) {
-                 return authenticate(h);
-               })) {}
+      channel_(owner, channel_options(options_,
+                                      [this](channel::handshake& h) { return authenticate(h); })) {}
 
 task<result<void>> subscriber::connect() {
   return channel_.connect(true);

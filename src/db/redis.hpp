@@ -55,8 +55,7 @@ class batch {
  public:
   /// Appends one command; arguments as for redis::command.
   template <class... Args>
-    requires(std::constructible_from<resp::arg, const Args&> && ...)
-  batch& add(const Args&... args) {
+  requires(std::constructible_from<resp::arg, const Args&>&&...) batch& add(const Args&... args) {
     static_assert(sizeof...(Args) > 0, "a command has a name");
     const resp::arg list[] = {resp::arg(args)...};
     std::string_view views[sizeof...(Args)];
@@ -90,8 +89,8 @@ class redis {
   /// One command: text arguments are sent as given, integers and floating-point numbers in
   /// decimal. The reply, which may be an error reply.
   template <class... Args>
-    requires(std::constructible_from<resp::arg, const Args&> && ...)
-  task<result<resp::value>> command(const Args&... args) {
+  requires(std::constructible_from<resp::arg, const Args&>&&...) task<result<resp::value>> command(
+      const Args&... args) {
     static_assert(sizeof...(Args) > 0, "a command has a name");
     const resp::arg list[] = {resp::arg(args)...};
     return run(resp::encode_command(std::span<const resp::arg>(list)));

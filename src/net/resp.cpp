@@ -87,18 +87,18 @@ std::string to_string(const value& v) {
 // ---- requests ----------------------------------------------------------------------------
 
 arg::arg(double n) noexcept {
-  own_ = static_cast<std::uint8_t>(std::to_chars(digits_, digits_ + sizeof digits_, n).ptr -
-                                   digits_);
+  own_ =
+      static_cast<std::uint8_t>(std::to_chars(digits_, digits_ + sizeof digits_, n).ptr - digits_);
 }
 
 void arg::format(std::int64_t n) noexcept {
-  own_ = static_cast<std::uint8_t>(std::to_chars(digits_, digits_ + sizeof digits_, n).ptr -
-                                   digits_);
+  own_ =
+      static_cast<std::uint8_t>(std::to_chars(digits_, digits_ + sizeof digits_, n).ptr - digits_);
 }
 
 void arg::format(std::uint64_t n) noexcept {
-  own_ = static_cast<std::uint8_t>(std::to_chars(digits_, digits_ + sizeof digits_, n).ptr -
-                                   digits_);
+  own_ =
+      static_cast<std::uint8_t>(std::to_chars(digits_, digits_ + sizeof digits_, n).ptr - digits_);
 }
 
 std::size_t command_size(std::span<const std::string_view> args) noexcept {

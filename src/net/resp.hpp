@@ -33,7 +33,7 @@ inline constexpr std::int64_t max_array_count = 16LL * 1024 * 1024;
 /// How deep arrays may nest (redis' deepest replies nest fewer than 10 levels).
 inline constexpr std::size_t max_depth = 64;
 /// The longest line (a status, an error, or a header) without its CRLF.
-inline constexpr std::size_t max_line_length = 64 * 1024;
+inline constexpr std::size_t max_line_length = std::size_t{64} * 1024;
 
 // ---- values ------------------------------------------------------------------------------
 
@@ -83,12 +83,12 @@ struct value {
 /// (shortest round-trip form). Holds a view of text arguments: use it within the expression.
 class arg {
  public:
-  arg(std::string_view text) noexcept : text_(text) {}        // NOLINT: implicit by design
-  arg(const std::string& text) noexcept : text_(text) {}      // NOLINT
-  arg(const char* text) noexcept : text_(text) {}             // NOLINT
+  arg(std::string_view text) noexcept : text_(text) {}    // NOLINT: implicit by design
+  arg(const std::string& text) noexcept : text_(text) {}  // NOLINT
+  arg(const char* text) noexcept : text_(text) {}         // NOLINT
   template <std::integral T>
-    requires(!std::same_as<T, bool> && !std::same_as<T, char>)
-  arg(T n) noexcept {  // NOLINT
+  requires(!std::same_as<T, bool> && !std::same_as<T, char>) arg(T n)
+  noexcept {  // NOLINT
     if constexpr (std::signed_integral<T>) {
       format(static_cast<std::int64_t>(n));
     } else {
@@ -163,7 +163,7 @@ class parser {
   status read_line(std::string_view line);
 
   std::vector<open_array> open_;
-  value bulk_;                  // the bulk string being filled
+  value bulk_;                   // the bulk string being filled
   std::int64_t bulk_left_ = -1;  // its bytes still to come; -1: not in a bulk
   value result_;
   std::string error_;

@@ -63,14 +63,12 @@ channel::options sessions_at(int p) {
 }
 
 task<std::string> call_line(channel& ch, std::int32_t session, std::string body) {
-  auto r = co_await ch.call(payload::copy_of(std::to_string(session) + " " + body + "\n"),
-                            session);
+  auto r = co_await ch.call(payload::copy_of(std::to_string(session) + " " + body + "\n"), session);
   if (!r) co_return failure(r.error());
   co_return (r->ok ? "" : "failed:") + r->data;
 }
 
-task<> call_into(channel& ch, std::int32_t session, std::string body, std::string& out,
-                 int& left) {
+task<> call_into(channel& ch, std::int32_t session, std::string body, std::string& out, int& left) {
   out = co_await call_line(ch, session, std::move(body));
   --left;
 }
@@ -88,8 +86,7 @@ task<std::vector<std::string>> call_all(script& s, channel& ch, int n, int first
 }
 
 /// Reads `n` request lines "<session> <body>".
-std::vector<std::pair<std::string, std::string>> read_requests(fake_server::connection& c,
-                                                               int n) {
+std::vector<std::pair<std::string, std::string>> read_requests(fake_server::connection& c, int n) {
   std::vector<std::pair<std::string, std::string>> out;
   for (int i = 0; i < n; ++i) {
     const std::string line = c.read_line().value_or("? ?");
@@ -173,8 +170,8 @@ TEST(channel_session, padding_parts_follow_the_head_in_order) {
     std::string big;
     int left = 1;
     s.fork([](channel& c, std::vector<payload> parts, std::string& out, int& n) -> task<> {
-      auto r = co_await c.call(payload::copy_of(std::string_view("5 begin\n")), 5,
-                               std::move(parts));
+      auto r =
+          co_await c.call(payload::copy_of(std::string_view("5 begin\n")), 5, std::move(parts));
       out = r ? r->data : failure(r.error());
       --n;
     }(ch, std::move(padding), big, left));
@@ -266,8 +263,8 @@ TEST(channel_backoff, follows_skynet) {
     sleeps.push_back(b.next());
     pauses.push_back(b.long_pause());
   }
-  EXPECT_EQ(sleeps, (std::vector<std::int64_t>{0, 100, 200, 300, 400, 500, 600, 700, 800, 900,
-                                               1000, 1100, 100, 200}));
+  EXPECT_EQ(sleeps, (std::vector<std::int64_t>{0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000,
+                                               1100, 100, 200}));
   EXPECT_EQ(pauses, (std::vector<bool>{false, false, false, false, false, false, false, false,
                                        false, false, false, true, false, false}));
 }

@@ -103,8 +103,8 @@ TEST(channel, a_peer_closing_mid_request_fails_every_waiting_caller) {
     s.done();
   });
   ASSERT_TRUE(out.finished);
-  EXPECT_EQ(out.events, wanted({"error:socket closed", "error:socket closed",
-                                "error:socket closed", "again"}));
+  EXPECT_EQ(out.events,
+            wanted({"error:socket closed", "error:socket closed", "error:socket closed", "again"}));
   EXPECT_EQ(server.accepted(), 2);
 }
 
@@ -130,8 +130,7 @@ TEST(channel, a_peer_closing_after_half_a_pipeline_fails_only_the_rest) {
     s.done();
   });
   ASSERT_TRUE(out.finished);
-  EXPECT_EQ(out.events,
-            wanted({"1", "2", "error:socket closed", "error:socket closed", "5"}));
+  EXPECT_EQ(out.events, wanted({"1", "2", "error:socket closed", "error:socket closed", "5"}));
 }
 
 TEST(channel, garbage_fails_every_waiting_caller_with_a_protocol_error) {
@@ -334,8 +333,8 @@ TEST(channel, a_failed_auth_moves_on_to_the_next_backup) {
   EXPECT_EQ(out.events,
             wanted({"hello", "on the backup", "error:socket failed", "no more backup host"}));
   EXPECT_EQ(out.log->count_prefix("socket: auth failed refused: no"), 2U);
-  EXPECT_TRUE(out.log->contains("Connect failed no more backup host 127.0.0.1 " +
-                                std::to_string(port)));
+  EXPECT_TRUE(
+      out.log->contains("Connect failed no more backup host 127.0.0.1 " + std::to_string(port)));
 }
 
 TEST(channel, change_host_to_a_dead_port_and_back) {

@@ -65,12 +65,12 @@ TEST(redis, commands_and_reply_types) {
     s.done();
   });
   ASSERT_TRUE(out.finished);
-  EXPECT_EQ(out.events,
-            wanted({"OK", "\"1.5\"", "(nil)", "(integer) 1", "(integer) 42", "(integer) 1",
-                    "(integer) 2", "[\"f\", \"v\", \"g\", \"2\"]", "[]", "binary safe",
-                    "(integer) 2",
-                    "(error) WRONGTYPE Operation against a key holding the wrong kind of value",
-                    "(error) ERR unknown command 'NO", "same connection"}));
+  EXPECT_EQ(
+      out.events,
+      wanted({"OK", "\"1.5\"", "(nil)", "(integer) 1", "(integer) 42", "(integer) 1", "(integer) 2",
+              "[\"f\", \"v\", \"g\", \"2\"]", "[]", "binary safe", "(integer) 2",
+              "(error) WRONGTYPE Operation against a key holding the wrong kind of value",
+              "(error) ERR unknown command 'NO", "same connection"}));
 }
 
 TEST(redis, multi_exec_and_pipelines) {
@@ -139,8 +139,8 @@ TEST(redis, concurrent_callers_get_their_own_replies_on_one_connection) {
 TEST(redis, auth_and_select_on_every_connection) {
   testing::redis_server server;
   port = server.port();
-  ASSERT_TRUE(server.command({"ACL", "SETUSER", "alice", "on", ">wonderland", "~*", "+@all"})
-                  .is("OK"));
+  ASSERT_TRUE(
+      server.command({"ACL", "SETUSER", "alice", "on", ">wonderland", "~*", "+@all"}).is("OK"));
   ASSERT_TRUE(server.command({"CONFIG", "SET", "requirepass", "secret"}).is("OK"));
   auto out = testing::run_script([](script& s) -> task<> {
     redis_options o = at_port();
@@ -173,8 +173,8 @@ TEST(redis, auth_and_select_on_every_connection) {
   EXPECT_EQ(out.events, wanted({"OK", "(integer) 1", "\"db3\"", "a new connection",
                                 "error:socket failed", "no more backup host"}));
   EXPECT_TRUE(out.log->contains_prefix("socket: auth failed WRONGPASS"));
-  EXPECT_TRUE(out.log->contains("Connect failed no more backup host 127.0.0.1 " +
-                                std::to_string(port)));
+  EXPECT_TRUE(
+      out.log->contains("Connect failed no more backup host 127.0.0.1 " + std::to_string(port)));
 }
 
 TEST(redis, a_refused_port_fails_the_connect) {
@@ -191,8 +191,8 @@ TEST(redis, a_refused_port_fails_the_connect) {
   ASSERT_TRUE(out.finished);
   EXPECT_EQ(out.events,
             wanted({"error:socket failed", "error:socket failed", "error:channel closed"}));
-  EXPECT_TRUE(out.log->contains("Connect failed Connection refused 127.0.0.1 " +
-                                std::to_string(port)));
+  EXPECT_TRUE(
+      out.log->contains("Connect failed Connection refused 127.0.0.1 " + std::to_string(port)));
 }
 
 /// Waits until the server counts `n` subscribers of `channel` and `patterns` patterns.

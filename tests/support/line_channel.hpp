@@ -46,7 +46,8 @@ inline task<> ask_into(channel& ch, std::string text, std::string& out, int& lef
 }
 
 /// Forks one caller per line (all pipelined on the connection) and returns their answers.
-inline task<std::vector<std::string>> ask_all(script& s, channel& ch, std::vector<std::string> lines) {
+inline task<std::vector<std::string>> ask_all(script& s, channel& ch,
+                                              std::vector<std::string> lines) {
   std::vector<std::string> answers(lines.size());
   int left = static_cast<int>(lines.size());
   for (std::size_t i = 0; i < lines.size(); ++i)
