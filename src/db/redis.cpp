@@ -7,22 +7,45 @@ namespace starling::db {
 
 namespace {
 
-/// Reads `count` replies into `replies` (one for a command, several for a pipeline).
+/// Reads one reply (a command's).
 class reply_reader final : public channel::reader {
  public:
-  explicit reply_reader(std::size_t count = 1) : count_(count) { replies.reserve(count); }
+  parse_status parse(std::string_view unread, std::size_t& used) override {
+    switch (parser_.parse(unread, used)) {
+      case resp::parser::status::need_more:
+        return parse_status::need_more;
+      case resp::parser::status::failed:
+        return parse_status::failed;
+      case resp::parser::status::done:
+        break;
+    }
+    reply = parser_.take();
+    return parse_status::done;
+  }
+  [[nodiscard]] std::string failure() const override { return parser_.error(); }
 
-  channel::parse_status parse(std::string_view unread, std::size_t& used) override {
+  resp::value reply;
+
+ private:
+  resp::parser parser_;
+};
+
+/// Reads the replies of a pipeline, keeping each as soon as it is complete.
+class batch_reader final : public channel::reader {
+ public:
+  explicit batch_reader(std::size_t count) : count_(count) { replies.reserve(count); }
+
+  parse_status parse(std::string_view unread, std::size_t& used) override {
     used = 0;
     while (replies.size() < count_) {
       std::size_t step = 0;
       const resp::parser::status s = parser_.parse(unread.substr(used), step);
       used += step;
-      if (s == resp::parser::status::need_more) return channel::parse_status::need_more;
-      if (s == resp::parser::status::failed) return channel::parse_status::failed;
+      if (s == resp::parser::status::need_more) return parse_status::need_more;
+      if (s == resp::parser::status::failed) return parse_status::failed;
       replies.push_back(parser_.take());
     }
-    return channel::parse_status::done;
+    return parse_status::done;
   }
   [[nodiscard]] std::string failure() const override { return parser_.error(); }
 
@@ -49,7 +72,7 @@ task<result<void>> checked(channel::handshake& h, payload command) {
   reply_reader r;
   const result<void> sent = co_await h.request(std::move(command), r);
   if (!sent) co_return sent;
-  if (r.replies.front().is_error()) co_return h.fail(r.replies.front().text);
+  if (r.reply.is_error()) co_return h.fail(std::move(r.reply.text));
   co_return result<void>{};
 }
 
@@ -100,12 +123,12 @@ task<result<resp::value>> redis::run(payload bytes) {
   reply_reader r;
   const result<void> done = co_await channel_.request(std::move(bytes), r);
   if (!done) co_return done.error();
-  co_return std::move(r.replies.front());
+  co_return std::move(r.reply);
 }
 
 task<result<std::vector<resp::value>>> redis::pipeline(const batch& commands) {
   if (commands.empty()) throw std::logic_error("redis pipeline is empty");
-  reply_reader r(commands.size());
+  batch_reader r(commands.size());
   const result<void> done =
       co_await channel_.request(payload::copy_of(std::string_view(commands.bytes_)), r);
   if (!done) co_return done.error();
@@ -163,7 +186,7 @@ task<result<message>> subscriber::next_message() {
     reply_reader r;
     const result<void> got = co_await channel_.response(r);
     if (!got) co_return got.error();
-    resp::value& v = r.replies.front();
+    resp::value& v = r.reply;
     if (!v.is_array() || v.elements.empty()) continue;
     std::vector<resp::value>& e = v.elements;
     if (e[0].is("message") && e.size() == 3) {
