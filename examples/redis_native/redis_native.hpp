@@ -1,6 +1,7 @@
 #pragma once
-// A native service that uses redis (db/redis.hpp), and a benchmark of the client; see
-// redis_native.cpp and README.md beside it.
+// A native service that uses redis (db/redis.hpp), and a benchmark of the client. `config` and
+// `bench.config` beside this file start them; `make run-redis` and `make bench-redis` do so
+// against a throwaway redis-server (scripts/redis_native.sh).
 
 #include <cstdint>
 #include <string>
