@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build run run-gate run-native test asan-test tsan-test fuzz bench format tidy clean
+.PHONY: all deps build run run-gate run-native run-redis bench-redis test asan-test tsan-test fuzz bench format tidy clean
 
 all: build
 
@@ -27,6 +27,14 @@ run-gate: build
 run-native: build
 	cd examples && ../build/release/bin/starling pingpong/config
 
+# The native redis client (examples/redis_native) against a throwaway redis-server.
+run-redis: build
+	scripts/redis_native.sh demo
+
+# The native redis client under the load of the Lua redis benchmark (RESULT lines).
+bench-redis: build
+	scripts/redis_native.sh bench
+
 test: build
 	ctest --test-dir build/release --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
@@ -49,6 +57,8 @@ fuzz: deps build/fuzz/build.ninja
 	build/fuzz/bin/lua_unpack_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/lua
 	mkdir -p build/fuzz/corpus/netpack
 	build/fuzz/bin/netpack_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus/netpack
+	mkdir -p build/fuzz/corpus/resp
+	build/fuzz/bin/resp_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/resp
 
 bench: build
 	build/release/bin/starling_bench

@@ -215,6 +215,10 @@ void actor::on_task_done(detail::promise_base& done, std::exception_ptr error) n
 
 void actor::resume(std::coroutine_handle<> waiter) {
   waiter.resume();
+  run_wakeups();
+}
+
+void actor::run_wakeups() {
   // Woken coroutines run as soon as the one that woke them suspends, in wakeup order.
   while (!wakeups_.empty() && !exiting_) {
     detail::pending_op* op = wakeups_.front();

@@ -239,11 +239,17 @@ class actor : public service, private detail::task_owner {
   [[nodiscard]] const std::string& last_socket_error() const noexcept { return socket_error_; }
 
  private:
+  // A channel (actor/channel.hpp) is this actor's socket client: it parses replies in the
+  // socket's dispatch and resumes its callers through the same sessions, timers and wakeups.
+  friend class channel;
+
   void on_task_done(detail::promise_base& done, std::exception_ptr error) noexcept override;
   /// Runs `start`, then answers whoever waits for it; a start that throws exits the service.
   task<> run_start(std::vector<std::string> args);
   void adopt(task<> t);
   void resume(std::coroutine_handle<> waiter);
+  /// Resumes the coroutines woken meanwhile, in wakeup order.
+  void run_wakeups();
   void settle(detail::pending_op* op);
   void on_response(message& msg);
   void on_error(message& msg);

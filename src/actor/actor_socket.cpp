@@ -148,6 +148,12 @@ void actor::on_socket(message& msg) {
   }
   const socket_message* head = read_socket_message(msg.data.data(), msg.data.size());
   const socket_id id = head->id;
+  if (detail::socket_state* s = sockets_.find(id); s != nullptr && s->listener != nullptr) {
+    if (out.shut_down) socket_thread().shutdown(handle_, id);
+    s->listener->on_socket_event(*s, head->type, head->ud);  // may close and forget `s`
+    run_wakeups();
+    return;
+  }
   if (!out.warning.empty()) log(out.warning);
   if (out.shut_down) socket_thread().shutdown(handle_, id);
   if (out.resume) resume(out.resume);

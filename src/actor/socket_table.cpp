@@ -26,6 +26,11 @@ bool socket_state::ready() const noexcept {
 
 std::string socket_state::take(std::size_t n) {
   std::string out = buffer.substr(consumed, n);
+  skip(n);
+  return out;
+}
+
+void socket_state::skip(std::size_t n) noexcept {
   consumed += n;
   // Drop the read prefix once it is most of the buffer: appends stay amortised O(1).
   if (consumed == buffer.size()) {
@@ -35,7 +40,6 @@ std::string socket_state::take(std::size_t n) {
     buffer.erase(0, consumed);
     consumed = 0;
   }
-  return out;
 }
 
 socket_state& socket_table::add(std::int32_t id) {

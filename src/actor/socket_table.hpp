@@ -3,7 +3,9 @@
 //
 // The actor's socket verbs (actor.hpp) register ids here; every PTYPE_SOCKET message for a
 // registered id updates its state and says which waiter, if any, can now go on. Messages for
-// ids that are not registered are left to the actor's on_message.
+// ids that are not registered are left to the actor's on_message. A socket may have a listener
+// instead of a reading coroutine: a channel (actor/channel.hpp) parses replies in place as
+// the bytes arrive, with no coroutine resumed per read.
 //
 // Thread contract: the owning actor's dispatch only.
 
@@ -18,12 +20,26 @@
 #include <vector>
 
 #include "core/message.hpp"
+#include "core/socket_message.hpp"
 
 namespace starling::detail {
 
 struct accepted_socket {
   std::int32_t id = 0;
   std::string peer;  ///< "ip:port"
+};
+
+struct socket_state;
+
+/// Takes every event of a socket in the owner's dispatch, in place of a reading coroutine.
+class socket_listener {
+ public:
+  /// `s` has been updated by a message of `type` (bytes appended, closed, ...); `ud` is the
+  /// message's (a warning: the KiB still queued). The listener may close the socket.
+  virtual void on_socket_event(socket_state& s, socket_event type, std::int32_t ud) = 0;
+
+ protected:
+  ~socket_listener() = default;
 };
 
 /// One socket's side of the conversation.
@@ -47,6 +63,7 @@ struct socket_state {
   want wanted = want::connected;
   std::size_t wanted_bytes = 0;
   std::string separator;
+  socket_listener* listener = nullptr;  ///< set: the listener takes the events, nobody reads
 
   [[nodiscard]] std::size_t unread() const noexcept { return buffer.size() - consumed; }
   [[nodiscard]] std::string_view unread_view() const noexcept {
@@ -56,6 +73,8 @@ struct socket_state {
   [[nodiscard]] bool ready() const noexcept;
   /// Removes and returns the first n unread bytes (n <= unread()).
   std::string take(std::size_t n);
+  /// Drops the first n unread bytes (n <= unread()).
+  void skip(std::size_t n) noexcept;
 };
 
 class socket_table {

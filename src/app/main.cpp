@@ -20,6 +20,7 @@
 #include "core/environment.hpp"
 #include "core/node.hpp"
 #include "examples/pingpong/pingpong.hpp"
+#include "examples/redis_native/redis_native.hpp"
 #include "net/socket_server.hpp"
 #include "services/builtin.hpp"
 #include "services/logger.hpp"
@@ -152,6 +153,7 @@ int run(const std::string& config_path) {
   module_registry modules;
   register_builtin_services(modules);
   examples::register_pingpong(modules);
+  examples::register_redis_native(modules);
   node_options options;
   options.threads = settings.thread;
   options.harbor = static_cast<std::uint32_t>(settings.harbor);

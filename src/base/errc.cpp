@@ -16,6 +16,10 @@ std::string_view describe(errc code) noexcept {
       return "socket closed";
     case errc::socket_failed:
       return "socket failed";
+    case errc::channel_closed:
+      return "channel closed";
+    case errc::protocol_error:
+      return "protocol error";
   }
   return "unknown error";
 }

@@ -19,6 +19,10 @@ enum class errc {
   socket_closed,
   /// The socket could not be opened: the connect was refused or failed, or listen failed.
   socket_failed,
+  /// The channel was closed by its owner; it stays closed until `connect` reopens it.
+  channel_closed,
+  /// The peer sent bytes that break the protocol; the connection was closed.
+  protocol_error,
 };
 
 /// The sentence for `code`, as quoted in the documentation.

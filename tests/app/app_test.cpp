@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "../support/redis_server.hpp"
 #include "../support/temp_dir.hpp"
 
 extern char** environ;
@@ -342,6 +343,33 @@ TEST_F(app, pingpong_demo_runs_from_examples_and_exits_zero_after_abort) {
   EXPECT_TRUE(contains(r.out, "[:00000002] KILL self\n")) << r.out;
   EXPECT_EQ(count_of(r.out, "KILL"), 1u) << r.out;
   EXPECT_EQ(r.err, "");
+}
+
+TEST_F(app, redis_demo_runs_against_a_throwaway_redis_server) {
+  const testing::redis_server redis;
+  const run_result r = run({"redis_native/config"}, STARLING_SOURCE_DIR "/examples",
+                           {"REDIS_PORT=" + std::to_string(redis.port())});
+  ASSERT_EQ(r.exit_code(), 0) << r.describe();
+  EXPECT_TRUE(contains(r.out, "] GET -> \"hello\"\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "] LPUSH on a string -> (error) WRONGTYPE")) << r.out;
+  EXPECT_TRUE(contains(r.out, "] pipeline -> (integer) 10 (integer) 15 \"15\" (integer) 1\n"))
+      << r.out;
+  EXPECT_TRUE(contains(r.out, "] message on starling:demo:news: item 3\n")) << r.out;
+}
+
+TEST_F(app, redis_bench_prints_the_figures_of_the_lua_benchmark) {
+  const testing::redis_server redis;
+  write_config(
+      "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"redis_bench\"\n"
+      "bench_redis_port = " +
+      std::to_string(redis.port()) + "\nbench_phase_time = 0.1\n");
+  const run_result r = run({"cfg"});
+  ASSERT_EQ(r.exit_code(), 0) << r.describe();
+  for (const char* metric :
+       {"set_c1 ", "set_c1_p50 ", "get_c1 ", "get_c1_p50 ", "set_c32 ", "get_c32 "}) {
+    EXPECT_TRUE(contains(r.out, std::string("RESULT redis ") + metric)) << r.out;
+  }
+  EXPECT_FALSE(contains(r.out, "BENCHERR")) << r.out;
 }
 
 TEST_F(app, unknown_bootstrap_is_reported_through_the_logger_and_exits_one) {
