@@ -351,6 +351,14 @@ function finish_lines(out, ok, result)
   return out
 end
 
+-- Unpacking the words is inside the caller's pcall: too many of them is an error like any other.
+local function call_command(f, conn, words)
+  if CONNECTED[words[1]] then
+    return f(conn, table.unpack(words, 2))
+  end
+  return f(table.unpack(words, 2))
+end
+
 local function run_words(cmdline, conn)
   local words = {}
   for word in cmdline:gmatch "%S+" do
@@ -367,12 +375,7 @@ local function run_words(cmdline, conn)
     out[3] = "<CMD Error>"
     return out
   end
-  local ok, result
-  if CONNECTED[words[1]] then
-    ok, result = pcall(f, conn, table.unpack(words, 2))
-  else
-    ok, result = pcall(f, table.unpack(words, 2))
-  end
+  local ok, result = pcall(call_command, f, conn, words)
   if ok and result == DEFERRED then
     return out
   end
