@@ -351,6 +351,14 @@ function finish_lines(out, ok, result)
   return out
 end
 
+-- Unpacking the words is inside the caller's pcall: too many of them is an error like any other.
+local function call_command(f, conn, words)
+  if CONNECTED[words[1]] then
+    return f(conn, table.unpack(words, 2))
+  end
+  return f(table.unpack(words, 2))
+end
+
 local function run_words(cmdline, conn)
   local words = {}
   for word in cmdline:gmatch "%S+" do
@@ -367,12 +375,7 @@ local function run_words(cmdline, conn)
     out[3] = "<CMD Error>"
     return out
   end
-  local ok, result
-  if CONNECTED[words[1]] then
-    ok, result = pcall(f, conn, table.unpack(words, 2))
-  else
-    ok, result = pcall(f, table.unpack(words, 2))
-  end
+  local ok, result = pcall(call_command, f, conn, words)
   if ok and result == DEFERRED then
     return out
   end
@@ -404,54 +407,245 @@ end
 
 -- The TCP side ------------------------------------------------------------------------------
 
-local function read_line(id)
-  local line = socket.readline(id, "\n")
-  return line and (line:gsub("\r$", ""))
-end
-
--- An HTTP request whose first line is `request`: the headers, then the body of a POST.
-local function serve_http(id, request)
-  local length = 0
-  while true do
-    local header = read_line(id)
-    if not header or header == "" then
-      break
-    end
-    local value = header:lower():match "^content%-length:%s*(%d+)"
-    length = value and tonumber(value) or length
+-- What one connection may send (docs/LUA_SERVICES.md). A config key replaces a default.
+local function limit(key, default)
+  local text = skynet.getenv(key)
+  if text == nil then
+    return default
   end
-  local body = length > 0 and socket.read(id, length) or nil
-  local text = table.concat(execute(request, body), "\n") .. "\n"
-  socket.write(id, string.format(
-    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
-    #text, text))
+  local n = math.tointeger(tonumber(text))
+  if not n or n <= 0 then
+    error(string.format("debug_console: %s must be a positive integer, got %s", key, text))
+  end
+  return n
 end
 
-local function serve(id, peer)
-  socket.start(id)
-  skynet.error(peer .. " connected")
-  socket.write(id, "Welcome to skynet console\n")
-  local conn = { id = id }
+local LINE_LIMIT = limit("console_line_limit", 8192) -- a command, request or header line
+local HEADER_LIMIT = limit("console_header_limit", 100) -- header lines of one request
+local BODY_LIMIT = limit("console_body_limit", 8192) -- skynet's cap on a request body
+local CONNECTION_LIMIT = limit("console_connection_limit", 64)
+
+-- A refusal of what a client sent: the reason, and the HTTP status when it answers a request.
+local refusal = {}
+
+local function refuse(status, reason, ...)
+  error(setmetatable({ status = status, reason = string.format(reason, ...) }, refusal), 0)
+end
+
+local STATUS = {
+  [200] = "OK",
+  [400] = "Bad Request",
+  [413] = "Content Too Large",
+  [414] = "URI Too Long",
+  [431] = "Request Header Fields Too Large",
+  [500] = "Internal Server Error",
+  [501] = "Not Implemented",
+}
+
+local function http_reply(id, status, text)
+  socket.write(id, string.format(
+    "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+    status, STATUS[status], #text, text))
+end
+
+-- Reads lines and bodies off a connection. socket.readline would buffer a line that never ends
+-- without bound; here a line is given up past LINE_LIMIT, and socket.read hands over at most
+-- what the socket buffers before it pauses.
+local reader = {}
+reader.__index = reader
+
+local function new_reader(id)
+  return setmetatable({ id = id, chunk = "", at = 1 }, reader)
+end
+
+-- The next line without its "\n" or "\r\n"; nil once the peer closed; false and the line's
+-- first bytes when it is longer than LINE_LIMIT.
+function reader:line()
+  local parts, size = {}, 0
   while true do
-    local line = read_line(id)
-    if not line then
-      break
+    local chunk, at = self.chunk, self.at
+    local stop = chunk:find("\n", at, true)
+    size = size + (stop or #chunk + 1) - at
+    if size > LINE_LIMIT + 1 then -- + 1: a "\r" before the "\n"
+      return false, (table.concat(parts) .. chunk:sub(at, at + 4)):sub(1, 5)
+    end
+    if stop then
+      parts[#parts + 1] = chunk:sub(at, stop - 1)
+      self.at = stop + 1
+      local line = table.concat(parts)
+      if line:byte(-1) == 13 then
+        line = line:sub(1, -2)
+      end
+      if #line > LINE_LIMIT then
+        return false, line:sub(1, 5)
+      end
+      return line
+    end
+    parts[#parts + 1] = chunk:sub(at)
+    local more = socket.read(self.id)
+    if not more then
+      return nil
+    end
+    self.chunk, self.at = more, 1
+  end
+end
+
+-- The next n bytes; nil once the peer closed before they came.
+function reader:bytes(n)
+  local chunk, at = self.chunk, self.at
+  local have = #chunk - at + 1
+  if have >= n then
+    self.at = at + n
+    return chunk:sub(at, at + n - 1)
+  end
+  self.chunk, self.at = "", 1
+  local rest = socket.read(self.id, n - have)
+  return rest and chunk:sub(at) .. rest
+end
+
+-- Linear in the text's length, whatever its spaces (a lazy pattern is not).
+local function trim(text)
+  local first = text:find "%S"
+  if not first then
+    return ""
+  end
+  return text:sub(first, text:match ".*()%S")
+end
+
+-- A Content-Length value: digits only, at most BODY_LIMIT. Compared as digits, since a number
+-- of 20 digits would not fit an integer.
+local function content_length(value)
+  if not value:find "^%d+$" then
+    refuse(400, "Bad Content-Length: %s", value:sub(1, 32))
+  end
+  local digits = value:match "^0*(%d*)$"
+  if #digits > #tostring(BODY_LIMIT) or (tonumber(digits) or 0) > BODY_LIMIT then
+    refuse(413, "Request body too large: more than %d bytes", BODY_LIMIT)
+  end
+  return tonumber(digits) or 0
+end
+
+-- The header lines of a request: its Content-Length (0 without one), or nil if the peer left.
+local function read_headers(r)
+  local length, count = nil, 0
+  while true do
+    local header = r:line()
+    if header == nil then
+      return nil
+    elseif header == false then
+      refuse(431, "Header line too long: more than %d bytes", LINE_LIMIT)
+    elseif header == "" then
+      return length or 0
+    end
+    count = count + 1
+    if count > HEADER_LIMIT then
+      refuse(431, "Too many header lines: more than %d", HEADER_LIMIT)
+    end
+    local name, value = header:match "^([^:]*):(.*)$"
+    if not name or name == "" or name:find "%s" then
+      refuse(400, "Bad header line")
+    end
+    name = name:lower()
+    if name == "content-length" then
+      local n = content_length(trim(value))
+      if length and n ~= length then
+        refuse(400, "Conflicting Content-Length")
+      end
+      length = n
+    elseif name == "transfer-encoding" then
+      refuse(501, "Transfer-Encoding is not supported")
+    end
+  end
+end
+
+-- One HTTP request whose first line is `request`: the headers, then the body of a POST.
+local function serve_http(conn, request)
+  conn.http = true
+  local length = read_headers(conn.reader)
+  if not length then
+    return
+  end
+  local body
+  if request:sub(1, 5) == "POST " and length > 0 then
+    body = conn.reader:bytes(length)
+    if not body then
+      return
+    end
+  end
+  http_reply(conn.id, 200, table.concat(execute(request, body), "\n") .. "\n")
+end
+
+-- The lines of a connection until it closes or sends an HTTP request.
+local function converse(conn)
+  while true do
+    local line, head = conn.reader:line()
+    if line == nil then
+      return
+    elseif line == false then
+      if head:sub(1, 4) == "GET " or head == "POST " then
+        refuse(414, "Request line too long: more than %d bytes", LINE_LIMIT)
+      end
+      refuse(nil, "Line too long: more than %d bytes", LINE_LIMIT)
     end
     if conn.debugging then
       conn.debugging(line)
     elseif line:sub(1, 4) == "GET " or line:sub(1, 5) == "POST " then
-      serve_http(id, line)
-      break
+      return serve_http(conn, line)
     else
       local out = execute(line, nil, conn)
       if #out > 0 then
-        socket.write(id, table.concat(out, "\n") .. "\n")
+        socket.write(conn.id, table.concat(out, "\n") .. "\n")
       end
     end
+  end
+end
+
+-- A refusal as it is; any other error as a refusal with the first line of its text, logged
+-- with its traceback.
+local function as_refusal(err)
+  if getmetatable(err) == refusal then
+    return err
+  end
+  local text = tostring(err)
+  skynet.error(debug.traceback(text, 2))
+  return setmetatable({ reason = text:match "^[^\n]*" }, refusal)
+end
+
+-- A refusal goes back as an HTTP error reply once the request is HTTP, else as an error line.
+local function answer(conn, err)
+  skynet.error(string.format("%s refused: %s", conn.peer, err.reason))
+  local status = err.status or (conn.http and 500)
+  if status then
+    http_reply(conn.id, status, err.reason .. "\n")
+  else
+    socket.write(conn.id, err.reason .. "\n<CMD Error>\n")
+  end
+end
+
+local connections = 0
+
+local function serve(id, peer)
+  if not socket.start(id) then
+    return
+  end
+  local conn = { id = id, peer = peer, reader = new_reader(id) }
+  if connections >= CONNECTION_LIMIT then
+    answer(conn, { reason = string.format("Too many connections: more than %d", CONNECTION_LIMIT) })
+    socket.close(id)
+    return
+  end
+  connections = connections + 1
+  skynet.error(peer .. " connected")
+  socket.write(id, "Welcome to skynet console\n")
+  local ok, err = xpcall(converse, as_refusal, conn)
+  if not ok then
+    answer(conn, err)
   end
   if conn.debugging then
     conn.debugging "cont" -- the debugged service leaves debug mode
   end
+  -- counted out before the close: a client that saw the close may connect again at once
+  connections = connections - 1
   socket.close(id)
   skynet.error(peer .. " disconnect")
 end
