@@ -108,6 +108,10 @@ on[1] = function(id, size, data) -- DATA
         pause(s, total)
       end
       wake(s)
+    elseif s.line_limit and total > s.line_limit then
+      s.read_required = nil
+      s.line_limit = false -- the reader raises
+      wake(s)
     end
   elseif total > BUFFER_LIMIT and not s.pause then
     pause(s, total)
@@ -316,7 +320,10 @@ function socket.readall(id)
   return driver.readall(s.buffer, readers)
 end
 
-function socket.readline(id, sep)
+-- readline(id [, sep [, limit]]): `limit` (Starling's own) bounds what may be buffered while
+-- the line is awaited: past it the reader raises instead of buffering a hostile peer's
+-- endless line. The check runs as bytes arrive.
+function socket.readline(id, sep, limit)
   sep = sep or "\n"
   local s = pool[id]
   assert(s)
@@ -329,7 +336,13 @@ function socket.readline(id, sep)
   end
   assert(not s.read_required)
   s.read_required = sep
+  s.line_limit = limit
   wait(s)
+  local too_long = s.line_limit == false
+  s.line_limit = nil
+  if too_long then
+    error(format("socket: a line longer than %d bytes (fd = %d)", limit, id))
+  end
   if s.connected then
     return driver.readline(s.buffer, readers, sep)
   end

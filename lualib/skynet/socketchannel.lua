@@ -44,9 +44,9 @@ local function sock_read(so, n)
   return data
 end
 
-local function sock_readline(so, sep)
+local function sock_readline(so, sep, limit)
   if so.dead then error(socket_error) end
-  local line = socket_readline(so[1], sep)
+  local line = socket_readline(so[1], sep, limit)
   if not line then error(socket_error) end
   return line
 end

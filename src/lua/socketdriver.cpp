@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -475,15 +476,35 @@ class read_buffer {
     consume(n);
   }
 
-  /// The position of the first `sep`, or npos.
-  [[nodiscard]] std::size_t find(std::string_view sep) const {
+  /// The position of the first `sep`, or npos. A search that fails remembers how far no
+  /// match can start, so a reader waiting for a long line costs one pass over its bytes, not
+  /// one pass per packet.
+  [[nodiscard]] std::size_t find(std::string_view sep) {
     if (sep.empty() || sep.size() > size_) return std::string_view::npos;
+    const bool same = sep.size() == searched_for_size_ &&
+                      sep == std::string_view(searched_for_.data(), searched_for_size_);
+    std::size_t from = same ? searched_ : 0;
     std::size_t position = 0;
     for (std::size_t c = 0; c < chunks_.size(); ++c) {
       const std::size_t begin = c == 0 ? offset_ : 0;
-      for (std::size_t i = begin; i < chunks_[c].size; ++i, ++position) {
-        if (chunks_[c].bytes[i] == sep[0] && matches(c, i, sep)) return position;
+      const std::size_t length = chunks_[c].size - begin;
+      if (position + length <= from) {  // searched already
+        position += length;
+        continue;
       }
+      for (std::size_t i = begin + (from > position ? from - position : 0); i < chunks_[c].size;
+           ++i) {
+        if (chunks_[c].bytes[i] == sep[0] && matches(c, i, sep)) {
+          searched_ = 0;
+          return position + (i - begin);
+        }
+      }
+      position += length;
+    }
+    if (sep.size() <= searched_for_.size()) {  // longer separators are rare: not remembered
+      std::copy(sep.begin(), sep.end(), searched_for_.begin());
+      searched_for_size_ = sep.size();
+      searched_ = size_ - (sep.size() - 1);  // a match may still start in the last bytes
     }
     return std::string_view::npos;
   }
@@ -497,6 +518,7 @@ class read_buffer {
     chunks_.clear();
     offset_ = 0;
     size_ = 0;
+    searched_ = 0;
   }
 
  private:
@@ -532,6 +554,7 @@ class read_buffer {
 
   void consume(std::size_t n) noexcept {
     size_ -= n;
+    searched_ = searched_ > n ? searched_ - n : 0;
     while (n != 0) {
       chunk& front = chunks_.front();
       const std::size_t left = front.size - offset_;
@@ -549,6 +572,9 @@ class read_buffer {
   std::deque<chunk> chunks_;
   std::size_t offset_ = 0;  // into the front chunk
   std::size_t size_ = 0;
+  std::array<char, 16> searched_for_{};  // the separator of the last failed find
+  std::size_t searched_for_size_ = 0;
+  std::size_t searched_ = 0;  // no match of it starts before this position
 };
 
 read_buffer& check_buffer(lua_State* L, int index) {

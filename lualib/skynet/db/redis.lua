@@ -20,6 +20,9 @@ local redis = {}
 local MAX_LENGTH = 512 * 1024 * 1024
 -- Arrays nested deeper than this are a protocol error too (Redis replies nest a few levels).
 local MAX_DEPTH = 1000
+-- A status, error or length line longer than this is a protocol error: the line is refused
+-- as it arrives instead of being buffered without end (the native client's limit too).
+local MAX_LINE = 64 * 1024
 
 ---------------------------------------------------------------------------------------------
 -- Reply decoding. A response function returns ok, value; raising is a fatal stream error
@@ -55,7 +58,7 @@ end
 
 -- depth: how many arrays enclose this reply (nil at the top).
 function read_response(sock, depth)
-  local line = sock:readline "\r\n"
+  local line = sock:readline("\r\n", MAX_LINE)
   local kind = byte(line)
   if kind == 43 then -- '+'
     return true, sub(line, 2)

@@ -238,6 +238,15 @@ T.test("oversized, negative and non-numeric lengths, deep nesting: protocol erro
   stop(h, db)
 end)
 
+T.test("a line without CRLF is refused past 64 KiB, not buffered without end", function()
+  local h, port = fake { "+" .. string.rep("a", 1024 * 1024), "+fine\r\n" }
+  local db = connect(port)
+  local err = T.raises("a line longer than 65536 bytes", db.get, db, "k")
+  T.eventually(function() return state(h).closed == 1 end, nil, "the client closed")
+  T.eq(db:get "k", "fine", "a new connection")
+  stop(h, db)
+end)
+
 T.test("the server closes after answering half a pipeline", function()
   local h, port = fake { "+one\r\n", "+two\r\n", { close = true }, "+again\r\n" }
   local db = connect(port)

@@ -109,6 +109,31 @@ T.test("readline with the default and a custom separator; read(n) across DATA; r
   socket.close(server)
 end)
 
+T.test("readline: a separator split across packets after a long wait; the limit raises", function()
+  local client, server = pair()
+  local reader = T.spawn(socket.readline, server, "\r\n")
+  for _ = 1, 50 do -- the search resumes where the last one stopped
+    socket.write(client, string.rep("x", 1000))
+    skynet.yield()
+  end
+  socket.write(client, "\r")
+  skynet.yield()
+  socket.write(client, "\nnext\r\n")
+  T.eq(reader:value(), string.rep("x", 50000), "the line, its separator split in two")
+  T.eq(socket.readline(server, "\r\n"), "next")
+  local limited = T.spawn(socket.readline, server, "\n", 4096)
+  socket.write(client, "short enough\n")
+  T.eq(limited:value(), "short enough", "under the limit")
+  limited = T.spawn(socket.readline, server, "\n", 4096)
+  for _ = 1, 8 do
+    socket.write(client, string.rep("y", 1000))
+    skynet.yield()
+  end
+  T.match(limited:err(), "socket: a line longer than 4096 bytes %(fd = %d+%)$")
+  socket.close(client)
+  socket.close(server)
+end)
+
 T.test("the peer closes with partial data: false, rest; then false, \"\"; readall false", function()
   local client, server = pair()
   socket.write(client, "partial")
