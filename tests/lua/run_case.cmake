@@ -1,5 +1,6 @@
 # Runs one Lua test case: cmake -DSTARLING=<binary> -DSOURCE_DIR=<repository root>
-#   -DCASE=<topic> -DWORK_DIR=<scratch directory> [-DTIMEOUT=<seconds>] -P run_case.cmake
+#   -DCASE=<topic> -DWORK_DIR=<scratch directory> [-DTIMEOUT=<seconds>]
+#   [-DSANITIZER=address|thread] -P run_case.cmake
 #
 # Writes a single-node config into WORK_DIR whose start service is
 # tests/lua/cases/<topic>.lua and whose log service is tests/lua/services/testlogger.lua
@@ -8,7 +9,9 @@
 # runs the node from WORK_DIR and succeeds only if it exited with status 0, printed
 # `TEST OK <topic>`, printed no `TEST FAIL` and logged no `KILL` line after the verdict
 # (skynet.abort() retires everything silently). Otherwise prints the whole output and
-# fails. The output is printed on success too (visible with ctest -V).
+# fails. The output is printed on success too (visible with ctest -V). The config's
+# `test_sanitizer` says which sanitizer the binary was built with ("" for none), for cases
+# whose memory figures mean nothing under one.
 #
 # Cases named redis*.lua run the node under tests/support/with_redis.sh, which starts
 # throwaway redis-server instances and exports their ports (REDIS_PORT, REDIS_CLUSTER_PORTS,
@@ -51,6 +54,7 @@ snax = [==[${lua}/snax/?.lua;${WORK_DIR}/snax/?.lua]==]
 test_case = \"${CASE}\"
 test_src = [==[${lua}]==]
 test_tmp = [==[${WORK_DIR}]==]
+test_sanitizer = \"${SANITIZER}\"
 ")
 # A case may add config lines of its own: lines `--! <line>` of the case file are appended
 # (so `--! snax = nil` removes a key set above).

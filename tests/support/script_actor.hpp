@@ -32,8 +32,13 @@ class script final : public actor {
 
   /// Records an event for the test to check.
   void note(std::string event) { record_.add(std::move(event)); }
+  /// The line `done` logs last: the log holds every earlier line of the script once it has it.
+  static constexpr std::string_view done_line = "script: done";
   /// Ends the scenario.
-  void done() { record_.finished = true; }
+  void done() {
+    log(done_line);
+    record_.finished = true;
+  }
   /// Suspends until `ready` holds, checking every tick.
   task<> until(std::function<bool()> ready) {
     while (!ready())
@@ -73,7 +78,9 @@ inline script_outcome run_script(script::body body,
     out.log = f.log;
     if (f.runtime->launch("script", "") == 0) return out;
     if (meanwhile) meanwhile(*f.log);
-    out.finished = eventually([&] { return record.finished.load(); }, limit);
+    // The logger is a service: the script's lines reach it after `done` returns.
+    out.finished = eventually(
+        [&] { return record.finished.load() && f.log->contains(script::done_line); }, limit);
   }
   out.events = record.get();
   return out;
