@@ -90,6 +90,40 @@ task<> actor::on_request(request req) {
   co_return;
 }
 
+task<> actor::on_shutdown(std::string reason) {
+  (void)reason;
+  co_return;
+}
+
+task<> actor::run_shutdown(std::string reason) {
+  try {
+    co_await on_shutdown(std::move(reason));
+  } catch (const std::exception& e) {
+    log(fmt::format("error: on_shutdown: {}", e.what()));
+  }
+  node_->shutdown().done(handle_);
+}
+
+void actor::watch_shutdown() {
+  node_->shutdown().watch(handle_);
+}
+
+void actor::on_debug(message& msg) {
+  try {
+    const seri::value_list values = seri::unpack(msg.data.bytes());
+    if (msg.session == 0 && !values.empty() && values[0].is_string() &&
+        values[0].as_string() == "SHUTDOWN") {
+      std::string reason;
+      if (values.size() > 1 && values[1].is_string()) reason = values[1].as_string();
+      adopt(run_shutdown(std::move(reason)));
+      return;
+    }
+  } catch (const seri::error&) {
+    // Not ours: treated as any unknown message.
+  }
+  on_message(msg);
+}
+
 void actor::on_message(message& msg) {
   release_socket_buffer(msg);  // nobody here takes the bytes
   if (msg.session != 0) {
@@ -114,6 +148,9 @@ void actor::dispatch(context& self, message& msg) {
       break;
     case ptype::socket:
       on_socket(msg);
+      break;
+    case ptype::debug:
+      on_debug(msg);
       break;
     case ptype::system:
       if (msg.session != 0 && msg.data.empty()) {
@@ -282,10 +319,11 @@ bool actor::call_awaitable::await_ready() {
   }
   op_.session = session;
   owner_.pending_.put(session, &op_);
-  if (ticks_ > 0) {
+  const std::int64_t ticks = ticks_ > 0 ? ticks_ : runtime.options().call_timeout;
+  if (ticks > 0) {
     op_.timer_session = owner_.fresh_session();
     owner_.pending_.put(op_.timer_session, &op_);
-    owner_.context_->timeout(ticks_, op_.timer_session);
+    owner_.context_->timeout(ticks, op_.timer_session);
   }
   return false;
 }
