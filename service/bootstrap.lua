@@ -1,8 +1,15 @@
 -- First Lua service of a node (docs/LUA_SERVICES.md): starts the launcher and the system
 -- services in a fixed order (so handles 3..7 are always the same), then the start service.
 local skynet = require "skynet"
+local deadline = require "skynet.deadline"
 local shutdown = require "skynet.shutdown"
 require "skynet.manager"
+
+-- skynet.newservice without config `call_timeout`: a start function may take as long as it
+-- needs (the test cases run inside theirs).
+local function newservice(name)
+  return deadline.call(false, ".launcher", "lua", "LAUNCH", "snlua", name)
+end
 
 -- skynet idles on after a failed boot, with nothing running; here the node stops and the
 -- process exits 1 with the reason on stderr, so a supervisor sees it.
@@ -31,23 +38,23 @@ local function boot()
   end
   skynet.setenv("standalone", "true")
 
-  local ok, slave = pcall(skynet.newservice, "cdummy")
+  local ok, slave = pcall(newservice, "cdummy")
   if not ok or not slave then
     fatal("bootstrap: cdummy failed to start: " .. tostring(slave))
     return
   end
   skynet.name(".cslave", slave)
 
-  local datacenter = skynet.newservice "datacenterd"
+  local datacenter = newservice "datacenterd"
   skynet.name("DATACENTER", datacenter)
-  skynet.newservice "service_mgr"
+  newservice "service_mgr"
 
   if skynet.getenv "enablessl" == "true" then
     skynet.error("bootstrap: enablessl is not supported by Starling; no TLS holder started")
   end
 
   local start = skynet.getenv "start" or "main"
-  if not pcall(skynet.newservice, start) then
+  if not pcall(newservice, start) then
     fatal(string.format("bootstrap: start service %s failed (its error is in the log above)", start))
     return
   end

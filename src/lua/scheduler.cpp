@@ -286,7 +286,7 @@ void scheduler::note_call(std::int32_t session, handle_t handle, std::string_vie
   pending_watch_session_ = session;
   pending_watch_handle_ = handle;
   pending_watch_name_.assign(name);
-  pending_watch_deadline_ = deadline > 0 ? deadline : self_.owner().options().call_timeout;
+  pending_watch_deadline_ = deadline == 0 ? self_.owner().options().call_timeout : deadline;
 }
 
 bool scheduler::wakeup(lua_State* L, int token) {
@@ -712,7 +712,9 @@ void scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t s
   if (type == static_cast<int>(ptype::response)) {
     coroutine_info* co = waiting_.take(session);
     if (co == nullptr) {
-      if (deadlines_.empty() || !expire_call(session)) {
+      if (!deadlines_.empty() && expire_call(session)) {
+        drain();
+      } else {
         unknown(L, unknown_response, "Response message", type, data, size, session, source);
       }
     } else if (co != &break_marker_) {

@@ -175,7 +175,7 @@ class scheduler {
   coroutine_info& wait_with_new_coroutine(lua_State* L, std::int32_t session, int nargs);
   /// Called by a blocking function just before it yields on `session` for a call to
   /// `handle` / `name`, so the scheduler can record what the caller watches. A call with
-  /// `deadline` ticks (or, with 0, the node's `call_timeout`) fails when they pass.
+  /// `deadline` ticks (0: the node's `call_timeout`; negative: none) fails when they pass.
   void note_call(std::int32_t session, handle_t handle, std::string_view name,
                  std::int64_t deadline = 0);
   /// Puts `token` (stack index) on the wakeup queue if it sleeps; returns whether it does.

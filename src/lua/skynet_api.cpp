@@ -152,7 +152,7 @@ void send_trace_tag(scheduler& s, const address& to, const std::string& tag) {
 
 // Sends the request packed in `body`; raises "call to invalid address" when it cannot go.
 // With `keep_top`, the value on the stack top stays under the yielded values (tracecall's tag).
-// `deadline` (ticks, 0: the node's call_timeout) fails the call when it passes.
+// `deadline` (ticks; 0: the node's call_timeout; -1: none) fails the call when it passes.
 int request(lua_State* L, scheduler& s, const address& to, int type, bool raw, lua_KContext ctx,
             lua_KFunction k = call_k, bool keep_top = false, std::int64_t deadline = 0) {
   if (const coroutine_info& running = s.running(); running.trace == trace_mode::on) {
@@ -229,10 +229,14 @@ int l_tracecall(lua_State* L) {
 
 // ---- skynet.deadline (Starling's): calls that give up ------------------------------------------
 
-// The deadline in ticks at index 1, removed from the stack.
+// The deadline at index 1, removed from the stack: ticks (> 0), or false for none at all
+// (-1 for note_call: not even the node's call_timeout).
 std::int64_t take_deadline(lua_State* L) {
-  const lua_Integer ticks = luaL_checkinteger(L, 1);
-  luaL_argcheck(L, ticks > 0, 1, "the deadline must be a positive number of ticks");
+  std::int64_t ticks = -1;
+  if (lua_type(L, 1) != LUA_TBOOLEAN || lua_toboolean(L, 1) != 0) {
+    ticks = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, ticks > 0, 1, "the deadline must be a positive number of ticks or false");
+  }
   lua_remove(L, 1);
   return ticks;
 }
