@@ -135,14 +135,15 @@ void supervisor::begin(shutdown_board::request request) {
   const std::size_t closed = close_listeners();
   told_.clear();
   for (handle_t h : runtime_.shutdown().watchers()) {
-    if (runtime_.send(0, h, ptype::debug, 0, seri::pack("SHUTDOWN", request.reason))) {
-      told_.push_back(h);
-    }
+    if (runtime_.grab(h)) told_.push_back(h);
   }
   const double seconds = static_cast<double>(options_.shutdown_timeout) / 100.0;
   runtime_.log(0, fmt::format("shutdown ({}): listeners closed: {}, services told: {}{}",
                               request.reason, closed, told_.size(),
                               told_.empty() ? "" : fmt::format(", waiting up to {:.2f} s", seconds)));
+  // After the line above, so the hooks' own lines come after it in the log.
+  for (handle_t h : told_)
+    runtime_.send(0, h, ptype::debug, 0, seri::pack("SHUTDOWN", request.reason));
   deadline_ = clock::now() + std::chrono::milliseconds(options_.shutdown_timeout * 10);
   std::lock_guard lock(outcome_mutex_);
   outcome_ = std::move(request);
