@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,6 +95,7 @@ struct launch_spec {
   std::string out_path;
   std::string err_path;
   std::vector<std::string> set_env;
+  int max_files = 0;  ///< RLIMIT_NOFILE of the child when not 0
 };
 
 /// A child process. Killed (SIGKILL) and reaped on destruction unless it was reaped already.
@@ -126,6 +128,10 @@ class child_process {
     pid_ = ::fork();
     if (pid_ == 0) {
       if (::chdir(spec.cwd.c_str()) != 0) ::_exit(126);
+      if (spec.max_files > 0) {
+        const rlimit files{static_cast<rlim_t>(spec.max_files), static_cast<rlim_t>(spec.max_files)};
+        if (::setrlimit(RLIMIT_NOFILE, &files) != 0) ::_exit(126);
+      }
       if (::dup2(in.get(), 0) < 0 || ::dup2(out.get(), 1) < 0 || ::dup2(err.get(), 2) < 0) {
         ::_exit(126);
       }

@@ -182,6 +182,26 @@ TEST_F(app_stop, lua_bootstrap_that_cannot_be_loaded_exits_one) {
             "service fail? see the log)\n");
 }
 
+TEST_F(app_stop, out_of_file_descriptors_listen_and_require_say_so) {
+  // A require then said only "module 'skynet.queue' not found: ... no file '...'".
+  write_config(lua_config("fdhog"));
+  launch_spec s = spec({"cfg"});
+  s.max_files = 64;
+  std::optional<int> status;
+  {
+    child_process child(s);
+    ASSERT_TRUE(child.started());
+    status = child.wait_for(run_limit);
+  }
+  const std::string out = read_file(s.out_path);
+  EXPECT_TRUE(exited_with(status, 0)) << (status ? *status : -1) << out << read_file(s.err_path);
+  EXPECT_TRUE(contains(out, "] listen: Listen error: 127.0.0.1:0: Too many open files\n")) << out;
+  EXPECT_TRUE(contains(out, "module 'skynet.queue' not found:")) << out;
+  EXPECT_TRUE(contains(out, "cannot open '" + source_dir +
+                                "/lualib/skynet/queue.lua': Too many open files"))
+      << out;
+}
+
 // ---- graceful shutdown ----------------------------------------------------------------
 
 TEST_F(app_stop, sigterm_stops_accepting_runs_the_hooks_flushes_the_log_and_exits_zero) {

@@ -107,7 +107,11 @@ INSTANTIATE_TEST_SUITE_P(
                           "Invalid thread 2000 ",
                           {"STARLING_APP_TEST_THREADS=2000"}},
         config_error_case{"cpath_without_question_mark", "cpath = \"./cservice/x.so\"\n",
-                          "Invalid C service path"}),
+                          "Invalid C service path"},
+        config_error_case{"call_timeout_in_seconds", "call_timeout = \"5s\"\n",
+                          "Invalid call_timeout 5s , should be a whole number of centiseconds"},
+        config_error_case{"shutdown_timeout_negative", "shutdown_timeout = -1\n",
+                          "Invalid shutdown_timeout -1 "}),
     [](const ::testing::TestParamInfo<config_error_case>& info) { return info.param.name; });
 
 // ---- the demo and the boot paths (config checklist 9, 10, 12) -------------------------
