@@ -110,8 +110,9 @@ void supervisor::run() {
         // Only the logger is left: nothing can ever run again (skynet idles on forever).
         const auto logger = runtime_.find_name("logger");
         if (logger && runtime_.grab(*logger)) {
-          begin({1, "no service is running but the logger (did the bootstrap or the start "
-                    "service fail? see the log)"});
+          begin({1,
+                 "no service is running but the logger (did the bootstrap or the start "
+                 "service fail? see the log)"});
         }
       }
     }
@@ -138,9 +139,10 @@ void supervisor::begin(shutdown_board::request request) {
     if (runtime_.grab(h)) told_.push_back(h);
   }
   const double seconds = static_cast<double>(options_.shutdown_timeout) / 100.0;
-  runtime_.log(0, fmt::format("shutdown ({}): listeners closed: {}, services told: {}{}",
-                              request.reason, closed, told_.size(),
-                              told_.empty() ? "" : fmt::format(", waiting up to {:.2f} s", seconds)));
+  runtime_.log(
+      0, fmt::format("shutdown ({}): listeners closed: {}, services told: {}{}", request.reason,
+                     closed, told_.size(),
+                     told_.empty() ? "" : fmt::format(", waiting up to {:.2f} s", seconds)));
   // After the line above, so the hooks' own lines come after it in the log.
   for (handle_t h : told_)
     runtime_.send(0, h, ptype::debug, 0, seri::pack("SHUTDOWN", request.reason));

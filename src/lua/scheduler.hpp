@@ -53,7 +53,7 @@ struct coroutine_info {
   handle_t watch_handle = 0;
   std::string watch_name;
 
-  bool calling = false;   // `waiting` is a call (its reply is ignored if killed)
+  bool calling = false;  // `waiting` is a call (its reply is ignored if killed)
   // A call's deadline: the session of the timer that fails it (0: none), and its length.
   std::int32_t deadline = 0;
   std::int64_t deadline_ticks = 0;

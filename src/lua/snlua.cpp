@@ -45,12 +45,17 @@ void set_global_from_env(lua_State* L, const environment& env, const char* key, 
 // The modules built into the binary, found by name instead of being put in every state's
 // package.preload: that table stays empty unless Lua code fills it.
 constexpr luaL_Reg native_modules[] = {
-    {"skynet", open_skynet},           {"skynet.codecache", open_codecache},
-    {"skynet.core", open_skynet_core}, {"skynet.deadline", open_deadline},
+    {"skynet", open_skynet},
+    {"skynet.codecache", open_codecache},
+    {"skynet.core", open_skynet_core},
+    {"skynet.deadline", open_deadline},
     {"skynet.debugchannel", open_debugchannel},
-    {"skynet.loader", open_loader},    {"skynet.memory", open_memory},
-    {"skynet.netpack", open_netpack},  {"skynet.profile", open_profile},
-    {"skynet.seri", open_seri},        {"skynet.socketdriver", open_socketdriver},
+    {"skynet.loader", open_loader},
+    {"skynet.memory", open_memory},
+    {"skynet.netpack", open_netpack},
+    {"skynet.profile", open_profile},
+    {"skynet.seri", open_seri},
+    {"skynet.socketdriver", open_socketdriver},
 };
 
 // package.searchers[1]: Lua's preload searcher (upvalue 1), then the native modules; a name

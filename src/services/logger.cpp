@@ -36,7 +36,8 @@ void logger::dispatch(context& self, message& msg) {
         if (std::FILE* reopened = std::fopen(path_.c_str(), "a")) {
           file_.reset(reopened);
         } else {
-          fmt::print(stderr, "logger: {}; still writing to the old file\n", open_error(path_, errno));
+          fmt::print(stderr, "logger: {}; still writing to the old file\n",
+                     open_error(path_, errno));
         }
       }
       break;

@@ -35,7 +35,7 @@ class logger final : public service {
 
   std::string path_;
   std::unique_ptr<std::FILE, file_closer> file_;  // null: stdout
-  std::uint64_t lost_ = 0;                          // lines lost since the device failed
+  std::uint64_t lost_ = 0;                        // lines lost since the device failed
 };
 
 /// True when the service named `logger` has no line queued (or there is none). Every line

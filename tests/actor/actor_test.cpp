@@ -197,7 +197,7 @@ TEST(actor, the_node_call_timeout_bounds_calls_made_without_a_deadline) {
   struct s final : scenario {
     task<> run() override {
       const handle_t e = spawn_echo();
-      note(text_of(co_await call(e, "defer")));                // never answered
+      note(text_of(co_await call(e, "defer")));                 // never answered
       note(text_of(co_await call_within(500, e, "slow", 20)));  // its own deadline wins
       note(text_of(co_await call(e, "echo", "fast")));
     }
@@ -240,9 +240,8 @@ TEST(actor, on_shutdown_runs_on_the_notice_and_tells_the_node_when_it_is_done) {
   const auto extra = [](module_registry& m) {
     register_actor<shutdown_watcher>(m, "shutdown_watcher");
   };
-  EXPECT_EQ(play<s>("", extra),
-            (std::vector<std::string>{"watching", "hook SIGTERM", "hook done",
-                                      "done with the shutdown"}));
+  EXPECT_EQ(play<s>("", extra), (std::vector<std::string>{"watching", "hook SIGTERM", "hook done",
+                                                          "done with the shutdown"}));
 }
 
 TEST(actor, other_debug_messages_are_unknown_messages) {

@@ -31,7 +31,6 @@ namespace starling::app_testing {
 
 using namespace std::chrono_literals;
 
-
 /// A child still running after this is killed: a hang fails instead of blocking.
 inline constexpr std::chrono::milliseconds run_limit = 60s;
 /// How long to wait for something a running child is expected to do.
@@ -42,7 +41,8 @@ inline const std::string starling_binary = STARLING_BINARY_DIR "/bin/starling";
 /// A variable the tests make sure is not set in the child.
 inline constexpr std::string_view unset_variable = "STARLING_APP_TEST_UNSET";
 
-inline bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds limit = poll_limit) {
+inline bool poll_until(const std::function<bool()>& done,
+                       std::chrono::milliseconds limit = poll_limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!done()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
@@ -129,7 +129,8 @@ class child_process {
     if (pid_ == 0) {
       if (::chdir(spec.cwd.c_str()) != 0) ::_exit(126);
       if (spec.max_files > 0) {
-        const rlimit files{static_cast<rlim_t>(spec.max_files), static_cast<rlim_t>(spec.max_files)};
+        const rlimit files{static_cast<rlim_t>(spec.max_files),
+                           static_cast<rlim_t>(spec.max_files)};
         if (::setrlimit(RLIMIT_NOFILE, &files) != 0) ::_exit(126);
       }
       if (::dup2(in.get(), 0) < 0 || ::dup2(out.get(), 1) < 0 || ::dup2(err.get(), 2) < 0) {

@@ -36,10 +36,10 @@ std::string native_config(std::string_view start, std::string_view extra = {}) {
 /// tests/lua/services/; `extra` is appended.
 std::string lua_config(std::string_view start, std::string_view extra = {}) {
   const std::string& s = source_dir;
-  return "thread = 2\nharbor = 0\nstart = \"" + std::string(start) + "\"\n" +
-         "lualoader = [==[" + s + "/lualib/loader.lua]==]\n" + "lua_path = [==[" + s +
-         "/lualib/?.lua;" + s + "/lualib/?/init.lua]==]\n" + "luaservice = [==[" + s +
-         "/service/?.lua;" + s + "/tests/lua/services/?.lua]==]\n" + std::string(extra);
+  return "thread = 2\nharbor = 0\nstart = \"" + std::string(start) + "\"\n" + "lualoader = [==[" +
+         s + "/lualib/loader.lua]==]\n" + "lua_path = [==[" + s + "/lualib/?.lua;" + s +
+         "/lualib/?/init.lua]==]\n" + "luaservice = [==[" + s + "/service/?.lua;" + s +
+         "/tests/lua/services/?.lua]==]\n" + std::string(extra);
 }
 
 /// The lines of `text` that contain `what`, in order.
@@ -105,8 +105,7 @@ TEST_F(app_stop, daemon_with_a_pid_file_that_cannot_be_written_exits_one_before_
 TEST_F(app_stop, daemon_with_a_log_file_that_cannot_be_opened_exits_one_before_detaching) {
   const std::string pid_file = dir_.file("node.pid");
   const std::string log = dir_.file("no/such/dir/node.log");
-  write_config(
-      native_config("pong", "daemon = \"" + pid_file + "\"\nlogger = \"" + log + "\"\n"));
+  write_config(native_config("pong", "daemon = \"" + pid_file + "\"\nlogger = \"" + log + "\"\n"));
   const run_result r = run({"cfg"});
   ASSERT_EQ(r.exit_code(), 1) << r.describe();
   EXPECT_EQ(r.err, "logger: cannot open log file " + log +
@@ -175,7 +174,8 @@ TEST_F(app_stop, lua_bootstrap_that_cannot_be_loaded_exits_one) {
   write_config(lua_config("main", "luaservice = [==[" + dir_.file("nowhere/?.lua") + "]==]\n"));
   const run_result r = run({"cfg"});
   ASSERT_EQ(r.exit_code(), 1) << r.describe();
-  EXPECT_TRUE(contains(r.out, "lua loader error : cannot open " + dir_.file("nowhere/bootstrap.lua")))
+  EXPECT_TRUE(
+      contains(r.out, "lua loader error : cannot open " + dir_.file("nowhere/bootstrap.lua")))
       << r.out;
   EXPECT_EQ(r.err,
             "starling: no service is running but the logger (did the bootstrap or the start "
@@ -197,8 +197,8 @@ TEST_F(app_stop, out_of_file_descriptors_listen_and_require_say_so) {
   EXPECT_TRUE(exited_with(status, 0)) << (status ? *status : -1) << out << read_file(s.err_path);
   EXPECT_TRUE(contains(out, "] listen: Listen error: 127.0.0.1:0: Too many open files\n")) << out;
   EXPECT_TRUE(contains(out, "module 'skynet.queue' not found:")) << out;
-  EXPECT_TRUE(contains(out, "cannot open '" + source_dir +
-                                "/lualib/skynet/queue.lua': Too many open files"))
+  EXPECT_TRUE(contains(
+      out, "cannot open '" + source_dir + "/lualib/skynet/queue.lua': Too many open files"))
       << out;
 }
 
@@ -232,8 +232,9 @@ TEST_F(app_stop, sigint_stops_a_native_node_and_exits_zero) {
   node.child.signal(SIGINT);
   const std::optional<int> status = node.child.wait_for(poll_limit);
   ASSERT_TRUE(exited_with(status, 0)) << (status ? *status : -1) << node.out() << node.err();
-  EXPECT_TRUE(contains(node.out(), "[:00000000] shutdown (SIGINT): listeners closed: 0, services "
-                                   "told: 0\n"))
+  EXPECT_TRUE(contains(node.out(),
+                       "[:00000000] shutdown (SIGINT): listeners closed: 0, services "
+                       "told: 0\n"))
       << node.out();
   EXPECT_EQ(node.err(), "");
 }

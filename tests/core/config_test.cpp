@@ -440,9 +440,11 @@ TEST_F(config_test, call_timeout_and_shutdown_timeout_are_whole_centiseconds) {
   EXPECT_EQ(set.shutdown_timeout, 0);
   EXPECT_EQ(settings_error_of({{"call_timeout", "0"}}),
             "Invalid call_timeout 0 , should be a whole number of centiseconds in [1,3153600000]");
-  EXPECT_CONTAINS(settings_error_of({{"call_timeout", "1.5"}}), std::string("Invalid call_timeout"));
+  EXPECT_CONTAINS(settings_error_of({{"call_timeout", "1.5"}}),
+                  std::string("Invalid call_timeout"));
   EXPECT_CONTAINS(settings_error_of({{"call_timeout", "5s"}}), std::string("Invalid call_timeout"));
-  EXPECT_CONTAINS(settings_error_of({{"call_timeout", "true"}}), std::string("Invalid call_timeout"));
+  EXPECT_CONTAINS(settings_error_of({{"call_timeout", "true"}}),
+                  std::string("Invalid call_timeout"));
   EXPECT_CONTAINS(settings_error_of({{"shutdown_timeout", "-1"}}),
                   std::string("Invalid shutdown_timeout -1 , should be a whole number"));
   EXPECT_CONTAINS(settings_error_of({{"shutdown_timeout", "99999999999"}}),
