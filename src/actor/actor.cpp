@@ -80,7 +80,8 @@ task<> actor::run_start(std::vector<std::string> args) {
 task<result<handle_t>> actor::newservice(std::string module, std::string param) {
   const handle_t h = launch(module, param);
   if (h == 0) co_return errc::call_failed;
-  auto started = co_await rawcall(h, ptype::system, {});
+  // A start function may take as long as it needs: no deadline, not even call_timeout.
+  auto started = co_await call_awaitable(*this, h, ptype::system, {}, no_deadline);
   if (!started) co_return errc::call_failed;
   co_return h;
 }
@@ -319,7 +320,7 @@ bool actor::call_awaitable::await_ready() {
   }
   op_.session = session;
   owner_.pending_.put(session, &op_);
-  const std::int64_t ticks = ticks_ > 0 ? ticks_ : runtime.options().call_timeout;
+  const std::int64_t ticks = ticks_ == 0 ? runtime.options().call_timeout : ticks_;
   if (ticks > 0) {
     op_.timer_session = owner_.fresh_session();
     owner_.pending_.put(op_.timer_session, &op_);

@@ -93,8 +93,12 @@ class actor : public service, private detail::task_owner {
 
   // ---- awaitables ----------------------------------------------------------------------
 
+  /// `ticks` of a call_awaitable that waits without any deadline.
+  static constexpr std::int64_t no_deadline = -1;
+
   class call_awaitable {
    public:
+    /// `ticks`: the deadline; 0: the node's call_timeout, if any; no_deadline: none.
     call_awaitable(actor& owner, address dest, ptype type, payload body, std::int64_t ticks)
         : owner_(owner), dest_(dest), type_(type), body_(std::move(body)), ticks_(ticks) {}
     bool await_ready();
@@ -201,8 +205,9 @@ class actor : public service, private detail::task_owner {
   /// its start function has run.
   handle_t launch(std::string_view module, std::string_view param);
   /// Launches and waits until the new service's start function has returned (skynet's
-  /// newservice). errc::call_failed if the launch failed, the start function threw (the new
-  /// service then exits), or the module is not a native actor that reports its start.
+  /// newservice), without a deadline (config `call_timeout` does not apply). errc::call_failed if
+  /// the launch failed, the start function threw (the new service then exits), or the module is not
+  /// a native actor that reports its start.
   task<result<handle_t>> newservice(std::string module, std::string param);
 
   void log(std::string_view text) const;

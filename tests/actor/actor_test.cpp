@@ -407,6 +407,24 @@ TEST(actor, newservice_returns_after_the_start_function) {
                                               "broken: call failed", "missing failed"}));
 }
 
+TEST(actor, newservice_and_no_deadline_wait_longer_than_the_node_call_timeout) {
+  struct s final : scenario {
+    task<> run() override {
+      auto child = co_await newservice("slow_starter", "");  // its start sleeps 2 ticks
+      note(child ? "newservice returned" : "newservice failed");
+      const handle_t e = spawn_echo();
+      note(text_of(co_await call_within(no_deadline, e, "slow", 3)));
+      note(text_of(co_await call(e, "slow", 3)));
+    }
+  };
+  node_options options;
+  options.call_timeout = 1;
+  const auto events = play<s>(
+      "", [](module_registry& m) { register_actor<slow_starter>(m, "slow_starter"); }, {}, options);
+  EXPECT_EQ(events, (std::vector<std::string>{"child started", "newservice returned", "slept",
+                                              "error:timeout"}));
+}
+
 TEST(actor, raw_messages_from_core_services_interoperate) {
   // A plain (non-actor) service answering in the pack format: the wire is the contract.
   struct s final : scenario {
