@@ -141,7 +141,7 @@ result_text cmd_shutdown(context& self, std::string_view param) {
     std::string_view rest = param.substr(8);
     int status = 0;
     const auto [end, error] = std::from_chars(rest.data(), rest.data() + rest.size(), status);
-    if (error != std::errc{}) status = 1;
+    if (error != std::errc{} || status < 0 || status > 255) status = 1;  // an exit status
     rest = rest.substr(static_cast<std::size_t>(end - rest.data()));
     if (rest.starts_with(' ')) rest.remove_prefix(1);
     board.request_stop(status, std::string(rest));
