@@ -1,18 +1,26 @@
 -- First Lua service of a node (docs/LUA_SERVICES.md): starts the launcher and the system
 -- services in a fixed order (so handles 3..7 are always the same), then the start service.
 local skynet = require "skynet"
+local deadline = require "skynet.deadline"
+local shutdown = require "skynet.shutdown"
 require "skynet.manager"
 
--- Log lines still queued when the node aborts are lost: give the logger a moment first.
-local function fatal(...)
-  skynet.error(...)
-  skynet.sleep(10)
-  skynet.abort()
+-- skynet.newservice without config `call_timeout`: a start function may take as long as it
+-- needs (the test cases run inside theirs).
+local function newservice(name)
+  return deadline.call(false, ".launcher", "lua", "LAUNCH", "snlua", name)
 end
 
-skynet.start(function()
+-- skynet idles on after a failed boot, with nothing running; here the node stops and the
+-- process exits 1 with the reason on stderr, so a supervisor sees it.
+local function fatal(reason)
+  skynet.error(reason)
+  shutdown.request(reason, 1)
+end
+
+local function boot()
   -- No launcher exists yet, so it is created directly.
-  local launcher = assert(skynet.launch("snlua", "launcher"))
+  local launcher = assert(skynet.launch("snlua", "launcher"), "cannot launch the launcher")
   skynet.name(".launcher", launcher)
 
   local harbor_id = tonumber(skynet.getenv "harbor") or 0
@@ -24,25 +32,38 @@ skynet.start(function()
     return
   end
 
-  assert(skynet.getenv "standalone" == nil, "standalone must not be set when harbor = 0")
+  if skynet.getenv "standalone" ~= nil then
+    fatal "bootstrap: standalone must not be set when harbor = 0"
+    return
+  end
   skynet.setenv("standalone", "true")
 
-  local ok, slave = pcall(skynet.newservice, "cdummy")
+  local ok, slave = pcall(newservice, "cdummy")
   if not ok or not slave then
-    fatal("bootstrap: cdummy failed to start:", slave)
+    fatal("bootstrap: cdummy failed to start: " .. tostring(slave))
     return
   end
   skynet.name(".cslave", slave)
 
-  local datacenter = skynet.newservice "datacenterd"
+  local datacenter = newservice "datacenterd"
   skynet.name("DATACENTER", datacenter)
-  skynet.newservice "service_mgr"
+  newservice "service_mgr"
 
   if skynet.getenv "enablessl" == "true" then
     skynet.error("bootstrap: enablessl is not supported by Starling; no TLS holder started")
   end
 
-  -- A failing start service leaves the node up with only the system services.
-  pcall(skynet.newservice, skynet.getenv "start" or "main")
+  local start = skynet.getenv "start" or "main"
+  if not pcall(newservice, start) then
+    fatal(string.format("bootstrap: start service %s failed (its error is in the log above)", start))
+    return
+  end
   skynet.exit()
+end
+
+skynet.start(function()
+  local ok, err = pcall(boot)
+  if not ok then
+    fatal("bootstrap: " .. tostring(err))
+  end
 end)

@@ -80,7 +80,8 @@ task<> actor::run_start(std::vector<std::string> args) {
 task<result<handle_t>> actor::newservice(std::string module, std::string param) {
   const handle_t h = launch(module, param);
   if (h == 0) co_return errc::call_failed;
-  auto started = co_await rawcall(h, ptype::system, {});
+  // A start function may take as long as it needs: no deadline, not even call_timeout.
+  auto started = co_await call_awaitable(*this, h, ptype::system, {}, no_deadline);
   if (!started) co_return errc::call_failed;
   co_return h;
 }
@@ -88,6 +89,40 @@ task<result<handle_t>> actor::newservice(std::string module, std::string param) 
 task<> actor::on_request(request req) {
   req.fail();
   co_return;
+}
+
+task<> actor::on_shutdown(std::string reason) {
+  (void)reason;
+  co_return;
+}
+
+task<> actor::run_shutdown(std::string reason) {
+  try {
+    co_await on_shutdown(std::move(reason));
+  } catch (const std::exception& e) {
+    log(fmt::format("error: on_shutdown: {}", e.what()));
+  }
+  node_->shutdown().done(handle_);
+}
+
+void actor::watch_shutdown() {
+  node_->shutdown().watch(handle_);
+}
+
+void actor::on_debug(message& msg) {
+  try {
+    const seri::value_list values = seri::unpack(msg.data.bytes());
+    if (msg.session == 0 && !values.empty() && values[0].is_string() &&
+        values[0].as_string() == "SHUTDOWN") {
+      std::string reason;
+      if (values.size() > 1 && values[1].is_string()) reason = values[1].as_string();
+      adopt(run_shutdown(std::move(reason)));
+      return;
+    }
+  } catch (const seri::error&) {
+    // Not ours: treated as any unknown message.
+  }
+  on_message(msg);
 }
 
 void actor::on_message(message& msg) {
@@ -114,6 +149,9 @@ void actor::dispatch(context& self, message& msg) {
       break;
     case ptype::socket:
       on_socket(msg);
+      break;
+    case ptype::debug:
+      on_debug(msg);
       break;
     case ptype::system:
       if (msg.session != 0 && msg.data.empty()) {
@@ -286,10 +324,11 @@ bool actor::call_awaitable::await_ready() {
   }
   op_.session = session;
   owner_.pending_.put(session, &op_);
-  if (ticks_ > 0) {
+  const std::int64_t ticks = ticks_ == 0 ? runtime.options().call_timeout : ticks_;
+  if (ticks > 0) {
     op_.timer_session = owner_.fresh_session();
     owner_.pending_.put(op_.timer_session, &op_);
-    owner_.context_->timeout(ticks_, op_.timer_session);
+    owner_.context_->timeout(ticks, op_.timer_session);
   }
   return false;
 }

@@ -17,7 +17,8 @@
 // errc::invalid_address, errc::timeout).
 //
 // A PTYPE_SYSTEM call with an empty body asks an actor "has your start function returned?";
-// it is answered then (newservice waits on it).
+// it is answered then (newservice waits on it). A `debug` message "SHUTDOWN" starts
+// `on_shutdown` in an actor that called `watch_shutdown` (docs/DESIGN.md, "Stopping").
 //
 // Thread contract: every protected member is for the service's own coroutines only.
 
@@ -92,8 +93,12 @@ class actor : public service, private detail::task_owner {
 
   // ---- awaitables ----------------------------------------------------------------------
 
+  /// `ticks` of a call_awaitable that waits without any deadline.
+  static constexpr std::int64_t no_deadline = -1;
+
   class call_awaitable {
    public:
+    /// `ticks`: the deadline; 0: the node's call_timeout, if any; no_deadline: none.
     call_awaitable(actor& owner, address dest, ptype type, payload body, std::int64_t ticks)
         : owner_(owner), dest_(dest), type_(type), body_(std::move(body)), ticks_(ticks) {}
     bool await_ready();
@@ -143,6 +148,10 @@ class actor : public service, private detail::task_owner {
   virtual task<> on_request(request req);
   /// Any other message type (text, client, socket, ...). The default fails calls and logs.
   virtual void on_message(message& msg);
+  /// Runs in a coroutine when a graceful shutdown starts (SIGTERM, SIGINT or a stop asked by
+  /// a service), if `watch_shutdown` was called; `reason` is e.g. "SIGTERM". The node waits
+  /// until it returns (at most `shutdown_timeout`), then stops. The default does nothing.
+  virtual task<> on_shutdown(std::string reason);
 
   // ---- verbs ---------------------------------------------------------------------------
 
@@ -161,7 +170,8 @@ class actor : public service, private detail::task_owner {
   [[nodiscard]] call_awaitable call(address dest, const Values&... values) {
     return call_awaitable(*this, dest, ptype::lua, seri::pack(values...), 0);
   }
-  /// As `call`, failing with errc::timeout if no answer comes within `ticks`.
+  /// As `call`, failing with errc::timeout if no answer comes within `ticks`. A call without
+  /// a deadline of its own gets the node's (config `call_timeout`), if it has one.
   template <class... Values>
   [[nodiscard]] call_awaitable call_within(std::int64_t ticks, address dest,
                                            const Values&... values) {
@@ -195,11 +205,15 @@ class actor : public service, private detail::task_owner {
   /// its start function has run.
   handle_t launch(std::string_view module, std::string_view param);
   /// Launches and waits until the new service's start function has returned (skynet's
-  /// newservice). errc::call_failed if the launch failed, the start function threw (the new
-  /// service then exits), or the module is not a native actor that reports its start.
+  /// newservice), without a deadline (config `call_timeout` does not apply). errc::call_failed if
+  /// the launch failed, the start function threw (the new service then exits), or the module is not
+  /// a native actor that reports its start.
   task<result<handle_t>> newservice(std::string module, std::string param);
 
   void log(std::string_view text) const;
+
+  /// Asks for `on_shutdown` to run when a graceful shutdown starts.
+  void watch_shutdown();
 
   // ---- sockets (docs/NET.md) -----------------------------------------------------------
   // TCP over the node's socket thread. Each socket has at most one reading coroutine; a
@@ -246,6 +260,10 @@ class actor : public service, private detail::task_owner {
   void on_task_done(detail::promise_base& done, std::exception_ptr error) noexcept override;
   /// Runs `start`, then answers whoever waits for it; a start that throws exits the service.
   task<> run_start(std::vector<std::string> args);
+  /// Runs `on_shutdown`, then tells the node this service is done.
+  task<> run_shutdown(std::string reason);
+  /// A `debug` message: "SHUTDOWN" starts run_shutdown; anything else goes to on_message.
+  void on_debug(message& msg);
   void adopt(task<> t);
   void resume(std::coroutine_handle<> waiter);
   /// Resumes the coroutines woken meanwhile, in wakeup order.

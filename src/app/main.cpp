@@ -2,20 +2,18 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <pthread.h>
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <chrono>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 
+#include "app/supervisor.hpp"
 #include "core/config.hpp"
 #include "core/environment.hpp"
 #include "core/node.hpp"
@@ -42,7 +40,9 @@ constexpr std::string_view usage =
 /// The pid file of a daemonized node, locked while it runs and removed at shutdown.
 class pid_file {
  public:
-  /// Fails (with a message on stderr) if another live process holds the file.
+  /// Before daemon(3), while stderr still reaches someone: fails with the reason if another
+  /// live process holds the file or if it cannot be created and locked. The lock belongs to the
+  /// open file, which the daemon inherits.
   bool acquire(const std::string& path) {
     if (FILE* f = std::fopen(path.c_str(), "r")) {
       int pid = 0;
@@ -53,19 +53,23 @@ class pid_file {
         return false;
       }
     }
-    return true;
-  }
-  /// After daemon(3): takes the lock and writes our pid.
-  bool write(const std::string& path) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
-    if (fd_ < 0 || ::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      fmt::print(stderr, "Can't lock pid file {}: {}\n", path, std::strerror(errno));
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      fmt::print(stderr, "starling: cannot write pid file {}: {}\n", path, std::strerror(errno));
       return false;
     }
-    const std::string text = fmt::format("{}\n", getpid());
-    if (::ftruncate(fd_, 0) != 0 || ::write(fd_, text.data(), text.size()) < 0) return false;
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      fmt::print(stderr, "starling: cannot lock pid file {}: {}\n", path, std::strerror(errno));
+      return false;
+    }
     path_ = path;
     return true;
+  }
+  /// After daemon(3): writes our new pid. Nobody would see a message now.
+  bool write() {
+    const std::string text = fmt::format("{}\n", getpid());
+    return ::ftruncate(fd_, 0) == 0 &&
+           ::write(fd_, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   }
   ~pid_file() {
     if (fd_ >= 0) ::close(fd_);
@@ -77,55 +81,16 @@ class pid_file {
   std::string path_;
 };
 
-/// Blocks SIGHUP in the calling thread. Called before any runtime thread exists (and before
-/// daemon(3), which keeps the mask), so every thread inherits it and only the hangup
-/// forwarder's sigwait takes the signal; one that comes earlier waits, pending.
-void block_hangup() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
-/// Turns SIGHUP into a PTYPE_SYSTEM message to the logger (log rotation), on its own thread:
-/// a signal handler may not touch the runtime, sigwait may. Declared after the node, so it is
-/// joined before the node it uses is destroyed.
-class hangup_forwarder {
- public:
-  explicit hangup_forwarder(node& runtime) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGHUP);
-    thread_ = std::thread([this, &runtime] {
-      for (;;) {
-        int received = 0;
-        sigwait(&set_, &received);
-        if (stopping_) return;
-        if (auto logger = runtime.find_name("logger")) {
-          runtime.send(0, *logger, ptype::system, 0, {});
-        }
-      }
-    });
+/// A daemon's stderr is /dev/null: check what would fail the log service before detaching.
+bool log_file_writable(const node_settings& settings) {
+  if (settings.logservice != "logger" || !settings.logger) return true;
+  if (std::FILE* f = std::fopen(settings.logger->c_str(), "a")) {
+    std::fclose(f);
+    return true;
   }
-  hangup_forwarder(const hangup_forwarder&) = delete;
-  hangup_forwarder& operator=(const hangup_forwarder&) = delete;
-  ~hangup_forwarder() {
-    stopping_ = true;
-    pthread_kill(thread_.native_handle(), SIGHUP);
-    thread_.join();
-  }
-
- private:
-  sigset_t set_{};
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
-};
-
-/// Waits (bounded) until the logger has taken every queued line: abort() drops the rest.
-void drain_log(const node& runtime) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!log_drained(runtime) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  fmt::print(stderr, "logger: {}\nCan't launch logger service\n",
+             logger::open_error(*settings.logger, errno));
+  return false;
 }
 
 int run(const std::string& config_path) {
@@ -139,15 +104,15 @@ int run(const std::string& config_path) {
   }
 
   std::signal(SIGPIPE, SIG_IGN);
-  block_hangup();
+  app::block_signals();
   pid_file pid;
   if (settings.daemon) {
-    if (!pid.acquire(*settings.daemon)) return 1;
+    if (!pid.acquire(*settings.daemon) || !log_file_writable(settings)) return 1;
     if (daemon(1, 0) != 0) {
       fmt::print(stderr, "starling: daemon: {}\n", std::strerror(errno));
       return 1;
     }
-    if (!pid.write(*settings.daemon)) return 1;
+    if (!pid.write()) return 1;
   }
 
   module_registry modules;
@@ -158,6 +123,7 @@ int run(const std::string& config_path) {
   options.threads = settings.thread;
   options.harbor = static_cast<std::uint32_t>(settings.harbor);
   options.profile = settings.profile;
+  options.call_timeout = settings.call_timeout;
   node runtime(options, modules, env);
   // Owned by the node, which drops it after releasing the services: a Lua state closes its
   // sockets as it is collected.
@@ -169,19 +135,19 @@ int run(const std::string& config_path) {
     return 1;
   }
   runtime.bind_name("logger", logger);
-  hangup_forwarder hangups(runtime);
+  app::supervisor supervisor(runtime, {settings.shutdown_timeout, settings.daemon.value_or("")});
   runtime.start();
   if (runtime.launch(settings.bootstrap) == 0) {
     runtime.log(0, fmt::format("Bootstrap error : {}", settings.bootstrap));
-    // Waiting for one more handled message was not enough: a failed init queues its own line
-    // (`launch ... FAILED`) first, so the logger could count that one and lose ours.
-    drain_log(runtime);
-    runtime.abort();
-    runtime.wait();
-    return 1;
+    runtime.shutdown().request_stop(1, fmt::format("bootstrap {} failed", settings.bootstrap));
   }
+  supervisor.booted();
   runtime.wait();
-  return 0;
+  // No outcome: a service aborted the node (skynet.abort), which is a normal end.
+  const auto outcome = supervisor.outcome();
+  if (!outcome) return 0;
+  if (outcome->status != 0) fmt::print(stderr, "starling: {}\n", outcome->reason);
+  return outcome->status;
 }
 
 }  // namespace

@@ -130,6 +130,25 @@ result_text cmd_signal(context& self, std::string_view param) {
   return std::nullopt;
 }
 
+// SHUTDOWN watch | done | request <status> <reason> (Starling's; docs/DESIGN.md, "Stopping").
+result_text cmd_shutdown(context& self, std::string_view param) {
+  shutdown_board& board = self.owner().shutdown();
+  if (param == "watch") {
+    board.watch(self.handle());
+  } else if (param == "done") {
+    board.done(self.handle());
+  } else if (param.starts_with("request ")) {
+    std::string_view rest = param.substr(8);
+    int status = 0;
+    const auto [end, error] = std::from_chars(rest.data(), rest.data() + rest.size(), status);
+    if (error != std::errc{} || status < 0 || status > 255) status = 1;  // an exit status
+    rest = rest.substr(static_cast<std::size_t>(end - rest.data()));
+    if (rest.starts_with(' ')) rest.remove_prefix(1);
+    board.request_stop(status, std::string(rest));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> run_command(context& self, std::string_view command,
@@ -157,6 +176,7 @@ std::optional<std::string> run_command(context& self, std::string_view command,
   if (command == "SIGNAL") return cmd_signal(self, param);
   if (command == "LOGON") return cmd_logon(self, param, true);
   if (command == "LOGOFF") return cmd_logon(self, param, false);
+  if (command == "SHUTDOWN") return cmd_shutdown(self, param);
   return std::nullopt;
 }
 

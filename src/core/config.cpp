@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <lua.hpp>
@@ -235,6 +236,21 @@ long parse_integer(const std::string& text) {
   return std::strtol(text.c_str(), nullptr, 10);
 }
 
+// A duration key of Starling's own, in ticks: a whole number in [minimum, one year], nothing
+// else (a typo must not silently become "no deadline").
+std::int64_t parse_ticks(const char* key, const std::string& text, std::int64_t minimum) {
+  constexpr std::int64_t year = 365LL * 24 * 3600 * 100;
+  std::int64_t value = -1;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc{} || end != text.data() + text.size() || value < minimum || value > year) {
+    throw config_error(
+        fmt::format("Invalid {} {} , should be a whole number of centiseconds in "
+                    "[{},{}]",
+                    key, text, minimum, year));
+  }
+  return value;
+}
+
 template <typename Lookup>
 node_settings parse_settings(Lookup&& lookup) {
   node_settings settings;
@@ -265,6 +281,11 @@ node_settings parse_settings(Lookup&& lookup) {
   settings.logger = lookup("logger");
   settings.daemon = lookup("daemon");
   if (auto profile = lookup("profile")) settings.profile = *profile == "true";
+  if (auto ticks = lookup("call_timeout"))
+    settings.call_timeout = parse_ticks("call_timeout", *ticks, 1);
+  if (auto ticks = lookup("shutdown_timeout")) {
+    settings.shutdown_timeout = parse_ticks("shutdown_timeout", *ticks, 0);
+  }
   return settings;
 }
 

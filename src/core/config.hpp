@@ -5,6 +5,7 @@
 // assigns becomes a string entry of the node environment. `$NAME` is replaced by the process
 // environment variable NAME on the raw text before Lua sees it.
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -41,6 +42,10 @@ struct node_settings {
   std::optional<std::string> logger;  ///< Parameter of the logging service; absent = stdout.
   std::optional<std::string> daemon;  ///< Pid file; set = daemonize.
   bool profile = true;                ///< True only for the string "true".
+  /// Deadline of every call made without one, in ticks (1/100 s); 0 (absent): none.
+  std::int64_t call_timeout = 0;
+  /// How long a graceful shutdown waits for the services it told, in ticks.
+  std::int64_t shutdown_timeout = 500;
 };
 
 /// Caller-synchronised (mutates `values`). Inserts the written-back defaults of thread, harbor,

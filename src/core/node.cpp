@@ -149,6 +149,7 @@ void node::retire(handle_t h) {
   handle_t expected = h;
   logger_.compare_exchange_strong(expected, 0);
   ctx->mark_retired();
+  shutdown_.forget(h);
   message_queue left = ctx->inbox().close();
   message msg;
   while (left.pop(msg))

@@ -22,6 +22,7 @@
 #include "core/io_poller.hpp"
 #include "core/module_registry.hpp"
 #include "core/scheduler.hpp"
+#include "core/shutdown_board.hpp"
 #include "core/stall_monitor.hpp"
 #include "core/timer.hpp"
 
@@ -36,6 +37,9 @@ struct node_options {
   bool profile = true;
   /// How often the stall monitor looks; skynet uses 5 s.
   std::chrono::milliseconds stall_interval{5000};
+  /// Deadline of a call made without one, in ticks (config `call_timeout`); 0: none, calls
+  /// wait as long as skynet's do.
+  std::int64_t call_timeout = 0;
 };
 
 class node final : private dispatcher {
@@ -63,6 +67,8 @@ class node final : private dispatcher {
   void set_io_poller(io_poller* poller) { scheduler_.set_poller(poller); }
   /// Runs `fn` while no worker polls (scheduler::with_poller_lead).
   void with_io_lead(const std::function<void()>& fn) { scheduler_.with_poller_lead(fn); }
+  /// Graceful shutdown: who wants to be told, and a stop asked from inside the node.
+  [[nodiscard]] shutdown_board& shutdown() noexcept { return shutdown_; }
 
   // ---- services ------------------------------------------------------------------------
 
@@ -172,6 +178,7 @@ class node final : private dispatcher {
   std::unordered_map<std::string, std::vector<parked_message>> parked_;  // guarded
 
   std::vector<std::shared_ptr<void>> parts_;  // written before start, dropped in ~node
+  shutdown_board shutdown_;
 
   std::mutex shutdown_mutex_;
   std::condition_variable shutdown_cv_;

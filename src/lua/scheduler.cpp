@@ -219,7 +219,7 @@ int scheduler::unpack_with(lua_State* L, const protocol& p, const void* data, st
 std::int32_t scheduler::new_session() {
   for (;;) {
     const std::int32_t s = self_.new_session();
-    if (waiting_.find(s) == nullptr) return s;
+    if (waiting_.find(s) == nullptr && (deadlines_.empty() || !deadlines_.contains(s))) return s;
   }
 }
 
@@ -250,6 +250,7 @@ void scheduler::release(coroutine_info& co) {
   co.watch_handle = 0;
   co.watch_name.clear();
   co.calling = false;
+  clear_deadline(co);
   co.started = false;
   co.in_forks = false;
   co.trace = trace_mode::unset;
@@ -280,10 +281,12 @@ coroutine_info& scheduler::wait_with_new_coroutine(lua_State* L, std::int32_t se
   return co;
 }
 
-void scheduler::note_call(std::int32_t session, handle_t handle, std::string_view name) {
+void scheduler::note_call(std::int32_t session, handle_t handle, std::string_view name,
+                          std::int64_t deadline) {
   pending_watch_session_ = session;
   pending_watch_handle_ = handle;
   pending_watch_name_.assign(name);
+  pending_watch_deadline_ = deadline == 0 ? self_.owner().options().call_timeout : deadline;
 }
 
 bool scheduler::wakeup(lua_State* L, int token) {
@@ -461,6 +464,7 @@ void scheduler::resume(coroutine_info& co, int nargs) {
     co.watch_handle = co.calling ? pending_watch_handle_ : 0;
     if (co.calling) {
       co.watch_name = pending_watch_name_;
+      if (pending_watch_deadline_ > 0) arm_deadline(co, pending_watch_deadline_);
     } else {
       co.watch_name.clear();
     }
@@ -518,6 +522,65 @@ void scheduler::failed(coroutine_info& co, int status) {
   release(co);
 }
 
+// ---- call deadlines (docs/LUA.md) -----------------------------------------------------------
+
+namespace {
+
+// How many expired calls keep their late reply silenced; an older one logs like skynet's
+// unknown responses.
+constexpr std::size_t expired_kept = 1024;
+
+}  // namespace
+
+void scheduler::arm_deadline(coroutine_info& co, std::int64_t ticks) {
+  const std::int32_t timer = new_session();
+  deadlines_[timer] = &co;
+  co.deadline = timer;
+  co.deadline_ticks = ticks;
+  self_.timeout(ticks, timer);
+}
+
+void scheduler::clear_deadline(coroutine_info& co) {
+  if (co.deadline == 0) return;
+  deadlines_[co.deadline] = nullptr;  // erased when its timer fires
+  co.deadline = 0;
+}
+
+bool scheduler::expire_call(std::int32_t session) {
+  const auto it = deadlines_.find(session);
+  if (it == deadlines_.end()) return false;
+  coroutine_info* co = it->second;
+  deadlines_.erase(it);
+  if (co == nullptr) return true;
+  co->deadline = 0;
+  const std::int32_t call = co->waiting;
+  if (call == 0 || waiting_.find(call) != co) return true;
+  waiting_.put(call, &break_marker_);
+  expired_.push_back(call);
+  if (expired_.size() > expired_kept) {
+    const std::int32_t oldest = expired_.front();
+    expired_.pop_front();
+    if (waiting_.find(oldest) == &break_marker_) (void)waiting_.take(oldest);
+  }
+  co->waiting = 0;
+  lua_State* t = co->thread;
+  lua_pushboolean(t, 0);
+  bool explained = false;
+  {
+    const std::string callee =
+        co->watch_name.empty() ? format_handle(co->watch_handle) : co->watch_name;
+    const std::string text = fmt::format("call to {} timed out after {:.2f} s", callee,
+                                         static_cast<double>(co->deadline_ticks) / 100.0);
+    auto push_text = [&](lua_State* main) {
+      lua_pushlstring(main, text.data(), text.size());
+      lua_xmove(main, t, 1);
+    };
+    explained = protect(push_text);
+  }
+  resume(*co, explained ? 2 : 1);  // out of memory: the call raises "call failed"
+  return true;
+}
+
 void scheduler::drain() {
   lua_State* L = main_;
   while (!exiting_) {
@@ -555,6 +618,7 @@ void scheduler::drain() {
     if (co == nullptr || co == &break_marker_) continue;
     (void)waiting_.take(session);
     co->waiting = 0;
+    clear_deadline(*co);
     lua_pushboolean(co->thread, 0);
     resume(*co, 1);
   }
@@ -648,9 +712,14 @@ void scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t s
   if (type == static_cast<int>(ptype::response)) {
     coroutine_info* co = waiting_.take(session);
     if (co == nullptr) {
-      unknown(L, unknown_response, "Response message", type, data, size, session, source);
+      if (!deadlines_.empty() && expire_call(session)) {
+        drain();
+      } else {
+        unknown(L, unknown_response, "Response message", type, data, size, session, source);
+      }
     } else if (co != &break_marker_) {
       co->waiting = 0;
+      clear_deadline(*co);
       lua_State* t = co->thread;
       if (!co->started) {
         if (co->timer_origin != LUA_NOREF) {  // its timer fired: task shows the coroutine now
@@ -820,7 +889,11 @@ void scheduler::unknown(lua_State* L, int hook, const char* what, int type, cons
 void scheduler::error_from(lua_State* L, handle_t source, std::int32_t session) {
   if (session != 0) {
     coroutine_info* co = waiting_.find(session);
-    if (co != nullptr && co != &break_marker_) errors_.push_back(session);
+    if (co == &break_marker_) {
+      (void)waiting_.take(session);  // the call was given up: nothing else will come
+    } else if (co != nullptr) {
+      errors_.push_back(session);
+    }
     return;
   }
   drop_responses_to(L, source);

@@ -53,7 +53,10 @@ struct coroutine_info {
   handle_t watch_handle = 0;
   std::string watch_name;
 
-  bool calling = false;   // `waiting` is a call (its reply is ignored if killed)
+  bool calling = false;  // `waiting` is a call (its reply is ignored if killed)
+  // A call's deadline: the session of the timer that fails it (0: none), and its length.
+  std::int32_t deadline = 0;
+  std::int64_t deadline_ticks = 0;
   bool started = false;   // resumed at least once since its function was pushed
   bool in_forks = false;  // queued by fork, not started
   bool in_pool = false;
@@ -171,8 +174,10 @@ class scheduler {
   /// arguments) on L's stack top.
   coroutine_info& wait_with_new_coroutine(lua_State* L, std::int32_t session, int nargs);
   /// Called by a blocking function just before it yields on `session` for a call to
-  /// `handle` / `name`, so the scheduler can record what the caller watches.
-  void note_call(std::int32_t session, handle_t handle, std::string_view name);
+  /// `handle` / `name`, so the scheduler can record what the caller watches. A call with
+  /// `deadline` ticks (0: the node's `call_timeout`; negative: none) fails when they pass.
+  void note_call(std::int32_t session, handle_t handle, std::string_view name,
+                 std::int64_t deadline = 0);
   /// Puts `token` (stack index) on the wakeup queue if it sleeps; returns whether it does.
   bool wakeup(lua_State* L, int token);
   /// Removes a coroutine (fork or waiting one); see skynet.killthread.
@@ -282,6 +287,11 @@ class scheduler {
                std::size_t size, std::int32_t session, handle_t source);
   void forgot_response(coroutine_info& co);
   void drop_responses_to(lua_State* L, handle_t requester);
+  void arm_deadline(coroutine_info& co, std::int64_t ticks);
+  /// The call of `co` ended: its deadline's timer is ignored when it fires.
+  void clear_deadline(coroutine_info& co);
+  /// A deadline's timer fired: fails the call it guards. False if `session` is no deadline.
+  bool expire_call(std::int32_t session);
 
   coroutine_info main_info_;
   coroutine_info break_marker_;  // waiting[session] == &break_marker_: ignore its reply
@@ -293,6 +303,12 @@ class scheduler {
   std::int32_t pending_watch_session_ = 0;
   handle_t pending_watch_handle_ = 0;
   std::string pending_watch_name_;
+  std::int64_t pending_watch_deadline_ = 0;
+  // Deadline timers by session: the caller, or null once its call ended another way.
+  std::unordered_map<std::int32_t, coroutine_info*> deadlines_;
+  // Calls that ran out of time, oldest first: a late reply to one is dropped without a word.
+  // Bounded, so calls that are never answered do not pile up.
+  std::deque<std::int32_t> expired_;
   std::uint64_t traces_ = 0;  // tags created so far
 };
 

@@ -123,9 +123,15 @@ int l_redirect(lua_State* L) {
 
 // ---- calling ----------------------------------------------------------------------------------
 
+// A failed call raises "call failed", or the reason it was resumed with (a deadline's).
+int call_failed(lua_State* L, int reason) {
+  if (lua_type(L, reason) == LUA_TSTRING) return luaL_error(L, "%s", lua_tostring(L, reason));
+  return luaL_error(L, "call failed");
+}
+
 int call_k(lua_State* L, int status, lua_KContext ctx) {
   (void)status;
-  if (lua_toboolean(L, 1) == 0) return luaL_error(L, "call failed");
+  if (lua_toboolean(L, 1) == 0) return call_failed(L, 2);
   scheduler& s = host(L);
   const void* data = lua_touserdata(L, 2);
   const auto size = static_cast<std::size_t>(lua_tointeger(L, 3));
@@ -146,8 +152,9 @@ void send_trace_tag(scheduler& s, const address& to, const std::string& tag) {
 
 // Sends the request packed in `body`; raises "call to invalid address" when it cannot go.
 // With `keep_top`, the value on the stack top stays under the yielded values (tracecall's tag).
+// `deadline` (ticks; 0: the node's call_timeout; -1: none) fails the call when it passes.
 int request(lua_State* L, scheduler& s, const address& to, int type, bool raw, lua_KContext ctx,
-            lua_KFunction k = call_k, bool keep_top = false) {
+            lua_KFunction k = call_k, bool keep_top = false, std::int64_t deadline = 0) {
   if (const coroutine_info& running = s.running(); running.trace == trace_mode::on) {
     s.trace_log(running.trace_tag, "call", L, 1);
     send_trace_tag(s, to, running.trace_tag);
@@ -165,7 +172,8 @@ int request(lua_State* L, scheduler& s, const address& to, int type, bool raw, l
     return luaL_error(L, "call to invalid address %s", lua_tostring(L, -1));
   }
   s.note_call(session, to.name == nullptr ? to.handle : 0,
-              to.name == nullptr ? std::string_view() : std::string_view(to.name, to.length));
+              to.name == nullptr ? std::string_view() : std::string_view(to.name, to.length),
+              deadline);
   if (keep_top) {
     lua_replace(L, 1);
     lua_settop(L, 1);
@@ -197,7 +205,7 @@ int l_rawcall(lua_State* L) {
 int tracecall_k(lua_State* L, int status, lua_KContext ctx) {
   (void)status;
   (void)ctx;
-  if (lua_toboolean(L, 2) == 0) return luaL_error(L, "call failed");
+  if (lua_toboolean(L, 2) == 0) return call_failed(L, 3);
   host(L).trace_log(lua_tostring(L, 1), "tracecall end");
   lua_settop(L, 4);
   return 2;
@@ -217,6 +225,38 @@ int l_tracecall(lua_State* L) {
     send_trace_tag(s, to, tag);
   }
   return request(L, s, to, p.id, true, -1, tracecall_k, true);
+}
+
+// ---- skynet.deadline (Starling's): calls that give up ------------------------------------------
+
+// The deadline at index 1, removed from the stack: ticks (> 0), or false for none at all
+// (-1 for note_call: not even the node's call_timeout).
+std::int64_t take_deadline(lua_State* L) {
+  std::int64_t ticks = -1;
+  if (lua_type(L, 1) != LUA_TBOOLEAN || lua_toboolean(L, 1) != 0) {
+    ticks = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, ticks > 0, 1, "the deadline must be a positive number of ticks or false");
+  }
+  lua_remove(L, 1);
+  return ticks;
+}
+
+// deadline.call(ticks, addr, typename, ...)
+int l_deadline_call(lua_State* L) {
+  scheduler& s = host(L);
+  const std::int64_t ticks = take_deadline(L);
+  const address to = check_address(L, 1);
+  const protocol& p = s.checked_protocol(L, 2);
+  return request(L, s, to, p.id, false, p.id, call_k, false, ticks);
+}
+
+// deadline.rawcall(ticks, addr, typename, msg, sz)
+int l_deadline_rawcall(lua_State* L) {
+  scheduler& s = host(L);
+  const std::int64_t ticks = take_deadline(L);
+  const address to = check_address(L, 1);
+  const protocol& p = s.checked_protocol(L, 2);
+  return request(L, s, to, p.id, true, -1, call_k, false, ticks);
 }
 
 // ---- replying ---------------------------------------------------------------------------------
@@ -1246,6 +1286,16 @@ int open_skynet(lua_State* L) {
   lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
   s.module = luaL_ref(L, LUA_REGISTRYINDEX);
+  return 1;
+}
+
+int open_deadline(lua_State* L) {
+  const luaL_Reg functions[] = {
+      {"call", l_deadline_call},
+      {"rawcall", l_deadline_rawcall},
+      {nullptr, nullptr},
+  };
+  luaL_newlib(L, functions);
   return 1;
 }
 

@@ -12,6 +12,8 @@ namespace starling::lua {
 int open_skynet(lua_State* L);
 /// require "skynet.core".
 int open_skynet_core(lua_State* L);
+/// require "skynet.deadline" (Starling's): call / rawcall with a deadline (docs/LUA.md).
+int open_deadline(lua_State* L);
 /// skynet.dispatch_message(type, msg, sz, session, source): the callback skynet.start installs.
 int dispatch_message(lua_State* L);
 /// The same for a message passed as a light userdata pointing to a lua::incoming.

@@ -1,7 +1,10 @@
 #include "lua/snlua.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -42,11 +45,17 @@ void set_global_from_env(lua_State* L, const environment& env, const char* key, 
 // The modules built into the binary, found by name instead of being put in every state's
 // package.preload: that table stays empty unless Lua code fills it.
 constexpr luaL_Reg native_modules[] = {
-    {"skynet", open_skynet},           {"skynet.codecache", open_codecache},
-    {"skynet.core", open_skynet_core}, {"skynet.debugchannel", open_debugchannel},
-    {"skynet.loader", open_loader},    {"skynet.memory", open_memory},
-    {"skynet.netpack", open_netpack},  {"skynet.profile", open_profile},
-    {"skynet.seri", open_seri},        {"skynet.socketdriver", open_socketdriver},
+    {"skynet", open_skynet},
+    {"skynet.codecache", open_codecache},
+    {"skynet.core", open_skynet_core},
+    {"skynet.deadline", open_deadline},
+    {"skynet.debugchannel", open_debugchannel},
+    {"skynet.loader", open_loader},
+    {"skynet.memory", open_memory},
+    {"skynet.netpack", open_netpack},
+    {"skynet.profile", open_profile},
+    {"skynet.seri", open_seri},
+    {"skynet.socketdriver", open_socketdriver},
 };
 
 // package.searchers[1]: Lua's preload searcher (upvalue 1), then the native modules; a name
@@ -68,12 +77,50 @@ int search_preload(lua_State* L) {
   return 1;
 }
 
+// The last of package.searchers. Lua's file searcher says only "no file 'p'" for a file that
+// exists but cannot be opened (no descriptor left, no permission); this one names the system
+// error of each such candidate of package.path. It never finds a module.
+int search_unreadable(lua_State* L) {
+  luaL_checkstring(L, 1);
+  const char* name = luaL_gsub(L, lua_tostring(L, 1), ".", LUA_DIRSEP);
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "path");
+  const char* at = lua_tostring(L, -1);
+  const int base = lua_gettop(L);
+  while (at != nullptr && *at != '\0') {
+    const char* end = std::strchr(at, ';');
+    if (end == nullptr) end = at + std::strlen(at);
+    if (end > at) {
+      lua_pushlstring(L, at, static_cast<std::size_t>(end - at));
+      const char* candidate = luaL_gsub(L, lua_tostring(L, -1), "?", name);
+      const int fd = ::open(candidate, O_RDONLY | O_CLOEXEC);
+      const int error = errno;
+      if (fd >= 0) ::close(fd);
+      if (fd < 0 && error != ENOENT && error != ENOTDIR) {
+        lua_pushfstring(L, "%scannot open '%s': %s", lua_gettop(L) > base + 2 ? "\n\t" : "",
+                        candidate, std::strerror(error));
+        lua_replace(L, -3);
+        lua_pop(L, 1);
+      } else {
+        lua_pop(L, 2);
+      }
+    }
+    at = *end == ';' ? end + 1 : end;
+  }
+  const int found = lua_gettop(L) - base;
+  if (found == 0) return 0;
+  lua_concat(L, found);
+  return 1;
+}
+
 void install_native_modules(lua_State* L) {
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "searchers");
   lua_rawgeti(L, -1, 1);
   lua_pushcclosure(L, search_preload, 1);
   lua_rawseti(L, -2, 1);
+  lua_pushcfunction(L, search_unreadable);
+  lua_rawseti(L, -2, static_cast<lua_Integer>(lua_rawlen(L, -2)) + 1);
   lua_pop(L, 2);
 }
 

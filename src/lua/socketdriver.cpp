@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -161,12 +163,35 @@ int l_connect(lua_State* L) {
   return 1;
 }
 
+// Pushes "Listen error: <host>:<port>: <why>" (skynet says only "Listen error"). `error` is
+// errno after the failed listen, which socket, bind and listen leave; a name that does not
+// resolve is asked again for the resolver's own text (errno means nothing then).
+void push_listen_failure(lua_State* L, const endpoint& at, int error) {
+  char why[256] = "failed";
+  {
+    const char* host = at.host[0] == '\0' ? "0.0.0.0" : at.host;
+    std::string failure;
+    if (net::socket_server::resolve(host, &failure).empty()) {
+      if (failure.empty()) failure = "cannot resolve the address";
+      std::snprintf(why, sizeof why, "%s", failure.c_str());
+    } else if (error != 0) {
+      std::snprintf(why, sizeof why, "%s", std::strerror(error));
+    }
+  }
+  lua_pushfstring(L, "Listen error: %s:%d: %s", at.host, at.port, why);
+}
+
 int l_listen(lua_State* L) {
   endpoint at;
   check_endpoint(L, 1, at, true);
   const int backlog = static_cast<int>(luaL_optinteger(L, 3, default_backlog));
+  errno = 0;
   const std::int32_t id = server(L).listen(self(L), at.host, at.port, backlog);
-  if (id < 0) return luaL_error(L, "Listen error");
+  if (id < 0) {
+    const int error = errno;
+    push_listen_failure(L, at, error);
+    return lua_error(L);
+  }
   lua_pushinteger(L, id);
   return 1;
 }

@@ -1,5 +1,9 @@
 #include "services/logger.hpp"
 
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 
 #include "core/context.hpp"
@@ -12,7 +16,13 @@ bool logger::init(context& self, std::string_view param) {
   if (param.empty()) return true;
   path_ = std::string(param);
   file_.reset(std::fopen(path_.c_str(), "a"));
+  // No logger exists yet to say why: stderr is the only place left.
+  if (!file_) fmt::print(stderr, "logger: {}\n", open_error(path_, errno));
   return file_ != nullptr;
+}
+
+std::string logger::open_error(const std::string& path, int error) {
+  return fmt::format("cannot open log file {}: {}", path, std::strerror(error));
 }
 
 void logger::dispatch(context& self, message& msg) {
@@ -23,7 +33,12 @@ void logger::dispatch(context& self, message& msg) {
     case ptype::system:
       if (file_) {
         // Reopen by name: after a rename, new lines go to a new file.
-        if (std::FILE* reopened = std::fopen(path_.c_str(), "a")) file_.reset(reopened);
+        if (std::FILE* reopened = std::fopen(path_.c_str(), "a")) {
+          file_.reset(reopened);
+        } else {
+          fmt::print(stderr, "logger: {}; still writing to the old file\n",
+                     open_error(path_, errno));
+        }
       }
       break;
     default:
@@ -47,6 +62,24 @@ void logger::write_line(context& self, handle_t source, std::string_view text) {
   std::fwrite(text.data(), 1, text.size(), out);
   std::fputc('\n', out);
   std::fflush(out);
+  check_device(out);
+}
+
+// A device that fails (a full disk, /dev/full, a closed pipe) would otherwise lose every line
+// without a word: say so once on stderr, keep writing, and say when lines get through again.
+void logger::check_device(std::FILE* out) {
+  const char* device = file_ ? path_.c_str() : "stdout";
+  if (std::ferror(out) != 0) {
+    const int error = errno;
+    std::clearerr(out);
+    if (lost_++ == 0) {
+      fmt::print(stderr, "logger: cannot write to {}: {}; lines are lost until it works again\n",
+                 device, std::strerror(error));
+    }
+  } else if (lost_ != 0) {
+    fmt::print(stderr, "logger: writing to {} again; {} lines were lost\n", device, lost_);
+    lost_ = 0;
+  }
 }
 
 bool log_drained(const node& runtime) {

@@ -83,7 +83,7 @@ class scenario : public actor {
 template <class Scenario>
 std::vector<std::string> play(std::string_view param = "",
                               const std::function<void(module_registry&)>& extra = {},
-                              std::string_view expected_log = {}) {
+                              std::string_view expected_log = {}, node_options options = {}) {
   outcome result;
   current = &result;
   module_registry modules;
@@ -91,7 +91,7 @@ std::vector<std::string> play(std::string_view param = "",
   register_actor<Scenario>(modules, "scenario");
   if (extra) extra(modules);
   {
-    testing::node_fixture f(modules);
+    testing::node_fixture f(modules, options);
     EXPECT_NE(f.runtime->launch("scenario", param), 0U);
     EXPECT_TRUE(testing::eventually([&] { return result.finished.load(); }));
     if (!expected_log.empty()) {
@@ -191,6 +191,67 @@ TEST(actor, call_within_times_out_and_ignores_the_late_reply) {
     }
   };
   EXPECT_EQ(play<s>(), (std::vector<std::string>{"error:timeout", "fast", "after"}));
+}
+
+TEST(actor, the_node_call_timeout_bounds_calls_made_without_a_deadline) {
+  struct s final : scenario {
+    task<> run() override {
+      const handle_t e = spawn_echo();
+      note(text_of(co_await call(e, "defer")));                 // never answered
+      note(text_of(co_await call_within(500, e, "slow", 20)));  // its own deadline wins
+      note(text_of(co_await call(e, "echo", "fast")));
+    }
+  };
+  node_options options;
+  options.call_timeout = 5;
+  EXPECT_EQ(play<s>("", {}, {}, options),
+            (std::vector<std::string>{"error:timeout", "slept", "fast"}));
+}
+
+/// Watches for a graceful shutdown and notes what its hook does.
+class shutdown_watcher final : public actor {
+ protected:
+  task<> start(std::vector<std::string> args) override {
+    (void)args;
+    watch_shutdown();
+    co_return;
+  }
+  task<> on_shutdown(std::string reason) override {
+    note("hook " + reason);
+    (void)co_await sleep(1);
+    note("hook done");
+  }
+};
+
+TEST(actor, on_shutdown_runs_on_the_notice_and_tells_the_node_when_it_is_done) {
+  struct s final : scenario {
+    task<> run() override {
+      auto w = co_await newservice("shutdown_watcher", "");
+      if (!w) co_return;
+      shutdown_board& board = runtime().shutdown();
+      note(board.watching(*w) ? "watching" : "not watching");
+      // What the application's supervisor sends when SIGTERM comes.
+      runtime().send(0, *w, ptype::debug, 0, seri::pack("SHUTDOWN", "SIGTERM"));
+      while (board.watching(*w))
+        (void)co_await sleep(1);
+      note("done with the shutdown");
+    }
+  };
+  const auto extra = [](module_registry& m) {
+    register_actor<shutdown_watcher>(m, "shutdown_watcher");
+  };
+  EXPECT_EQ(play<s>("", extra), (std::vector<std::string>{"watching", "hook SIGTERM", "hook done",
+                                                          "done with the shutdown"}));
+}
+
+TEST(actor, other_debug_messages_are_unknown_messages) {
+  struct s final : scenario {
+    task<> run() override {
+      runtime().send(self(), spawn_echo(), ptype::debug, 0, seri::pack("PING"));
+      co_return;
+    }
+  };
+  play<s>("", {}, "Unknown message type 9 from :00000002");  // the scenario
 }
 
 TEST(actor, sleep_and_wakeup) {
@@ -344,6 +405,24 @@ TEST(actor, newservice_returns_after_the_start_function) {
       "init service failed: start refused");
   EXPECT_EQ(events, (std::vector<std::string>{"child started", "newservice returned",
                                               "broken: call failed", "missing failed"}));
+}
+
+TEST(actor, newservice_and_no_deadline_wait_longer_than_the_node_call_timeout) {
+  struct s final : scenario {
+    task<> run() override {
+      auto child = co_await newservice("slow_starter", "");  // its start sleeps 2 ticks
+      note(child ? "newservice returned" : "newservice failed");
+      const handle_t e = spawn_echo();
+      note(text_of(co_await call_within(no_deadline, e, "slow", 3)));
+      note(text_of(co_await call(e, "slow", 3)));
+    }
+  };
+  node_options options;
+  options.call_timeout = 1;
+  const auto events = play<s>(
+      "", [](module_registry& m) { register_actor<slow_starter>(m, "slow_starter"); }, {}, options);
+  EXPECT_EQ(events, (std::vector<std::string>{"child started", "newservice returned", "slept",
+                                              "error:timeout"}));
 }
 
 TEST(actor, raw_messages_from_core_services_interoperate) {

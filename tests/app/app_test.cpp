@@ -1,249 +1,31 @@
 // The `starling` binary, run as a child process: command line, config errors, the demo, the
 // boot paths of the native bootstrap, the file logger, daemon mode and SIGHUP: the config
 // checklist and items 17 and 18 of the core checklist (docs/TESTING.md).
-//
-// Every wait polls a condition against a generous deadline; a child that outlives
-// `run_limit` is killed and the test fails instead of blocking.
+// Failures and stopping (exit statuses, signals, the pid file) are in app_stop_test.cpp.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <optional>
 #include <regex>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <utility>
 #include <vector>
 
 #include "../support/redis_server.hpp"
-#include "../support/temp_dir.hpp"
-
-extern char** environ;
+#include "app_harness.hpp"
 
 namespace starling {
 namespace {
 
 namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-
-/// A child still running after this is killed: a hang fails instead of blocking.
-constexpr std::chrono::milliseconds run_limit = 60s;
-/// How long to wait for something a running child is expected to do.
-constexpr std::chrono::milliseconds poll_limit = 20s;
-
-const std::string starling_binary = STARLING_BINARY_DIR "/bin/starling";
-
-/// A variable the tests make sure is not set in the child.
-constexpr std::string_view unset_variable = "STARLING_APP_TEST_UNSET";
-
-bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds limit = poll_limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::size_t count_of(std::string_view text, std::string_view what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string_view::npos; at = text.find(what, at + 1)) {
-    ++n;
-  }
-  return n;
-}
-
-bool contains(std::string_view text, std::string_view what) {
-  return text.find(what) != std::string_view::npos;
-}
-
-using testing::temp_dir;
-
-/// An owned file descriptor.
-class unique_fd {
- public:
-  explicit unique_fd(int fd) noexcept : fd_(fd) {}
-  unique_fd(const unique_fd&) = delete;
-  unique_fd& operator=(const unique_fd&) = delete;
-  ~unique_fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
-
-/// How to start a child: the starling binary with `args`, in `cwd`, stdin from /dev/null,
-/// stdout and stderr into files, the test's environment plus `set_env` ("NAME=value").
-struct launch_spec {
-  std::vector<std::string> args;
-  std::string cwd;
-  std::string out_path;
-  std::string err_path;
-  std::vector<std::string> set_env;
-};
-
-/// A child process. Killed (SIGKILL) and reaped on destruction unless it was reaped already.
-class child_process {
- public:
-  explicit child_process(const launch_spec& spec) {
-    // Everything the child needs is built before fork: after it, only exec-safe calls.
-    std::vector<std::string> argv_text{starling_binary};
-    argv_text.insert(argv_text.end(), spec.args.begin(), spec.args.end());
-    std::vector<std::string> env_text;
-    for (char** e = environ; *e != nullptr; ++e) {
-      const std::string_view entry(*e);
-      const std::string_view name = entry.substr(0, entry.find('='));
-      bool replaced = name == unset_variable;
-      for (const std::string& s : spec.set_env) {
-        replaced |= s.starts_with(std::string(name) + "=");
-      }
-      if (!replaced) env_text.emplace_back(entry);
-    }
-    env_text.insert(env_text.end(), spec.set_env.begin(), spec.set_env.end());
-    std::vector<char*> argv = pointers(argv_text);
-    std::vector<char*> envp = pointers(env_text);
-
-    const unique_fd in(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    const unique_fd out(
-        ::open(spec.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    const unique_fd err(
-        ::open(spec.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (in.get() < 0 || out.get() < 0 || err.get() < 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      if (::chdir(spec.cwd.c_str()) != 0) ::_exit(126);
-      if (::dup2(in.get(), 0) < 0 || ::dup2(out.get(), 1) < 0 || ::dup2(err.get(), 2) < 0) {
-        ::_exit(126);
-      }
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(127);
-    }
-  }
-  /// Takes over a process that is already our child (a daemon we are the subreaper of).
-  explicit child_process(pid_t adopted) noexcept : pid_(adopted) {}
-  child_process(const child_process&) = delete;
-  child_process& operator=(const child_process&) = delete;
-  ~child_process() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-
-  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
-  [[nodiscard]] bool started() const noexcept { return pid_ > 0; }
-
-  /// The wait status once the child has ended, or nothing if it still runs after `limit`.
-  std::optional<int> wait_for(std::chrono::milliseconds limit) {
-    std::optional<int> status;
-    poll_until([&] { return (status = reap()).has_value(); }, limit);
-    return status;
-  }
-  /// True while the child has not ended.
-  bool running() { return pid_ > 0 && !reap(); }
-  void signal(int number) const {
-    if (pid_ > 0) ::kill(pid_, number);
-  }
-
- private:
-  static std::vector<char*> pointers(std::vector<std::string>& texts) {
-    std::vector<char*> result;
-    result.reserve(texts.size() + 1);
-    for (std::string& t : texts) {
-      result.push_back(t.data());
-    }
-    result.push_back(nullptr);
-    return result;
-  }
-  std::optional<int> reap() {
-    if (pid_ <= 0) return std::nullopt;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
-    pid_ = -1;
-    return status;
-  }
-
-  pid_t pid_ = -1;  // -1 once reaped
-};
-
-/// What a finished run left.
-struct run_result {
-  pid_t pid = -1;
-  std::optional<int> status;  // nothing: killed after run_limit
-  std::string out;
-  std::string err;
-
-  [[nodiscard]] int exit_code() const {
-    return status && WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
-  }
-  /// For failure messages.
-  [[nodiscard]] std::string describe() const {
-    std::string how = !status                ? "still running after the time limit"
-                      : WIFEXITED(*status)   ? "exit " + std::to_string(WEXITSTATUS(*status))
-                      : WIFSIGNALED(*status) ? "signal " + std::to_string(WTERMSIG(*status))
-                                             : "status " + std::to_string(*status);
-    return how + "\n--- stdout:\n" + out + "--- stderr:\n" + err;
-  }
-};
-
-class app : public ::testing::Test {
- protected:
-  /// Writes `text` to `name` in the temp dir; returns the full path.
-  std::string write_config(std::string_view text, std::string_view name = "cfg") {
-    std::string path = dir_.file(name);
-    std::ofstream(path, std::ios::binary) << text;
-    return path;
-  }
-
-  launch_spec spec(std::vector<std::string> args, std::string cwd = {},
-                   std::vector<std::string> set_env = {}) {
-    ++runs_;
-    return launch_spec{std::move(args), cwd.empty() ? dir_.path() : std::move(cwd),
-                       dir_.file("run" + std::to_string(runs_) + ".out"),
-                       dir_.file("run" + std::to_string(runs_) + ".err"), std::move(set_env)};
-  }
-
-  /// Runs the binary to its end (or kills it after run_limit).
-  run_result run(std::vector<std::string> args, std::string cwd = {},
-                 std::vector<std::string> set_env = {}) {
-    const launch_spec s = spec(std::move(args), std::move(cwd), std::move(set_env));
-    run_result result;
-    {
-      child_process child(s);
-      EXPECT_TRUE(child.started()) << "cannot start " << starling_binary;
-      result.pid = child.pid();
-      if (child.started()) result.status = child.wait_for(run_limit);
-    }
-    result.out = read_file(s.out_path);
-    result.err = read_file(s.err_path);
-    return result;
-  }
-
-  temp_dir dir_;
-  int runs_ = 0;
-};
+using namespace app_testing;
 
 // ---- command line (config checklist 1 and 2) ------------------------------------------
 
@@ -326,7 +108,11 @@ INSTANTIATE_TEST_SUITE_P(
                           "Invalid thread 2000 ",
                           {"STARLING_APP_TEST_THREADS=2000"}},
         config_error_case{"cpath_without_question_mark", "cpath = \"./cservice/x.so\"\n",
-                          "Invalid C service path"}),
+                          "Invalid C service path"},
+        config_error_case{"call_timeout_in_seconds", "call_timeout = \"5s\"\n",
+                          "Invalid call_timeout 5s , should be a whole number of centiseconds"},
+        config_error_case{"shutdown_timeout_negative", "shutdown_timeout = -1\n",
+                          "Invalid shutdown_timeout -1 "}),
     [](const ::testing::TestParamInfo<config_error_case>& info) { return info.param.name; });
 
 // ---- the demo and the boot paths (config checklist 9, 10, 12) -------------------------
@@ -412,41 +198,44 @@ TEST_F(app, logger_file_gets_timestamped_lines_and_stdout_stays_empty) {
   EXPECT_GE(n, 4);
 }
 
-TEST_F(app, unopenable_logger_file_stops_the_node) {
-  write_config("thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nlogger = \"" +
-               dir_.file("no/such/dir/x.log") + "\"\n");
+TEST_F(app, unopenable_logger_file_stops_the_node_and_says_why) {
+  const std::string log = dir_.file("no/such/dir/x.log");
+  write_config("thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nlogger = \"" + log + "\"\n");
   const run_result r = run({"cfg"});
   ASSERT_EQ(r.exit_code(), 1) << r.describe();
-  EXPECT_EQ(r.err, "Can't launch logger service\n");
+  EXPECT_EQ(r.err, "logger: cannot open log file " + log +
+                       ": No such file or directory\nCan't launch logger service\n");
   EXPECT_EQ(r.out, "");
 }
 
 TEST_F(app, standalone_with_harbor_zero_fails_the_bootstrap) {
   // Config checklist 9: with harbor = 0, `standalone` must be unset. The native bootstrap
-  // says why and aborts the node (skynet's Lua bootstrap fails an assertion instead), so the
-  // process ends with the abort's status 0 and the start service never runs.
+  // says why and stops the node (skynet's Lua bootstrap fails an assertion instead): the
+  // process exits 1 with the reason on stderr and the start service never runs.
   write_config(
       "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstandalone = \"x\"\nstart = \"pong\"\n");
   const run_result r = run({"cfg"});
-  ASSERT_EQ(r.exit_code(), 0) << r.describe();
+  ASSERT_EQ(r.exit_code(), 1) << r.describe();
   EXPECT_TRUE(contains(r.out, "[:00000002] error: standalone must not be set")) << r.out;
   EXPECT_FALSE(contains(r.out, "LAUNCH pong")) << r.out;
   EXPECT_FALSE(contains(r.out, "KILL")) << r.out;
-  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.err, "starling: bootstrap: standalone must not be set when harbor = 0\n");
 }
 
-TEST_F(app, default_harbor_is_one_and_the_native_bootstrap_aborts) {
+TEST_F(app, default_harbor_is_one_and_the_native_bootstrap_exits_one) {
   // Config checklist 10, adapted: skynet's bootstrap starts cslave, which fails without
-  // `address`, and aborts the node. The native bootstrap has no cslave: it refuses harbor mode
-  // with a log line and aborts the same way. Handles carry harbor 1 (:01xxxxxx).
+  // `address`, and aborts the node with status 0. The native bootstrap has no cslave: it
+  // refuses harbor mode with a log line and stops the node with status 1 and the reason on
+  // stderr. Handles carry harbor 1 (:01xxxxxx).
   write_config("thread = 2\nbootstrap = \"bootstrap\"\nstart = \"pong\"\n");
   const run_result r = run({"cfg"});
-  ASSERT_EQ(r.exit_code(), 0) << r.describe();
+  ASSERT_EQ(r.exit_code(), 1) << r.describe();
   EXPECT_TRUE(contains(r.out, "[:01000002] LAUNCH bootstrap")) << r.out;
   EXPECT_TRUE(contains(r.out, "[:01000002] error: the native bootstrap supports single-node mode"))
       << r.out;
   EXPECT_FALSE(contains(r.out, "LAUNCH pong")) << r.out;
-  EXPECT_EQ(r.err, "");
+  EXPECT_TRUE(r.err.starts_with("starling: bootstrap: the native bootstrap supports single-node"))
+      << r.err;
 }
 
 TEST_F(app, harbor_that_is_not_a_number_still_ends) {
@@ -456,7 +245,7 @@ TEST_F(app, harbor_that_is_not_a_number_still_ends) {
       "thread = 2\nharbor = \"x\"\nbootstrap = \"bootstrap\"\nstandalone = \"y\"\n"
       "start = \"pong\"\n");
   const run_result r = run({"cfg"});
-  ASSERT_EQ(r.exit_code(), 0) << r.describe();
+  ASSERT_EQ(r.exit_code(), 1) << r.describe();
   EXPECT_TRUE(contains(r.out, "[:00000002] error: ")) << r.out;
   EXPECT_FALSE(contains(r.out, "LAUNCH pong")) << r.out;
 }

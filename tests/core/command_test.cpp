@@ -92,6 +92,30 @@ TEST_F(command_test, launch_answers_uppercase_hex_and_kill_logs) {
   EXPECT_EQ(commands.run(n, h, "KILL .unknown"), "-");
 }
 
+TEST_F(command_test, shutdown_watch_done_and_request) {
+  testing::node_fixture f(modules);
+  node& n = *f.runtime;
+  const handle_t a = n.launch("commander", "");
+  const handle_t b = n.launch("commander", "");
+  shutdown_board& board = n.shutdown();
+  EXPECT_EQ(commands.run(n, a, "SHUTDOWN watch"), "-");
+  EXPECT_EQ(commands.run(n, b, "SHUTDOWN watch"), "-");
+  EXPECT_EQ(commands.run(n, a, "SHUTDOWN watch"), "-");  // once only
+  EXPECT_EQ(board.watchers(), (std::vector<handle_t>{a, b}));
+  EXPECT_EQ(commands.run(n, a, "SHUTDOWN done"), "-");
+  EXPECT_FALSE(board.watching(a));
+  n.kill(0, b);  // a retired service watches nothing
+  EXPECT_TRUE(board.watchers().empty());
+
+  EXPECT_FALSE(board.requested());
+  EXPECT_EQ(commands.run(n, a, "SHUTDOWN request 3 the reason, with blanks"), "-");
+  EXPECT_EQ(commands.run(n, a, "SHUTDOWN request 0 a later one"), "-");  // the first wins
+  const auto request = board.requested();
+  ASSERT_TRUE(request);
+  EXPECT_EQ(request->status, 3);
+  EXPECT_EQ(request->reason, "the reason, with blanks");
+}
+
 TEST_F(command_test, logon_writes_every_dispatched_message_until_logoff) {
   testing::temp_dir dir;
   testing::node_fixture f(modules);

@@ -430,6 +430,27 @@ TEST_F(config_test, profile_is_true_only_for_the_string_true) {
   EXPECT_FALSE(parse_node_settings(config_map{{"profile", "TRUE"}}).profile);
 }
 
+TEST_F(config_test, call_timeout_and_shutdown_timeout_are_whole_centiseconds) {
+  const node_settings defaults = parse_node_settings(config_map{});
+  EXPECT_EQ(defaults.call_timeout, 0);  // absent: calls wait as long as skynet's
+  EXPECT_EQ(defaults.shutdown_timeout, 500);
+  const node_settings set =
+      parse_node_settings(config_map{{"call_timeout", "250"}, {"shutdown_timeout", "0"}});
+  EXPECT_EQ(set.call_timeout, 250);
+  EXPECT_EQ(set.shutdown_timeout, 0);
+  EXPECT_EQ(settings_error_of({{"call_timeout", "0"}}),
+            "Invalid call_timeout 0 , should be a whole number of centiseconds in [1,3153600000]");
+  EXPECT_CONTAINS(settings_error_of({{"call_timeout", "1.5"}}),
+                  std::string("Invalid call_timeout"));
+  EXPECT_CONTAINS(settings_error_of({{"call_timeout", "5s"}}), std::string("Invalid call_timeout"));
+  EXPECT_CONTAINS(settings_error_of({{"call_timeout", "true"}}),
+                  std::string("Invalid call_timeout"));
+  EXPECT_CONTAINS(settings_error_of({{"shutdown_timeout", "-1"}}),
+                  std::string("Invalid shutdown_timeout -1 , should be a whole number"));
+  EXPECT_CONTAINS(settings_error_of({{"shutdown_timeout", "99999999999"}}),
+                  std::string("Invalid shutdown_timeout"));
+}
+
 TEST_F(config_test, cpath_template_without_question_mark_fails) {
   EXPECT_CONTAINS(settings_error_of({{"cpath", "./a/?.so;./b/x.so"}}),
                   std::string("Invalid C service path"));

@@ -1,6 +1,6 @@
 // The native logger service driven inside a real node: line formats in stdout and file mode,
 // byte-exact text, per-line flushing, ignored types, reopening on PTYPE_SYSTEM (SIGHUP, core
-// checklist 18 in docs/TESTING.md) and a log file that cannot be opened.
+// checklist 18 in docs/TESTING.md), a log file that cannot be opened and a device that fails.
 
 #include "services/logger.hpp"
 
@@ -266,15 +266,53 @@ TEST(logger, system_message_reopens_the_file_by_name) {
   EXPECT_TRUE(old[1].ends_with("[:00000001] still the open file"));
 }
 
-TEST(logger, unopenable_file_makes_launch_fail) {
+TEST(logger, unopenable_file_makes_launch_fail_with_the_reason_on_stderr) {
   temp_dir dir;
-  logger_node missing_dir(dir.file("no/such/dir/node.log"));
-  EXPECT_EQ(missing_dir.logger(), 0u);
-  EXPECT_EQ(missing_dir.runtime().live_services(), 0u);
-  EXPECT_FALSE(fs::exists(dir.file("no")));
+  const std::string missing = dir.file("no/such/dir/node.log");
+  ::testing::internal::CaptureStderr();
+  {
+    logger_node missing_dir(missing);
+    EXPECT_EQ(missing_dir.logger(), 0u);
+    EXPECT_EQ(missing_dir.runtime().live_services(), 0u);
+    EXPECT_FALSE(fs::exists(dir.file("no")));
 
-  logger_node a_directory(dir.file(""));  // fopen(dir, "a") fails with EISDIR
-  EXPECT_EQ(a_directory.logger(), 0u);
+    logger_node a_directory(dir.file(""));  // fopen(dir, "a") fails with EISDIR
+    EXPECT_EQ(a_directory.logger(), 0u);
+  }
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err, "logger: cannot open log file " + missing +
+                     ": No such file or directory\n"
+                     "logger: cannot open log file " +
+                     dir.file("") + ": Is a directory\n");
+}
+
+// ---- a device that fails ---------------------------------------------------------------
+
+TEST(logger, failing_device_is_reported_once_and_the_logger_keeps_trying) {
+  // The log file is a link to /dev/full (every write fails with ENOSPC); after SIGHUP's
+  // reopen it is a real file again.
+  temp_dir dir;
+  const std::string path = dir.file("node.log");
+  fs::create_symlink("/dev/full", path);
+  ::testing::internal::CaptureStderr();
+  {
+    logger_node n(path);
+    ASSERT_NE(n.logger(), 0u);
+    n.text(1, "lost one");
+    n.text(1, "lost two");
+    n.text(1, "lost three");
+    ASSERT_TRUE(n.settled());
+    fs::remove(path);
+    n.send(0, ptype::system, "");
+    n.text(1, "written");
+    ASSERT_TRUE(n.settled());
+    EXPECT_TRUE(read_file(path).ends_with("[:00000001] written\n")) << read_file(path);
+  }
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err, "logger: cannot write to " + path +
+                     ": No space left on device; lines are lost until it works again\n"
+                     "logger: writing to " +
+                     path + " again; 3 lines were lost\n");
 }
 
 // ---- log_drained -----------------------------------------------------------------------
