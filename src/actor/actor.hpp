@@ -200,6 +200,9 @@ class actor : public service, private detail::task_owner {
   task<result<handle_t>> newservice(std::string module, std::string param);
 
   void log(std::string_view text) const;
+  /// Refuses requests while `length` messages are queued (0: no limit): a call then fails at
+  /// once with PTYPE_ERROR, a send is dropped (docs/DESIGN.md, "Mailboxes").
+  void limit_mailbox(std::size_t length) { context_->inbox().set_limit(length); }
 
   // ---- sockets (docs/NET.md) -----------------------------------------------------------
   // TCP over the node's socket thread. Each socket has at most one reading coroutine; a

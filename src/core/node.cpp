@@ -125,6 +125,12 @@ std::shared_ptr<context> node::grab(handle_t h) const {
   return handles_.grab(h);
 }
 
+std::optional<std::size_t> node::queue_length(handle_t h) const {
+  std::optional<std::size_t> length;
+  handles_.visit(h, [&](context& target) { length = target.inbox().length_hint(); });
+  return length;
+}
+
 void node::kill(handle_t killer, handle_t target) {
   log(killer, fmt::format("KILL {}", format_handle_short(target)));
   notify_exit_monitor(target);
@@ -237,17 +243,40 @@ bool node::deliver(handle_t dest, message& msg) {
   // The pin keeps the target alive for the push; a reference is taken only when the push
   // makes it runnable, so a send to a busy service touches no reference count.
   std::shared_ptr<context> runnable;
-  auto result = mailbox::push_result::queued;
+  mailbox::push_outcome out;
   const bool live = handles_.visit(dest, [&](context& target) {
-    result = target.inbox().push(msg);
-    if (result == mailbox::push_result::schedule) runnable = target.shared_from_this();
+    out = target.inbox().push(msg);
+    if (out.result == mailbox::push_result::schedule) runnable = target.shared_from_this();
   });
   if (!live) return false;
   if (runnable) scheduler_.schedule(std::move(runnable));
-  // Retiring waits for pins before it closes the mailbox, so this needs a mailbox closed
-  // some other way; answer as for any dead service.
-  if (result == mailbox::push_result::closed) bounce(dest, msg);
+  switch (out.result) {
+    case mailbox::push_result::queued:
+    case mailbox::push_result::schedule:
+      if (out.overload != 0) {
+        log(dest, fmt::format("error: May overload, message queue length = {}", out.overload));
+      }
+      break;
+    case mailbox::push_result::closed:
+      // Retiring waits for pins before it closes the mailbox, so this needs a mailbox closed
+      // some other way; answer as for any dead service.
+      bounce(dest, msg);
+      break;
+    case mailbox::push_result::full:
+      refuse(dest, msg, out.refused);
+      break;
+  }
   return true;
+}
+
+void node::refuse(handle_t full, message& msg, std::size_t refused) {
+  // Once per power of two: a flood past the limit logs a few lines, not one per message.
+  if ((refused & (refused - 1)) == 0) {
+    log(full,
+        fmt::format("error: mailbox full, {} message(s) refused since it was last empty", refused));
+  }
+  // A session-0 error would tell the sender that the service is gone; only a call is answered.
+  if (msg.source != 0 && msg.session != 0) send(full, msg.source, ptype::error, msg.session, {});
 }
 
 void node::bounce(handle_t dead, message& msg) {
@@ -308,10 +337,6 @@ void node::dispatch(worker_probe& probe, context& target, message& msg) {
 
 void node::between_batches() {
   if (timer_.due(monotonic_ns())) timer_.fire_due();
-}
-
-void node::overloaded(context& target, std::size_t length) {
-  log(target.handle(), fmt::format("error: May overload, message queue length = {}", length));
 }
 
 }  // namespace starling

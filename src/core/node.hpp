@@ -77,6 +77,9 @@ class node final : private dispatcher {
   void kill(handle_t killer, handle_t target);
   /// `self` retires itself (logs `KILL self`, tells the exit monitor).
   void exit(handle_t self);
+  /// How many messages `h` has queued, read without its mailbox lock (a moment old when
+  /// they move); nullopt when `h` is not live. For the socket thread's backpressure.
+  [[nodiscard]] std::optional<std::size_t> queue_length(handle_t h) const;
   /// Number of live services.
   [[nodiscard]] std::size_t live_services() const { return handles_.live(); }
   [[nodiscard]] std::vector<handle_t> services() const { return handles_.handles(); }
@@ -131,7 +134,6 @@ class node final : private dispatcher {
 
  private:
   void dispatch(worker_probe& probe, context& target, message& msg) override;
-  void overloaded(context& target, std::size_t length) override;
   void between_batches() override;
   [[nodiscard]] std::uint64_t next_timer_deadline() const override { return timer_.earliest(); }
 
@@ -140,6 +142,8 @@ class node final : private dispatcher {
   bool deliver(handle_t dest, message& msg);
   /// Answers a message that will never be handled: PTYPE_ERROR with its session, from `dead`.
   void bounce(handle_t dead, message& msg);
+  /// Drops a request that `full`'s mailbox limit refused: a call gets PTYPE_ERROR.
+  void refuse(handle_t full, message& msg, std::size_t refused);
   void retire(handle_t h);
   void notify_exit_monitor(handle_t retired);
   void drop_remote(handle_t source, handle_t dest, std::int32_t session, std::size_t size);

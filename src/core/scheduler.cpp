@@ -445,19 +445,16 @@ void scheduler::work(int index) {
       if (!current) continue;
     }
     std::size_t remaining = 0;
-    std::optional<std::size_t> overload;
-    if (!current->inbox().pop(msg, remaining, overload)) {
+    if (!current->inbox().pop(msg, remaining)) {
       current.reset();  // empty: it left the run queue inside pop()
       continue;
     }
     std::size_t batch = weight < 0 ? 1 : std::max<std::size_t>(1, remaining >> weight);
     for (;;) {
-      if (overload) node_.overloaded(*current, *overload);
       node_.dispatch(probe, *current, msg);
       msg.data.reset();
       if (--batch == 0) break;
-      overload.reset();
-      if (!current->inbox().pop(msg, remaining, overload)) {
+      if (!current->inbox().pop(msg, remaining)) {
         current.reset();
         break;
       }
