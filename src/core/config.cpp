@@ -235,6 +235,10 @@ long parse_integer(const std::string& text) {
   return std::strtol(text.c_str(), nullptr, 10);
 }
 
+// Keys that subsystems read with size_setting (core/environment.hpp); checked at load so that a bad
+// one stops the node at start rather than where it is first used.
+constexpr const char* size_keys[] = {"socket_write_limit", "socket_pause_mqlen"};
+
 template <typename Lookup>
 node_settings parse_settings(Lookup&& lookup) {
   node_settings settings;
@@ -265,6 +269,9 @@ node_settings parse_settings(Lookup&& lookup) {
   settings.logger = lookup("logger");
   settings.daemon = lookup("daemon");
   if (auto profile = lookup("profile")) settings.profile = *profile == "true";
+  for (const char* key : size_keys) {
+    if (auto text = lookup(key)) (void)parse_size_setting(key, *text);
+  }
   return settings;
 }
 

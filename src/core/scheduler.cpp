@@ -396,9 +396,12 @@ std::shared_ptr<context> scheduler::lead(int index, bool& notified) {
     publish_asleep();
   }
   const wait_plan plan = plan_wait(notified, false);
-  const bool got = poller->poll(plan.wake_at);
+  // The poller's own deadline (a throttled socket's next look) ends the wait as a timer's
+  // does, not as a notice.
+  const std::uint64_t wake_at = std::min(plan.wake_at, poller->deadline());
+  const bool got = poller->poll(wake_at);
   end_wait(plan);
-  notified = note_poll(got) < plan.wake_at && !got;
+  notified = note_poll(got) < wake_at && !got;
   {
     std::lock_guard guard(queue_lock_);
     leader_blocked_.store(false);
