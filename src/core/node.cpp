@@ -31,6 +31,7 @@ node::node(node_options options, const module_registry& modules, environment& en
           [this] {
             return scheduler_.timers_covered() && started_.load(std::memory_order_relaxed);
           }),
+      trimmer_([this](handle_t h) { return queue_length(h); }),
       start_mono_ns_(monotonic_ns()) {
   const auto wall = wall_clock_ns().count();
   start_seconds_ = wall / 1'000'000'000;
@@ -39,6 +40,7 @@ node::node(node_options options, const module_registry& modules, environment& en
 }
 
 node::~node() {
+  trimmer_.stop();
   scheduler_.stop();
   timer_.stop();
   if (stall_monitor_) stall_monitor_->stop();
@@ -255,6 +257,7 @@ bool node::deliver(handle_t dest, message& msg) {
     case mailbox::push_result::schedule:
       if (out.overload != 0) {
         log(dest, fmt::format("error: May overload, message queue length = {}", out.overload));
+        trimmer_.watch(dest);  // what the flood takes is given back once it has drained
       }
       break;
     case mailbox::push_result::closed:

@@ -20,6 +20,7 @@
 #include "core/environment.hpp"
 #include "core/handle_table.hpp"
 #include "core/io_poller.hpp"
+#include "core/memory_trimmer.hpp"
 #include "core/module_registry.hpp"
 #include "core/scheduler.hpp"
 #include "core/stall_monitor.hpp"
@@ -128,6 +129,12 @@ class node final : private dispatcher {
   /// Sends `text` to the service named `logger` with `source`; dropped if there is none.
   void log(handle_t source, std::string_view text);
 
+  // ---- memory --------------------------------------------------------------------------
+
+  /// A lot of memory was just freed (a long write queue drained): it goes back to the system
+  /// soon (memory_trimmer). Overloaded mailboxes are watched without being asked.
+  void release_memory_soon() { trimmer_.request(); }
+
   [[nodiscard]] const node_options& options() const noexcept { return options_; }
   /// The config keys and what services set (skynet.getenv / setenv).
   [[nodiscard]] environment& env() const noexcept { return env_; }
@@ -156,6 +163,7 @@ class node final : private dispatcher {
   scheduler scheduler_;
   timer timer_;
   std::unique_ptr<stall_monitor> stall_monitor_;
+  memory_trimmer trimmer_;  // after handles_: it looks services up until it stops
 
   std::uint64_t start_mono_ns_;
   std::int64_t start_seconds_;

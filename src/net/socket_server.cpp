@@ -892,6 +892,7 @@ void socket_server::impl::on(req::over_limit& r) {
                               r.id, s->endpoint, r.unsent, write_limit_));
   const handle_t owner = s->owner;
   force_close(*s);
+  runtime_.release_memory_soon();
   post(owner, socket_event::error, r.id, 0, "write buffer over socket_write_limit");
 }
 
@@ -1170,6 +1171,7 @@ void socket_server::impl::flush(socket_slot& s) {
   if (s.warn_size != 0) {
     s.warn_size = 0;
     post(s.owner, socket_event::warning, s.id.load(), 0, malloc_ptr());
+    runtime_.release_memory_soon();  // a backlog of a MiB or more has just been freed
   }
 }
 
