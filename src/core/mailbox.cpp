@@ -27,7 +27,7 @@ mailbox::push_outcome mailbox::push(message& msg) {
     return out;
   }
   if (limit_ != 0 && limited(msg) &&
-      queue_.size() + batch_size_.load(std::memory_order_relaxed) >= limit_) {
+      queue_.size() + batch_size_.load(std::memory_order_relaxed) >= limit_) [[unlikely]] {
     out.result = push_result::full;
     out.refused = ++refused_;
     return out;
@@ -37,7 +37,7 @@ mailbox::push_outcome mailbox::push(message& msg) {
   queue_size_.store(queued, std::memory_order_relaxed);
   // The senders' half only: reading the worker's batch length on every push would pull its
   // cache line over for each message. The batch was this queue once, and was checked then.
-  if (queued > overload_threshold_) {
+  if (queued > overload_threshold_) [[unlikely]] {
     while (queued > overload_threshold_)
       overload_threshold_ *= 2;
     out.overload = queued + batch_size_.load(std::memory_order_relaxed);

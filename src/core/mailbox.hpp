@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 
 #include "base/block_queue.hpp"
 #include "base/spinlock.hpp"
@@ -39,13 +40,14 @@ class mailbox {
     full,      ///< refused: past the limit (set_limit); the message is left with the caller
   };
 
+  /// 16 bytes, so that it comes back in two registers: push is the runtime's hottest call.
   struct push_outcome {
-    push_result result = push_result::queued;
     /// Queued or schedule: the mailbox's length when this push crossed a warning threshold
     /// (which then doubles), else 0.
     std::size_t overload = 0;
     /// Full: the requests refused since the mailbox was last empty, this one included.
-    std::size_t refused = 0;
+    std::uint32_t refused = 0;
+    push_result result = push_result::queued;
   };
 
   /// Starts unschedulable: pushes are stored but do not schedule until `activate`.
@@ -105,7 +107,7 @@ class mailbox {
   bool batch_out_ = false;  // the worker took a batch and has not come back for more
   std::size_t overload_threshold_ = initial_overload_threshold;
   std::size_t limit_ = 0;                   // 0: none
-  std::size_t refused_ = 0;                 // by the limit since the mailbox was last empty
+  std::uint32_t refused_ = 0;               // by the limit since the mailbox was last empty
   std::atomic<std::size_t> queue_size_{0};  // queue_.size(), for length_hint()
 
   // Keeps the worker's fields off the senders' cache lines. Padding rather than alignas: an
