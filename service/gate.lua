@@ -69,8 +69,9 @@ function CMD.forward(source, fd, client, address)
   local c = assert(connection[fd], "gate: unknown fd")
   c.agent = address or source
   c.client = client or 0
-  -- Starling's backpressure: a client whose agent falls behind is not read until it catches up.
-  socketdriver.sink(fd, c.agent)
+  -- Starling's backpressure: a client whose agent falls behind is not read until it catches up
+  -- (an agent given by name is not watched).
+  socketdriver.sink(fd, math.type(c.agent) == "integer" and c.agent or 0)
   gateserver.openclient(fd)
 end
 
