@@ -65,7 +65,8 @@ TEST_F(write_limit_test, a_single_write_over_the_limit_is_refused_and_the_socket
 TEST_F(write_limit_test, a_reader_keeps_the_socket_under_the_limit) {
   auto [id, client] = connected_pair();
   const std::string data = random_bytes(4 * write_limit, 7);
-  std::thread reader([&, fd = client.get()] { EXPECT_EQ(read_n(fd, data.size()), data); });
+  // A failed ASSERT below leaves the reader to its stall limit, then joins it.
+  std::jthread reader([&, fd = client.get()] { EXPECT_EQ(read_n(fd, data.size()), data); });
   const std::size_t chunk = 64 << 10;
   for (std::size_t at = 0; at < data.size(); at += chunk) {
     // Never more than the limit in flight: wait for the reader when the backlog is high.
@@ -96,42 +97,71 @@ TEST_F(no_write_limit_test, zero_turns_the_limit_off) {
 
 constexpr std::size_t pause_length = 8;
 
-/// Lets a held service go when the test ends, passed or not: a worker left waiting would keep
-/// the node from stopping.
-struct release_on_exit {
-  std::atomic<bool>& released;
-  ~release_on_exit() { released = true; }
+/// Holds a service inside its dispatch until the test lets it go, and lets it go when the test
+/// ends, passed or not (a worker left waiting would keep the node from stopping). The flag is
+/// shared with the service's hook, which may still be running after the test body.
+class hold {
+ public:
+  hold() = default;
+  hold(const hold&) = delete;
+  hold& operator=(const hold&) = delete;
+  ~hold() { release(); }
+  void release() { *released_ = true; }
+  /// What the hook calls: waits until released.
+  [[nodiscard]] std::function<void()> waiter() const {
+    return [released = released_] {
+      while (!released->load())
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    };
+  }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> released_ = std::make_shared<std::atomic<bool>>(false);
+};
+
+/// A client writing `data` to `fd` from a thread of its own, as fast as the kernel takes it.
+/// Going out of scope unfinished (a failed test) shuts the socket's write side, which ends a
+/// write that waits for room.
+class flood {
+ public:
+  flood(int fd, const std::string& data)
+      : fd_(fd), thread_([this, &data] {
+          std::string_view rest = data;
+          while (!rest.empty()) {
+            const ssize_t n = ::write(fd_, rest.data(), std::min<std::size_t>(rest.size(), 4096));
+            if (n <= 0) return;
+            rest.remove_prefix(static_cast<std::size_t>(n));
+            written_.fetch_add(static_cast<std::size_t>(n));
+          }
+        }) {}
+  flood(const flood&) = delete;
+  flood& operator=(const flood&) = delete;
+  ~flood() {
+    if (!thread_.joinable()) return;
+    ::shutdown(fd_, SHUT_WR);
+    thread_.join();
+  }
+  void join() { thread_.join(); }
+  /// What the kernel has taken so far.
+  [[nodiscard]] std::size_t written() const { return written_.load(); }
+
+ private:
+  int fd_;
+  std::atomic<std::size_t> written_{0};
+  std::thread thread_;
 };
 
 class backpressure_test : public socket_server_test {
  protected:
   backpressure_test()
       : socket_server_test({{"socket_pause_mqlen", std::to_string(pause_length)}}) {}
-
-  /// Writes `data` from another thread; `written` counts what the kernel has taken.
-  std::thread flood(int fd, const std::string& data) {
-    return std::thread([fd, &data, this] {
-      std::string_view rest = data;
-      while (!rest.empty()) {
-        const ssize_t n = ::write(fd, rest.data(), std::min<std::size_t>(rest.size(), 4096));
-        if (n <= 0) return;
-        rest.remove_prefix(static_cast<std::size_t>(n));
-        written.fetch_add(static_cast<std::size_t>(n));
-      }
-    });
-  }
-
-  std::atomic<std::size_t> written{0};
 };
 
 TEST_F(backpressure_test, a_slow_owner_stops_the_reads_and_the_client_waits) {
-  std::atomic<bool> released{false};
-  const release_on_exit guard{released};
+  hold held;
   auto record = std::make_shared<event_record>();
-  const handle_t slow = launch(record, [&](context&, const event& e) {
-    if (e.type != socket_event::data) return;
-    while (!released.load())
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const handle_t slow = launch(record, [wait = held.waiter()](context&, const event& e) {
+    if (e.type == socket_event::data) wait();
   });
   const auto [listener, port] = listen_on_loopback(slow, *record);
   server->start(slow, listener);
@@ -142,17 +172,16 @@ TEST_F(backpressure_test, a_slow_owner_stops_the_reads_and_the_client_waits) {
   server->start(slow, id);
 
   const std::string data = random_bytes(16 << 20, 11);
-  std::thread writer = flood(client.get(), data);
+  flood writer(client.get(), data);
   ASSERT_TRUE(eventually([&] {
     const auto line = info_of(id);
     return line && line->throttled;
   })) << "the owner's mailbox passed socket_pause_mqlen";
   EXPECT_LE(node->runtime->queue_length(slow).value_or(0), pause_length);
-  const std::size_t taken = written.load();
-  EXPECT_LT(taken, data.size()) << "the client is held back by TCP flow control";
+  EXPECT_LT(writer.written(), data.size()) << "the client is held back by TCP flow control";
   EXPECT_TRUE(info_of(id)->reading) << "reading is still wanted; the pause is the server's";
 
-  released = true;
+  held.release();
   writer.join();
   ASSERT_TRUE(eventually([&] { return record->data_size(id) == data.size(); }));
   EXPECT_EQ(record->data(id), data) << "nothing lost, nothing reordered";
@@ -161,21 +190,22 @@ TEST_F(backpressure_test, a_slow_owner_stops_the_reads_and_the_client_waits) {
 
 TEST_F(backpressure_test, a_slow_sink_stops_the_reads_of_the_socket_it_is_fed_from) {
   // The owner hands every read on to a sink (as a gate does to an agent); the sink is slow.
-  std::atomic<bool> released{false};
-  const release_on_exit guard{released};
-  std::mutex mutex;
-  std::string sunk;
-  modules.add("sink", [&] {
-    return std::make_unique<testing::lambda_service>(nullptr, [&](context&, message& msg) {
-      while (!released.load())
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      std::lock_guard lock(mutex);
-      sunk.append(msg.data.view());
+  hold held;
+  struct sunk_bytes {
+    std::mutex mutex;
+    std::string bytes;
+  };
+  auto sunk = std::make_shared<sunk_bytes>();
+  modules.add("sink", [wait = held.waiter(), sunk] {
+    return std::make_unique<testing::lambda_service>(nullptr, [wait, sunk](context&, message& m) {
+      wait();
+      std::lock_guard lock(sunk->mutex);
+      sunk->bytes.append(m.data.view());
     });
   });
   const handle_t sink = node->runtime->launch("sink", "");
   auto record = std::make_shared<event_record>();
-  const handle_t gate = launch(record, [&](context& self, const event& e) {
+  const handle_t gate = launch(record, [this, sink](context& self, const event& e) {
     if (e.type == socket_event::accept) {
       server->set_sink(e.ud, sink);
       server->start(self.handle(), e.ud);
@@ -190,7 +220,7 @@ TEST_F(backpressure_test, a_slow_sink_stops_the_reads_of_the_socket_it_is_fed_fr
   const std::int32_t id = record->first(socket_event::accept, listener)->ud;
 
   const std::string data = random_bytes(16 << 20, 13);
-  std::thread writer = flood(client.get(), data);
+  flood writer(client.get(), data);
   ASSERT_TRUE(eventually([&] {
     const auto line = info_of(id);
     return line && line->throttled;
@@ -199,16 +229,16 @@ TEST_F(backpressure_test, a_slow_sink_stops_the_reads_of_the_socket_it_is_fed_fr
       << "the owner itself keeps up";
   // The owner's queue was under the threshold too, and what it held went on to the sink.
   EXPECT_LE(node->runtime->queue_length(sink).value_or(0), 2 * pause_length);
-  EXPECT_LT(written.load(), data.size());
+  EXPECT_LT(writer.written(), data.size());
 
-  released = true;
+  held.release();
   writer.join();
   ASSERT_TRUE(eventually([&] {
-    std::lock_guard lock(mutex);
-    return sunk.size() == data.size();
+    std::lock_guard lock(sunk->mutex);
+    return sunk->bytes.size() == data.size();
   }));
-  std::lock_guard lock(mutex);
-  EXPECT_EQ(sunk, data);
+  std::lock_guard lock(sunk->mutex);
+  EXPECT_EQ(sunk->bytes, data);
 }
 
 class no_backpressure_test : public socket_server_test {
@@ -217,13 +247,10 @@ class no_backpressure_test : public socket_server_test {
 };
 
 TEST_F(no_backpressure_test, zero_turns_backpressure_off) {
-  std::atomic<bool> released{false};
-  const release_on_exit guard{released};
+  hold held;
   auto record = std::make_shared<event_record>();
-  const handle_t slow = launch(record, [&](context&, const event& e) {
-    if (e.type != socket_event::data) return;
-    while (!released.load())
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const handle_t slow = launch(record, [wait = held.waiter()](context&, const event& e) {
+    if (e.type == socket_event::data) wait();
   });
   const auto [listener, port] = listen_on_loopback(slow, *record);
   server->start(slow, listener);
@@ -238,7 +265,6 @@ TEST_F(no_backpressure_test, zero_turns_backpressure_off) {
   }
   EXPECT_GE(node->runtime->queue_length(slow).value_or(0), 2 * pause_length);
   EXPECT_FALSE(info_of(id)->throttled);
-  released = true;
 }
 
 // ---- listen backlog ----------------------------------------------------------------------------
