@@ -9,6 +9,7 @@
 local skynet = require "skynet"
 local gateserver = require "snax.gateserver"
 local netpack = require "skynet.netpack"
+local socketdriver = require "skynet.socketdriver"
 
 local watchdog
 local connection = {} -- fd -> { fd, addr, agent, client }
@@ -68,12 +69,16 @@ function CMD.forward(source, fd, client, address)
   local c = assert(connection[fd], "gate: unknown fd")
   c.agent = address or source
   c.client = client or 0
+  -- Starling's backpressure: a client whose agent falls behind is not read until it catches up
+  -- (an agent given by name is not watched).
+  socketdriver.sink(fd, math.type(c.agent) == "integer" and c.agent or 0)
   gateserver.openclient(fd)
 end
 
 function CMD.accept(_, fd)
   local c = assert(connection[fd], "gate: unknown fd")
   c.agent, c.client = nil, nil
+  socketdriver.sink(fd, watchdog)
   gateserver.openclient(fd)
 end
 

@@ -211,14 +211,19 @@ class actor : public service, private detail::task_owner {
   task<result<handle_t>> newservice(std::string module, std::string param);
 
   void log(std::string_view text) const;
+  /// Refuses requests while `length` messages are queued (0: no limit): a call then fails at
+  /// once with PTYPE_ERROR, a send is dropped (docs/DESIGN.md, "Mailboxes").
+  void limit_mailbox(std::size_t length) { context_->inbox().set_limit(length); }
 
   /// Asks for `on_shutdown` to run when a graceful shutdown starts.
   void watch_shutdown();
 
   // ---- sockets (docs/NET.md) -----------------------------------------------------------
   // TCP over the node's socket thread. Each socket has at most one reading coroutine; a
-  // read of bytes already buffered completes at once. The actor closes what it opened when
-  // it goes. Socket messages for ids these verbs did not register reach `on_message`.
+  // read of bytes already buffered completes at once. A socket whose unread bytes pass
+  // detail::read_buffer_limit is not read until a coroutine waits for more. The actor closes
+  // what it opened when it goes. Socket messages for ids these verbs did not register reach
+  // `on_message`.
 
   using socket_id = std::int32_t;
   using accepted_socket = detail::accepted_socket;
@@ -231,8 +236,9 @@ class actor : public service, private detail::task_owner {
   /// Connects; the socket is then read by this actor. errc::socket_failed (the reason:
   /// `last_socket_error`).
   task<result<socket_id>> connect(std::string host, int port);
-  /// Listens and starts accepting. errc::socket_failed when the address cannot be bound.
-  task<result<listening>> listen(std::string host, int port, int backlog = 32);
+  /// Listens and starts accepting (backlog 0: the system's maximum). errc::socket_failed when
+  /// the address cannot be bound.
+  task<result<listening>> listen(std::string host, int port, int backlog = 0);
   /// The next connection accepted on `listener`, started: this actor reads it.
   /// errc::socket_closed when the listener closes.
   task<result<accepted_socket>> accept(socket_id listener);
@@ -276,6 +282,8 @@ class actor : public service, private detail::task_owner {
   net::socket_server& socket_thread();
   /// The state of a registered socket that no other coroutine reads; throws otherwise.
   detail::socket_state* reader_state(socket_id id);
+  /// Starts reading a socket paused for its full buffer again, if the reader must wait.
+  void resume_reading(detail::socket_state& s);
 
   node* node_ = nullptr;
   context* context_ = nullptr;

@@ -92,11 +92,18 @@ task<result<actor::accepted_socket>> actor::accept(socket_id listener) {
   co_return next;
 }
 
+void actor::resume_reading(detail::socket_state& s) {
+  if (!s.paused || s.ready()) return;
+  s.paused = false;
+  socket_thread().start(handle_, s.id);
+}
+
 task<result<std::string>> actor::read(socket_id id, std::size_t n) {
   detail::socket_state* s = reader_state(id);
   if (s == nullptr) co_return errc::socket_closed;
   s->wanted = want::bytes;
   s->wanted_bytes = n;
+  resume_reading(*s);
   co_await socket_wait{*s};
   if (s->unread() < n) co_return errc::socket_closed;
   co_return s->take(n);
@@ -107,6 +114,7 @@ task<result<std::string>> actor::read_some(socket_id id) {
   if (s == nullptr) co_return errc::socket_closed;
   s->wanted = want::bytes;
   s->wanted_bytes = 1;
+  resume_reading(*s);
   co_await socket_wait{*s};
   if (s->unread() == 0) co_return errc::socket_closed;
   co_return s->take(s->unread());
@@ -117,6 +125,7 @@ task<result<std::string>> actor::read_line(socket_id id, std::string separator) 
   if (s == nullptr) co_return errc::socket_closed;
   s->wanted = want::line;
   s->separator = std::move(separator);
+  resume_reading(*s);
   co_await socket_wait{*s};
   const std::size_t at = s->unread_view().find(s->separator);
   if (at == std::string_view::npos) co_return errc::socket_closed;
@@ -156,6 +165,7 @@ void actor::on_socket(message& msg) {
   }
   if (!out.warning.empty()) log(out.warning);
   if (out.shut_down) socket_thread().shutdown(handle_, id);
+  if (out.pause) socket_thread().pause(handle_, id);
   if (out.resume) resume(out.resume);
   if (detail::socket_state* s = sockets_.find(id); s != nullptr && s->closing && s->closed) {
     sockets_.erase(id);

@@ -102,8 +102,14 @@ socket_table::outcome socket_table::apply(message& msg) {
           fmt::format("WARNING: {} K bytes need to send out (fd = {})", head->ud, head->id);
       break;
   }
+  const bool satisfied = !s->waiter || s->ready();
   if (s->waiter && s->ready()) {
     result.resume = std::exchange(s->waiter, nullptr);
+  }
+  // Only when no reader still waits for more: a read of more than the limit must get it.
+  if (!s->paused && !s->closed && satisfied && s->unread() > read_buffer_limit) {
+    s->paused = true;
+    result.pause = true;
   }
   return result;
 }

@@ -24,6 +24,10 @@
 
 namespace starling::detail {
 
+/// Unread bytes past which a socket stops being read until a coroutine waits for more (as
+/// skynet.socket's BUFFER_LIMIT): a service that does not read holds at most about this much.
+inline constexpr std::size_t read_buffer_limit = 128 * 1024;
+
 struct accepted_socket {
   std::int32_t id = 0;
   std::string peer;  ///< "ip:port"
@@ -50,6 +54,7 @@ struct socket_state {
   bool connected = false;               ///< CONNECT seen
   bool closed = false;                  ///< CLOSE or ERROR seen, or the open failed
   bool closing = false;                 ///< our own close was requested
+  bool paused = false;                  ///< not read: the buffer passed read_buffer_limit
   std::string error;                    ///< the ERROR text, when there was one
   std::string address;                  ///< CONNECT's text (a listener: the bound ip)
   int port = 0;                         ///< a listener: the bound port
@@ -92,6 +97,7 @@ class socket_table {
     std::coroutine_handle<> resume;  ///< a waiter whose condition now holds
     bool shut_down = false;          ///< an ERROR: the socket should be shut down
     std::string warning;             ///< a line to log (a write-backlog warning)
+    bool pause = false;              ///< the buffer passed read_buffer_limit: stop reading
   };
   /// Applies a socket message. Takes the bytes a DATA message carries (frees its buffer).
   outcome apply(message& msg);

@@ -117,6 +117,18 @@ result_text cmd_stat(context& self, std::string_view param) {
   return std::string();
 }
 
+// Starling's: the mailbox limit (docs/DESIGN.md, "Mailboxes"). "MQLIMIT n" sets it (0: none),
+// "MQLIMIT" reads it; the answer is the limit in effect, nothing for a bad parameter.
+result_text cmd_mqlimit(context& self, std::string_view param) {
+  if (!param.empty()) {
+    std::size_t length = 0;
+    const auto [end, error] = std::from_chars(param.data(), param.data() + param.size(), length);
+    if (error != std::errc() || end != param.data() + param.size()) return std::nullopt;
+    self.inbox().set_limit(length);
+  }
+  return std::to_string(self.inbox().limit());
+}
+
 result_text cmd_signal(context& self, std::string_view param) {
   const auto blank = param.find(' ');
   const auto target = to_handle(self.owner(), param.substr(0, blank));
@@ -174,6 +186,7 @@ std::optional<std::string> run_command(context& self, std::string_view command,
   if (command == "MONITOR") return cmd_monitor(self, param);
   if (command == "STAT") return cmd_stat(self, param);
   if (command == "SIGNAL") return cmd_signal(self, param);
+  if (command == "MQLIMIT") return cmd_mqlimit(self, param);
   if (command == "LOGON") return cmd_logon(self, param, true);
   if (command == "LOGOFF") return cmd_logon(self, param, false);
   if (command == "SHUTDOWN") return cmd_shutdown(self, param);

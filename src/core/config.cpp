@@ -251,6 +251,10 @@ std::int64_t parse_ticks(const char* key, const std::string& text, std::int64_t 
   return value;
 }
 
+// Keys that subsystems read with size_setting (core/environment.hpp); checked at load so that a bad
+// one stops the node at start rather than where it is first used.
+constexpr const char* size_keys[] = {"socket_write_limit", "socket_pause_mqlen"};
+
 template <typename Lookup>
 node_settings parse_settings(Lookup&& lookup) {
   node_settings settings;
@@ -285,6 +289,9 @@ node_settings parse_settings(Lookup&& lookup) {
     settings.call_timeout = parse_ticks("call_timeout", *ticks, 1);
   if (auto ticks = lookup("shutdown_timeout")) {
     settings.shutdown_timeout = parse_ticks("shutdown_timeout", *ticks, 0);
+  }
+  for (const char* key : size_keys) {
+    if (auto text = lookup(key)) (void)parse_size_setting(key, *text);
   }
   return settings;
 }

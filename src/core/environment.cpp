@@ -1,5 +1,12 @@
 #include "core/environment.hpp"
 
+#include <fmt/format.h>
+
+#include <charconv>
+#include <system_error>
+
+#include "core/config.hpp"
+
 namespace starling {
 
 std::optional<std::string> environment::get(std::string_view key) const {
@@ -40,6 +47,21 @@ std::string setenv_exists_message(std::string_view key) {
   std::string message(setenv_exists_prefix);
   message += key;
   return message;
+}
+
+std::size_t parse_size_setting(std::string_view key, const std::string& text) {
+  std::size_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, value);
+  if (text.empty() || error != std::errc() || stop != end) {
+    throw config_error(fmt::format("Invalid {} {} , should be a non-negative integer", key, text));
+  }
+  return value;
+}
+
+std::size_t size_setting(const environment& env, std::string_view key, std::size_t fallback) {
+  const std::optional<std::string> text = env.get(key);
+  return text ? parse_size_setting(key, *text) : fallback;
 }
 
 }  // namespace starling

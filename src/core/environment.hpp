@@ -39,6 +39,14 @@ class environment {
   std::map<std::string, std::string, std::less<>> values_;
 };
 
+/// Thread-safe (pure). The value of a size or length key (socket_write_limit,
+/// socket_pause_mqlen, ...): a non-negative decimal integer. Throws config_error
+/// (core/config.hpp) "Invalid <key> <text> , should be a non-negative integer" otherwise.
+[[nodiscard]] std::size_t parse_size_setting(std::string_view key, const std::string& text);
+/// Thread-safe. `key` of `env` read by parse_size_setting; `fallback` when it is absent.
+[[nodiscard]] std::size_t size_setting(const environment& env, std::string_view key,
+                                       std::size_t fallback);
+
 /// The start of skynet's error text for a setenv of an existing key; the key follows it.
 inline constexpr std::string_view setenv_exists_prefix = "Can't setenv exist key : ";
 

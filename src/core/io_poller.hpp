@@ -21,6 +21,9 @@ class io_poller {
   virtual bool poll(std::uint64_t deadline_ns) = 0;
   /// Makes a `poll` in progress return soon, or the next one return at once.
   virtual void interrupt() noexcept = 0;
+  /// When the poller wants to be polled again even if no I/O comes (monotonic ns; UINT64_MAX:
+  /// only for I/O). Asked by the thread about to wait in `poll`, as `poll` is.
+  [[nodiscard]] virtual std::uint64_t deadline() const noexcept { return UINT64_MAX; }
 };
 
 }  // namespace starling

@@ -10,10 +10,15 @@
 // queue in one swap (a lone message it just pops) and pops from the batch without the lock.
 // So a sender and a worker on two cores meet on the lock once per batch rather than once per
 // message.
+//
+// Overload: a push that takes the senders' queue past the warning threshold (1024, then
+// doubling until the mailbox is seen empty, as skynet) reports the length, so the warning comes
+// when the queue grows, not when the worker next takes a batch. An opt-in limit refuses
+// requests past a length (docs/DESIGN.md, "Mailboxes").
 
 #include <atomic>
 #include <cstddef>
-#include <optional>
+#include <cstdint>
 
 #include "base/block_queue.hpp"
 #include "base/spinlock.hpp"
@@ -32,6 +37,17 @@ class mailbox {
     queued,    ///< stored; the service is already scheduled
     schedule,  ///< stored; the caller must put the service in the run queue
     closed,    ///< refused: the service has retired; the message is left with the caller
+    full,      ///< refused: past the limit (set_limit); the message is left with the caller
+  };
+
+  /// 16 bytes, so that it comes back in two registers: push is the runtime's hottest call.
+  struct push_outcome {
+    /// Queued or schedule: the mailbox's length when this push crossed a warning threshold
+    /// (which then doubles), else 0.
+    std::size_t overload = 0;
+    /// Full: the requests refused since the mailbox was last empty, this one included.
+    std::uint32_t refused = 0;
+    push_result result = push_result::queued;
   };
 
   /// Starts unschedulable: pushes are stored but do not schedule until `activate`.
@@ -41,17 +57,22 @@ class mailbox {
   mailbox(const mailbox&) = delete;
   mailbox& operator=(const mailbox&) = delete;
 
-  push_result push(message& msg);
+  /// Stores `msg` (moved from) unless the mailbox is closed or full.
+  push_outcome push(message& msg);
+
+  /// Refuses requests while `length` messages or more are queued (0: no limit, the default).
+  /// Replies, errors and socket messages are never refused: dropping them would leave the
+  /// service's own calls or a socket's bytes lost. Any thread.
+  void set_limit(std::size_t length);
+  [[nodiscard]] std::size_t limit();
 
   /// Makes the mailbox schedulable after its service's init; true when it must be scheduled.
   bool activate();
 
   /// Pops the oldest message. False when empty, which takes the mailbox out of the run queue.
   /// `remaining` is the length of the worker's batch after the pop (what was queued when the
-  /// batch was taken, less what has been popped since). `overload` is set to it when a new
-  /// batch crossed the warning threshold (which then doubles; it resets when the mailbox is
-  /// seen empty).
-  bool pop(message& out, std::size_t& remaining, std::optional<std::size_t>& overload);
+  /// batch was taken, less what has been popped since).
+  bool pop(message& out, std::size_t& remaining);
 
   /// Takes the mailbox out of the run queue if it is empty (as an empty pop would); true then.
   bool release_if_empty();
@@ -62,9 +83,18 @@ class mailbox {
   message_queue close();
 
   [[nodiscard]] std::size_t size();
+  /// The length without the lock: exact when nothing moves, a moment old otherwise. For
+  /// observers that poll it often (the socket thread's backpressure).
+  [[nodiscard]] std::size_t length_hint() const noexcept {
+    return queue_size_.load(std::memory_order_relaxed) +
+           batch_size_.load(std::memory_order_relaxed);
+  }
 
  private:
   static constexpr std::size_t initial_overload_threshold = 1024;
+
+  /// Whether the limit applies to `msg`: requests, not replies, errors or socket events.
+  static bool limited(const message& msg) noexcept;
 
   /// Leaves the run queue (both sides empty). Under lock_, from the worker.
   void go_idle();
@@ -75,6 +105,10 @@ class mailbox {
   bool scheduled_ = true;  // held until activate() so pushes during init do not schedule
   bool closed_ = false;
   bool batch_out_ = false;  // the worker took a batch and has not come back for more
+  std::size_t overload_threshold_ = initial_overload_threshold;
+  std::size_t limit_ = 0;                   // 0: none
+  std::uint32_t refused_ = 0;               // by the limit since the mailbox was last empty
+  std::atomic<std::size_t> queue_size_{0};  // queue_.size(), for length_hint()
 
   // Keeps the worker's fields off the senders' cache lines. Padding rather than alignas: an
   // over-aligned context would need aligned allocation, slower and larger per service.
@@ -84,7 +118,6 @@ class mailbox {
   message_queue batch_;
   std::atomic<std::size_t> batch_size_{0};  // batch_.size(), for size() from other threads
   bool batch_has_block_ = false;            // batch_ kept a block from a swap
-  std::size_t overload_threshold_ = initial_overload_threshold;
 };
 
 }  // namespace starling

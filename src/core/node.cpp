@@ -31,6 +31,7 @@ node::node(node_options options, const module_registry& modules, environment& en
           [this] {
             return scheduler_.timers_covered() && started_.load(std::memory_order_relaxed);
           }),
+      trimmer_([this](handle_t h) { return queue_length(h); }),
       start_mono_ns_(monotonic_ns()) {
   const auto wall = wall_clock_ns().count();
   start_seconds_ = wall / 1'000'000'000;
@@ -39,6 +40,7 @@ node::node(node_options options, const module_registry& modules, environment& en
 }
 
 node::~node() {
+  trimmer_.stop();
   scheduler_.stop();
   timer_.stop();
   if (stall_monitor_) stall_monitor_->stop();
@@ -123,6 +125,12 @@ handle_t node::launch(std::string_view line) {
 
 std::shared_ptr<context> node::grab(handle_t h) const {
   return handles_.grab(h);
+}
+
+std::optional<std::size_t> node::queue_length(handle_t h) const {
+  std::optional<std::size_t> length;
+  handles_.visit(h, [&](context& target) { length = target.inbox().length_hint(); });
+  return length;
 }
 
 void node::kill(handle_t killer, handle_t target) {
@@ -238,17 +246,41 @@ bool node::deliver(handle_t dest, message& msg) {
   // The pin keeps the target alive for the push; a reference is taken only when the push
   // makes it runnable, so a send to a busy service touches no reference count.
   std::shared_ptr<context> runnable;
-  auto result = mailbox::push_result::queued;
+  mailbox::push_outcome out;
   const bool live = handles_.visit(dest, [&](context& target) {
-    result = target.inbox().push(msg);
-    if (result == mailbox::push_result::schedule) runnable = target.shared_from_this();
+    out = target.inbox().push(msg);
+    if (out.result == mailbox::push_result::schedule) runnable = target.shared_from_this();
   });
   if (!live) return false;
   if (runnable) scheduler_.schedule(std::move(runnable));
-  // Retiring waits for pins before it closes the mailbox, so this needs a mailbox closed
-  // some other way; answer as for any dead service.
-  if (result == mailbox::push_result::closed) bounce(dest, msg);
+  switch (out.result) {
+    case mailbox::push_result::queued:
+    case mailbox::push_result::schedule:
+      if (out.overload != 0) {
+        log(dest, fmt::format("error: May overload, message queue length = {}", out.overload));
+        trimmer_.watch(dest);  // what the flood takes is given back once it has drained
+      }
+      break;
+    case mailbox::push_result::closed:
+      // Retiring waits for pins before it closes the mailbox, so this needs a mailbox closed
+      // some other way; answer as for any dead service.
+      bounce(dest, msg);
+      break;
+    case mailbox::push_result::full:
+      refuse(dest, msg, out.refused);
+      break;
+  }
   return true;
+}
+
+void node::refuse(handle_t full, message& msg, std::size_t refused) {
+  // Once per power of two: a flood past the limit logs a few lines, not one per message.
+  if ((refused & (refused - 1)) == 0) {
+    log(full,
+        fmt::format("error: mailbox full, {} message(s) refused since it was last empty", refused));
+  }
+  // A session-0 error would tell the sender that the service is gone; only a call is answered.
+  if (msg.source != 0 && msg.session != 0) send(full, msg.source, ptype::error, msg.session, {});
 }
 
 void node::bounce(handle_t dead, message& msg) {
@@ -309,10 +341,6 @@ void node::dispatch(worker_probe& probe, context& target, message& msg) {
 
 void node::between_batches() {
   if (timer_.due(monotonic_ns())) timer_.fire_due();
-}
-
-void node::overloaded(context& target, std::size_t length) {
-  log(target.handle(), fmt::format("error: May overload, message queue length = {}", length));
 }
 
 }  // namespace starling

@@ -20,6 +20,7 @@
 #include "core/environment.hpp"
 #include "core/handle_table.hpp"
 #include "core/io_poller.hpp"
+#include "core/memory_trimmer.hpp"
 #include "core/module_registry.hpp"
 #include "core/scheduler.hpp"
 #include "core/shutdown_board.hpp"
@@ -83,6 +84,9 @@ class node final : private dispatcher {
   void kill(handle_t killer, handle_t target);
   /// `self` retires itself (logs `KILL self`, tells the exit monitor).
   void exit(handle_t self);
+  /// How many messages `h` has queued, read without its mailbox lock (a moment old when
+  /// they move); nullopt when `h` is not live. For the socket thread's backpressure.
+  [[nodiscard]] std::optional<std::size_t> queue_length(handle_t h) const;
   /// Number of live services.
   [[nodiscard]] std::size_t live_services() const { return handles_.live(); }
   [[nodiscard]] std::vector<handle_t> services() const { return handles_.handles(); }
@@ -131,13 +135,18 @@ class node final : private dispatcher {
   /// Sends `text` to the service named `logger` with `source`; dropped if there is none.
   void log(handle_t source, std::string_view text);
 
+  // ---- memory --------------------------------------------------------------------------
+
+  /// A lot of memory was just freed (a long write queue drained): it goes back to the system
+  /// soon (memory_trimmer). Overloaded mailboxes are watched without being asked.
+  void release_memory_soon() { trimmer_.request(); }
+
   [[nodiscard]] const node_options& options() const noexcept { return options_; }
   /// The config keys and what services set (skynet.getenv / setenv).
   [[nodiscard]] environment& env() const noexcept { return env_; }
 
  private:
   void dispatch(worker_probe& probe, context& target, message& msg) override;
-  void overloaded(context& target, std::size_t length) override;
   void between_batches() override;
   [[nodiscard]] std::uint64_t next_timer_deadline() const override { return timer_.earliest(); }
 
@@ -146,6 +155,8 @@ class node final : private dispatcher {
   bool deliver(handle_t dest, message& msg);
   /// Answers a message that will never be handled: PTYPE_ERROR with its session, from `dead`.
   void bounce(handle_t dead, message& msg);
+  /// Drops a request that `full`'s mailbox limit refused: a call gets PTYPE_ERROR.
+  void refuse(handle_t full, message& msg, std::size_t refused);
   void retire(handle_t h);
   void notify_exit_monitor(handle_t retired);
   void drop_remote(handle_t source, handle_t dest, std::int32_t session, std::size_t size);
@@ -158,6 +169,7 @@ class node final : private dispatcher {
   scheduler scheduler_;
   timer timer_;
   std::unique_ptr<stall_monitor> stall_monitor_;
+  memory_trimmer trimmer_;  // after handles_: it looks services up until it stops
 
   std::uint64_t start_mono_ns_;
   std::int64_t start_seconds_;

@@ -396,9 +396,12 @@ std::shared_ptr<context> scheduler::lead(int index, bool& notified) {
     publish_asleep();
   }
   const wait_plan plan = plan_wait(notified, false);
-  const bool got = poller->poll(plan.wake_at);
+  // The poller's own deadline (a throttled socket's next look) ends the wait as a timer's
+  // does, not as a notice.
+  const std::uint64_t wake_at = std::min(plan.wake_at, poller->deadline());
+  const bool got = poller->poll(wake_at);
   end_wait(plan);
-  notified = note_poll(got) < plan.wake_at && !got;
+  notified = note_poll(got) < wake_at && !got;
   {
     std::lock_guard guard(queue_lock_);
     leader_blocked_.store(false);
@@ -445,19 +448,16 @@ void scheduler::work(int index) {
       if (!current) continue;
     }
     std::size_t remaining = 0;
-    std::optional<std::size_t> overload;
-    if (!current->inbox().pop(msg, remaining, overload)) {
+    if (!current->inbox().pop(msg, remaining)) {
       current.reset();  // empty: it left the run queue inside pop()
       continue;
     }
     std::size_t batch = weight < 0 ? 1 : std::max<std::size_t>(1, remaining >> weight);
     for (;;) {
-      if (overload) node_.overloaded(*current, *overload);
       node_.dispatch(probe, *current, msg);
       msg.data.reset();
       if (--batch == 0) break;
-      overload.reset();
-      if (!current->inbox().pop(msg, remaining, overload)) {
+      if (!current->inbox().pop(msg, remaining)) {
         current.reset();
         break;
       }

@@ -49,8 +49,6 @@ class dispatcher {
   virtual ~dispatcher() = default;
   /// Runs one message of `target` on worker `probe`'s thread.
   virtual void dispatch(worker_probe& probe, context& target, message& msg) = 0;
-  /// `target`'s mailbox crossed its warning threshold with `length` messages queued.
-  virtual void overloaded(context& target, std::size_t length) = 0;
   /// Called by busy and spinning workers every few batches or polls (timer delivery without
   /// a thread switch).
   virtual void between_batches() = 0;

@@ -26,7 +26,7 @@ namespace starling::lua {
 
 namespace {
 
-constexpr int default_backlog = 32;
+constexpr int default_backlog = 0;  // the system maximum (socket_server::listen)
 constexpr std::size_t host_capacity = 256;
 
 // ---- the server and the calling service (the module's upvalues) ------------------------------
@@ -229,6 +229,12 @@ int l_nodelay(lua_State* L) {
   return 0;
 }
 
+// sink(id, service): Starling's; reading `id` also pauses while `service`'s mailbox is long.
+int l_sink(lua_State* L) {
+  server(L).set_sink(check_id(L, 1), static_cast<handle_t>(luaL_checkinteger(L, 2)));
+  return 0;
+}
+
 int l_send(lua_State* L) {
   const std::int32_t id = check_id(L, 1);
   bool sent = false;
@@ -387,6 +393,7 @@ void push_info(lua_State* L, const net::socket_info& s) {
   set_integer(L, "wtime", s.wtime);
   set_boolean(L, "reading", s.reading);
   set_boolean(L, "writing", s.writing);
+  if (s.throttled) set_boolean(L, "throttled", true);
   if (!s.endpoint.empty()) set_string(L, "peer", s.endpoint);
 }
 
@@ -689,7 +696,7 @@ const luaL_Reg with_server[] = {
     {"udp", l_udp},           {"udp_connect", l_udp_connect},
     {"udp_dial", l_udp_dial}, {"udp_listen", l_udp_listen},
     {"udp_send", l_udp_send}, {"info", l_info},
-    {nullptr, nullptr},
+    {"sink", l_sink},         {nullptr, nullptr},
 };
 
 const luaL_Reg plain[] = {

@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include <variant>
 
 #include "base/clock.hpp"
+#include "core/environment.hpp"
 #include "core/node.hpp"
 #include "core/socket_message.hpp"
 #include "net/address.hpp"
@@ -42,6 +44,17 @@ constexpr std::size_t max_datagram = 65535;
 /// The poller key of the request queue's wakeup fd; socket ids start at 1.
 constexpr std::uint64_t wakeup_key = 0;
 constexpr std::size_t events_per_wait = 64;
+/// Defaults of the limits (docs/CONFIG.md says why these).
+constexpr std::size_t default_write_limit = 64 << 20;
+constexpr std::size_t default_pause_mqlen = 256;
+/// Backpressure counts each message queued for a socket's owner or sink as one per this many
+/// bytes of the socket's read size: a socket read in big chunks pauses sooner, so the bytes it
+/// can have waiting stay near socket_pause_mqlen of these units.
+constexpr std::size_t pause_unit_bytes = 64 << 10;
+/// While sockets are throttled, how often their mailboxes are looked at at most, and at
+/// least (the drain is seen by looking, nobody tells the poll).
+constexpr std::uint64_t pace_interval_ns = 200'000;
+constexpr std::uint64_t pace_wait_ns = 1'000'000;
 
 // ---- requests: one per call that needs the socket thread ---------------------------------
 
@@ -85,6 +98,15 @@ struct send {
 struct flush_rest {
   std::int32_t id;
 };
+/// A write was refused by the write limit: the socket is to be closed.
+struct over_limit {
+  std::int32_t id;
+  std::size_t unsent;  ///< what the refused write would have made it
+};
+struct sink {
+  std::int32_t id;
+  handle_t service;
+};
 struct udp_open {
   std::int32_t id;
   handle_t owner;
@@ -104,8 +126,8 @@ struct udp_send {
 }  // namespace req
 
 using request = std::variant<req::listen, req::connect, req::bind, req::start, req::pause,
-                             req::close, req::nodelay, req::send, req::flush_rest, req::udp_open,
-                             req::udp_connect, req::udp_send>;
+                             req::close, req::nodelay, req::send, req::flush_rest, req::over_limit,
+                             req::sink, req::udp_open, req::udp_connect, req::udp_send>;
 
 struct free_deleter {
   void operator()(void* p) const noexcept { std::free(p); }
@@ -172,12 +194,18 @@ struct socket_server::impl final : io_poller {
   /// was taken (all written, or the rest queued for the socket thread).
   bool try_direct_write(socket_slot& s, std::int32_t id, payload& data);
   void post_send(socket_slot& s, std::int32_t id, payload data, write_queue::priority level);
+  /// Whether `size` more bytes keep `id` within the write limit. The first refusal asks the
+  /// socket thread to close it.
+  bool admit(socket_slot& s, std::int32_t id, std::size_t size);
 
   // ---- the poll: run by one worker at a time, the leader (core/io_poller.hpp) -----------
   // "The socket thread" below means that leader, whichever thread it is.
 
   bool poll(std::uint64_t deadline_ns) override;
   void interrupt() noexcept override { requests_.signal(); }
+  [[nodiscard]] std::uint64_t deadline() const noexcept override {
+    return throttled_.empty() ? UINT64_MAX : paced_at_ns_ + pace_wait_ns;
+  }
   void drain_requests();
   [[nodiscard]] std::vector<socket_info> collect_info();
   /// Handles one event; true when the same event must be handled again (a read filled its
@@ -193,6 +221,8 @@ struct socket_server::impl final : io_poller {
   void on(req::nodelay& r);
   void on(req::send& r);
   void on(req::flush_rest& r);
+  void on(req::over_limit& r);
+  void on(req::sink& r);
   void on(req::udp_open& r);
   void on(req::udp_connect& r);
   void on(req::udp_send& r);
@@ -205,6 +235,8 @@ struct socket_server::impl final : io_poller {
   void set_state(socket_slot& s, socket_state state);
   void set_reading(socket_slot& s, bool on);
   void set_writing(socket_slot& s, bool on);
+  /// Tells epoll what `s` waits for now; false (and ERROR to the owner) if it refuses.
+  bool update_events(socket_slot& s, std::string_view failure);
   /// Frees the slot and closes the fd (unless bound); no message.
   void force_close(socket_slot& s);
   /// force_close, with CLOSE unless one was sent already.
@@ -228,6 +260,19 @@ struct socket_server::impl final : io_poller {
   void flush_datagrams(socket_slot& s);
   void report_socket_error(socket_slot& s);
 
+  // ---- backpressure (the socket thread) --------------------------------------------------
+
+  /// Whether `service`'s mailbox holds at least `length` messages, each counting `weight`.
+  [[nodiscard]] bool crowded(handle_t service, std::size_t length, std::size_t weight) const;
+  /// How much a message queued for `s`'s owner or sink counts (pause_unit_bytes).
+  [[nodiscard]] static std::size_t read_weight(const socket_slot& s) noexcept {
+    return std::max<std::size_t>(1, s.read_size / pause_unit_bytes);
+  }
+  /// After a read: stops reading `s` if its owner's or its sink's mailbox is long. True then.
+  bool throttle_if_crowded(socket_slot& s);
+  /// Resumes the throttled sockets whose mailboxes have drained to half; true if any.
+  bool pace(std::uint64_t now);
+
   // ---- messages to owners ----------------------------------------------------------------
 
   void post(handle_t owner, socket_event type, std::int32_t id, std::int32_t ud,
@@ -245,19 +290,25 @@ struct socket_server::impl final : io_poller {
   }
 
   node& runtime_;
+  const std::size_t write_limit_;  // 0: none
+  const std::size_t pause_mqlen_;  // 0: no backpressure
   socket_table table_;
   control_queue<request> requests_;
   poller poller_;
   std::vector<request> batch_;                        // the socket thread's
   std::vector<std::byte> udp_buffer_;                 // the socket thread's
   std::array<poll_event, events_per_wait> events_{};  // the socket thread's
-  unique_fd spare_;  // given up to shed a connection when out of fds
+  unique_fd spare_;                      // given up to shed a connection when out of fds
+  std::vector<std::int32_t> throttled_;  // the socket thread's: ids, stale ones dropped lazily
+  std::uint64_t paced_at_ns_ = 0;        // the socket thread's: the last look at them
 };
 
 // ---- construction ----------------------------------------------------------------------
 
 socket_server::impl::impl(node& runtime)
     : runtime_(runtime),
+      write_limit_(size_setting(runtime.env(), "socket_write_limit", default_write_limit)),
+      pause_mqlen_(size_setting(runtime.env(), "socket_pause_mqlen", default_pause_mqlen)),
       udp_buffer_(max_datagram),
       spare_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {
   if (!poller_.add(requests_.wakeup_fd(), wakeup_key, true, false)) {
@@ -301,7 +352,8 @@ std::int32_t socket_server::listen(handle_t owner, std::string_view host, int po
   const auto addresses = resolve_endpoint(host.empty() ? std::string_view("0.0.0.0") : host, port,
                                           SOCK_STREAM, true, nullptr);
   if (addresses.empty()) return -1;
-  unique_fd fd = open_bound(addresses.front(), SOCK_STREAM, backlog);
+  unique_fd fd =
+      open_bound(addresses.front(), SOCK_STREAM, backlog > 0 ? backlog : system_backlog());
   if (!fd) return -1;
   const std::int32_t id = impl_->table_.reserve(socket_protocol::tcp);
   if (id < 0) return -1;
@@ -344,11 +396,16 @@ void socket_server::nodelay(std::int32_t id) {
   impl_->requests_.push(req::nodelay{id});
 }
 
+void socket_server::set_sink(std::int32_t id, handle_t sink) {
+  impl_->requests_.push(req::sink{id, sink});
+}
+
 bool socket_server::send(std::int32_t id, payload data) {
   socket_slot* s = impl_->table_.find(id);
   if (s == nullptr || s->closing.load(std::memory_order_acquire)) return false;
   const bool udp = s->protocol.load(std::memory_order_relaxed) == socket_protocol::udp;
   if (!udp && data.empty()) return true;
+  if (!udp && !impl_->admit(*s, id, data.size())) return false;
   if (!udp && impl_->try_direct_write(*s, id, data)) return true;
   impl_->post_send(*s, id, std::move(data), write_queue::priority::high);
   return true;
@@ -357,8 +414,9 @@ bool socket_server::send(std::int32_t id, payload data) {
 bool socket_server::send_lowpriority(std::int32_t id, payload data) {
   socket_slot* s = impl_->table_.find(id);
   if (s == nullptr) return false;
-  if (s->protocol.load(std::memory_order_relaxed) == socket_protocol::tcp && data.empty()) {
-    return true;
+  if (s->protocol.load(std::memory_order_relaxed) == socket_protocol::tcp) {
+    if (data.empty()) return true;
+    if (!impl_->admit(*s, id, data.size())) return false;
   }
   impl_->post_send(*s, id, std::move(data), write_queue::priority::low);
   return true;
@@ -390,9 +448,22 @@ bool socket_server::impl::try_direct_write(socket_slot& s, std::int32_t id, payl
   return true;
 }
 
+bool socket_server::impl::admit(socket_slot& s, std::int32_t id, std::size_t size) {
+  if (s.over_limit.load(std::memory_order_relaxed) == id) return false;
+  if (write_limit_ == 0) return true;
+  // Both counts are read without the lock: a write racing with a flush may be judged on a
+  // backlog a moment old, which moves the limit by at most that flush.
+  const std::size_t unsent = s.queue.bytes() + s.in_flight.load(std::memory_order_relaxed) + size;
+  if (unsent <= write_limit_) return true;
+  if (s.over_limit.exchange(id, std::memory_order_relaxed) != id) {
+    requests_.push(req::over_limit{id, unsent});
+  }
+  return false;
+}
+
 void socket_server::impl::post_send(socket_slot& s, std::int32_t id, payload data,
                                     write_queue::priority level) {
-  s.in_flight.fetch_add(1, std::memory_order_acq_rel);
+  s.in_flight.fetch_add(data.size(), std::memory_order_acq_rel);
   requests_.push(req::send{id, std::move(data), level});
 }
 
@@ -474,9 +545,28 @@ std::vector<std::string> socket_server::resolve(std::string_view host, std::stri
   return resolve_host(host, error);
 }
 
+int socket_server::system_backlog() noexcept {
+  // listen() cuts any larger backlog to net.core.somaxconn; asking for it exactly keeps what
+  // netstat and ss report honest.
+  static const int maximum = [] {
+    int value = 0;
+    if (std::FILE* f = std::fopen("/proc/sys/net/core/somaxconn", "re")) {
+      if (std::fscanf(f, "%d", &value) != 1) value = 0;
+      std::fclose(f);
+    }
+    return value > 0 ? value : SOMAXCONN;
+  }();
+  return maximum;
+}
+
 // ---- the socket thread: loop and requests ------------------------------------------------
 
 bool socket_server::impl::poll(std::uint64_t deadline_ns) {
+  bool resumed = false;
+  if (!throttled_.empty()) {
+    const std::uint64_t now = monotonic_ns();
+    if (now - paced_at_ns_ >= pace_interval_ns) resumed = pace(now);
+  }
   int timeout_ms = deadline_ns == 0 ? 0 : -1;  // 0: a spinning worker's look, no clock read
   if (deadline_ns != 0 && deadline_ns != UINT64_MAX) {
     const std::uint64_t now = monotonic_ns();
@@ -498,7 +588,8 @@ bool socket_server::impl::poll(std::uint64_t deadline_ns) {
     drain_requests();
     if (event.key == wakeup_key || !handle(event)) ++i;
   }
-  return handled;
+  // A resumed socket is I/O to come: the caller treats it as an event.
+  return handled || resumed;
 }
 
 void socket_server::impl::drain_requests() {
@@ -523,6 +614,8 @@ bool socket_server::impl::open_slot(socket_slot& s, unique_fd fd, handle_t owner
   s.reading = read;
   s.writing = write;
   s.close_sent = false;
+  s.throttled = false;
+  s.sink = 0;
   s.read_size = min_read_size;
   s.warn_size = 0;
   s.bytes_read = 0;
@@ -553,19 +646,23 @@ void socket_server::impl::set_state(socket_slot& s, socket_state state) {
 void socket_server::impl::set_reading(socket_slot& s, bool on) {
   if (s.reading == on) return;
   s.reading = on;
-  if (!poller_.modify(s.fd.get(), static_cast<std::uint64_t>(s.id.load()), s.reading, s.writing) &&
-      on) {
-    post(s.owner, socket_event::error, s.id.load(), 0, "enable read failed");
-  }
+  // A throttled socket stays out of epoll's read set: its pace decides when it reads.
+  if (!s.throttled) update_events(s, on ? "enable read failed" : std::string_view());
 }
 
 void socket_server::impl::set_writing(socket_slot& s, bool on) {
   if (s.writing == on) return;
   s.writing = on;
-  if (!poller_.modify(s.fd.get(), static_cast<std::uint64_t>(s.id.load()), s.reading, s.writing)) {
-    post(s.owner, socket_event::error, s.id.load(), 0,
-         on ? "enable write failed" : "disable write failed");
+  update_events(s, on ? "enable write failed" : "disable write failed");
+}
+
+bool socket_server::impl::update_events(socket_slot& s, std::string_view failure) {
+  if (poller_.modify(s.fd.get(), static_cast<std::uint64_t>(s.id.load()), s.reading && !s.throttled,
+                     s.writing)) {
+    return true;
   }
+  if (!failure.empty()) post(s.owner, socket_event::error, s.id.load(), 0, failure);
+  return false;
 }
 
 void socket_server::impl::force_close(socket_slot& s) {
@@ -745,8 +842,9 @@ void socket_server::impl::on(req::send& r) {
   socket_slot& counted = *table_.slot_of(r.id);
   struct leave {
     socket_slot& slot;
-    ~leave() { slot.in_flight.fetch_sub(1, std::memory_order_acq_rel); }
-  } on_exit{counted};
+    std::size_t bytes;
+    ~leave() { slot.in_flight.fetch_sub(bytes, std::memory_order_acq_rel); }
+  } on_exit{counted, r.data.size()};
 
   socket_slot* s = table_.find(r.id);
   if (s == nullptr) return;
@@ -784,6 +882,22 @@ void socket_server::impl::on(req::flush_rest& r) {
   if (backlog == 0) return;
   set_writing(*s, true);
   check_backlog(*s, backlog);
+}
+
+void socket_server::impl::on(req::over_limit& r) {
+  socket_slot* s = table_.find(r.id);
+  if (s == nullptr) return;
+  runtime_.log(0, fmt::format("socket-server: close socket {} ({}): {} bytes to send would pass "
+                              "socket_write_limit ({})",
+                              r.id, s->endpoint, r.unsent, write_limit_));
+  const handle_t owner = s->owner;
+  force_close(*s);
+  runtime_.release_memory_soon();
+  post(owner, socket_event::error, r.id, 0, "write buffer over socket_write_limit");
+}
+
+void socket_server::impl::on(req::sink& r) {
+  if (socket_slot* s = table_.find(r.id)) s->sink = r.service;
 }
 
 void socket_server::impl::check_backlog(socket_slot& s, std::size_t bytes) {
@@ -864,6 +978,7 @@ std::vector<socket_info> socket_server::impl::collect_info() {
     line.wtime = s.write_time.load(std::memory_order_relaxed);
     line.reading = s.reading;
     line.writing = s.writing;
+    line.throttled = s.throttled;
     line.endpoint = s.endpoint;
     lines.push_back(std::move(line));
   });
@@ -889,8 +1004,9 @@ bool socket_server::impl::handle(const poll_event& event) {
     default:
       break;
   }
+  const bool readable = event.readable && s->reading && !s->throttled;
   if (s->protocol.load(std::memory_order_relaxed) == socket_protocol::udp) {
-    if (event.readable && s->reading) receive_datagram(*s);
+    if (readable) receive_datagram(*s);
     if (event.writable && s->writing && table_.find(static_cast<std::int32_t>(event.key))) {
       flush_datagrams(*s);
     }
@@ -900,7 +1016,7 @@ bool socket_server::impl::handle(const poll_event& event) {
   // One action per event, as skynet: a read (then a write on the same event), else a write,
   // else the error, else the hangup. Level triggering brings back what was left.
   bool acted = false;
-  if (event.readable && s->reading) {
+  if (readable) {
     acted = true;
     switch (read_stream(*s)) {
       case read_result::more:
@@ -1019,6 +1135,7 @@ socket_server::impl::read_result socket_server::impl::read_stream(socket_slot& s
     s.read_size = size / 2;
   }
   post(s.owner, socket_event::data, s.id.load(), static_cast<std::int32_t>(got), std::move(buffer));
+  if (throttle_if_crowded(s)) return read_result::idle;
   return got == size ? read_result::more : read_result::idle;
 }
 
@@ -1054,6 +1171,7 @@ void socket_server::impl::flush(socket_slot& s) {
   if (s.warn_size != 0) {
     s.warn_size = 0;
     post(s.owner, socket_event::warning, s.id.load(), 0, malloc_ptr());
+    runtime_.release_memory_soon();  // a backlog of a MiB or more has just been freed
   }
 }
 
@@ -1099,6 +1217,7 @@ void socket_server::impl::receive_datagram(socket_slot& s) {
   s.bytes_read += size;
   s.read_time = runtime_.now();
   post(s.owner, socket_event::udp, s.id.load(), static_cast<std::int32_t>(size), std::move(buffer));
+  throttle_if_crowded(s);
 }
 
 void socket_server::impl::queue_datagram(socket_slot& s, datagram d) {
@@ -1131,6 +1250,46 @@ void socket_server::impl::flush_datagrams(socket_slot& s) {
     s.datagrams.pop_front();
   }
   set_writing(s, false);
+}
+
+// ---- the socket thread: backpressure ----------------------------------------------------------
+
+bool socket_server::impl::crowded(handle_t service, std::size_t length, std::size_t weight) const {
+  if (service == 0) return false;
+  const std::optional<std::size_t> queued = runtime_.queue_length(service);
+  return queued && *queued * weight >= length;
+}
+
+bool socket_server::impl::throttle_if_crowded(socket_slot& s) {
+  // The owner's mailbox holds this socket's reads, the sink's what the owner made of them.
+  const std::size_t weight = read_weight(s);
+  if (pause_mqlen_ == 0 ||
+      (!crowded(s.owner, pause_mqlen_, weight) && !crowded(s.sink, pause_mqlen_, weight))) {
+    return false;
+  }
+  s.throttled = true;
+  if (s.reading) update_events(s, std::string_view());
+  throttled_.push_back(s.id.load(std::memory_order_relaxed));
+  return true;
+}
+
+bool socket_server::impl::pace(std::uint64_t now) {
+  paced_at_ns_ = now;
+  const std::size_t drained = pause_mqlen_ / 2;
+  bool resumed = false;
+  std::erase_if(throttled_, [&](std::int32_t id) {
+    socket_slot* s = table_.find(id);
+    if (s == nullptr || !s->throttled) return true;  // closed (the slot may be another's now)
+    const std::size_t weight = read_weight(*s);
+    if (crowded(s->owner, drained + 1, weight) || crowded(s->sink, drained + 1, weight)) {
+      return false;
+    }
+    s->throttled = false;
+    if (s->reading) update_events(*s, "enable read failed");
+    resumed = true;
+    return true;
+  });
+  return resumed;
 }
 
 }  // namespace starling::net

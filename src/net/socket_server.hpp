@@ -14,6 +14,10 @@
 // (listen, the direct write of `send`, the id reservation of everything else) or is queued for
 // the socket thread and reported by a message.
 //
+// Memory bounds (docs/NET.md, "Limits"): a socket whose unsent bytes would pass
+// `socket_write_limit` is closed, and a socket whose owner's (or sink's) mailbox holds
+// `socket_pause_mqlen` messages stops being read until it drains to half that.
+//
 // Thread contract: every public member is safe from any thread, while the server lives.
 
 #include <cstddef>
@@ -48,13 +52,16 @@ struct socket_info {
   std::int64_t wtime = 0;     ///< node clock of the last write
   bool reading = false;       ///< read events enabled
   bool writing = false;       ///< write events enabled
+  bool throttled = false;     ///< not read until the owner's or the sink's mailbox drains
   std::string endpoint;       ///< listen: "ip:port" bound; others: the peer's, if known
 };
 
 class socket_server {
  public:
   /// Becomes `runtime`'s io_poller; events are delivered with `runtime.send`. The runtime
-  /// must outlive the server. Registers the server as the node's (see `of`).
+  /// must outlive the server. Registers the server as the node's (see `of`). Reads its limits
+  /// from the node's environment (docs/CONFIG.md); a value that is not a non-negative integer
+  /// throws config_error.
   explicit socket_server(node& runtime);
   /// Detaches from the node's workers and closes every socket (no messages).
   ~socket_server();
@@ -68,6 +75,7 @@ class socket_server {
 
   /// Binds and listens in the calling thread (host "" means 0.0.0.0). -1 on failure.
   /// The owner then gets CONNECT(bound ip, bound port); nothing is accepted before `start`.
+  /// A `backlog` of 0 or less means the system's maximum (system_backlog).
   std::int32_t listen(handle_t owner, std::string_view host, int port, int backlog);
   /// Reserves an id and connects from the socket thread: CONNECT(peer ip) or ERROR(text).
   /// -1 when the host name is too long or no id is free.
@@ -83,11 +91,17 @@ class socket_server {
   /// Abortive: queued bytes are dropped.
   void shutdown(handle_t owner, std::int32_t id);
   void nodelay(std::int32_t id);
+  /// Names the service `id`'s data is handed on to (a gate's agent): reading `id` also pauses
+  /// while that service's mailbox is long. 0 forgets it.
+  void set_sink(std::int32_t id, handle_t sink);
 
   /// High-priority write; takes the bytes. Writes straight from the calling thread when
-  /// nothing is queued. False when the id is stale or the socket is closing.
+  /// nothing is queued. False when the id is stale or the socket is closing, or when the
+  /// bytes would take its unsent bytes past the write limit: the socket is then closed (a log
+  /// line, ERROR to the owner) and every later write is refused.
   bool send(std::int32_t id, payload data);
-  /// Low-priority write: queued behind every high-priority buffer. False only for a stale id.
+  /// Low-priority write: queued behind every high-priority buffer. False for a stale id and
+  /// past the write limit, as `send`.
   bool send_lowpriority(std::int32_t id, payload data);
 
   // ---- UDP -----------------------------------------------------------------------------
@@ -114,6 +128,8 @@ class socket_server {
   /// getaddrinfo without hints: one ip per result, duplicates kept. The resolver's text on
   /// failure.
   [[nodiscard]] static std::vector<std::string> resolve(std::string_view host, std::string* error);
+  /// The longest accept queue the system allows (net.core.somaxconn, else SOMAXCONN).
+  [[nodiscard]] static int system_backlog() noexcept;
 
  private:
   struct impl;

@@ -69,9 +69,11 @@ struct socket_slot {
   std::atomic<socket_protocol> protocol{socket_protocol::tcp};
   /// Closed by its owner with output pending: later sends are refused.
   std::atomic<bool> closing{false};
-  /// `send` requests for this slot (any id) still in the request FIFO. A direct write waits
-  /// for them, or it would overtake them.
-  std::atomic<int> in_flight{0};
+  /// Bytes of the `send` requests for this slot (any id) still in the request FIFO. A direct
+  /// write waits for them, or it would overtake them; the write limit counts them as unsent.
+  std::atomic<std::size_t> in_flight{0};
+  /// The id whose writes passed the write limit: refused from then on, its close is on the way.
+  std::atomic<std::int32_t> over_limit{0};
   std::atomic<std::uint64_t> bytes_written{0};
   std::atomic<std::int64_t> write_time{0};
 
@@ -89,6 +91,11 @@ struct socket_slot {
   bool reading = false;
   bool writing = false;
   bool close_sent = false;
+  /// Not read, because the owner's or the sink's mailbox is long (backpressure); reading
+  /// resumes when they drain, whatever `reading` says.
+  bool throttled = false;
+  /// The service this socket's data is handed on to (a gate's agent), watched like the owner.
+  handle_t sink = 0;
   std::size_t read_size = 0;
   std::size_t warn_size = 0;     ///< the backlog that triggers the next WARNING
   std::uint64_t bytes_read = 0;  ///< listen: connections accepted

@@ -18,7 +18,7 @@ constexpr std::size_t max_gather = 64;
 
 void write_queue::push(payload data, priority level) {
   if (data.empty()) return;
-  bytes_ += data.size();
+  add_bytes(data.size());
   if (level == priority::low && !(high_.empty() && low_.empty())) {
     low_.push_back(std::move(data));
   } else {
@@ -28,7 +28,7 @@ void write_queue::push(payload data, priority level) {
 
 void write_queue::push_partial(payload data, std::size_t sent) {
   assert(empty() && sent < data.size());
-  bytes_ += data.size() - sent;
+  add_bytes(data.size() - sent);
   offset_ = sent;
   high_.push_back(std::move(data));
 }
@@ -64,7 +64,7 @@ write_queue::flush_result write_queue::flush(int fd) {
 }
 
 void write_queue::consume(std::size_t n) {
-  bytes_ -= n;
+  bytes_.store(bytes() - n, std::memory_order_relaxed);
   while (n > 0 && !high_.empty()) {
     const std::size_t left = high_.front().size() - offset_;
     if (n < left) {
@@ -93,7 +93,7 @@ void write_queue::clear() noexcept {
   high_.clear();
   low_.clear();
   offset_ = 0;
-  bytes_ = 0;
+  bytes_.store(0, std::memory_order_relaxed);
 }
 
 }  // namespace starling::net

@@ -6,8 +6,9 @@
 // buffer that is only partly written moves to the (then empty) high queue, so a buffer once
 // started is finished before any other and buffers never interleave.
 //
-// Not thread-safe: the socket's lock guards it.
+// Not thread-safe: the socket's lock guards it, except `bytes`, which any thread may read.
 
+#include <atomic>
 #include <cstddef>
 #include <deque>
 
@@ -38,9 +39,12 @@ class write_queue {
   /// Drops everything queued.
   void clear() noexcept;
 
-  [[nodiscard]] bool empty() const noexcept { return bytes_ == 0; }
-  /// Bytes queued and not yet written.
-  [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
+  [[nodiscard]] bool empty() const noexcept { return bytes() == 0; }
+  /// Bytes queued and not yet written. Any thread: without the lock, a moment old when the
+  /// queue moves.
+  [[nodiscard]] std::size_t bytes() const noexcept {
+    return bytes_.load(std::memory_order_relaxed);
+  }
 
  private:
   /// Removes the first `n` bytes, promoting a partly written low buffer.
@@ -49,7 +53,10 @@ class write_queue {
   std::deque<payload> high_;
   std::deque<payload> low_;
   std::size_t offset_ = 0;  // bytes of high_.front() already written
-  std::size_t bytes_ = 0;
+  // Written under the socket's lock only; atomic so that `bytes` may be read without it.
+  std::atomic<std::size_t> bytes_{0};
+
+  void add_bytes(std::size_t n) noexcept { bytes_.store(bytes() + n, std::memory_order_relaxed); }
 };
 
 }  // namespace starling::net

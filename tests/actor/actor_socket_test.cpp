@@ -2,15 +2,21 @@
 // bytes, read a line, read what arrived, write, close, and the failures as errc values.
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../support/test_services.hpp"
 #include "actor/actor.hpp"
+#include "net/address.hpp"
+#include "net/fd.hpp"
 #include "net/socket_server.hpp"
 
 namespace starling {
@@ -147,6 +153,87 @@ TEST(actor_socket, listen_accept_read_write_close) {
     if (e.rfind("server: ", 0) != 0) got.push_back(e);
   }
   EXPECT_EQ(got, expected);
+}
+
+// ---- a service that does not read -------------------------------------------------------------
+
+std::atomic<int> lazy_port{0};
+std::atomic<std::int32_t> lazy_socket{0};
+std::atomic<bool> lazy_go{false};
+std::string lazy_expected;  // written before the service starts reading
+
+/// Accepts one connection, leaves it unread until `lazy_go`, then reads all of it at once.
+class lazy_reader final : public actor {
+ protected:
+  task<> start(std::vector<std::string> args) override {
+    (void)args;
+    auto bound = co_await listen("127.0.0.1", 0);
+    lazy_port = bound->port;
+    auto peer = co_await accept(bound->id);
+    lazy_socket = peer->id;
+    while (!lazy_go.load())
+      (void)co_await sleep(1);
+    auto all = co_await read(peer->id, lazy_expected.size());
+    note(all && *all == lazy_expected ? "read all, intact" : "read failed or differs");
+    current->finished = true;
+  }
+};
+
+std::optional<net::socket_info> line_of(net::socket_server& sockets, std::int32_t id) {
+  for (const net::socket_info& line : sockets.info()) {
+    if (line.id == id) return line;
+  }
+  return std::nullopt;
+}
+
+TEST(actor_socket, an_unread_socket_stops_being_read_until_a_coroutine_waits) {
+  record result;
+  current = &result;
+  lazy_port = 0;
+  lazy_socket = 0;
+  lazy_go = false;
+  lazy_expected.assign(8 << 20, '\0');
+  for (std::size_t i = 0; i < lazy_expected.size(); ++i)
+    lazy_expected[i] = static_cast<char>(i * 7 + i / 4096);
+  module_registry modules;
+  register_actor<lazy_reader>(modules, "lazy_reader");
+  {
+    testing::node_fixture f(modules);
+    auto sockets = std::make_shared<net::socket_server>(*f.runtime);
+    f.runtime->attach(sockets);
+    ASSERT_NE(f.runtime->launch("lazy_reader", ""), 0U);
+    ASSERT_TRUE(testing::eventually([&] { return lazy_port.load() != 0; }));
+    net::unique_fd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    const auto to = net::resolve_endpoint("127.0.0.1", lazy_port, SOCK_STREAM, false, nullptr);
+    ASSERT_EQ(::connect(client.get(), to.front().get(), to.front().length), 0);
+    std::atomic<std::size_t> written{0};
+    std::jthread writer([&] {
+      std::string_view rest = lazy_expected;
+      while (!rest.empty()) {
+        const ssize_t n =
+            ::write(client.get(), rest.data(), std::min<std::size_t>(rest.size(), 65536));
+        if (n <= 0) return;
+        rest.remove_prefix(static_cast<std::size_t>(n));
+        written += static_cast<std::size_t>(n);
+      }
+    });
+    // Destroyed before the writer is joined: even a failed test lets the service read it all.
+    struct go_on_exit {
+      ~go_on_exit() { lazy_go = true; }
+    } go;
+    ASSERT_TRUE(testing::eventually([&] {
+      const auto line = lazy_socket ? line_of(*sockets, lazy_socket) : std::nullopt;
+      return line && !line->reading;
+    })) << "paused once the unread bytes passed the limit";
+    const auto paused = line_of(*sockets, lazy_socket);
+    EXPECT_LT(paused->read, std::uint64_t{4} << 20) << "what the service holds stays bounded";
+    EXPECT_LT(written.load(), lazy_expected.size()) << "the client waits on TCP flow control";
+    lazy_go = true;
+    writer.join();
+    EXPECT_TRUE(testing::eventually([&] { return result.finished.load(); }));
+  }
+  current = nullptr;
+  EXPECT_EQ(result.get(), std::vector<std::string>{"read all, intact"});
 }
 
 }  // namespace

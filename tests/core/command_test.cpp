@@ -199,6 +199,19 @@ TEST_F(command_test, stat_values) {
   EXPECT_EQ(commands.run(n, h, "NOSUCH"), "-");
 }
 
+TEST_F(command_test, mqlimit_sets_and_reads_the_mailbox_limit) {
+  testing::node_fixture f(modules);
+  node& n = *f.runtime;
+  const handle_t h = n.launch("commander", "");
+  EXPECT_EQ(commands.run(n, h, "MQLIMIT"), "0") << "no limit unless asked";
+  EXPECT_EQ(commands.run(n, h, "MQLIMIT 100"), "100");
+  EXPECT_EQ(commands.run(n, h, "MQLIMIT"), "100");
+  EXPECT_EQ(commands.run(n, h, "MQLIMIT -1"), "-");
+  EXPECT_EQ(commands.run(n, h, "MQLIMIT 12x"), "-");
+  EXPECT_EQ(commands.run(n, h, "MQLIMIT"), "100") << "a bad parameter changes nothing";
+  EXPECT_EQ(commands.run(n, h, "MQLIMIT 0"), "0");
+}
+
 TEST_F(command_test, signal_reaches_the_service) {
   auto received = std::make_shared<std::atomic<int>>(-1);
   struct signalled final : service {

@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -350,6 +351,20 @@ TEST_F(config_test, thread_zero_from_a_file_fails_the_node) {
   } catch (const config_error& e) {
     EXPECT_STREQ(e.what(), "Invalid thread 0 , should be in [1,1024]");
   }
+}
+
+TEST_F(config_test, socket_limits_must_be_non_negative_integers) {
+  for (const char* key : {"socket_write_limit", "socket_pause_mqlen"}) {
+    for (const char* bad : {"-1", "1.5", "1e+06", "64M", "", " 1"}) {
+      EXPECT_EQ(settings_error_of({{key, bad}}),
+                fmt::format("Invalid {} {} , should be a non-negative integer", key, bad));
+    }
+    EXPECT_NO_THROW((void)parse_node_settings(config_map{{key, "0"}}));
+  }
+  environment env;
+  EXPECT_EQ(size_setting(env, "socket_write_limit", 7), 7U) << "absent: the fallback";
+  (void)load_node_config(write("config", "socket_write_limit = 64 * 1024 * 1024\n"), env);
+  EXPECT_EQ(size_setting(env, "socket_write_limit", 7), 64U << 20) << "Lua arithmetic works";
 }
 
 TEST_F(config_test, thread_bounds_are_inclusive) {

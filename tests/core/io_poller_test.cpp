@@ -51,6 +51,10 @@ class fake_poller final : public io_poller {
     return !ready.empty();
   }
 
+  [[nodiscard]] std::uint64_t deadline() const noexcept override { return deadline_.load(); }
+  /// What `deadline` answers from now on.
+  void set_deadline(std::uint64_t at) { deadline_.store(at); }
+
   void interrupt() noexcept override {
     std::lock_guard lock(mutex_);
     interrupted_ = true;
@@ -87,6 +91,7 @@ class fake_poller final : public io_poller {
   std::atomic<int> overlaps_{0};
   std::atomic<int> interrupts_{0};
   std::atomic<int> finite_deadlines_{0};
+  std::atomic<std::uint64_t> deadline_{UINT64_MAX};
 };
 
 /// Counts the text messages each service receives.
@@ -160,6 +165,21 @@ TEST_F(io_poller_test, the_leader_waits_no_longer_than_the_next_timer) {
   poller->inject(target);
   ASSERT_TRUE(eventually([&] { return counted.received.load() == 1; }));
   EXPECT_TRUE(eventually([&] { return poller->finite_deadlines() > 0; }));
+}
+
+TEST_F(io_poller_test, the_leader_waits_no_longer_than_the_pollers_own_deadline) {
+  start(1);
+  ASSERT_TRUE(eventually([&] { return poller->blocked(); }));
+  // A throttled socket's next look: the wait must end then, with no interrupt and no timer.
+  poller->set_deadline(monotonic_ns() + 20'000'000);
+  poller->inject(target);  // the wait under way ends; the next one uses the deadline
+  ASSERT_TRUE(eventually([&] { return counted.received.load() == 1; }));
+  const int interrupts = poller->interrupts();  // delivering the packet may interrupt
+  EXPECT_TRUE(eventually([&] { return poller->finite_deadlines() > 0; }));
+  const int polls = poller->polls();
+  poller->set_deadline(UINT64_MAX);
+  EXPECT_TRUE(eventually([&] { return poller->polls() > polls; })) << "it came back by itself";
+  EXPECT_EQ(poller->interrupts(), interrupts);
 }
 
 TEST_F(io_poller_test, polls_never_overlap_and_with_io_lead_excludes_them) {

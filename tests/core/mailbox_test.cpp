@@ -19,30 +19,29 @@ message numbered(std::int32_t n) {
 TEST(mailbox, schedules_once_after_activation) {
   mailbox box;
   message m = numbered(1);
-  EXPECT_EQ(box.push(m), mailbox::push_result::queued) << "not schedulable before init ends";
+  EXPECT_EQ(box.push(m).result, mailbox::push_result::queued) << "not schedulable before init ends";
   EXPECT_TRUE(box.activate()) << "a message arrived during init";
   m = numbered(2);
-  EXPECT_EQ(box.push(m), mailbox::push_result::queued);
+  EXPECT_EQ(box.push(m).result, mailbox::push_result::queued);
 }
 
 TEST(mailbox, empty_pop_takes_it_out_of_the_run_queue) {
   mailbox box;
   EXPECT_FALSE(box.activate());
   message m = numbered(1);
-  EXPECT_EQ(box.push(m), mailbox::push_result::schedule);
+  EXPECT_EQ(box.push(m).result, mailbox::push_result::schedule);
   m = numbered(2);
-  EXPECT_EQ(box.push(m), mailbox::push_result::queued);
+  EXPECT_EQ(box.push(m).result, mailbox::push_result::queued);
   message out;
   std::size_t remaining = 0;
-  std::optional<std::size_t> overload;
-  ASSERT_TRUE(box.pop(out, remaining, overload));
+  ASSERT_TRUE(box.pop(out, remaining));
   EXPECT_EQ(out.session, 1);
   EXPECT_EQ(remaining, 1U);
-  ASSERT_TRUE(box.pop(out, remaining, overload));
+  ASSERT_TRUE(box.pop(out, remaining));
   EXPECT_EQ(out.session, 2);
-  EXPECT_FALSE(box.pop(out, remaining, overload));
+  EXPECT_FALSE(box.pop(out, remaining));
   m = numbered(3);
-  EXPECT_EQ(box.push(m), mailbox::push_result::schedule);
+  EXPECT_EQ(box.push(m).result, mailbox::push_result::schedule);
 }
 
 TEST(mailbox, fifo_across_growth) {
@@ -54,33 +53,108 @@ TEST(mailbox, fifo_across_growth) {
   }
   message out;
   std::size_t remaining = 0;
-  std::optional<std::size_t> overload;
   for (int i = 0; i < 1000; ++i) {
-    ASSERT_TRUE(box.pop(out, remaining, overload));
+    ASSERT_TRUE(box.pop(out, remaining));
     ASSERT_EQ(out.session, i);
   }
 }
 
-TEST(mailbox, overload_warns_once_per_crossing_and_resets_when_empty) {
+TEST(mailbox, overload_is_reported_by_the_push_that_crosses_each_threshold) {
   mailbox box;
   (void)box.activate();
   auto burst = [&] {
+    std::vector<std::size_t> warnings;
     for (int i = 0; i < 5000; ++i) {
       message m = numbered(i);
-      box.push(m);
+      if (const auto out = box.push(m); out.overload != 0) warnings.push_back(out.overload);
     }
-    std::vector<std::size_t> warnings;
     message out;
     std::size_t remaining = 0;
-    for (;;) {
-      std::optional<std::size_t> overload;
-      if (!box.pop(out, remaining, overload)) break;
-      if (overload) warnings.push_back(*overload);
+    while (box.pop(out, remaining)) {
     }
     return warnings;
   };
-  EXPECT_EQ(burst(), std::vector<std::size_t>{4999}) << "the reference run shows one line, 4999";
-  EXPECT_EQ(burst(), std::vector<std::size_t>{4999}) << "a second burst after draining warns again";
+  const std::vector<std::size_t> expected{1025, 2049, 4097};
+  EXPECT_EQ(burst(), expected) << "past 1024, then each time the length doubles (skynet's)";
+  EXPECT_EQ(burst(), expected) << "a second burst after draining warns again";
+}
+
+TEST(mailbox, overload_counts_the_batch_the_worker_holds) {
+  mailbox box;
+  (void)box.activate();
+  for (int i = 0; i < 1000; ++i) {
+    message m = numbered(i);
+    box.push(m);
+  }
+  message out;
+  std::size_t remaining = 0;
+  ASSERT_TRUE(box.pop(out, remaining));  // 999 left in the worker's batch
+  std::size_t reported = 0;
+  for (int i = 0; i < 1025 && reported == 0; ++i) {
+    message m = numbered(i);
+    reported = box.push(m).overload;
+  }
+  EXPECT_EQ(reported, 999U + 1025U) << "the senders' queue crossed 1024; the length is the whole";
+}
+
+TEST(mailbox, limit_refuses_requests_but_not_replies_errors_or_socket_events) {
+  mailbox box;
+  (void)box.activate();
+  box.set_limit(3);
+  for (int i = 0; i < 3; ++i) {
+    message m = numbered(i);
+    ASSERT_NE(box.push(m).result, mailbox::push_result::full);
+  }
+  message refused = numbered(3);
+  auto out = box.push(refused);
+  EXPECT_EQ(out.result, mailbox::push_result::full);
+  EXPECT_EQ(out.refused, 1U);
+  EXPECT_EQ(refused.session, 3) << "a refused message stays with the caller";
+  message text{1, 0, ptype::text, {}};
+  EXPECT_EQ(box.push(text).refused, 2U) << "any request type counts";
+  for (ptype kept : {ptype::response, ptype::error, ptype::socket}) {
+    message m{1, 9, kept, {}};
+    EXPECT_EQ(box.push(m).result, mailbox::push_result::queued);
+  }
+  EXPECT_EQ(box.size(), 6U);
+  message taken;
+  std::size_t remaining = 0;
+  ASSERT_TRUE(box.pop(taken, remaining));  // the worker's batch counts too: 5 left
+  message again = numbered(4);
+  EXPECT_EQ(box.push(again).result, mailbox::push_result::full);
+  while (box.pop(taken, remaining)) {
+  }
+  message after = numbered(5);
+  out = box.push(after);
+  EXPECT_EQ(out.result, mailbox::push_result::schedule) << "drained: requests are taken again";
+  box.set_limit(1);
+  message over = numbered(6);
+  EXPECT_EQ(box.push(over).refused, 1U) << "the count starts again after the mailbox emptied";
+  box.set_limit(0);
+  EXPECT_EQ(box.push(over).result, mailbox::push_result::queued) << "0 lifts the limit";
+}
+
+TEST(mailbox, length_hint_follows_the_queue_and_the_batch) {
+  mailbox box;
+  (void)box.activate();
+  EXPECT_EQ(box.length_hint(), 0U);
+  for (int i = 0; i < 10; ++i) {
+    message m = numbered(i);
+    box.push(m);
+  }
+  EXPECT_EQ(box.length_hint(), 10U);
+  message out;
+  std::size_t remaining = 0;
+  ASSERT_TRUE(box.pop(out, remaining));
+  message m = numbered(10);
+  box.push(m);
+  EXPECT_EQ(box.length_hint(), 10U) << "nine in the batch, one queued";
+  while (box.pop(out, remaining)) {
+  }
+  EXPECT_EQ(box.length_hint(), 0U);
+  box.push(m = numbered(11));
+  (void)box.close();
+  EXPECT_EQ(box.length_hint(), 0U) << "what close hands back is no longer queued";
 }
 
 TEST(mailbox, close_returns_queued_and_refuses_more) {
@@ -91,7 +165,7 @@ TEST(mailbox, close_returns_queued_and_refuses_more) {
   message_queue left = box.close();
   EXPECT_EQ(left.size(), 1U);
   m = numbered(8);
-  EXPECT_EQ(box.push(m), mailbox::push_result::closed);
+  EXPECT_EQ(box.push(m).result, mailbox::push_result::closed);
   EXPECT_EQ(m.session, 8) << "a refused message stays with the caller";
   EXPECT_EQ(box.size(), 0U);
 }
@@ -105,18 +179,17 @@ TEST(mailbox, pushes_during_a_batch_follow_it) {
   }
   message out;
   std::size_t remaining = 0;
-  std::optional<std::size_t> overload;
-  ASSERT_TRUE(box.pop(out, remaining, overload));
+  ASSERT_TRUE(box.pop(out, remaining));
   EXPECT_EQ(out.session, 1);
   EXPECT_EQ(remaining, 2U) << "the batch taken: what was queued then";
   message m = numbered(4);
-  EXPECT_EQ(box.push(m), mailbox::push_result::queued);
+  EXPECT_EQ(box.push(m).result, mailbox::push_result::queued);
   EXPECT_EQ(box.size(), 3U) << "the rest of the batch and the queue";
   for (int i = 2; i <= 4; ++i) {
-    ASSERT_TRUE(box.pop(out, remaining, overload));
+    ASSERT_TRUE(box.pop(out, remaining));
     EXPECT_EQ(out.session, i);
   }
-  EXPECT_FALSE(box.pop(out, remaining, overload));
+  EXPECT_FALSE(box.pop(out, remaining));
   EXPECT_EQ(box.size(), 0U);
 }
 
@@ -129,20 +202,19 @@ TEST(mailbox, bursts_across_batches_and_idle_spells_stay_in_order) {
   std::int32_t received = 0;
   message out;
   std::size_t remaining = 0;
-  std::optional<std::size_t> overload;
   for (int round = 0; round < 60; ++round) {
     const int burst = 1 + (round * 7) % 40;
     for (int i = 0; i < burst; ++i) {
       message m = numbered(sent++);
       box.push(m);
     }
-    ASSERT_TRUE(box.pop(out, remaining, overload));
+    ASSERT_TRUE(box.pop(out, remaining));
     ASSERT_EQ(out.session, received++);
     for (int i = 0; i < round % 20; ++i) {  // arrive during the batch
       message m = numbered(sent++);
       box.push(m);
     }
-    while (box.pop(out, remaining, overload))
+    while (box.pop(out, remaining))
       ASSERT_EQ(out.session, received++);
     ASSERT_EQ(received, sent);
     EXPECT_EQ(box.size(), 0U);
@@ -158,18 +230,17 @@ TEST(mailbox, close_during_a_batch_leaves_everything_to_the_worker_in_order) {
   }
   message out;
   std::size_t remaining = 0;
-  std::optional<std::size_t> overload;
-  ASSERT_TRUE(box.pop(out, remaining, overload));  // the batch is 1, 2, 3
+  ASSERT_TRUE(box.pop(out, remaining));  // the batch is 1, 2, 3
   message m = numbered(4);
   box.push(m);
   EXPECT_EQ(box.close().size(), 0U) << "handing back 4 would answer it before 2 and 3";
   m = numbered(5);
-  EXPECT_EQ(box.push(m), mailbox::push_result::closed);
+  EXPECT_EQ(box.push(m).result, mailbox::push_result::closed);
   for (int i = 2; i <= 4; ++i) {
-    ASSERT_TRUE(box.pop(out, remaining, overload));
+    ASSERT_TRUE(box.pop(out, remaining));
     EXPECT_EQ(out.session, i);
   }
-  EXPECT_FALSE(box.pop(out, remaining, overload));
+  EXPECT_FALSE(box.pop(out, remaining));
 }
 
 TEST(mailbox, close_after_a_finished_batch_hands_back_the_queue) {
@@ -179,15 +250,14 @@ TEST(mailbox, close_after_a_finished_batch_hands_back_the_queue) {
   box.push(m);
   message out;
   std::size_t remaining = 0;
-  std::optional<std::size_t> overload;
-  ASSERT_TRUE(box.pop(out, remaining, overload));  // a batch of one, now finished
+  ASSERT_TRUE(box.pop(out, remaining));  // a batch of one, now finished
   m = numbered(2);
   box.push(m);
   message_queue left = box.close();
   ASSERT_EQ(left.size(), 1U);
   ASSERT_TRUE(left.pop(out));
   EXPECT_EQ(out.session, 2);
-  EXPECT_FALSE(box.pop(out, remaining, overload));
+  EXPECT_FALSE(box.pop(out, remaining));
 }
 
 // Several senders and one worker: every message once, in order per sender, and the mailbox
@@ -203,7 +273,7 @@ TEST(mailbox, senders_and_a_worker_concurrently) {
     threads.emplace_back([&, s] {
       for (int i = 0; i < per_sender; ++i) {
         message m{static_cast<handle_t>(s), i, ptype::lua, {}};
-        if (box.push(m) == mailbox::push_result::schedule) schedules.fetch_add(1);
+        if (box.push(m).result == mailbox::push_result::schedule) schedules.fetch_add(1);
       }
     });
   }
@@ -214,8 +284,7 @@ TEST(mailbox, senders_and_a_worker_concurrently) {
   message out;
   std::size_t remaining = 0;
   while (received < senders * per_sender) {
-    std::optional<std::size_t> overload;
-    if (!box.pop(out, remaining, overload)) {
+    if (!box.pop(out, remaining)) {
       ++idle_pops;
       std::this_thread::yield();
       continue;
@@ -229,10 +298,9 @@ TEST(mailbox, senders_and_a_worker_concurrently) {
   // Only the first push and a push after an empty pop find the mailbox idle.
   EXPECT_GE(schedules.load(), 1);
   EXPECT_LE(schedules.load(), idle_pops + 1);
-  std::optional<std::size_t> overload;
-  EXPECT_FALSE(box.pop(out, remaining, overload));
+  EXPECT_FALSE(box.pop(out, remaining));
   message m = numbered(1);
-  EXPECT_EQ(box.push(m), mailbox::push_result::schedule);
+  EXPECT_EQ(box.push(m).result, mailbox::push_result::schedule);
 }
 
 }  // namespace
@@ -245,15 +313,15 @@ TEST(mailbox, release_if_empty_only_when_empty) {
   mailbox box;
   (void)box.activate();
   message m = numbered(1);
-  ASSERT_EQ(box.push(m), mailbox::push_result::schedule);
+  ASSERT_EQ(box.push(m).result, mailbox::push_result::schedule);
   EXPECT_FALSE(box.release_if_empty()) << "a queued message keeps it scheduled";
   message out;
   std::size_t remaining = 0;
-  std::optional<std::size_t> overload;
-  ASSERT_TRUE(box.pop(out, remaining, overload));
+  ASSERT_TRUE(box.pop(out, remaining));
   EXPECT_TRUE(box.release_if_empty());
   m = numbered(2);
-  EXPECT_EQ(box.push(m), mailbox::push_result::schedule) << "released: the next push schedules";
+  EXPECT_EQ(box.push(m).result, mailbox::push_result::schedule)
+      << "released: the next push schedules";
 }
 
 TEST(mailbox, destruction_frees_buffers_of_queued_socket_messages) {
@@ -266,8 +334,7 @@ TEST(mailbox, destruction_frees_buffers_of_queued_socket_messages) {
   ASSERT_TRUE(box.activate());
   message first;
   std::size_t remaining = 0;
-  std::optional<std::size_t> overload;
-  ASSERT_TRUE(box.pop(first, remaining, overload));  // the rest sits in the worker's batch
+  ASSERT_TRUE(box.pop(first, remaining));  // the rest sits in the worker's batch
   release_socket_buffer(first);
   message late{0, 0, ptype::socket, make_socket_message(socket_event::data, 1, 8, std::malloc(8))};
   box.push(late);

@@ -313,26 +313,79 @@ TEST_F(node_test, clock_values) {
   ASSERT_TRUE(eventually([&] { return node::hpc() > first; })) << "hpc is monotonic ns";
 }
 
-TEST_F(node_test, overload_warning_from_the_overloaded_service) {
-  std::latch burst_sent(1);
+TEST_F(node_test, overload_is_warned_as_the_queue_grows_not_when_the_service_gets_to_it) {
+  std::latch release(1);
   modules.add("slow", [&] {
     return std::make_unique<lambda_service>(nullptr, [&](context&, message& m) {
-      if (m.session == 1) burst_sent.wait();
+      if (m.session == 1) release.wait();
     });
   });
   testing::node_fixture f(modules);
   const handle_t slow = f.runtime->launch("slow", "");
   f.runtime->send(0, slow, ptype::lua, 1, {});
+  ASSERT_TRUE(eventually([&] { return f.runtime->queue_length(slow) == 0U; })) << "it is busy";
   for (int i = 0; i < 5000; ++i)
     f.runtime->send(0, slow, ptype::lua, 2, {});
-  burst_sent.count_down();
   const std::string prefix = "error: May overload, message queue length = ";
-  ASSERT_TRUE(eventually([&] { return f.log->contains_prefix(prefix); }));
+  // Still stuck in its first message: skynet's thresholds, from the pushes themselves.
+  ASSERT_TRUE(eventually([&] { return f.log->count_prefix(prefix) == 3; }));
+  std::vector<std::string> lengths;
   for (const auto& line : f.log->lines()) {
     if (!line.text.starts_with(prefix)) continue;
     EXPECT_EQ(line.source, slow);
-    EXPECT_GT(std::stoul(line.text.substr(prefix.size())), 1024U);
+    lengths.push_back(line.text.substr(prefix.size()));
   }
+  EXPECT_EQ(lengths, (std::vector<std::string>{"1025", "2049", "4097"}));
+  EXPECT_EQ(f.runtime->queue_length(slow), 5000U);
+  release.count_down();
+  ASSERT_TRUE(eventually([&] { return f.runtime->queue_length(slow) == 0U; }));
+  EXPECT_EQ(f.log->count_prefix(prefix), 3U);
+  EXPECT_FALSE(f.runtime->queue_length(0x00ffffff).has_value()) << "no such service";
+}
+
+TEST_F(node_test, a_full_mailbox_fails_calls_drops_sends_and_keeps_replies) {
+  std::latch release(1);
+  std::atomic<int> handled{0};
+  modules.add("limited", [&] {
+    return std::make_unique<lambda_service>(
+        [](context& self, std::string_view) {
+          self.inbox().set_limit(3);
+          return true;
+        },
+        [&](context&, message& m) {
+          if (m.session == 100) release.wait();
+          handled.fetch_add(1);
+        });
+  });
+  add_recorder(modules, record);
+  testing::node_fixture f(modules);
+  const handle_t limited = f.runtime->launch("limited", "");
+  const handle_t caller = f.runtime->launch("recorder", "");
+  f.runtime->send(caller, limited, ptype::lua, 100, {});  // keeps it busy
+  ASSERT_TRUE(eventually([&] { return f.runtime->queue_length(limited) == 0U; }));
+  for (int i = 1; i <= 3; ++i)
+    ASSERT_TRUE(f.runtime->send(caller, limited, ptype::lua, 0, {}));
+  // Past the limit: a call is answered with an error at once, a send is dropped, and both
+  // report success (the message was dealt with); replies and errors still get in.
+  EXPECT_TRUE(f.runtime->send(caller, limited, ptype::lua, 7, {}));
+  EXPECT_TRUE(f.runtime->send(caller, limited, ptype::lua, 0, {}));
+  EXPECT_TRUE(f.runtime->send(caller, limited, ptype::lua, 8, {}));
+  EXPECT_TRUE(f.runtime->send(caller, limited, ptype::response, 9, {}));
+  EXPECT_TRUE(f.runtime->send(caller, limited, ptype::error, 10, {}));
+  ASSERT_TRUE(eventually([&] { return record->size() == 2; }));
+  const auto errors = record->get();
+  EXPECT_EQ(errors[0].type, ptype::error);
+  EXPECT_EQ(errors[0].source, limited);
+  EXPECT_EQ(errors[0].session, 7);
+  EXPECT_EQ(errors[1].session, 8) << "no error for the send: session 0 would mean 'gone'";
+  const std::string prefix = "error: mailbox full, ";
+  ASSERT_TRUE(eventually([&] { return f.log->count_prefix(prefix) == 2; }));
+  EXPECT_TRUE(f.log->contains("error: mailbox full, 1 message(s) refused since it was last empty"));
+  EXPECT_TRUE(f.log->contains("error: mailbox full, 2 message(s) refused since it was last empty"))
+      << "then once per power of two: 1, 2, 4, ...";
+  release.count_down();
+  ASSERT_TRUE(eventually([&] { return handled.load() == 6; })) << "the first, 3 sends, 2 replies";
+  EXPECT_EQ(record->size(), 2U);
 }
 
 TEST_F(node_test, stall_monitor_reports_a_long_dispatch) {

@@ -50,6 +50,7 @@ local gate, listen_id
 
 local function call(...) return skynet.call(gate, "lua", ...) end
 local function fake(...) return skynet.call(gate, "fake", ...) end
+local function sink(fd, service) return string.format("sink %d %d", fd, service) end
 
 local next_fd = 1
 -- A connection the gate accepted and announced: its fd.
@@ -78,7 +79,7 @@ T.test("an accepted connection is announced but not read until accept", function
   local fd = connect()
   T.eq(fake "calls", {}, "no start, no nodelay")
   T.eq(table.pack(call("accept", fd)), table.pack())
-  T.eq(fake "calls", { "start " .. fd })
+  T.eq(fake "calls", { sink(fd, skynet.self()), "start " .. fd }, "the watchdog paces the reads")
   fake("data", fd, "hello")
   fake("data", fd, "")
   T.eq(take_event("data", fd), table.pack("data", fd, "hello"))
@@ -91,7 +92,7 @@ end)
 T.test("forward: client messages with session = fd, source = gate or the given client", function()
   local fd = connect()
   call("forward", fd)
-  T.eq(fake "calls", { "start " .. fd })
+  T.eq(fake "calls", { sink(fd, skynet.self()), "start " .. fd }, "the agent paces the reads")
   fake("data", fd, "one")
   fake("data", fd, "")
   T.eq(take_packet(fd), { session = fd, source = gate, payload = "one" })

@@ -44,6 +44,7 @@ end
 
 function driver.start(id) calls[#calls + 1] = "start " .. id end
 function driver.nodelay(id) calls[#calls + 1] = "nodelay " .. id end
+function driver.sink(id, service) calls[#calls + 1] = string.format("sink %d %d", id, service) end
 
 function driver.close(id)
   calls[#calls + 1] = "close " .. id
