@@ -21,6 +21,7 @@ namespace {
 using testing::failure;
 using testing::fake_server;
 using testing::script;
+using testing::wanted;
 
 /// Session mode over lines "<session> <ok|err|more> <body>".
 class line_sessions final : public channel::session_decoder {
@@ -94,10 +95,6 @@ std::vector<std::pair<std::string, std::string>> read_requests(fake_server::conn
     out.emplace_back(line.substr(0, space), line.substr(space + 1));
   }
   return out;
-}
-
-std::vector<std::string> wanted(std::initializer_list<const char*> lines) {
-  return {lines.begin(), lines.end()};
 }
 
 // ---- session mode ------------------------------------------------------------------------

@@ -1,8 +1,8 @@
-// The order mode of actor/channel against fake servers (the socketchannel checklist, docs/TESTING.md): pipelined
-// callers get their own replies on one connection, and every failure of §5.3 — a peer that
-// closes mid-request or after half a pipeline, garbage, a cut reply, silence (timeout), a
-// refused port, close() with callers waiting — fails the waiting callers with an errc and
-// lets the next request reconnect. Also backups, auth on every (re)connect, change_host.
+// The order mode of actor/channel against fake servers (the socketchannel checklist,
+// docs/TESTING.md): pipelined callers get their own replies on one connection, and every failure of
+// §5.3 — a peer that closes mid-request or after half a pipeline, garbage, a cut reply, silence
+// (timeout), a refused port, close() with callers waiting — fails the waiting callers with an errc
+// and lets the next request reconnect. Also backups, auth on every (re)connect, change_host.
 
 #include "actor/channel.hpp"
 
@@ -27,6 +27,7 @@ using testing::failure;
 using testing::fake_server;
 using testing::line_reader;
 using testing::script;
+using testing::wanted;
 
 // The scenario's server ports and knobs, set by each test before it runs its script.
 int port = 0;
@@ -37,10 +38,6 @@ channel::options at(int p) {
   channel::options o;
   o.server = {"127.0.0.1", p};
   return o;
-}
-
-std::vector<std::string> wanted(std::initializer_list<const char*> lines) {
-  return {lines.begin(), lines.end()};
 }
 
 // ---- the connection is shared --------------------------------------------------------
@@ -80,7 +77,8 @@ TEST(channel, a_send_leaves_its_reply_for_the_next_reader) {
   EXPECT_EQ(out.events, wanted({"sent", "pushed"}));
 }
 
-// ---- failures (docs/SOCKETCHANNEL.md, What happens when things fail) --------------------------------------------------
+// ---- failures (docs/SOCKETCHANNEL.md, What happens when things fail)
+// --------------------------------------------------
 
 TEST(channel, a_peer_closing_mid_request_fails_every_waiting_caller) {
   fake_server server([](fake_server::connection& c) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../support/fake_server.hpp"
+#include "../support/redis_script.hpp"
 #include "../support/script_actor.hpp"
 #include "db/redis.hpp"
 
@@ -17,23 +18,12 @@ namespace starling::db {
 namespace {
 
 using testing::fake_server;
+using testing::redis_at;
 using testing::script;
+using testing::show;
+using testing::wanted;
 
 int port = 0;
-
-redis_options at_port() {
-  redis_options o;
-  o.server = {"127.0.0.1", port};
-  return o;
-}
-
-std::string show(const result<resp::value>& r) {
-  return r ? resp::to_string(r.value()) : "error:" + std::string(describe(r.error()));
-}
-
-std::vector<std::string> wanted(std::initializer_list<const char*> lines) {
-  return {lines.begin(), lines.end()};
-}
 
 /// What the fake servers received, one line per command: "<connection>: ARG ARG ...".
 std::mutex seen_mutex;
@@ -81,7 +71,7 @@ TEST(redis_fake, commands_and_pipelines_are_sent_byte_exact) {
   });
   port = server.port();
   auto out = testing::run_script([](script& s) -> task<> {
-    redis db(s, at_port());
+    redis db(s, redis_at(port));
     s.note(show(co_await db.command("SET", "key", 1.5)));
     batch b;
     b.add("set", "n", -7).add("incr", "n");
@@ -102,7 +92,7 @@ TEST(redis_fake, auth_and_select_come_first_on_every_connection) {
   fake_server server(polite);
   port = server.port();
   auto out = testing::run_script([](script& s) -> task<> {
-    redis_options o = at_port();
+    redis_options o = redis_at(port);
     o.username = "user";
     o.password = "pw";
     o.db = 5;
@@ -139,7 +129,7 @@ task<> get_into(redis& db, std::string& out, int& left) {
 
 /// Three GETs at once, then one more after they have all finished.
 task<> three_then_one(script& s) {
-  redis db(s, at_port());
+  redis db(s, redis_at(port));
   std::vector<std::string> answers(3);
   int left = 3;
   for (std::string& a : answers)
@@ -232,7 +222,7 @@ TEST(redis_fake, a_silent_server_times_out) {
   });
   port = server.port();
   auto out = testing::run_script([](script& s) -> task<> {
-    redis_options o = at_port();
+    redis_options o = redis_at(port);
     o.timeout = 10;
     redis db(s, o);
     s.note(show(co_await db.command("GET", "k")));

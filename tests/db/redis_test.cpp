@@ -1,7 +1,7 @@
 // db/redis against a real redis-server that each test starts on a free loopback port
-// (the redis checklist, docs/TESTING.md): commands and reply types, error replies that keep the connection,
-// MULTI/EXEC, pipelines, concurrent callers who each get their own replies, AUTH/SELECT on
-// every reconnect, CLIENT KILL, pub/sub across a dropped connection, and a server killed and
+// (the redis checklist, docs/TESTING.md): commands and reply types, error replies that keep the
+// connection, MULTI/EXEC, pipelines, concurrent callers who each get their own replies, AUTH/SELECT
+// on every reconnect, CLIENT KILL, pub/sub across a dropped connection, and a server killed and
 // restarted under load.
 
 #include "db/redis.hpp"
@@ -12,36 +12,25 @@
 #include <string>
 #include <vector>
 
+#include "../support/redis_script.hpp"
 #include "../support/redis_server.hpp"
 #include "../support/script_actor.hpp"
 
 namespace starling::db {
 namespace {
 
+using testing::redis_at;
 using testing::script;
+using testing::show;
+using testing::wanted;
 
 int port = 0;
-
-redis_options at_port() {
-  redis_options o;
-  o.server = {"127.0.0.1", port};
-  return o;
-}
-
-/// A reply (or the failure's sentence) as text, for the events of a script.
-std::string show(const result<resp::value>& r) {
-  return r ? resp::to_string(r.value()) : "error:" + std::string(describe(r.error()));
-}
-
-std::vector<std::string> wanted(std::initializer_list<const char*> lines) {
-  return {lines.begin(), lines.end()};
-}
 
 TEST(redis, commands_and_reply_types) {
   testing::redis_server server;
   port = server.port();
   auto out = testing::run_script([](script& s) -> task<> {
-    redis db(s, at_port());
+    redis db(s, redis_at(port));
     s.note(show(co_await db.command("SET", "k", 1.5)));
     s.note(show(co_await db.command("GET", "k")));
     s.note(show(co_await db.command("GET", "missing")));
@@ -77,7 +66,7 @@ TEST(redis, multi_exec_and_pipelines) {
   testing::redis_server server;
   port = server.port();
   auto out = testing::run_script([](script& s) -> task<> {
-    redis db(s, at_port());
+    redis db(s, redis_at(port));
     (void)co_await db.command("SET", "text", "abc");
     s.note(show(co_await db.command("MULTI")));
     s.note(show(co_await db.command("INCR", "counter")));
@@ -119,7 +108,7 @@ TEST(redis, concurrent_callers_get_their_own_replies_on_one_connection) {
   testing::redis_server server;
   port = server.port();
   auto out = testing::run_script([](script& s) -> task<> {
-    redis db(s, at_port());
+    redis db(s, redis_at(port));
     auto id = co_await db.command("CLIENT", "ID");
     int mismatches = 0;
     int left = 200;
@@ -143,7 +132,7 @@ TEST(redis, auth_and_select_on_every_connection) {
       server.command({"ACL", "SETUSER", "alice", "on", ">wonderland", "~*", "+@all"}).is("OK"));
   ASSERT_TRUE(server.command({"CONFIG", "SET", "requirepass", "secret"}).is("OK"));
   auto out = testing::run_script([](script& s) -> task<> {
-    redis_options o = at_port();
+    redis_options o = redis_at(port);
     o.password = "secret";
     o.db = 3;
     redis db(s, o);
@@ -151,7 +140,7 @@ TEST(redis, auth_and_select_on_every_connection) {
     auto id = co_await db.command("CLIENT", "ID");
 
     // Kill that connection from another client: the next command reconnects into db 3.
-    redis_options a = at_port();
+    redis_options a = redis_at(port);
     a.username = "alice";
     a.password = "wonderland";
     redis admin(s, a);
@@ -161,7 +150,7 @@ TEST(redis, auth_and_select_on_every_connection) {
     auto other = co_await db.command("CLIENT", "ID");
     s.note(id && other && *id != *other ? "a new connection" : "the same connection");
 
-    redis_options bad = at_port();
+    redis_options bad = redis_at(port);
     bad.password = "wrong";
     redis refused(s, bad);
     result<void> c = co_await refused.connect();
@@ -180,7 +169,7 @@ TEST(redis, auth_and_select_on_every_connection) {
 TEST(redis, a_refused_port_fails_the_connect) {
   port = testing::free_loopback_port();
   auto out = testing::run_script([](script& s) -> task<> {
-    redis db(s, at_port());
+    redis db(s, redis_at(port));
     result<void> c = co_await db.connect();
     s.note(c ? "connected?" : "error:" + std::string(describe(c.error())));
     s.note(show(co_await db.command("PING")));
@@ -221,8 +210,8 @@ TEST(redis, pub_sub_survives_a_dropped_connection) {
   testing::redis_server server;
   port = server.port();
   auto out = testing::run_script([](script& s) -> task<> {
-    subscriber sub(s, at_port());
-    redis pub(s, at_port());
+    subscriber sub(s, redis_at(port));
+    redis pub(s, redis_at(port));
     const std::vector<std::string> channels{"news", "sports"};
     const std::vector<std::string> patterns{"w*"};
     (void)co_await sub.subscribe(channels);
@@ -305,7 +294,7 @@ TEST(redis, callers_recover_after_the_server_is_killed_and_restarted) {
   int ok_before_restart = 0;
   auto out = testing::run_script(
       [](script& s) -> task<> {
-        redis db(s, at_port());
+        redis db(s, redis_at(port));
         for (int i = 0; i < 16; ++i)
           s.fork(load_caller(s, db, i));
         co_await s.until([] { return load.running == 0; });

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
@@ -62,6 +63,11 @@ struct script_outcome {
   std::shared_ptr<log_record> log;
   bool finished = false;
 };
+
+/// The events a test expects of a script, as `events` holds them.
+inline std::vector<std::string> wanted(std::initializer_list<const char*> lines) {
+  return {lines.begin(), lines.end()};
+}
 
 /// Runs `body` on a fresh node; `meanwhile` runs on the test thread once it has started, with
 /// the node's log.
