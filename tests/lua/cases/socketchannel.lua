@@ -11,11 +11,7 @@ local H = require "sctest"
 
 local HOST = "127.0.0.1"
 
-local function channel(port, extra)
-  local desc = { host = HOST, port = port }
-  for k, v in pairs(extra or {}) do desc[k] = v end
-  return sc.channel(desc)
-end
+local channel = H.channel
 
 T.test("sc.error is a unique table whose tostring is [Error: socket]", function()
   T.eq(type(sc.error), "table")
@@ -566,22 +562,12 @@ end)
 
 T.test("a channel nobody holds is collected and its finalizer closes the connection", function()
   local port = H.listen()
-  local weak = setmetatable({}, { __mode = "v" })
-  local fd
-  local function use()
+  H.collected_and_closed(port, function()
+    local fd
     local ch = channel(port)
     T.eq(ch:request("echo gc\n", function(sock) fd = sock[1]; return H.line(sock) end), "gc")
-    weak[1] = ch
-  end
-  local from = T.mark()
-  use()
-  T.eq(H.stats(port).open, 1)
-  T.eventually(function()
-    collectgarbage()
-    return weak[1] == nil and H.stats(port).open == 0
-  end, nil, "collected and closed")
-  T.eventually(function() return socket.invalid(fd) end, nil, "the socket left the pool")
-  T.eq(H.my_lines(from, "^socket"), {}, "nothing logged")
+    return ch, fd
+  end)
 end)
 
 T.start()

@@ -2,17 +2,14 @@
 -- the session items of its checklist (docs/TESTING.md). Requests "s <session> <delay> <flag> <payload>" are
 -- answered after <delay> ticks by "<session> <flag> <payload>" (tests/lua/services/sc_server.lua).
 local skynet = require "skynet"
-local socket = require "skynet.socket"
 local sc = require "skynet.socketchannel"
 local T = require "testlib"
 local H = require "sctest"
 
-local HOST = "127.0.0.1"
-
 local function channel(port, extra)
-  local desc = { host = HOST, port = port, response = H.session }
+  local desc = { response = H.session }
   for k, v in pairs(extra or {}) do desc[k] = v end
-  return sc.channel(desc)
+  return H.channel(port, desc)
 end
 
 local function req(session, delay, flag, payload)
@@ -166,22 +163,12 @@ end)
 
 T.test("a session-mode channel nobody holds is collected and closes its connection", function()
   local port = H.listen()
-  local weak = setmetatable({}, { __mode = "v" })
-  local fd
-  local function use()
+  H.collected_and_closed(port, function()
+    local fd
     local ch = channel(port, { response = function(sock) fd = sock[1]; return H.session(sock) end })
     T.eq(ch:request(req(1, 0, "+", "gc"), 1), "gc")
-    weak[1] = ch
-  end
-  local from = T.mark()
-  use()
-  T.eq(H.stats(port).open, 1)
-  T.eventually(function()
-    collectgarbage()
-    return weak[1] == nil and H.stats(port).open == 0
-  end, nil, "collected and closed")
-  T.eventually(function() return socket.invalid(fd) end, nil, "the socket left the pool")
-  T.eq(H.my_lines(from, "^socket"), {}, "nothing logged")
+    return ch, fd
+  end)
 end)
 
 T.start()

@@ -8,11 +8,7 @@ local H = require "sctest"
 local HOST = "127.0.0.1"
 local TIMEOUT = "socketchannel: timeout"
 
-local function channel(port, extra)
-  local desc = { host = HOST, port = port }
-  for k, v in pairs(extra or {}) do desc[k] = v end
-  return sc.channel(desc)
-end
+local channel = H.channel
 
 T.test("timeout must be a positive number", function()
   T.raises("timeout must be a positive number", sc.channel, { host = HOST, port = 1, timeout = 0 })

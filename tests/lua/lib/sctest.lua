@@ -7,6 +7,34 @@ local T = require "testlib"
 
 local H = {}
 
+-- A channel to 127.0.0.1:port; `extra` adds fields to the description.
+function H.channel(port, extra)
+  local desc = { host = "127.0.0.1", port = port }
+  for k, v in pairs(extra or {}) do desc[k] = v end
+  return sc.channel(desc)
+end
+
+-- `open()` makes a channel, makes one request on it and returns it with its socket id. The
+-- channel is dropped, then it must be collected, its connection closed, nothing logged.
+function H.collected_and_closed(port, open)
+  local weak = setmetatable({}, { __mode = "v" })
+  local fd
+  local function use()
+    local ch
+    ch, fd = open()
+    weak[1] = ch
+  end
+  local from = T.mark()
+  use()
+  T.eq(H.stats(port).open, 1)
+  T.eventually(function()
+    collectgarbage()
+    return weak[1] == nil and H.stats(port).open == 0
+  end, nil, "collected and closed")
+  T.eventually(function() return socket.invalid(fd) end, nil, "the socket left the pool")
+  T.eq(H.my_lines(from, "^socket"), {}, "nothing logged")
+end
+
 local server
 local function srv()
   server = server or skynet.newservice("sc_server")
