@@ -14,8 +14,12 @@ struct pending {
   void* owner;
 };
 
+// What a turn may hold back is for at most this many messages of a busy service.
+constexpr unsigned max_dispatches_per_turn = 32;
+
 thread_local context* current = nullptr;
 thread_local std::vector<pending> at_turn_end;
+thread_local unsigned dispatches = 0;
 
 }  // namespace
 
@@ -31,6 +35,7 @@ void at_end(void (*done)(void* owner), void* owner) {
 }
 
 void end() {
+  dispatches = 0;
   if (at_turn_end.empty()) return;
   // A hook may register again (its own next turn): run what was there when this started.
   std::vector<pending> due;
@@ -38,6 +43,10 @@ void end() {
   for (const pending& p : due) p.done(p.owner);
   due.clear();
   if (at_turn_end.empty()) at_turn_end.swap(due);  // keeps the capacity
+}
+
+void after_dispatch(bool mailbox_empty) {
+  if (mailbox_empty || ++dispatches >= max_dispatches_per_turn) end();
 }
 
 void set_current(context* target) noexcept {

@@ -19,8 +19,12 @@ namespace dispatch_turn {
 void at_end(void (*done)(void* owner), void* owner);
 
 /// Ends this thread's turn: runs what at_end registered, in order. The scheduler calls it when
-/// a worker leaves a service, the node after a dispatch that leaves the mailbox empty.
+/// a worker leaves a service.
 void end();
+
+/// After each dispatch: ends the turn when the mailbox is empty, or after a bounded number of
+/// messages, so that a service that is never idle still lets its held work go.
+void after_dispatch(bool mailbox_empty);
 
 /// The node marks the message being dispatched (nullptr after it).
 void set_current(context* target) noexcept;
