@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build run run-simpledb run-gate run-native run-redis bench-redis test asan-test tsan-test fuzz bench format tidy clean
+.PHONY: all deps build run run-simpledb run-gate run-native run-redis bench-redis bench-cluster test asan-test tsan-test fuzz bench format tidy clean
 
 all: build
 
@@ -19,6 +19,10 @@ build: deps build/release/build.ninja
 # from Lua and from C++ (examples/cluster).
 run: build
 	scripts/cluster_demo.sh
+
+# The C++ cluster API under the loads of the Lua cluster benchmarks, between two nodes.
+bench-cluster: build
+	scripts/cluster_demo.sh bench
 
 # One node's Lua services (examples/simpledb) booted the skynet way.
 run-simpledb: build

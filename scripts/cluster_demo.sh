@@ -2,10 +2,17 @@
 # The two-node demo (make run): a database node and a calling node on loopback
 # (examples/cluster). The client node calls the database through the cluster from Lua and from
 # a native C++ service, then stops both. Exits 0 when every step gave what it should.
+# `scripts/cluster_demo.sh bench` (make bench-cluster) runs the native cluster benchmark between
+# two such nodes instead and prints its RESULT lines.
 # STARLING names the binary (default build/release/bin/starling).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 starling=${STARLING:-build/release/bin/starling}
+case "${1:-demo}" in
+  demo) server=examples/cluster/config.db client=examples/cluster/config.client ;;
+  bench) server=examples/cluster/config.bench_server client=examples/cluster/config.bench_client ;;
+  *) echo "usage: $0 [demo|bench]" >&2; exit 2 ;;
+esac
 
 dir=$(mktemp -d)
 db_pid=""
@@ -24,7 +31,7 @@ fail() {
   exit 1
 }
 
-CLUSTER_DEMO_DIR=$dir "$starling" examples/cluster/config.db >"$dir/db.log" 2>&1 </dev/null &
+CLUSTER_DEMO_DIR=$dir "$starling" "$server" >"$dir/db.log" 2>&1 </dev/null &
 db_pid=$!
 for _ in $(seq 400); do
   [ -s "$dir/db.port" ] && break
@@ -36,13 +43,17 @@ port=$(cat "$dir/db.port")
 echo "cluster_demo: the db node listens on 127.0.0.1:$port"
 
 status=0
-CLUSTER_DEMO_PORT=$port timeout 60 "$starling" examples/cluster/config.client 2>&1 | tee "$dir/client.log" || status=$?
+CLUSTER_DEMO_PORT=$port timeout 60 "$starling" "$client" 2>&1 | tee "$dir/client.log" || status=$?
 [ "$status" -eq 0 ] || fail "the client node exited with status $status"
 timeout 20 tail --pid="$db_pid" -f /dev/null || fail "the db node did not stop"
 wait "$db_pid" || fail "the db node exited with an error"
 db_pid=""
 echo "--- db node ---"
 cat "$dir/db.log"
+if [ "${1:-demo}" = bench ]; then
+  grep -q '^RESULT cluster_native send_16B_msgs' "$dir/client.log" || fail "the benchmark did not finish"
+  exit 0
+fi
 for want in "GET hello -> world" "GET hello through a proxy -> world" \
   "client (C++): GET native -> from C++" "the native client succeeded"; do
   grep -qF "$want" "$dir/client.log" || fail "the client did not print: $want"

@@ -170,12 +170,11 @@ local function on_frame(decoded, address, session, msg, sz, more, push)
 end
 
 -- A frame from the socket: decoded, then the block freed (the decoder copies what it keeps).
+-- unpackrequest returns at most six values.
 local function serve_frame(frame, size)
-  local function decoded(...)
-    skynet.trash(frame, size)
-    return on_frame(...)
-  end
-  return decoded(pcall(core.unpackrequest, frame, size))
+  local ok, a, b, c, d, e, f = pcall(core.unpackrequest, frame, size)
+  skynet.trash(frame, size)
+  return on_frame(ok, a, b, c, d, e, f)
 end
 
 local queue -- netpack's queue of frames, when one read held several

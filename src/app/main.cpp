@@ -17,6 +17,7 @@
 #include "core/config.hpp"
 #include "core/environment.hpp"
 #include "core/node.hpp"
+#include "examples/cluster/cluster_bench.hpp"
 #include "examples/cluster/cluster_client.hpp"
 #include "examples/pingpong/pingpong.hpp"
 #include "examples/redis_native/redis_native.hpp"
@@ -121,6 +122,7 @@ int run(const std::string& config_path) {
   examples::register_pingpong(modules);
   examples::register_redis_native(modules);
   examples::register_cluster_client(modules);
+  examples::register_cluster_bench(modules);
   node_options options;
   options.threads = settings.thread;
   options.harbor = static_cast<std::uint32_t>(settings.harbor);
