@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build run run-gate run-native run-redis bench-redis test asan-test tsan-test fuzz bench format tidy clean
+.PHONY: all deps build run run-simpledb run-gate run-native run-redis bench-redis test asan-test tsan-test fuzz bench format tidy clean
 
 all: build
 
@@ -15,8 +15,13 @@ build/%/build.ninja: | deps
 build: deps build/release/build.ninja
 	cmake --build build/release -j $(JOBS)
 
-# The main demo: Lua services (examples/simpledb) booted the skynet way.
+# The main demo: two nodes on loopback, one calling the other's database through the cluster
+# from Lua and from C++ (examples/cluster).
 run: build
+	scripts/cluster_demo.sh
+
+# One node's Lua services (examples/simpledb) booted the skynet way.
+run-simpledb: build
 	build/release/bin/starling examples/simpledb/config
 
 # A watchdog, the gate and echo agents, with a Lua client (examples/watchdog).

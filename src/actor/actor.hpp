@@ -138,6 +138,27 @@ class actor : public service, private detail::task_owner {
     [[noreturn]] void await_resume() noexcept { std::terminate(); }  // never resumed
   };
 
+  /// The messaging verbs of a service for library code that acts for it from its coroutines
+  /// (cluster::client): what a service can do itself, reachable from outside the class.
+  class delegate {
+   public:
+    explicit delegate(actor& owner) noexcept : owner_(owner) {}
+    [[nodiscard]] handle_t self() const noexcept { return owner_.self(); }
+    [[nodiscard]] call_awaitable rawcall(address dest, ptype type, payload body) {
+      return owner_.rawcall(dest, type, std::move(body));
+    }
+    template <class... Values>
+    [[nodiscard]] call_awaitable call(address dest, const Values&... values) {
+      return owner_.call(dest, values...);
+    }
+    bool send_raw(address dest, ptype type, payload body) {
+      return owner_.send_raw(dest, type, std::move(body));
+    }
+
+   private:
+    actor& owner_;
+  };
+
  protected:
   // ---- what a service overrides --------------------------------------------------------
 

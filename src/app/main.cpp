@@ -17,6 +17,7 @@
 #include "core/config.hpp"
 #include "core/environment.hpp"
 #include "core/node.hpp"
+#include "examples/cluster/cluster_client.hpp"
 #include "examples/pingpong/pingpong.hpp"
 #include "examples/redis_native/redis_native.hpp"
 #include "net/socket_server.hpp"
@@ -119,6 +120,7 @@ int run(const std::string& config_path) {
   register_builtin_services(modules);
   examples::register_pingpong(modules);
   examples::register_redis_native(modules);
+  examples::register_cluster_client(modules);
   node_options options;
   options.threads = settings.thread;
   options.harbor = static_cast<std::uint32_t>(settings.harbor);

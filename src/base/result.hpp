@@ -1,5 +1,6 @@
 #pragma once
-// result<T>: a value or an errc (std::expected is C++23, and g++ 12 lacks it).
+// result<T>: a value or an errc (std::expected is C++23, and g++ 12 lacks it). A codec whose
+// failures need more than a code (a size, a byte) names its own error type: result<T, E>.
 
 #include <cassert>
 #include <utility>
@@ -9,11 +10,11 @@
 
 namespace starling {
 
-template <class T>
+template <class T, class E = errc>
 class [[nodiscard]] result {
  public:
   result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
-  result(errc error) : state_(std::in_place_index<1>, error) {}          // NOLINT: implicit
+  result(E error) : state_(std::in_place_index<1>, error) {}             // NOLINT: implicit
 
   [[nodiscard]] bool has_value() const noexcept { return state_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
@@ -25,28 +26,28 @@ class [[nodiscard]] result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  [[nodiscard]] errc error() const noexcept {
+  [[nodiscard]] E error() const noexcept {
     assert(!has_value());
     return std::get<1>(state_);
   }
 
  private:
   void check() const { assert(has_value()); }
-  std::variant<T, errc> state_;
+  std::variant<T, E> state_;
 };
 
 /// A result that carries no value.
-template <>
-class [[nodiscard]] result<void> {
+template <class E>
+class [[nodiscard]] result<void, E> {
  public:
   result() = default;
-  result(errc error) : error_(error), failed_(true) {}  // NOLINT: implicit
+  result(E error) : error_(error), failed_(true) {}  // NOLINT: implicit
   [[nodiscard]] bool has_value() const noexcept { return !failed_; }
   explicit operator bool() const noexcept { return !failed_; }
-  [[nodiscard]] errc error() const noexcept { return error_; }
+  [[nodiscard]] E error() const noexcept { return error_; }
 
  private:
-  errc error_{};
+  E error_{};
   bool failed_ = false;
 };
 

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/node.hpp"
+#include "lua/cluster_core.hpp"
 #include "lua/code_cache.hpp"
 #include "lua/debugchannel.hpp"
 #include "lua/loader.hpp"
@@ -46,6 +47,7 @@ void set_global_from_env(lua_State* L, const environment& env, const char* key, 
 // package.preload: that table stays empty unless Lua code fills it.
 constexpr luaL_Reg native_modules[] = {
     {"skynet", open_skynet},
+    {"skynet.cluster.core", open_cluster_core},
     {"skynet.codecache", open_codecache},
     {"skynet.core", open_skynet_core},
     {"skynet.deadline", open_deadline},

@@ -11,7 +11,8 @@
 # (skynet.abort() retires everything silently). Otherwise prints the whole output and
 # fails. The output is printed on success too (visible with ctest -V). The config's
 # `test_sanitizer` says which sanitizer the binary was built with ("" for none), for cases
-# whose memory figures mean nothing under one.
+# whose memory figures mean nothing under one. `test_starling` is the binary, for cases that
+# start more nodes (tests/lua/lib/nodes.lua).
 #
 # Cases named redis*.lua run the node under tests/support/with_redis.sh, which starts
 # throwaway redis-server instances and exports their ports (REDIS_PORT, REDIS_CLUSTER_PORTS,
@@ -55,6 +56,8 @@ test_case = \"${CASE}\"
 test_src = [==[${lua}]==]
 test_tmp = [==[${WORK_DIR}]==]
 test_sanitizer = \"${SANITIZER}\"
+test_starling = [==[${STARLING}]==]
+test_vectors = [==[${src}/tests/vectors]==]
 ")
 # A case may add config lines of its own: lines `--! <line>` of the case file are appended
 # (so `--! snax = nil` removes a key set above).

@@ -361,6 +361,9 @@ local function finish(failed)
   -- The verdict must reach stdout before abort retires the logger.
   local ok, seen = pcall(skynet.call, LOGGER, "lua", "wait", "^%[:%x+%] " .. T.esc(verdict) .. "$", 500, from)
   if not (ok and seen) then print(verdict) end
+  -- Peers of a multi-node case (nodes.lua) never outlive it.
+  local nodes = package.loaded.nodes
+  if nodes then nodes.kill_all() end
   skynet.abort()
 end
 

@@ -1,0 +1,21 @@
+#pragma once
+// The native half of the two-node demo: a C++ service that reaches another node's database
+// through the cluster (docs/CLUSTER.md, "Native services").
+
+#include "actor/actor.hpp"
+
+namespace starling::examples {
+
+/// ("run", node): calls and sends to `node`'s "@sdb" with the C++ cluster API, logs what it
+/// gets and replies true when every step gave what it should.
+class cluster_client final : public actor {
+ protected:
+  task<> on_request(request req) override;
+
+ private:
+  task<bool> run(std::string node);
+};
+
+void register_cluster_client(module_registry& modules);
+
+}  // namespace starling::examples

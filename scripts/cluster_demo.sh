@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The two-node demo (make run): a database node and a calling node on loopback
+# (examples/cluster). The client node calls the database through the cluster from Lua and from
+# a native C++ service, then stops both. Exits 0 when every step gave what it should.
+# STARLING names the binary (default build/release/bin/starling).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+starling=${STARLING:-build/release/bin/starling}
+
+dir=$(mktemp -d)
+db_pid=""
+cleanup() {
+  if [ -n "$db_pid" ]; then
+    kill "$db_pid" 2>/dev/null || true
+    wait "$db_pid" 2>/dev/null || true
+  fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+fail() {
+  echo "cluster_demo: $*" >&2
+  echo "--- db node ---" >&2
+  cat "$dir/db.log" >&2 || true
+  exit 1
+}
+
+CLUSTER_DEMO_DIR=$dir "$starling" examples/cluster/config.db >"$dir/db.log" 2>&1 </dev/null &
+db_pid=$!
+for _ in $(seq 400); do
+  [ -s "$dir/db.port" ] && break
+  kill -0 "$db_pid" 2>/dev/null || fail "the db node exited before it listened"
+  sleep 0.05
+done
+[ -s "$dir/db.port" ] || fail "the db node did not listen"
+port=$(cat "$dir/db.port")
+echo "cluster_demo: the db node listens on 127.0.0.1:$port"
+
+status=0
+CLUSTER_DEMO_PORT=$port timeout 60 "$starling" examples/cluster/config.client 2>&1 | tee "$dir/client.log" || status=$?
+[ "$status" -eq 0 ] || fail "the client node exited with status $status"
+timeout 20 tail --pid="$db_pid" -f /dev/null || fail "the db node did not stop"
+wait "$db_pid" || fail "the db node exited with an error"
+db_pid=""
+echo "--- db node ---"
+cat "$dir/db.log"
+for want in "GET hello -> world" "GET hello through a proxy -> world" \
+  "client (C++): GET native -> from C++" "the native client succeeded"; do
+  grep -qF "$want" "$dir/client.log" || fail "the client did not print: $want"
+done
+echo "cluster_demo: passed"

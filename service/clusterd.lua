@@ -1,0 +1,276 @@
+-- clusterd: the cluster's one service per node (docs/CLUSTER.md).
+--
+-- Keeps the node table (from the `cluster` config file and cluster.reload), creates one
+-- clustersender per remote node and one clusterproxy per remote address, opens listening
+-- gates and is their watchdog (one clusteragent per inbound connection), and holds the
+-- registry of cluster names that remote nodes reach as "@name".
+
+local skynet = require "skynet"
+require "skynet.manager"
+local core = require "skynet.cluster.core"
+
+local config_file = skynet.getenv "cluster"
+local nodename = core.nodename()
+
+local nodes = {} -- node -> "host:port", or false for a node that is down; never removed
+local options = {} -- __name = value entries of the node table
+local senders = {} -- node -> its clustersender, kept for clusterd's lifetime
+local sender_closed = {} -- node -> true once its sender was closed for a false entry
+local connected = {} -- node -> its sender, known to be connected to the current address
+local resolving = {} -- node -> a lookup in progress: { waiters..., absent_waiter, sender, err }
+
+local resolve
+
+-- One lookup for `node` at a time; the others wait for its outcome. A node whose entry changed
+-- while the lookup ran is looked up again.
+local function lookup(node, r)
+  local address = nodes[node]
+  if address == nil and not options.nowaiting then
+    skynet.error("Waiting for cluster node [" .. node .. "]")
+    r.absent_waiter = coroutine.running()
+    skynet.wait(r.absent_waiter)
+    r.absent_waiter = nil
+    address = nodes[node]
+  end
+  if address then
+    local sender = senders[node]
+    if not sender then
+      sender = skynet.newservice("clustersender", node, nodename, address)
+      senders[node] = sender
+    end
+    if pcall(skynet.call, sender, "lua", "changenode", address) then
+      connected[node] = sender
+      sender_closed[node] = nil
+      r.sender = sender
+    else
+      r.err = string.format("changenode [%s] (%s) failed", node, address)
+    end
+  elseif address == false then
+    local sender = senders[node]
+    if sender and not sender_closed[node] then
+      local ok, err = pcall(skynet.call, sender, "lua", "changenode", false)
+      if ok then
+        sender_closed[node] = true
+      else
+        r.err = err
+      end
+    end
+  else
+    r.err = string.format("cluster node [%s] is absent.", node)
+  end
+  return address
+end
+
+function resolve(node)
+  local r = resolving[node]
+  if r then
+    local me = coroutine.running()
+    r[#r + 1] = me
+    skynet.wait(me)
+  else
+    r = {}
+    resolving[node] = r
+    local address = lookup(node, r)
+    resolving[node] = nil
+    if nodes[node] ~= address then
+      -- The entry changed meanwhile: look it up again; our waiters get that outcome.
+      local ok, sender = pcall(resolve, node)
+      r.sender, r.err = ok and sender or nil, not ok and sender or nil
+    end
+    for _, co in ipairs(r) do
+      skynet.wakeup(co)
+    end
+  end
+  if r.err then error(r.err, 0) end
+  return r.sender
+end
+
+local function load_table(t)
+  if t == nil then
+    t = {}
+    if config_file then
+      local f = assert(io.open(config_file))
+      local source = f:read "a"
+      f:close()
+      assert(load(source, "@" .. config_file, "t", t))()
+    end
+  end
+  for name, value in pairs(t) do
+    if type(name) ~= "string" then
+      error("cluster config: a node name must be a string, not " .. tostring(name))
+    end
+    if name:sub(1, 2) ~= "__" and value ~= false and type(value) ~= "string" then
+      error(string.format("cluster config: node [%s] must be \"host:port\" or false, not %s", name, tostring(value)))
+    end
+  end
+  return t
+end
+
+-- Merges a table (or the config file) into the node table (docs/CLUSTER.md, "Reload").
+local function reload(t)
+  t = load_table(t)
+  local changed = {}
+  for name, value in pairs(t) do
+    if name:sub(1, 2) == "__" then
+      local option = name:sub(3)
+      options[option] = value
+      skynet.error(string.format("Config %s = %s", option, value))
+    else
+      if nodes[name] ~= value then
+        nodes[name] = value
+        if senders[name] then
+          connected[name] = nil
+          changed[#changed + 1] = name
+        end
+      end
+      local r = resolving[name]
+      if r and r.absent_waiter and not options.nowaiting then
+        skynet.error(string.format("Cluster node [%s] resolved : %s", name, value))
+        skynet.wakeup(r.absent_waiter)
+      end
+    end
+  end
+  if options.nowaiting then
+    for _, r in pairs(resolving) do
+      if r.absent_waiter then skynet.wakeup(r.absent_waiter) end
+    end
+  end
+  for _, name in ipairs(changed) do
+    skynet.fork(function()
+      local ok, err = pcall(resolve, name)
+      if not ok then skynet.error(err) end
+    end)
+  end
+end
+
+local command = {}
+
+function command.reload(_, t)
+  reload(t)
+end
+
+function command.sender(_, node)
+  return connected[node] or resolve(node)
+end
+
+function command.senders()
+  return senders
+end
+
+-- open(port) listens on addr:port and returns the bound address; open(name) listens on the
+-- node's configured address and returns name, nil (as skynet does).
+function command.listen(_, addr, port, maxclient)
+  local conf = { address = addr, port = port, maxclient = maxclient }
+  if port == nil then
+    conf.address = nodes[addr] or error(addr .. " is down")
+  end
+  local gate = skynet.newservice "gate"
+  local ok, bound, bound_port = pcall(skynet.call, gate, "lua", "open", conf)
+  if not ok then
+    skynet.kill(gate)
+    error(string.format("cluster.open %s failed: %s", conf.address, bound))
+  end
+  if port == nil then
+    return addr, nil
+  end
+  return bound, bound_port
+end
+
+local proxies = {} -- "node.address" -> clusterproxy
+
+function command.proxy(_, node, address)
+  if address == nil then
+    node, address = node:match "^([^@.]+)([@.].+)"
+    if address == nil then
+      error("Invalid name " .. tostring(node))
+    end
+  end
+  local key = node .. "." .. address
+  local proxy = proxies[key]
+  if not proxy then
+    proxy = skynet.newservice("clusterproxy", node, address)
+    if proxies[key] then -- made meanwhile by another caller
+      skynet.kill(proxy)
+      proxy = proxies[key]
+    else
+      proxies[key] = proxy
+    end
+  end
+  return proxy
+end
+
+-- The registry: name -> handle and handle -> name, one name per service.
+local registered = {}
+local agents = {} -- fd -> its clusteragent; false while starting, true if closed meanwhile
+
+local function names_changed()
+  for _, agent in pairs(agents) do
+    if math.type(agent) == "integer" then
+      skynet.send(agent, "lua", "namechange")
+    end
+  end
+end
+
+function command.register(source, name, addr)
+  assert(registered[name] == nil, "cluster.register: name [" .. name .. "] is taken")
+  addr = addr or source
+  local old = registered[addr]
+  if old then
+    registered[old] = nil
+    names_changed()
+  end
+  registered[addr] = name
+  registered[name] = addr
+  skynet.error(string.format("Register [%s] :%08x", name, addr))
+end
+
+function command.unregister(_, name)
+  local addr = registered[name]
+  if addr then
+    registered[addr] = nil
+    registered[name] = nil
+    names_changed()
+    skynet.error(string.format("Unregister [%s] :%08x", name, addr))
+  end
+end
+
+function command.queryname(_, name)
+  return registered[name]
+end
+
+-- Watchdog events of the listening gates.
+function command.socket(gate, event, fd, msg)
+  if event == "open" then
+    skynet.error("socket accept from " .. tostring(msg))
+    agents[fd] = false
+    local agent = skynet.newservice("clusteragent", skynet.self(), gate, fd)
+    if agents[fd] == true then -- closed while the agent started
+      agents[fd] = nil
+      skynet.send(agent, "lua", "exit")
+    else
+      agents[fd] = agent
+    end
+  elseif event == "close" or event == "error" then
+    local agent = agents[fd]
+    if agent == false then
+      agents[fd] = true
+    elseif agent then
+      agents[fd] = nil
+      skynet.send(agent, "lua", "exit")
+    end
+  else
+    skynet.error(string.format("socket %s %d %s", event, fd, msg or ""))
+  end
+end
+
+skynet.start(function()
+  reload()
+  skynet.dispatch("lua", function(session, source, cmd, ...)
+    local f = assert(command[cmd], cmd)
+    if session == 0 then
+      f(source, ...)
+    else
+      skynet.retpack(f(source, ...))
+    end
+  end)
+end)
