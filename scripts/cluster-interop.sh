@@ -18,7 +18,8 @@
 # namespace (unshare -n, or unshare -rn when not root) where nothing else listens.
 #
 # Environment: STARLING, the binary (default: build/release/bin/starling of this tree);
-# CLUSTER_INTEROP_PAIRS, the pairs to run (default: all four), e.g. "skynet:skynet starling:skynet".
+# CLUSTER_INTEROP_PAIRS, the pairs to run (default: all four), e.g. "skynet:skynet starling:skynet";
+# CLUSTER_INTEROP_KEEP=1 keeps the nodes' outputs (the directory is printed at the end).
 # Without SKYNET_DIR the script prints a SKIP line and exits 0; any failed check prints the
 # output of the nodes involved and the script exits 1.
 set -euo pipefail
@@ -76,7 +77,11 @@ declare -A node_pid # node name -> pid
 }
 cleanup() {
   stop_nodes
-  rm -rf "$work"
+  if [ -n "${CLUSTER_INTEROP_KEEP:-}" ]; then
+    echo "cluster-interop: the nodes' outputs are in $work"
+  else
+    rm -rf "$work"
+  fi
 }
 trap cleanup EXIT
 

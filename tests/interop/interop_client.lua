@@ -38,13 +38,25 @@ local function run(name, f)
   end
 end
 
+local function show(v)
+  return type(v) == "string" and #v > 40 and ("a string of " .. #v .. " bytes") or tostring(v)
+end
+
 local function eq(got, want, what)
-  if got ~= want then
-    local function show(v)
-      return type(v) == "string" and #v > 40 and ("a string of " .. #v .. " bytes") or tostring(v)
-    end
-    error(string.format("%s: got %s, want %s", what, show(got), show(want)), 0)
+  if got == want then
+    return
   end
+  if type(got) == "string" and type(want) == "string" and #got == #want then
+    local at = 1
+    while got:sub(at, at + 4095) == want:sub(at, at + 4095) do
+      at = at + 4096
+    end
+    while got:byte(at) == want:byte(at) do
+      at = at + 1
+    end
+    error(string.format("%s: %d bytes as wanted, but byte %d differs", what, #got, at), 0)
+  end
+  error(string.format("%s: got %s, want %s", what, show(got), show(want)), 0)
 end
 
 local function call_fails(f, ...)
