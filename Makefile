@@ -64,6 +64,10 @@ fuzz: deps build/fuzz/build.ninja
 	build/fuzz/bin/netpack_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus/netpack
 	mkdir -p build/fuzz/corpus/resp
 	build/fuzz/bin/resp_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/resp
+	mkdir -p build/fuzz/corpus/cluster_request
+	build/fuzz/bin/cluster_request_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus/cluster_request
+	mkdir -p build/fuzz/corpus/cluster_response
+	build/fuzz/bin/cluster_response_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus/cluster_response
 
 bench: build
 	build/release/bin/starling_bench

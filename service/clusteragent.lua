@@ -1,16 +1,18 @@
 -- clusteragent: serves the requests of one inbound cluster connection (docs/CLUSTER.md).
 --
--- Started by clusterd with (clusterd, gate, fd). The gate forwards every frame of the
--- connection here as a "client" message; each frame runs in its own coroutine, so a slow call
--- does not hold back the ones behind it and replies may leave out of order. Replies are written
--- straight to the socket.
+-- Started by clusterd with (clusterd, fd) for a connection its listener accepted. The agent
+-- owns the socket: it splits the bytes into frames itself (skynet's agent gets them from a
+-- gate service, one more hop per frame). Each frame runs in its own coroutine, in arrival
+-- order, so a slow call does not hold back the ones behind it and replies may leave out of
+-- order.
 
 local skynet = require "skynet"
-local socket = require "skynet.socket"
+local socketdriver = require "skynet.socketdriver"
+local netpack = require "skynet.netpack"
 local core = require "skynet.cluster.core"
 
-local clusterd, gate, fd = ...
-clusterd, gate, fd = tonumber(clusterd), tonumber(gate), tonumber(fd)
+local clusterd, fd = ...
+clusterd, fd = tonumber(clusterd), tonumber(fd)
 
 -- "@name" -> handle, filled from clusterd's registry. Only hits are kept; clusterd says
 -- "namechange" when a name goes away or moves, and the whole cache is dropped.
@@ -50,13 +52,12 @@ local split_limit = math.tointeger(tonumber(skynet.getenv "cluster_split_limit" 
 local pending_tag -- the trace tag announced for the next request
 local dropped = false
 
--- Bad bytes from the peer: log why once and have the gate close the connection (clusterd
--- then stops us). Requests already running still answer if the socket lasts.
+-- Bad bytes from the peer: log why once and close the connection (its CLOSE then stops us).
 local function drop(why)
   if dropped then return end
   dropped = true
   skynet.error(string.format("cluster: closing connection %d: %s", fd, why))
-  skynet.send(gate, "lua", "kick", fd)
+  socketdriver.close(fd)
 end
 
 local function reply(session, ok, msg, sz)
@@ -64,10 +65,10 @@ local function reply(session, ok, msg, sz)
   if type(frames) == "table" then
     -- A split reply goes out at low priority, so small replies may pass between its parts.
     for _, frame in ipairs(frames) do
-      socket.lwrite(fd, frame)
+      socketdriver.lsend(fd, frame)
     end
   else
-    socket.write(fd, frames)
+    socketdriver.send(fd, frames)
   end
 end
 
@@ -109,8 +110,7 @@ end
 -- Whether core.unpackrequest succeeded, then its values: (tag) for a trace frame; (address,
 -- session, msg, sz, more, push) otherwise, `more` telling a header or middle part of a split
 -- request (a header has no msg and sz is the announced total); or the decoding error.
-local function on_frame(_, _, decoded, address, session, msg, sz, more, push)
-  skynet.ignoreret() -- the session of a client message is the fd, not a call to answer
+local function on_frame(decoded, address, session, msg, sz, more, push)
   if not decoded then
     return drop(address)
   end
@@ -169,24 +169,79 @@ local function on_frame(_, _, decoded, address, session, msg, sz, more, push)
   return serve(address, session, msg, sz, push, tag)
 end
 
+-- A frame from the socket: decoded, then the block freed (the decoder copies what it keeps).
+local function serve_frame(frame, size)
+  local function decoded(...)
+    skynet.trash(frame, size)
+    return on_frame(...)
+  end
+  return decoded(pcall(core.unpackrequest, frame, size))
+end
+
+local queue -- netpack's queue of frames, when one read held several
+local exiting = false
+
+local function exit()
+  if exiting then return end
+  exiting = true
+  netpack.clear(queue)
+  queue = nil
+  skynet.send(clusterd, "lua", "agent_exit", fd)
+  skynet.exit()
+end
+
+local event = {}
+
+function event.data(_, frame, size)
+  serve_frame(frame, size)
+end
+
+-- Several frames: each in its own coroutine, started in arrival order.
+function event.more()
+  for _, frame, size in netpack.pop, queue do
+    skynet.fork(serve_frame, frame, size)
+  end
+end
+
+function event.close()
+  exit()
+end
+
+function event.error(_, why)
+  skynet.error(string.format("cluster: connection %d: %s", fd, tostring(why)))
+  exit()
+end
+
+function event.warning(_, size)
+  skynet.error(string.format("cluster: connection %d has %d KiB waiting to be sent", fd, size))
+end
+
 skynet.register_protocol {
-  name = "client",
-  id = skynet.PTYPE_CLIENT,
-  unpack = function(msg, sz) return pcall(core.unpackrequest, msg, sz) end,
-  dispatch = on_frame,
+  name = "socket",
+  id = skynet.PTYPE_SOCKET,
+  unpack = function(msg, sz)
+    return netpack.filter(queue, msg, sz)
+  end,
+  dispatch = function(_, _, q, kind, ...)
+    queue = q
+    local handle = kind and event[kind]
+    if handle then
+      handle(...)
+    end
+  end,
 }
 
 skynet.start(function()
-  -- The connection may already be gone; its close reaches clusterd, which stops us.
-  pcall(skynet.call, gate, "lua", "forward", fd)
   skynet.dispatch("lua", function(_, source, cmd)
-    if cmd == "exit" then
-      socket.close_fd(fd)
-      skynet.exit()
-    elseif cmd == "namechange" then
+    if cmd == "namechange" then
       new_name_cache()
+    elseif cmd == "exit" then
+      socketdriver.close(fd)
+      exit()
     else
       skynet.error(string.format("clusteragent: unknown command %s from %s", cmd, skynet.address(source)))
     end
   end)
+  socketdriver.nodelay(fd)
+  socketdriver.start(fd)
 end)

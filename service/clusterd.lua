@@ -1,12 +1,14 @@
 -- clusterd: the cluster's one service per node (docs/CLUSTER.md).
 --
 -- Keeps the node table (from the `cluster` config file and cluster.reload), creates one
--- clustersender per remote node and one clusterproxy per remote address, opens listening
--- gates and is their watchdog (one clusteragent per inbound connection), and holds the
--- registry of cluster names that remote nodes reach as "@name".
+-- clustersender per remote node and one clusterproxy per remote address, listens for other
+-- nodes (one clusteragent per inbound connection), and holds the registry of cluster names
+-- that remote nodes reach as "@name".
 
 local skynet = require "skynet"
 require "skynet.manager"
+local socket = require "skynet.socket"
+local socketdriver = require "skynet.socketdriver"
 local core = require "skynet.cluster.core"
 
 local config_file = skynet.getenv "cluster"
@@ -157,19 +159,51 @@ function command.senders()
   return senders
 end
 
+-- The listeners: clusterd accepts connections itself and gives each to a clusteragent, which
+-- then owns the socket (skynet puts a gate service in between; the behaviour is the same).
+local agents = {} -- fd -> its clusteragent; false while it starts, true if it exited meanwhile
+local listener_of = {} -- fd -> its listener: { clients, maxclient }
+
+local function accept(listener, fd, addr)
+  -- Counted before the test, as skynet's gate does: at most maxclient - 1 connections.
+  if listener.clients + 1 >= listener.maxclient then
+    skynet.error(string.format("cluster: refusing %s: %d connections already", addr, listener.clients))
+    socketdriver.close(fd)
+    return
+  end
+  listener.clients = listener.clients + 1
+  listener_of[fd] = listener
+  skynet.error("socket accept from " .. tostring(addr))
+  agents[fd] = false
+  local ok, agent = pcall(skynet.newservice, "clusteragent", skynet.self(), fd)
+  if not ok then
+    socketdriver.close(fd)
+    listener.clients = listener.clients - 1
+    listener_of[fd] = nil
+    agents[fd] = nil
+  elseif agents[fd] == true then -- its connection closed, and it exited, while it started
+    agents[fd] = nil
+  else
+    agents[fd] = agent
+  end
+end
+
 -- open(port) listens on addr:port and returns the bound address; open(name) listens on the
 -- node's configured address and returns name, nil (as skynet does).
 function command.listen(_, addr, port, maxclient)
-  local conf = { address = addr, port = port, maxclient = maxclient }
+  local host = addr
   if port == nil then
-    conf.address = nodes[addr] or error(addr .. " is down")
+    host = nodes[addr] or error(addr .. " is down")
   end
-  local gate = skynet.newservice "gate"
-  local ok, bound, bound_port = pcall(skynet.call, gate, "lua", "open", conf)
-  if not ok then
-    skynet.kill(gate)
-    error(string.format("cluster.open %s failed: %s", conf.address, bound))
+  skynet.error(port and string.format("Listen on %s %d", host, port) or "Listen on " .. host)
+  local ok, id, bound, bound_port = pcall(socket.listen, host, port)
+  if not ok or not id then
+    error(string.format("cluster.open %s failed: %s", host, tostring(id)))
   end
+  local listener = { clients = 0, maxclient = maxclient or 1024 }
+  socket.start(id, function(fd, peer)
+    accept(listener, fd, peer)
+  end)
   if port == nil then
     return addr, nil
   end
@@ -201,7 +235,6 @@ end
 
 -- The registry: name -> handle and handle -> name, one name per service.
 local registered = {}
-local agents = {} -- fd -> its clusteragent; false while starting, true if closed meanwhile
 
 local function names_changed()
   for _, agent in pairs(agents) do
@@ -238,28 +271,17 @@ function command.queryname(_, name)
   return registered[name]
 end
 
--- Watchdog events of the listening gates.
-function command.socket(gate, event, fd, msg)
-  if event == "open" then
-    skynet.error("socket accept from " .. tostring(msg))
-    agents[fd] = false
-    local agent = skynet.newservice("clusteragent", skynet.self(), gate, fd)
-    if agents[fd] == true then -- closed while the agent started
-      agents[fd] = nil
-      skynet.send(agent, "lua", "exit")
-    else
-      agents[fd] = agent
-    end
-  elseif event == "close" or event == "error" then
-    local agent = agents[fd]
-    if agent == false then
-      agents[fd] = true
-    elseif agent then
-      agents[fd] = nil
-      skynet.send(agent, "lua", "exit")
-    end
+-- A clusteragent is done: its connection closed.
+function command.agent_exit(_, fd)
+  local listener = listener_of[fd]
+  if listener then
+    listener.clients = listener.clients - 1
+    listener_of[fd] = nil
+  end
+  if agents[fd] == false then
+    agents[fd] = true
   else
-    skynet.error(string.format("socket %s %d %s", event, fd, msg or ""))
+    agents[fd] = nil
   end
 end
 

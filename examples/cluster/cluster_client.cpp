@@ -17,12 +17,20 @@ std::string first_string(const reply& r) {
 
 task<> cluster_client::on_request(request req) {
   seri::reader args = req.reader();
-  if (args.read_string() != "run") {
+  const std::string command(args.read_string());
+  if (command == "run") {
+    const bool ok = co_await run(std::string(args.read_string()));
+    req.reply(ok);
+  } else if (command == "register") {
+    // Remote nodes reach this service as "@<name>".
+    cluster::client cluster(*this);
+    result<void> done = co_await cluster.register_name(std::string(args.read_string()));
+    req.reply(static_cast<bool>(done));
+  } else if (command == "echo") {
+    req.reply(std::string(args.read_string()));
+  } else {
     req.fail();
-    co_return;
   }
-  const bool ok = co_await run(std::string(args.read_string()));
-  req.reply(ok);
 }
 
 task<bool> cluster_client::run(std::string node) {

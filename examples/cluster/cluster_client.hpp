@@ -7,7 +7,8 @@
 namespace starling::examples {
 
 /// ("run", node): calls and sends to `node`'s "@sdb" with the C++ cluster API, logs what it
-/// gets and replies true when every step gave what it should.
+/// gets and replies true when every step gave what it should. ("register", name): registers
+/// itself in the cluster as `name`. ("echo", text): replies with `text`.
 class cluster_client final : public actor {
  protected:
   task<> on_request(request req) override;

@@ -107,7 +107,7 @@ lua_Integer integer_or_release(lua_State* L, int index, void* block) {
 
 // packrequest / packpush(addr, session, msg, sz | str) -> request, next session[, pieces]
 int pack_request(lua_State* L, wire::request_kind kind) {
-  // A light userdata message is ours from here on, freed on every path (as skynet does).
+  // A light userdata message is ours from here on (skynet frees it too): freed on every path.
   void* block = nullptr;
   std::span<const std::byte> payload;
   switch (lua_type(L, 3)) {

@@ -136,7 +136,7 @@ std::size_t describe(const wire_error& e, std::span<char> out) noexcept {
   }
   const std::size_t head_size = n < 0 ? 0 : std::min(static_cast<std::size_t>(n), sizeof head - 1);
   const std::size_t first = std::min(head_size, out.size());
-  std::memcpy(out.data(), head, first);
+  if (first != 0) std::memcpy(out.data(), head, first);
   const std::size_t second = std::min(tail.size(), out.size() - first);
   if (second != 0) std::memcpy(out.data() + first, tail.data(), second);
   return head_size + tail.size();

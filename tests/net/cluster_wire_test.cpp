@@ -623,6 +623,10 @@ TEST(cluster_request_assembler, orphan_pieces) {
   EXPECT_EQ(assembler.feed(piece(5, "x", false)).what, request_status::pending);
   EXPECT_EQ(assembler.feed(piece(5, "y", true)).what, request_status::invalid)
       << "pieces collected without a header cannot join";
+  EXPECT_EQ(assembler.feed(piece(6, "x", false)).what, request_status::pending);
+  EXPECT_EQ(assembler.feed(header(6, 2)).what, request_status::pending);
+  EXPECT_EQ(assembler.feed(piece(6, "y", true)).what, request_status::invalid)
+      << "a header after the first piece does not make it whole";
   EXPECT_EQ(assembler.pending(), 0U);
 }
 
