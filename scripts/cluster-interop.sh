@@ -84,6 +84,7 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM # so that the nodes are stopped when the script is
 
 # the variables the configs in tests/interop read (skynet refuses a config naming an unset one)
 export SKYNET_DIR="$skynet_dir" STARLING_ROOT="$repo" INTEROP_DIR="$repo/tests/interop" \
