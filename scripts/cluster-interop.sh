@@ -8,7 +8,7 @@
 #
 # 1. tests/interop/interop_client.lua calls tests/interop/interop_server.lua through the
 #    cluster for each pair of runtimes, client -> server: skynet -> skynet (checks the harness),
-#    Starling -> skynet, skynet -> Starling, Starling -> Starling. The client logs one
+#    Starling -> skynet, skynet -> Starling, Starling -> Starling. The client prints one
 #    `INTEROP PASS|FAIL <check>` line per check and `INTEROP DONE <passed>/<checks>`.
 # 2. skynet's examples/cluster1.lua and cluster2.lua (with simpledb.lua and the snax service
 #    test/pingserver.lua) run unchanged, on the same four pairs (cluster1 node, cluster2 node);
