@@ -12,7 +12,11 @@
 #    `INTEROP PASS|FAIL <check>` line per check and `INTEROP DONE <passed>/<checks>`.
 # 2. skynet's examples/cluster1.lua and cluster2.lua (with simpledb.lua and the snax service
 #    test/pingserver.lua) run unchanged, on the same four pairs (cluster1 node, cluster2 node);
-#    skynet nodes run skynet's own examples/config.c1 and config.c2.
+#    skynet nodes run skynet's own examples/config.c1 and config.c2 (included by
+#    tests/interop/skynet-cluster*.config, which only move the log to a file).
+#
+# Every node logs to a file of its own: print and the logger write to stdout from different
+# threads, a line at a time in several pieces, so on one stream their lines could mix.
 #
 # The examples use fixed ports (2528, 2529), so everything runs inside a private network
 # namespace (unshare -n, or unshare -rn when not root) where nothing else listens.
@@ -88,11 +92,11 @@ trap 'exit 1' INT TERM # so that the nodes are stopped when the script is
 
 # the variables the configs in tests/interop read (skynet refuses a config naming an unset one)
 export SKYNET_DIR="$skynet_dir" STARLING_ROOT="$repo" INTEROP_DIR="$repo/tests/interop" \
-  INTEROP_START="" INTEROP_NODE=""
+  INTEROP_START="" INTEROP_NODE="" INTEROP_LOG=""
 
 # start_node RUNTIME NAME CONFIG [VAR=VALUE...]: starts a node in the background, its output
-# (stdout line-buffered, so that print lines come as they are printed) in $work/NAME.out.
-# A skynet node runs in the skynet tree with CONFIG relative to it (skynet's own configs use
+# (stdout line-buffered, so that print lines come as they are printed) in $work/NAME.out, its
+# log in $work/NAME.log. A skynet node runs in the skynet tree (skynet's own configs use
 # relative paths); a Starling node runs in $work.
 start_node() {
   local runtime=$1 name=$2 config=$3 dir=$work binary=$starling
@@ -102,26 +106,27 @@ start_node() {
     binary=./skynet
   fi
   : >"$work/$name.out"
-  (cd "$dir" && exec env "$@" stdbuf -oL "$binary" "$config") >"$work/$name.out" 2>&1 &
+  : >"$work/$name.log"
+  (cd "$dir" && exec env INTEROP_LOG="$work/$name.log" "$@" stdbuf -oL "$binary" "$config") >"$work/$name.out" 2>&1 &
   pids+=($!)
   node_pid[$name]=$!
 }
 
-# wait_for NAME REGEX SECONDS: waits until the output of node NAME has a line matching the
+# wait_for NAME REGEX SECONDS: waits until the output or log of node NAME has a line matching the
 # extended regular expression, or its node ended, or SECONDS passed. Fails if the line is not
 # there.
 wait_for() {
-  local out="$work/$1.out" i
+  local i
   for ((i = 0; i < $3 * 10; i++)); do
-    grep -qE -- "$2" "$out" && return 0
+    grep -qE -- "$2" "$work/$1.out" "$work/$1.log" && return 0
     jobs -rp | grep -qx "${node_pid[$1]}" || break
     sleep 0.1
   done
-  grep -qE -- "$2" "$out"
+  grep -qE -- "$2" "$work/$1.out" "$work/$1.log"
 }
 
 failures=0
-# fail WHAT NAME...: counts a failure and shows the output of the nodes NAME...
+# fail WHAT NAME...: counts a failure and shows the output and the log of the nodes NAME...
 fail() {
   local what=$1 name
   shift
@@ -129,22 +134,23 @@ fail() {
   for name in "$@"; do
     echo "---- output of $name"
     cat "$work/$name.out"
+    echo "---- log of $name"
+    cat "$work/$name.log"
   done
   echo "----"
   failures=$((failures + 1))
 }
 
-# expect NAME REGEX...: each extended regular expression matches a line of NAME's output, a
-# different line for each (so a regex given twice needs two lines); the order does not
-# matter (print lines and log lines reach the output by different ways). Prints the first
-# regex without a line, if any.
+# expect NAME REGEX...: each extended regular expression matches a line of NAME's output or
+# log, a different line for each (so a regex given twice needs two lines), in any order.
+# Prints the first regex without a line, if any.
 expect() {
   local name=$1
   shift
   printf '%s\n' "$@" | awk '
     NR == FNR { want[++n] = $0; next }
     { for (i = 1; i <= n; i++) if (!(i in got) && $0 ~ want[i]) { got[i] = 1; break } }
-    END { for (i = 1; i <= n; i++) if (!(i in got)) { print want[i]; exit } }' - "$work/$name.out"
+    END { for (i = 1; i <= n; i++) if (!(i in got)) { print want[i]; exit } }' - "$work/$name.out" "$work/$name.log"
 }
 
 # A node's config for each runtime: skynet's own runs in the skynet tree, ours in tests/interop.
@@ -162,17 +168,17 @@ interop() {
     stop_nodes
     return
   fi
-  port=$(grep -oE 'INTEROP READY [0-9]+$' "$work/server.$tag.out" | head -1 | cut -d' ' -f3)
+  port=$(grep -ohE 'INTEROP READY [0-9]+$' "$work/server.$tag.out" "$work/server.$tag.log" | head -1 | cut -d' ' -f3)
   start_node "$client" "client.$tag" "$(interop_config "$client")" \
     INTEROP_START=interop_client INTEROP_NODE="127.0.0.1:$port"
   wait_for "client.$tag" 'INTEROP DONE ' 1200 || true
   stop_nodes
-  grep -oE 'INTEROP (PASS|FAIL) .*' "$work/client.$tag.out" | sed "s/^INTEROP /cluster-interop: $tag: /" || true
-  missing=$(grep -oE 'INTEROP DONE [0-9]+/[0-9]+$' "$work/client.$tag.out" || true)
+  grep -E '^INTEROP (PASS|FAIL) ' "$work/client.$tag.out" | sed "s/^INTEROP /cluster-interop: $tag: /" || true
+  missing=$(grep -E '^INTEROP DONE [0-9]+/[0-9]+$' "$work/client.$tag.out" || true)
   if [ -z "$missing" ]; then
     fail "$tag: the client never logged INTEROP DONE" "client.$tag" "server.$tag"
-  elif grep -q 'INTEROP FAIL ' "$work/client.$tag.out" || [ "${missing#INTEROP DONE }" != \
-    "$(grep -c 'INTEROP PASS ' "$work/client.$tag.out")/${missing##*/}" ]; then
+  elif grep -q '^INTEROP FAIL ' "$work/client.$tag.out" || [ "${missing#INTEROP DONE }" != \
+    "$(grep -c '^INTEROP PASS ' "$work/client.$tag.out")/${missing##*/}" ]; then
     fail "$tag: ${missing#INTEROP DONE } checks passed" "client.$tag" "server.$tag"
   else
     echo "cluster-interop: PASS $tag: ${missing#INTEROP DONE } checks passed"
@@ -187,14 +193,14 @@ examples() {
   c2="c2.$tag"
   echo "cluster-interop: skynet's cluster examples, cluster1 on $1, cluster2 on $2"
   if [ "$1" = skynet ]; then
-    start_node skynet "$c1" examples/config.c1
+    start_node skynet "$c1" "$INTEROP_DIR/skynet-cluster1.config"
   else
     start_node starling "$c1" "$INTEROP_DIR/starling.config" INTEROP_START=cluster1
   fi
   # cluster1 starts the snax service after opening both ports
   if wait_for "$c1" '^ping server start:' 60; then
     if [ "$2" = skynet ]; then
-      start_node skynet "$c2" examples/config.c2
+      start_node skynet "$c2" "$INTEROP_DIR/skynet-cluster2.config"
     else
       start_node starling "$c2" "$INTEROP_DIR/starling-cluster2.config"
     fi
@@ -203,6 +209,7 @@ examples() {
     wait_for "$c1" 'ping db2:longstring' 10 || true
   else
     : >"$work/$c2.out"
+    : >"$work/$c2.log"
   fi
   stop_nodes
   # cluster1: its prints, the register lines, both pushes (through the proxy, and the
