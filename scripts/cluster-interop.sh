@@ -219,11 +219,13 @@ examples() {
     'Register \[sdb\] :[0-9a-f]+$' '^nil$' '^nil$' '^foobar$' '^foobar2$' '^ping server start:' \
     ':[0-9a-f]+ ping proxy$' ':[0-9a-f]+ ping db2:longstringRRRRRR\.\.\.\(102414\)$' \
     '<TRACE \([^)]*-db-[0-9]+\)[^>]*> [0-9]+ request$' '<TRACE \([^)]*-db2-[0-9]+\)[^>]*> [0-9]+ request$')
-  # cluster2: the calls (the large SET and GET through the proxy end in an assert), the
-  # call to db once it is false, the wait for db3 and the snax call through it
+  # cluster2: the calls (the large SET and GET through the proxy end in an assert), db set
+  # to false, the wait for db3 and the snax call through it. The call to db right after the
+  # reload usually fails, but may still get through: the reload returns before the sender is
+  # closed (asynchronously, on skynet too), so both outcomes are accepted.
   [ -n "$missing" ] || missing=$(expect "$c2" '^foobar$' '^foobar2$' 'Config nowaiting = true$' \
     'Waiting for cluster node \[db3\]$' 'Cluster node \[db3\] resolved : 127\.0\.0\.1:2529$' \
-    'Close cluster sender 127\.0\.0\.1:2528' $'^false\t.*call failed$' '^hello$')
+    'Close cluster sender 127\.0\.0\.1:2528' $'^(false\t.*call failed|true\tfoobar)$' '^hello$')
   if [ -n "$missing" ]; then
     fail "$tag: no line matching $missing" "$c1" "$c2"
   else
