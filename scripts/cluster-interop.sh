@@ -22,7 +22,8 @@
 # namespace (unshare -n, or unshare -rn when not root) where nothing else listens.
 #
 # Environment: STARLING, the binary (default: build/release/bin/starling of this tree);
-# CLUSTER_INTEROP_PAIRS, the pairs to run (default: all four), e.g. "skynet:skynet starling:skynet";
+# CLUSTER_INTEROP_PAIRS, the pairs to run (default: all four), e.g. "skynet:skynet
+# starling:skynet" (client:server, and cluster1:cluster2 for the examples);
 # CLUSTER_INTEROP_KEEP=1 keeps the nodes' outputs (the directory is printed at the end).
 # Without SKYNET_DIR the script prints a SKIP line and exits 0; any failed check prints the
 # output of the nodes involved and the script exits 1.
@@ -77,7 +78,6 @@ stop_nodes() {
     wait "$pid" 2>/dev/null || true
   done
   pids=()
-declare -A node_pid # node name -> pid
 }
 cleanup() {
   stop_nodes
@@ -107,14 +107,15 @@ start_node() {
   fi
   : >"$work/$name.out"
   : >"$work/$name.log"
-  (cd "$dir" && exec env INTEROP_LOG="$work/$name.log" "$@" stdbuf -oL "$binary" "$config") >"$work/$name.out" 2>&1 &
+  (cd "$dir" && exec env INTEROP_LOG="$work/$name.log" "$@" stdbuf -oL "$binary" "$config") \
+    >"$work/$name.out" 2>&1 &
   pids+=($!)
   node_pid[$name]=$!
 }
 
-# wait_for NAME REGEX SECONDS: waits until the output or log of node NAME has a line matching the
-# extended regular expression, or its node ended, or SECONDS passed. Fails if the line is not
-# there.
+# wait_for NAME REGEX SECONDS: waits until the output or log of node NAME has a line matching
+# the extended regular expression, or its node ended, or SECONDS passed. Fails if the line is
+# not there.
 wait_for() {
   local i
   for ((i = 0; i < $3 * 10; i++)); do
@@ -150,12 +151,13 @@ expect() {
   printf '%s\n' "$@" | awk '
     NR == FNR { want[++n] = $0; next }
     { for (i = 1; i <= n; i++) if (!(i in got) && $0 ~ want[i]) { got[i] = 1; break } }
-    END { for (i = 1; i <= n; i++) if (!(i in got)) { print want[i]; exit } }' - "$work/$name.out" "$work/$name.log"
+    END { for (i = 1; i <= n; i++) if (!(i in got)) { print want[i]; exit } }' \
+    - "$work/$name.out" "$work/$name.log"
 }
 
-# A node's config for each runtime: skynet's own runs in the skynet tree, ours in tests/interop.
+# interop_config RUNTIME: the config of an interop node (skynet.config or starling.config).
 interop_config() {
-  if [ "$1" = skynet ]; then echo "$INTEROP_DIR/skynet.config"; else echo "$INTEROP_DIR/starling.config"; fi
+  echo "$INTEROP_DIR/$1.config"
 }
 
 # interop CLIENT_RUNTIME SERVER_RUNTIME: part 1.
@@ -168,15 +170,17 @@ interop() {
     stop_nodes
     return
   fi
-  port=$(grep -ohE 'INTEROP READY [0-9]+$' "$work/server.$tag.out" "$work/server.$tag.log" | head -1 | cut -d' ' -f3)
+  port=$(grep -ohE 'INTEROP READY [0-9]+$' "$work/server.$tag.log" "$work/server.$tag.out" |
+    head -1 | cut -d' ' -f3)
   start_node "$client" "client.$tag" "$(interop_config "$client")" \
     INTEROP_START=interop_client INTEROP_NODE="127.0.0.1:$port"
   wait_for "client.$tag" 'INTEROP DONE ' 1200 || true
   stop_nodes
-  grep -E '^INTEROP (PASS|FAIL) ' "$work/client.$tag.out" | sed "s/^INTEROP /cluster-interop: $tag: /" || true
+  grep -E '^INTEROP (PASS|FAIL) ' "$work/client.$tag.out" |
+    sed "s/^INTEROP /cluster-interop: $tag: /" || true
   missing=$(grep -E '^INTEROP DONE [0-9]+/[0-9]+$' "$work/client.$tag.out" || true)
   if [ -z "$missing" ]; then
-    fail "$tag: the client never logged INTEROP DONE" "client.$tag" "server.$tag"
+    fail "$tag: the client never printed INTEROP DONE" "client.$tag" "server.$tag"
   elif grep -q '^INTEROP FAIL ' "$work/client.$tag.out" || [ "${missing#INTEROP DONE }" != \
     "$(grep -c '^INTEROP PASS ' "$work/client.$tag.out")/${missing##*/}" ]; then
     fail "$tag: ${missing#INTEROP DONE } checks passed" "client.$tag" "server.$tag"
@@ -233,7 +237,8 @@ examples() {
   fi
 }
 
-read -ra pairs <<<"${CLUSTER_INTEROP_PAIRS:-skynet:skynet starling:skynet skynet:starling starling:starling}"
+all_pairs="skynet:skynet starling:skynet skynet:starling starling:starling"
+read -ra pairs <<<"${CLUSTER_INTEROP_PAIRS:-$all_pairs}"
 for p in "${pairs[@]}"; do
   [[ $p =~ ^(skynet|starling):(skynet|starling)$ ]] || die "bad pair $p in CLUSTER_INTEROP_PAIRS"
 done
