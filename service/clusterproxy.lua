@@ -22,10 +22,20 @@ local forward = {
   [skynet.PTYPE_RESPONSE] = skynet.PTYPE_RESPONSE, -- our own calls' replies are relayed as they are
 }
 
+-- skynet.call for forward mode: the reply is ours to free (skynet leaks it here).
+local function call(target, ...)
+  local msg, sz = skynet.rawcall(target, "lua", skynet.pack(...))
+  local function freed(...)
+    skynet.trash(msg, sz)
+    return ...
+  end
+  return freed(skynet.unpack(msg, sz))
+end
+
 skynet.forward_type(forward, function()
-  local clusterd = skynet.uniqueservice "clusterd"
+  local clusterd = assert(call(".service", "LAUNCH", "clusterd"))
   address = math.tointeger(tonumber(address)) or address
-  local sender = skynet.call(clusterd, "lua", "sender", node)
+  local sender = call(clusterd, "sender", node)
   skynet.dispatch("system", function(session, _, msg, sz)
     if session == 0 then
       skynet.send(sender, "lua", "push", address, msg, sz)

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "base/clock.hpp"
+#include "core/dispatch_turn.hpp"
 #include "core/socket_message.hpp"
 
 namespace starling {
@@ -330,11 +331,14 @@ void node::dispatch(worker_probe& probe, context& target, message& msg) {
   if (target.messages_log().active()) target.messages_log().write(msg, now());
   const std::uint64_t cpu_start = options_.profile ? thread_cpu_ns() : 0;
   target.begin_message(cpu_start);
+  dispatch_turn::set_current(&target);
   try {
     target.instance().dispatch(target, msg);
   } catch (const std::exception& e) {
     log(target.handle(), fmt::format("error: {}", e.what()));
   }
+  dispatch_turn::set_current(nullptr);
+  dispatch_turn::after_dispatch(target.inbox().length_hint() == 0);
   target.account(options_.profile ? thread_cpu_ns() - cpu_start : 0);
   probe.end();
 }

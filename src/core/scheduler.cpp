@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "base/clock.hpp"
+#include "core/dispatch_turn.hpp"
 
 namespace starling {
 
@@ -443,6 +444,7 @@ void scheduler::work(int index) {
   };
   while (!stopping_.load(std::memory_order_relaxed)) {
     if (!current) {
+      dispatch_turn::end();
       current = pick_ready();
       if (!current) current = take(index);
       if (!current) continue;
@@ -468,10 +470,12 @@ void scheduler::work(int index) {
       // another worker to find nothing. It waits in this worker's own slot when that is free,
       // so two services in conversation alternate on one core; another worker takes it from
       // there if this one gets stuck in a long dispatch.
+      dispatch_turn::end();
       if (!current->inbox().release_if_empty()) stash(own, std::move(current));
       current = std::move(next);
     }
   }
+  dispatch_turn::end();
   this_worker = worker_identity{};
 }
 

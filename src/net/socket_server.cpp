@@ -20,6 +20,7 @@
 #include <variant>
 
 #include "base/clock.hpp"
+#include "core/dispatch_turn.hpp"
 #include "core/environment.hpp"
 #include "core/node.hpp"
 #include "core/socket_message.hpp"
@@ -194,6 +195,26 @@ struct socket_server::impl final : io_poller {
   /// was taken (all written, or the rest queued for the socket thread).
   bool try_direct_write(socket_slot& s, std::int32_t id, payload& data);
   void post_send(socket_slot& s, std::int32_t id, payload data, write_queue::priority level);
+
+  // Writes held back for the rest of a service's turn (core/dispatch_turn.hpp): a turn that
+  // answers many requests on one socket writes them with one syscall. Only small writes are
+  // held, only while the service has more messages queued, and at most held_limit bytes; every
+  // other write, close or shutdown from the thread lets what it holds go first, so one
+  // service's writes keep their order.
+  struct held_write {
+    impl* server;
+    std::int32_t id;
+    payload data;
+  };
+  static constexpr std::size_t held_write_max = 4096;
+  static constexpr std::size_t held_limit = 64 * 1024;
+  static thread_local std::vector<held_write> held;
+  static thread_local std::size_t held_bytes;
+  void hold(socket_slot& s, std::int32_t id, payload data);
+  static void release_held();
+  static void release_held_hook(void*) { release_held(); }
+  void release(std::int32_t id, std::size_t bytes, payload data);
+
   /// Whether `size` more bytes keep `id` within the write limit. The first refusal asks the
   /// socket thread to close it.
   bool admit(socket_slot& s, std::int32_t id, std::size_t size);
@@ -385,10 +406,12 @@ void socket_server::pause(handle_t, std::int32_t id) {
 }
 
 void socket_server::close(handle_t, std::int32_t id) {
+  impl::release_held();
   impl_->requests_.push(req::close{id, false});
 }
 
 void socket_server::shutdown(handle_t, std::int32_t id) {
+  impl::release_held();
   impl_->requests_.push(req::close{id, true});
 }
 
@@ -406,12 +429,18 @@ bool socket_server::send(std::int32_t id, payload data) {
   const bool udp = s->protocol.load(std::memory_order_relaxed) == socket_protocol::udp;
   if (!udp && data.empty()) return true;
   if (!udp && !impl_->admit(*s, id, data.size())) return false;
+  if (!udp && data.size() <= impl::held_write_max && dispatch_turn::goes_on()) {
+    impl_->hold(*s, id, std::move(data));
+    return true;
+  }
+  impl::release_held();
   if (!udp && impl_->try_direct_write(*s, id, data)) return true;
   impl_->post_send(*s, id, std::move(data), write_queue::priority::high);
   return true;
 }
 
 bool socket_server::send_lowpriority(std::int32_t id, payload data) {
+  impl::release_held();
   socket_slot* s = impl_->table_.find(id);
   if (s == nullptr) return false;
   if (s->protocol.load(std::memory_order_relaxed) == socket_protocol::tcp) {
@@ -459,6 +488,57 @@ bool socket_server::impl::admit(socket_slot& s, std::int32_t id, std::size_t siz
     requests_.push(req::over_limit{id, unsent});
   }
   return false;
+}
+
+thread_local std::vector<socket_server::impl::held_write> socket_server::impl::held;
+thread_local std::size_t socket_server::impl::held_bytes = 0;
+
+void socket_server::impl::hold(socket_slot& s, std::int32_t id, payload data) {
+  // Counted as on its way: the write limit sees it, and other threads' writes queue behind it.
+  s.in_flight.fetch_add(data.size(), std::memory_order_acq_rel);
+  if (held.empty()) dispatch_turn::at_end(&release_held_hook, nullptr);
+  held_bytes += data.size();
+  held.push_back(held_write{this, id, std::move(data)});
+  if (held_bytes >= held_limit) release_held();
+}
+
+void socket_server::impl::release_held() {
+  if (held.empty()) return;
+  std::vector<held_write> writes;
+  writes.swap(held);
+  held_bytes = 0;
+  for (std::size_t i = 0; i < writes.size();) {
+    held_write& first = writes[i];
+    std::size_t end = i + 1;
+    std::size_t bytes = first.data.size();
+    while (end < writes.size() && writes[end].server == first.server && writes[end].id == first.id) {
+      bytes += writes[end++].data.size();
+    }
+    payload joined;
+    if (end == i + 1) {
+      joined = std::move(first.data);
+    } else {
+      joined = payload(bytes);
+      std::byte* out = joined.data();
+      for (std::size_t k = i; k < end; ++k) {
+        std::memcpy(out, writes[k].data.data(), writes[k].data.size());
+        out += writes[k].data.size();
+      }
+    }
+    first.server->release(first.id, bytes, std::move(joined));
+    i = end;
+  }
+  writes.clear();
+  if (held.empty()) held.swap(writes);  // keeps the capacity for the next turn
+}
+
+void socket_server::impl::release(std::int32_t id, std::size_t bytes, payload data) {
+  socket_slot* s = table_.find(id);
+  // A socket closed and its slot reused meanwhile: the bytes go with the old socket.
+  if (s == nullptr || s->id.load(std::memory_order_relaxed) != id) return;
+  s->in_flight.fetch_sub(bytes, std::memory_order_acq_rel);
+  if (try_direct_write(*s, id, data)) return;
+  post_send(*s, id, std::move(data), write_queue::priority::high);
 }
 
 void socket_server::impl::post_send(socket_slot& s, std::int32_t id, payload data,
