@@ -2,6 +2,7 @@
 -- commands of the cluster benchmarks; the node listens on a free port, written to
 -- <demo_dir>/db.port, and stops on "quit".
 local skynet = require "skynet"
+require "skynet.manager" -- skynet.abort
 local cluster = require "skynet.cluster"
 
 local pushes, bytes = 0, 0

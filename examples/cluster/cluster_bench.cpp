@@ -71,13 +71,13 @@ task<double> cluster_bench::sends_per_second(std::size_t size) {
   const std::string payload(size, 'x');
   (void)co_await cluster.call("server", "@echo", "reset");
   const std::uint64_t t0 = node::hpc();
+  // As the Lua benchmark: at most 300 000 pushes or one second of pushing, then the count.
   std::int64_t sent = 0;
-  while (node::hpc() - t0 < phase_ns) {
+  while (sent < 300000 && node::hpc() - t0 < phase_ns) {
     for (int i = 0; i < 1024; ++i) {
       if (!co_await cluster.send("server", "@echo", "push", payload)) co_return -1;
     }
     sent += 1024;
-    (void)co_await yield();  // lets the sender drain its mailbox
   }
   // "count" travels behind the pushes on the same connection
   for (;;) {
@@ -93,7 +93,10 @@ task<double> cluster_bench::sends_per_second(std::size_t size) {
 task<> cluster_bench::run() {
   cluster::client cluster(*this);
   const std::string server = runtime().env().get("cluster_bench_server").value_or("");
-  bool ok = !server.empty() && co_await cluster.reload({{"server", server}});
+  // (built apart: g++ 12 rejects a braced list inside co_await)
+  std::vector<cluster::node_entry> nodes;
+  nodes.emplace_back("server", server);
+  bool ok = !server.empty() && co_await cluster.reload(std::move(nodes));
   for (int i = 0; ok && i < 500; ++i) {
     if (co_await cluster.call("server", "@echo", "echo", "ping")) break;
     (void)co_await sleep(1);
