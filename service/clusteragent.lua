@@ -83,7 +83,11 @@ local function query_name(session, msg, sz)
   end
 end
 
+-- Serves a whole request; may wait (a call, a name to look up).
 local function serve(address, session, msg, sz, push, tag)
+  if address == 0 then
+    return query_name(session, msg, sz)
+  end
   if core.isname(address) then
     address = names[address]
     if not address then
@@ -107,10 +111,12 @@ local function serve(address, session, msg, sz, push, tag)
   end
 end
 
--- Whether core.unpackrequest succeeded, then its values: (tag) for a trace frame; (address,
--- session, msg, sz, more, push) otherwise, `more` telling a header or middle part of a split
--- request (a header has no msg and sz is the announced total); or the decoding error.
-local function on_frame(decoded, address, session, msg, sz, more, push)
+-- The part of a frame's work that never waits, in arrival order: errors, trace tags, the
+-- parts of split requests. Takes what core.unpackrequest gave (whether it succeeded, then (tag)
+-- for a trace frame, or (address, session, msg, sz, more, push), `more` telling a header or a
+-- middle part; a header has no msg and sz is the announced total). Returns the whole request
+-- to serve, if the frame completed one: address, session, msg, sz, push, tag.
+local function prepare(decoded, address, session, msg, sz, more, push)
   if not decoded then
     return drop(address)
   end
@@ -163,18 +169,26 @@ local function on_frame(decoded, address, session, msg, sz, more, push)
     if msg then skynet.trash(msg, sz) end
     return reply(session, false, "Invalid name")
   end
-  if address == 0 then
-    return query_name(session, msg, sz)
-  end
-  return serve(address, session, msg, sz, push, tag)
+  return address, session, msg, sz, push, tag
 end
 
--- A frame from the socket: decoded, then the block freed (the decoder copies what it keeps).
+-- A frame from the socket, decoded and its block freed (the decoder copies what it keeps);
 -- unpackrequest returns at most six values.
-local function serve_frame(frame, size)
+local function decode(frame, size)
   local ok, a, b, c, d, e, f = pcall(core.unpackrequest, frame, size)
   skynet.trash(frame, size)
-  return on_frame(ok, a, b, c, d, e, f)
+  return prepare(ok, a, b, c, d, e, f)
+end
+
+-- A push whose target is known at once is delivered without a coroutine of its own.
+local function deliver_now(address, msg, sz)
+  if address == 0 then return false end
+  if core.isname(address) then
+    address = rawget(names, address)
+    if not address then return false end
+  end
+  skynet.rawsend(address, "lua", msg, sz)
+  return true
 end
 
 local queue -- netpack's queue of frames, when one read held several
@@ -192,13 +206,25 @@ end
 local event = {}
 
 function event.data(_, frame, size)
-  serve_frame(frame, size)
+  local address, session, msg, sz, push, tag = decode(frame, size)
+  if address ~= nil then
+    serve(address, session, msg, sz, push, tag)
+  end
 end
 
--- Several frames: each in its own coroutine, started in arrival order.
+-- Several frames: each request that may wait gets a coroutine of its own, started in arrival
+-- order; pushes are delivered at once until the first such request, and forked behind it after,
+-- so requests reach their targets in the order they came.
 function event.more()
+  local forked = false
   for _, frame, size in netpack.pop, queue do
-    skynet.fork(serve_frame, frame, size)
+    local address, session, msg, sz, push, tag = decode(frame, size)
+    if address ~= nil then
+      if forked or not (push and deliver_now(address, msg, sz)) then
+        forked = true
+        skynet.fork(serve, address, session, msg, sz, push, tag)
+      end
+    end
   end
 end
 
