@@ -138,10 +138,17 @@ local function reload(t)
     end
   end
   for _, name in ipairs(changed) do
-    skynet.fork(function()
+    local function switch()
       local ok, err = pcall(resolve, name)
       if not ok then skynet.error(err) end
-    end)
+    end
+    if nodes[name] == false and not resolving[name] then
+      -- Closing is quick: done before reload returns, so a call made after it fails for sure
+      -- (skynet closes in the background, and such a call may still get through).
+      switch()
+    else
+      skynet.fork(switch) -- connecting to the new address may take long
+    end
   end
 end
 
