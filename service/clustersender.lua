@@ -206,6 +206,16 @@ function command.changenode(_, _, new_host)
   skynet.ret(skynet.pack(nil))
 end
 
+-- A whole push frame, built by the pushing service (skynet.cluster's send): written as it is.
+skynet.register_protocol {
+  name = "client",
+  id = skynet.PTYPE_CLIENT,
+  unpack = skynet.tostring,
+  dispatch = function(_, _, frame)
+    write(connect(), frame)
+  end,
+}
+
 skynet.start(function()
   skynet.dispatch("lua", function(session, source, cmd, ...)
     local f = assert(command[cmd], cmd)

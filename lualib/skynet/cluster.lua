@@ -5,8 +5,15 @@
 -- they were made, behind one lookup that asks clusterd.
 
 local skynet = require "skynet"
+local core = require "skynet.cluster.core"
 
 local cluster = {}
+
+-- A push whose payload is shorter than this is one frame with session 0, which this service can
+-- build itself and hand to the sender to write as it is (docs/CLUSTER.md, "Architecture"); a
+-- longer one is split and takes a session of the sender's.
+local single_frame_limit = 32768
+local PTYPE_CLIENT = skynet.PTYPE_CLIENT
 
 local clusterd
 local sender_of = {} -- node -> sender handle, cached after a successful lookup
@@ -92,7 +99,19 @@ end
 function cluster.send(node, address, ...)
   local sender = sender_of[node]
   if sender then
-    skynet.send(sender, "lua", "push", address, skynet.pack(...))
+    local msg, sz = skynet.pack(...)
+    if sz >= single_frame_limit then
+      skynet.send(sender, "lua", "push", address, msg, sz)
+      return
+    end
+    -- packpush takes msg over; a bad address is logged, as the sender would log it
+    -- (a single-frame push carries session 0 whatever session it is given)
+    local ok, frame = pcall(core.packpush, address, 1, msg, sz)
+    if ok then
+      skynet.redirect(sender, 0, PTYPE_CLIENT, 0, frame)
+    else
+      skynet.error(frame)
+    end
   else
     local lookup = lookup_for(node)
     lookup[#lookup + 1] = skynet.packstring(address, ...)
