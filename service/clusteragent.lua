@@ -7,6 +7,7 @@
 -- order.
 
 local skynet = require "skynet"
+local skynet_core = require "skynet.core"
 local socketdriver = require "skynet.socketdriver"
 local netpack = require "skynet.netpack"
 local core = require "skynet.cluster.core"
@@ -180,14 +181,29 @@ local function decode(frame, size)
   return prepare(ok, a, b, c, d, e, f)
 end
 
--- A push whose target is known at once is delivered without a coroutine of its own.
-local function deliver_now(address, msg, sz)
-  if address == 0 then return false end
+-- Calls in flight without a coroutine: our session -> the remote session to answer.
+local remote_session_of = {}
+local PTYPE_LUA, PTYPE_RESPONSE, PTYPE_ERROR = skynet.PTYPE_LUA, skynet.PTYPE_RESPONSE, skynet.PTYPE_ERROR
+
+-- A request whose target is known at once is served without a coroutine of its own: a push is
+-- delivered, a call sent with a session of ours and answered when its reply comes (see the
+-- filter below). False when it needs one: a name to look up, a name query, a trace tag.
+local function serve_now(address, session, msg, sz, push, tag)
+  if address == 0 or tag then return false end
   if core.isname(address) then
     address = rawget(names, address)
     if not address then return false end
   end
-  skynet.rawsend(address, "lua", msg, sz)
+  if push then
+    skynet.rawsend(address, "lua", msg, sz)
+    return true
+  end
+  local ours = skynet.genid()
+  if skynet.redirect(address, 0, PTYPE_LUA, ours, msg, sz) then
+    remote_session_of[ours] = session
+  else
+    reply(session, false, "call to invalid address")
+  end
   return true
 end
 
@@ -207,20 +223,20 @@ local event = {}
 
 function event.data(_, frame, size)
   local address, session, msg, sz, push, tag = decode(frame, size)
-  if address ~= nil then
+  if address ~= nil and not serve_now(address, session, msg, sz, push, tag) then
     serve(address, session, msg, sz, push, tag)
   end
 end
 
--- Several frames: each request that may wait gets a coroutine of its own, started in arrival
--- order; pushes are delivered at once until the first such request, and forked behind it after,
--- so requests reach their targets in the order they came.
+-- Several frames: requests are served at once (serve_now) until the first that needs a
+-- coroutine of its own; it and every request behind it are forked, in arrival order, so requests
+-- reach their targets in the order they came.
 function event.more()
   local forked = false
   for _, frame, size in netpack.pop, queue do
     local address, session, msg, sz, push, tag = decode(frame, size)
     if address ~= nil then
-      if forked or not (push and deliver_now(address, msg, sz)) then
+      if forked or not serve_now(address, session, msg, sz, push, tag) then
         forked = true
         skynet.fork(serve, address, session, msg, sz, push, tag)
       end
@@ -256,7 +272,27 @@ skynet.register_protocol {
   end,
 }
 
-skynet.start(function()
+-- The replies to the calls serve_now made go straight to the socket, without a coroutine;
+-- everything else is dispatched as usual. (As skynet.filter, but a reply taken here is not
+-- dispatched at all.)
+local dispatch_message = skynet.dispatch_message
+skynet_core.callback(function(ptype, msg, sz, session, source)
+  if session ~= 0 and (ptype == PTYPE_RESPONSE or ptype == PTYPE_ERROR) then
+    local remote = remote_session_of[session]
+    if remote then
+      remote_session_of[session] = nil
+      if ptype == PTYPE_RESPONSE then
+        reply(remote, true, msg, sz)
+      else
+        reply(remote, false, "call failed")
+      end
+      return
+    end
+  end
+  dispatch_message(ptype, msg, sz, session, source)
+end)
+
+local function start()
   skynet.dispatch("lua", function(_, source, cmd)
     if cmd == "namechange" then
       new_name_cache()
@@ -269,4 +305,9 @@ skynet.start(function()
   end)
   socketdriver.nodelay(fd)
   socketdriver.start(fd)
+end
+
+-- What skynet.start does, with the callback above.
+skynet.timeout(0, function()
+  skynet.init_service(start)
 end)
