@@ -26,7 +26,8 @@ class cluster_bench final : public actor {
   };
   task<> run();
   task<> caller(const std::string& payload, load& state, int& running);
-  task<double> calls_per_second(std::size_t size, int coroutines, std::vector<std::uint64_t>* latencies);
+  task<double> calls_per_second(std::size_t size, int coroutines,
+                                std::vector<std::uint64_t>* latencies);
   task<double> sends_per_second(std::size_t size);
   void report(const std::string& figure, double value, const char* unit);
 };

@@ -39,7 +39,8 @@ task<bool> cluster_client::run(std::string node) {
 
   result<reply> set = co_await cluster.call(node, "@sdb", "SET", "native", "from C++");
   ok = ok && set;
-  log(fmt::format("client (C++): SET native -> {}", set ? std::string_view("done") : describe(set.error())));
+  log(fmt::format("client (C++): SET native -> {}",
+                  set ? std::string_view("done") : describe(set.error())));
 
   result<reply> get = co_await cluster.call(node, "@sdb", "GET", "native");
   ok = ok && get && first_string(*get) == "from C++";
@@ -58,8 +59,9 @@ task<bool> cluster_client::run(std::string node) {
   if (sdb) {
     result<reply> by_handle = co_await cluster.call(node, *sdb, "GET", "hello");
     ok = ok && by_handle && first_string(*by_handle) == "world";
-    log(fmt::format("client (C++): @sdb is :{:08x}; GET hello by handle -> {}", *sdb,
-                    by_handle ? first_string(*by_handle) : std::string(describe(by_handle.error()))));
+    log(fmt::format(
+        "client (C++): @sdb is :{:08x}; GET hello by handle -> {}", *sdb,
+        by_handle ? first_string(*by_handle) : std::string(describe(by_handle.error()))));
   }
 
   result<reply> bad = co_await cluster.call(node, "@sdb", "DROP");

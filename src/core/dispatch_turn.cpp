@@ -40,7 +40,8 @@ void end() {
   // A hook may register again (its own next turn): run what was there when this started.
   std::vector<pending> due;
   due.swap(at_turn_end);
-  for (const pending& p : due) p.done(p.owner);
+  for (const pending& p : due)
+    p.done(p.owner);
   due.clear();
   if (at_turn_end.empty()) at_turn_end.swap(due);  // keeps the capacity
 }

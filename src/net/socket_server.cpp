@@ -511,7 +511,8 @@ void socket_server::impl::release_held() {
     held_write& first = writes[i];
     std::size_t end = i + 1;
     std::size_t bytes = first.data.size();
-    while (end < writes.size() && writes[end].server == first.server && writes[end].id == first.id) {
+    while (end < writes.size() && writes[end].server == first.server &&
+           writes[end].id == first.id) {
       bytes += writes[end++].data.size();
     }
     payload joined;

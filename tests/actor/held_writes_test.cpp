@@ -3,8 +3,8 @@
 // between them. Whatever is held, the peer must read every byte in the order written, and the
 // close must come after them.
 
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
