@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "cluster_reference.hpp"
 #include "net/cluster_wire.hpp"
 
 namespace cluster = starling::net::cluster;
@@ -111,36 +112,7 @@ void check_reencode(const cluster::request_part& part, const std::string& body) 
   }
 }
 
-// The reference: every piece kept, each message judged when it ends.
-struct reference {
-  struct entry {
-    int headers = 0;
-    bool orphan = false;  // a piece came before any header: skynet's list cannot join
-    std::uint32_t total = 0;
-    std::string data;
-    [[nodiscard]] bool broken() const {
-      return orphan || headers != 1 || total > limits.max_message || data.size() > total;
-    }
-  };
-  std::map<std::uint32_t, entry> entries;
-
-  [[nodiscard]] std::size_t buffered() const {
-    std::size_t n = 0;
-    for (const auto& [session, e] : entries)
-      n += e.broken() ? 0 : e.data.size();
-    return n;
-  }
-  // Whether keeping `piece` for `session` would pass max_buffered.
-  [[nodiscard]] bool over_budget(std::uint32_t session, std::size_t piece) const {
-    const auto it = entries.find(session);
-    if (it == entries.end() || it->second.broken()) return false;
-    if (it->second.data.size() + piece > it->second.total) return false;  // breaks instead
-    return buffered() + piece > limits.max_buffered;
-  }
-  [[nodiscard]] bool full(std::uint32_t session) const {
-    return !entries.contains(session) && entries.size() >= limits.max_pending;
-  }
-};
+using reference = starling::fuzz::reassembly_reference;
 
 void feed(cluster::request_assembler& assembler, reference& ref,
           const cluster::request_part& part) {
@@ -192,7 +164,7 @@ void feed(cluster::request_assembler& assembler, reference& ref,
       reference::entry e = std::move(it->second);
       ref.entries.erase(it);
       e.data += text_of(part.data);
-      const bool valid = !e.broken() && e.data.size() == e.total;
+      const bool valid = !ref.broken(e) && e.data.size() == e.total;
       if (valid != (got.what == status::complete)) fail("the verdict on a message disagrees");
       if (!valid && got.what != status::invalid) fail("a bad message not reported invalid");
       if (valid && got.message.view() != e.data) fail("a rebuilt message differs");
@@ -246,7 +218,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   cluster::request_assembler assembler(limits);
-  reference ref;
+  reference ref(limits);
   while (in.remaining_bytes() > 0) {
     const std::string body =
         in.ConsumeBool() ? crafted_body(in) : in.ConsumeRandomLengthString(300);

@@ -14,6 +14,7 @@
 #include <map>
 #include <string>
 
+#include "cluster_reference.hpp"
 #include "net/cluster_wire.hpp"
 
 namespace cluster = starling::net::cluster;
@@ -76,34 +77,7 @@ void check_reencode(const cluster::response_part& part, const std::string& body)
   if (frame.substr(cluster::length_size) != body) fail("decoded and encoded again, it differs");
 }
 
-struct reference {
-  struct entry {
-    int begins = 0;
-    bool orphan = false;  // a piece came before any header: skynet's list cannot join
-    std::uint32_t total = 0;
-    std::string data;
-    [[nodiscard]] bool broken() const {
-      return orphan || begins != 1 || total > limits.max_message || data.size() > total;
-    }
-  };
-  std::map<std::uint32_t, entry> entries;
-
-  [[nodiscard]] std::size_t buffered() const {
-    std::size_t n = 0;
-    for (const auto& [session, e] : entries)
-      n += e.broken() ? 0 : e.data.size();
-    return n;
-  }
-  [[nodiscard]] bool over_budget(std::uint32_t session, std::size_t piece) const {
-    const auto it = entries.find(session);
-    if (it == entries.end() || it->second.broken()) return false;
-    if (it->second.data.size() + piece > it->second.total) return false;  // breaks instead
-    return buffered() + piece > limits.max_buffered;
-  }
-  [[nodiscard]] bool full(std::uint32_t session) const {
-    return !entries.contains(session) && entries.size() >= limits.max_pending;
-  }
-};
+using reference = starling::fuzz::reassembly_reference;
 
 void feed(cluster::response_assembler& assembler, reference& ref,
           const cluster::response_part& part) {
@@ -127,13 +101,13 @@ void feed(cluster::response_assembler& assembler, reference& ref,
   switch (part.type) {
     case kind::begin: {
       reference::entry& e = ref.entries[part.session];
-      if (++e.begins == 1) e.total = part.total;
+      if (++e.headers == 1) e.total = part.total;
       if (got.what != status::pending) fail("a begin ended something");
       break;
     }
     case kind::piece: {
       reference::entry& e = ref.entries[part.session];
-      if (e.begins == 0) e.orphan = true;
+      if (e.headers == 0) e.orphan = true;
       e.data += data;
       if (got.what != status::pending) fail("a piece ended something");
       break;
@@ -152,7 +126,7 @@ void feed(cluster::response_assembler& assembler, reference& ref,
       reference::entry e = std::move(it->second);
       ref.entries.erase(it);
       e.data += data;
-      const bool valid = !e.broken() && e.data.size() == e.total;
+      const bool valid = !ref.broken(e) && e.data.size() == e.total;
       if (valid != (got.what == status::ok)) fail("the verdict on a reply disagrees");
       if (!valid && got.what != status::invalid) fail("a bad reply not reported invalid");
       if (valid && got.data.view() != e.data) fail("a rebuilt reply differs");
@@ -199,7 +173,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   cluster::response_assembler assembler(limits);
-  reference ref;
+  reference ref(limits);
   while (in.remaining_bytes() > 0) {
     const std::string body =
         in.ConsumeBool() ? crafted_body(in) : in.ConsumeRandomLengthString(300);
