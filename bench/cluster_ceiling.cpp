@@ -21,24 +21,17 @@
 #include <string>
 #include <vector>
 
+#include "loopback_pair.hpp"
 #include "net/fd.hpp"
 
 namespace {
 
+using starling::bench::fail;
+using starling::bench::set_nodelay;
 using starling::net::unique_fd;
 using clock_type = std::chrono::steady_clock;
 
 constexpr int in_flight = 128;
-
-void fail(const char* what) {
-  std::perror(what);
-  std::exit(1);
-}
-
-void set_nodelay(int fd) {
-  const int on = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-}
 
 void write_all(int fd, const std::string& bytes) {
   std::size_t done = 0;
@@ -111,23 +104,8 @@ double run_client(int port, std::size_t frame, double seconds) {
 }
 
 double measure(std::size_t frame, double seconds) {
-  unique_fd listener(::socket(AF_INET, SOCK_STREAM, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(listener.get(), 1) != 0 ||
-      ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    fail("listen");
-  }
-  const pid_t server = ::fork();
-  if (server < 0) fail("fork");
-  if (server == 0) serve(listener.get(), frame);
-  const double rate = run_client(ntohs(address.sin_port), frame, seconds);
-  ::kill(server, SIGKILL);
-  ::waitpid(server, nullptr, 0);
-  return rate;
+  return starling::bench::loopback_pair([&](int listener) { serve(listener, frame); },
+                                        [&](int port) { return run_client(port, frame, seconds); });
 }
 
 }  // namespace

@@ -25,10 +25,13 @@
 #include <cstring>
 #include <vector>
 
+#include "loopback_pair.hpp"
 #include "net/fd.hpp"
 
 namespace {
 
+using starling::bench::fail;
+using starling::bench::set_nodelay;
 using starling::net::unique_fd;
 using clock_type = std::chrono::steady_clock;
 
@@ -39,16 +42,6 @@ constexpr std::array<char, 34> packet = [] {
     p[i] = 'p';
   return p;
 }();
-
-void fail(const char* what) {
-  std::perror(what);
-  std::exit(1);
-}
-
-void set_nodelay(int fd) {
-  const int on = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-}
 
 void watch(int epoll, int fd) {
   epoll_event ev{};
@@ -126,23 +119,9 @@ double run_client(int port, int conns, int timeout_ms, double seconds) {
 }
 
 double measure(int conns, int timeout_ms, double seconds) {
-  unique_fd listener(::socket(AF_INET, SOCK_STREAM, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(listener.get(), 128) != 0 ||
-      ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    fail("listen");
-  }
-  const pid_t server = ::fork();
-  if (server < 0) fail("fork");
-  if (server == 0) serve(listener.get(), timeout_ms);
-  const double rate = run_client(ntohs(address.sin_port), conns, timeout_ms, seconds);
-  ::kill(server, SIGKILL);
-  ::waitpid(server, nullptr, 0);
-  return rate;
+  return starling::bench::loopback_pair(
+      [&](int listener) { serve(listener, timeout_ms); },
+      [&](int port) { return run_client(port, conns, timeout_ms, seconds); });
 }
 
 }  // namespace
