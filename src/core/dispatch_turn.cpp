@@ -14,17 +14,20 @@ struct pending {
   void* owner;
 };
 
-// What a turn may hold back is for at most this many messages of a busy service.
+// What a turn may hold back is for at most this many messages of a worker that is never idle.
 constexpr unsigned max_dispatches_per_turn = 32;
 
 thread_local context* current = nullptr;
+thread_local const std::atomic<bool>* next_occupied = nullptr;
 thread_local std::vector<pending> at_turn_end;
 thread_local unsigned dispatches = 0;
 
 }  // namespace
 
 bool goes_on() noexcept {
-  return current != nullptr && current->inbox().length_hint() > 0;
+  if (current == nullptr) return false;
+  return current->inbox().length_hint() > 0 ||
+         (next_occupied != nullptr && next_occupied->load(std::memory_order_relaxed));
 }
 
 void at_end(void (*done)(void* owner), void* owner) {
@@ -46,8 +49,12 @@ void end() {
   if (at_turn_end.empty()) at_turn_end.swap(due);  // keeps the capacity
 }
 
-void after_dispatch(bool mailbox_empty) {
-  if (mailbox_empty || ++dispatches >= max_dispatches_per_turn) end();
+void after_dispatch() {
+  if (++dispatches >= max_dispatches_per_turn) end();
+}
+
+void set_worker(const std::atomic<bool>* occupied) noexcept {
+  next_occupied = occupied;
 }
 
 void set_current(context* target) noexcept {

@@ -338,7 +338,7 @@ void node::dispatch(worker_probe& probe, context& target, message& msg) {
     log(target.handle(), fmt::format("error: {}", e.what()));
   }
   dispatch_turn::set_current(nullptr);
-  dispatch_turn::after_dispatch(target.inbox().length_hint() == 0);
+  dispatch_turn::after_dispatch();
   target.account(options_.profile ? thread_cpu_ns() - cpu_start : 0);
   probe.end();
 }

@@ -423,6 +423,7 @@ std::shared_ptr<context> scheduler::lead(int index, bool& notified) {
 void scheduler::work(int index) {
   next_slot& own = next_slots_[static_cast<std::size_t>(index)];
   this_worker = worker_identity{this, &own};
+  dispatch_turn::set_worker(&own.occupied);
   worker_probe& probe = probes_[static_cast<std::size_t>(index)];
   const int weight = weight_of(index);
   std::shared_ptr<context> current;
@@ -444,9 +445,11 @@ void scheduler::work(int index) {
   };
   while (!stopping_.load(std::memory_order_relaxed)) {
     if (!current) {
-      dispatch_turn::end();
       current = pick_ready();
-      if (!current) current = take(index);
+      if (!current) {
+        dispatch_turn::end();  // no more work: what the turn held goes before the worker waits
+        current = take(index);
+      }
       if (!current) continue;
     }
     std::size_t remaining = 0;
@@ -470,7 +473,6 @@ void scheduler::work(int index) {
       // another worker to find nothing. It waits in this worker's own slot when that is free,
       // so two services in conversation alternate on one core; another worker takes it from
       // there if this one gets stuck in a long dispatch.
-      dispatch_turn::end();
       if (!current->inbox().release_if_empty()) stash(own, std::move(current));
       current = std::move(next);
     }

@@ -507,6 +507,10 @@ void socket_server::impl::release_held() {
   std::vector<held_write> writes;
   writes.swap(held);
   held_bytes = 0;
+  // One write per socket: each socket's bytes together, in the order they were written.
+  std::stable_sort(writes.begin(), writes.end(), [](const held_write& a, const held_write& b) {
+    return a.id != b.id ? a.id < b.id : std::less<impl*>()(a.server, b.server);
+  });
   for (std::size_t i = 0; i < writes.size();) {
     held_write& first = writes[i];
     std::size_t end = i + 1;
