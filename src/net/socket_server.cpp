@@ -196,24 +196,25 @@ struct socket_server::impl final : io_poller {
   bool try_direct_write(socket_slot& s, std::int32_t id, payload& data);
   void post_send(socket_slot& s, std::int32_t id, payload data, write_queue::priority level);
 
-  // Writes held back for the rest of a service's turn (core/dispatch_turn.hpp): a turn that
-  // answers many requests on one socket writes them with one syscall. Only small writes are
-  // held, only while the service has more messages queued, and at most held_limit bytes; every
-  // other write, close or shutdown from the thread lets what it holds go first, so one
-  // service's writes keep their order.
-  struct held_write {
+  // Writes held for the rest of a worker's turn (core/dispatch_turn.hpp): a turn that answers
+  // many requests on one socket writes them with one syscall. A small write made while the
+  // worker has more to dispatch goes into the socket's queue without a word to the socket
+  // thread; the turn's end writes the queue out. Every other write to that socket, from any
+  // thread, sees a queue that is not empty and queues behind it, so bytes keep their order
+  // however services move between workers.
+  struct corked_socket {
     impl* server;
     std::int32_t id;
-    payload data;
   };
-  static constexpr std::size_t held_write_max = 4096;
-  static constexpr std::size_t held_limit = 64 * 1024;
-  static thread_local std::vector<held_write> held;
-  static thread_local std::size_t held_bytes;
-  void hold(socket_slot& s, std::int32_t id, payload data);
-  static void release_held();
-  static void release_held_hook(void*) { release_held(); }
-  void release(std::int32_t id, std::size_t bytes, payload data);
+  static constexpr std::size_t cork_write_max = 4096;
+  static constexpr std::size_t cork_limit = 64 * 1024;
+  static thread_local std::vector<corked_socket> corked;
+  /// Queues `data` unannounced; false (data untouched) when the socket cannot take it now.
+  bool cork(socket_slot& s, std::int32_t id, payload& data);
+  /// Writes out what this thread left in its sockets' queues.
+  static void uncork_all();
+  static void uncork_all_hook(void*) { uncork_all(); }
+  void uncork(std::int32_t id);
 
   /// Whether `size` more bytes keep `id` within the write limit. The first refusal asks the
   /// socket thread to close it.
@@ -406,12 +407,12 @@ void socket_server::pause(handle_t, std::int32_t id) {
 }
 
 void socket_server::close(handle_t, std::int32_t id) {
-  impl::release_held();
+  impl::uncork_all();
   impl_->requests_.push(req::close{id, false});
 }
 
 void socket_server::shutdown(handle_t, std::int32_t id) {
-  impl::release_held();
+  impl::uncork_all();
   impl_->requests_.push(req::close{id, true});
 }
 
@@ -429,18 +430,16 @@ bool socket_server::send(std::int32_t id, payload data) {
   const bool udp = s->protocol.load(std::memory_order_relaxed) == socket_protocol::udp;
   if (!udp && data.empty()) return true;
   if (!udp && !impl_->admit(*s, id, data.size())) return false;
-  if (!udp && data.size() <= impl::held_write_max && dispatch_turn::goes_on()) {
-    impl_->hold(*s, id, std::move(data));
+  if (!udp && data.size() <= impl::cork_write_max && dispatch_turn::goes_on() &&
+      impl_->cork(*s, id, data)) {
     return true;
   }
-  impl::release_held();
   if (!udp && impl_->try_direct_write(*s, id, data)) return true;
   impl_->post_send(*s, id, std::move(data), write_queue::priority::high);
   return true;
 }
 
 bool socket_server::send_lowpriority(std::int32_t id, payload data) {
-  impl::release_held();
   socket_slot* s = impl_->table_.find(id);
   if (s == nullptr) return false;
   if (s->protocol.load(std::memory_order_relaxed) == socket_protocol::tcp) {
@@ -490,60 +489,61 @@ bool socket_server::impl::admit(socket_slot& s, std::int32_t id, std::size_t siz
   return false;
 }
 
-thread_local std::vector<socket_server::impl::held_write> socket_server::impl::held;
-thread_local std::size_t socket_server::impl::held_bytes = 0;
+thread_local std::vector<socket_server::impl::corked_socket> socket_server::impl::corked;
 
-void socket_server::impl::hold(socket_slot& s, std::int32_t id, payload data) {
-  // Counted as on its way: the write limit sees it, and other threads' writes queue behind it.
-  s.in_flight.fetch_add(data.size(), std::memory_order_acq_rel);
-  if (held.empty()) dispatch_turn::at_end(&release_held_hook, nullptr);
-  held_bytes += data.size();
-  held.push_back(held_write{this, id, std::move(data)});
-  if (held_bytes >= held_limit) release_held();
-}
-
-void socket_server::impl::release_held() {
-  if (held.empty()) return;
-  std::vector<held_write> writes;
-  writes.swap(held);
-  held_bytes = 0;
-  // One write per socket: each socket's bytes together, in the order they were written.
-  std::stable_sort(writes.begin(), writes.end(), [](const held_write& a, const held_write& b) {
-    return a.id != b.id ? a.id < b.id : std::less<impl*>()(a.server, b.server);
-  });
-  for (std::size_t i = 0; i < writes.size();) {
-    held_write& first = writes[i];
-    std::size_t end = i + 1;
-    std::size_t bytes = first.data.size();
-    while (end < writes.size() && writes[end].server == first.server &&
-           writes[end].id == first.id) {
-      bytes += writes[end++].data.size();
-    }
-    payload joined;
-    if (end == i + 1) {
-      joined = std::move(first.data);
-    } else {
-      joined = payload(bytes);
-      std::byte* out = joined.data();
-      for (std::size_t k = i; k < end; ++k) {
-        std::memcpy(out, writes[k].data.data(), writes[k].data.size());
-        out += writes[k].data.size();
-      }
-    }
-    first.server->release(first.id, bytes, std::move(joined));
-    i = end;
+bool socket_server::impl::cork(socket_slot& s, std::int32_t id, payload& data) {
+  std::unique_lock lock(s.lock, std::try_to_lock);
+  // Behind bytes still travelling through the request FIFO, the queue is not the end of the
+  // line: those would pass ours.
+  if (!lock.owns_lock() || s.id.load(std::memory_order_relaxed) != id ||
+      s.state.load(std::memory_order_relaxed) != socket_state::connected ||
+      s.closing.load(std::memory_order_relaxed) ||
+      s.in_flight.load(std::memory_order_acquire) != 0) {
+    return false;
   }
-  writes.clear();
-  if (held.empty()) held.swap(writes);  // keeps the capacity for the next turn
+  s.queue.push(std::move(data), write_queue::priority::high);
+  const bool full = s.queue.bytes() >= cork_limit;
+  lock.unlock();
+  if (corked.empty()) dispatch_turn::at_end(&uncork_all_hook, nullptr);
+  const bool listed = std::any_of(corked.begin(), corked.end(), [&](const corked_socket& c) {
+    return c.server == this && c.id == id;
+  });
+  if (!listed) corked.push_back(corked_socket{this, id});
+  if (full) uncork(id);
+  return true;
 }
 
-void socket_server::impl::release(std::int32_t id, std::size_t bytes, payload data) {
+void socket_server::impl::uncork_all() {
+  if (corked.empty()) return;
+  std::vector<corked_socket> sockets;
+  sockets.swap(corked);
+  for (const corked_socket& c : sockets)
+    c.server->uncork(c.id);
+  sockets.clear();
+  if (corked.empty()) corked.swap(sockets);  // keeps the capacity for the next turn
+}
+
+void socket_server::impl::uncork(std::int32_t id) {
   socket_slot* s = table_.find(id);
-  // A socket closed and its slot reused meanwhile: the bytes go with the old socket.
-  if (s == nullptr || s->id.load(std::memory_order_relaxed) != id) return;
-  s->in_flight.fetch_sub(bytes, std::memory_order_acq_rel);
-  if (try_direct_write(*s, id, data)) return;
-  post_send(*s, id, std::move(data), write_queue::priority::high);
+  if (s == nullptr) return;
+  std::unique_lock lock(s->lock, std::try_to_lock);
+  if (lock.owns_lock() && s->id.load(std::memory_order_relaxed) == id &&
+      s->state.load(std::memory_order_relaxed) == socket_state::connected &&
+      !s->closing.load(std::memory_order_relaxed)) {
+    const write_queue::flush_result result = s->queue.flush(s->fd.get());
+    const bool drained = s->queue.empty();
+    lock.unlock();
+    if (result.written > 0) {
+      s->bytes_written.fetch_add(result.written, std::memory_order_relaxed);
+      s->write_time.store(runtime_.now(), std::memory_order_relaxed);
+    }
+    if (drained && result.error == 0) return;
+  } else if (lock.owns_lock()) {
+    lock.unlock();
+  }
+  // The rest (or an error to report, or a socket the socket thread holds now) is the socket
+  // thread's: it writes what is queued when the fd takes it.
+  requests_.push(req::flush_rest{id});
 }
 
 void socket_server::impl::post_send(socket_slot& s, std::int32_t id, payload data,
