@@ -197,21 +197,24 @@ struct socket_server::impl final : io_poller {
   void post_send(socket_slot& s, std::int32_t id, payload data, write_queue::priority level);
 
   // Writes held for the rest of a worker's turn (core/dispatch_turn.hpp): a turn that answers
-  // many requests on one socket writes them with one syscall. A small write made while the
-  // worker has more to dispatch goes into the socket's queue without a word to the socket
-  // thread; the turn's end writes the queue out. Every other write to that socket, from any
-  // thread, sees a queue that is not empty and queues behind it, so bytes keep their order
-  // however services move between workers.
-  struct corked_socket {
+  // many requests on one socket writes them with one syscall. The first small write a turn makes
+  // to a socket goes at once (a lone reply loses no time); the next ones, while the worker has
+  // more to dispatch, go into the socket's queue without a word to the socket thread, and the
+  // turn's end writes the queue out. Every other write to that socket, from any thread, sees a
+  // queue that is not empty and queues behind it, so bytes keep their order however services
+  // move between workers.
+  struct touched_socket {
     impl* server;
     std::int32_t id;
   };
   static constexpr std::size_t cork_write_max = 4096;
   static constexpr std::size_t cork_limit = 64 * 1024;
-  static thread_local std::vector<corked_socket> corked;
+  static thread_local std::vector<touched_socket> touched;
+  /// Notes that this turn wrote to `id`; true if it had already.
+  bool touch(std::int32_t id);
   /// Queues `data` unannounced; false (data untouched) when the socket cannot take it now.
   bool cork(socket_slot& s, std::int32_t id, payload& data);
-  /// Writes out what this thread left in its sockets' queues.
+  /// Writes out what this thread left in its sockets' queues, and forgets what it touched.
   static void uncork_all();
   static void uncork_all_hook(void*) { uncork_all(); }
   void uncork(std::int32_t id);
@@ -430,7 +433,7 @@ bool socket_server::send(std::int32_t id, payload data) {
   const bool udp = s->protocol.load(std::memory_order_relaxed) == socket_protocol::udp;
   if (!udp && data.empty()) return true;
   if (!udp && !impl_->admit(*s, id, data.size())) return false;
-  if (!udp && data.size() <= impl::cork_write_max && dispatch_turn::goes_on() &&
+  if (!udp && data.size() <= impl::cork_write_max && dispatch_turn::goes_on() && impl_->touch(id) &&
       impl_->cork(*s, id, data)) {
     return true;
   }
@@ -489,7 +492,17 @@ bool socket_server::impl::admit(socket_slot& s, std::int32_t id, std::size_t siz
   return false;
 }
 
-thread_local std::vector<socket_server::impl::corked_socket> socket_server::impl::corked;
+thread_local std::vector<socket_server::impl::touched_socket> socket_server::impl::touched;
+
+bool socket_server::impl::touch(std::int32_t id) {
+  const bool seen = std::any_of(touched.begin(), touched.end(), [&](const touched_socket& t) {
+    return t.server == this && t.id == id;
+  });
+  if (seen) return true;
+  if (touched.empty()) dispatch_turn::at_end(&uncork_all_hook, nullptr);
+  touched.push_back(touched_socket{this, id});
+  return false;
+}
 
 bool socket_server::impl::cork(socket_slot& s, std::int32_t id, payload& data) {
   std::unique_lock lock(s.lock, std::try_to_lock);
@@ -504,29 +517,26 @@ bool socket_server::impl::cork(socket_slot& s, std::int32_t id, payload& data) {
   s.queue.push(std::move(data), write_queue::priority::high);
   const bool full = s.queue.bytes() >= cork_limit;
   lock.unlock();
-  if (corked.empty()) dispatch_turn::at_end(&uncork_all_hook, nullptr);
-  const bool listed = std::any_of(corked.begin(), corked.end(), [&](const corked_socket& c) {
-    return c.server == this && c.id == id;
-  });
-  if (!listed) corked.push_back(corked_socket{this, id});
   if (full) uncork(id);
   return true;
 }
 
 void socket_server::impl::uncork_all() {
-  if (corked.empty()) return;
-  std::vector<corked_socket> sockets;
-  sockets.swap(corked);
-  for (const corked_socket& c : sockets)
-    c.server->uncork(c.id);
+  if (touched.empty()) return;
+  std::vector<touched_socket> sockets;
+  sockets.swap(touched);
+  for (const touched_socket& t : sockets)
+    t.server->uncork(t.id);
   sockets.clear();
-  if (corked.empty()) corked.swap(sockets);  // keeps the capacity for the next turn
+  if (touched.empty()) touched.swap(sockets);  // keeps the capacity for the next turn
 }
 
 void socket_server::impl::uncork(std::int32_t id) {
   socket_slot* s = table_.find(id);
   if (s == nullptr) return;
   std::unique_lock lock(s->lock, std::try_to_lock);
+  // Only touched, nothing corked (or the socket thread wrote it already).
+  if (lock.owns_lock() && s->queue.empty()) return;
   if (lock.owns_lock() && s->id.load(std::memory_order_relaxed) == id &&
       s->state.load(std::memory_order_relaxed) == socket_state::connected &&
       !s->closing.load(std::memory_order_relaxed)) {
