@@ -62,14 +62,13 @@ local function drop(why)
 end
 
 local function reply(session, ok, msg, sz)
-  local frames = core.packresponse(session, ok, msg, sz)
-  if type(frames) == "table" then
-    -- A split reply goes out at low priority, so small replies may pass between its parts.
-    for _, frame in ipairs(frames) do
-      socketdriver.lsend(fd, frame)
-    end
+  -- One block holding every frame, which the socket takes over (no copy of it as strings).
+  local block, size, split_reply = core.packresponsemsg(session, ok, msg, sz)
+  if split_reply then
+    -- A split reply goes out at low priority, so small replies may pass it.
+    socketdriver.lsend(fd, block, size)
   else
-    socketdriver.send(fd, frames)
+    socketdriver.send(fd, block, size)
   end
 end
 
@@ -133,32 +132,45 @@ local function prepare(decoded, address, session, msg, sz, more, push)
   if more then
     local req = split[session]
     if not req then
-      -- A middle part without its header starts an entry with no address, answered with
-      -- "Invalid name" at its last part, as skynet does.
-      if not msg and sz > split_limit then
-        return drop(string.format("a split request of %d bytes, over cluster_split_limit %d", sz, split_limit))
-      end
+      -- A middle part without its header starts an entry that can never be joined, answered
+      -- with "Invalid large req" at its last part, as skynet does.
       req = { address = address, push = push, tag = pending_tag, bytes = 0 }
       pending_tag = nil
       split[session] = req
-    end
-    if msg then
-      req.bytes = req.bytes + sz
-      split_bytes = split_bytes + sz
-      if split_bytes > split_limit then
-        skynet.trash(msg, sz)
-        return drop(string.format("split requests of %d bytes pending, over cluster_split_limit %d", split_bytes, split_limit))
+      if not msg then -- the header: its total is held from now on
+        if split_bytes + sz > split_limit then
+          split[session] = nil
+          return drop(string.format("a split request of %d bytes, with %d pending, over cluster_split_limit %d",
+            sz, split_bytes, split_limit))
+        end
+        req.bytes = sz
+        split_bytes = split_bytes + sz
+        req.join = core.joiner(sz)
+        return
       end
+    elseif not msg then
+      req.join = false -- the header came twice
+      return
     end
-    core.append(req, msg, sz)
+    if req.join then
+      core.joinpart(req.join, msg, sz)
+    else
+      skynet.trash(msg, sz)
+    end
     return
   end
   local req = split[session]
   if req then
     split[session] = nil
     split_bytes = split_bytes - req.bytes
-    core.append(req, msg, sz)
-    msg, sz = core.concat(req)
+    local join = req.join
+    if join then
+      core.joinpart(join, msg, sz)
+      msg, sz = core.joined(join)
+    else
+      skynet.trash(msg, sz)
+      msg = nil
+    end
     address, push, tag = req.address, req.push, req.tag
     if not msg then
       return reply(session, false, "Invalid large req")

@@ -130,16 +130,14 @@ local function connect()
   return fd or error(socket_error)
 end
 
-local function write(id, frame, parts)
+-- Writes a frame string, or a block of frames (which the socket takes over); a split message
+-- goes at low priority, so small requests may pass it.
+local function write(id, frame, size, split_message)
   local ok
-  if parts then
-    -- a split request at low priority: small requests may pass between its parts
-    ok = socket.lwrite(id, frame)
-    for i = 1, #parts do
-      ok = ok and socket.lwrite(id, parts[i])
-    end
+  if split_message then
+    ok = socket.lwrite(id, frame, size)
   else
-    ok = socket.write(id, frame)
+    ok = socket.write(id, frame, size)
   end
   if not ok then
     if fd == id then close() end
@@ -159,17 +157,27 @@ local function trace_frame(tag)
   return core.packtrace(tag)
 end
 
--- packrequest takes over msg (and frees it), whatever happens next.
-local function request(source, csession, target, msg, sz)
-  local session = next_session
-  local frame, following, parts = core.packrequest(target, session, msg, sz)
-  next_session = following
-  local tag = skynet.tracetag()
+-- The connection a request goes on, its trace frame written first if it has a tag.
+local function open_for(tag)
   local id = connect()
   if tag then
     write(id, trace_frame(tag))
   end
-  write(id, frame, parts)
+  return id
+end
+
+-- packrequestmsg takes over msg (and frees it), whatever happens next; the block it makes is
+-- ours until the socket takes it.
+local function request(source, csession, target, msg, sz)
+  local session = next_session
+  local block, size, split_request, following = core.packrequestmsg(target, session, msg, sz)
+  next_session = following
+  local ok, id = pcall(open_for, skynet.tracetag())
+  if not ok then
+    skynet.trash(block, size)
+    error(id, 0)
+  end
+  write(id, block, size, split_request)
   -- Written before anything can yield: the reply cannot have come yet.
   caller_of[session], caller_session[session] = source, csession
 end
@@ -186,11 +194,16 @@ function command.req(source, csession, ...)
 end
 
 function command.push(_, _, target, msg, sz)
-  local frame, following, parts = core.packpush(target, next_session, msg, sz)
-  if parts then -- a split push carries a session of its own
+  local block, size, split_push, following = core.packpushmsg(target, next_session, msg, sz)
+  if split_push then -- a split push carries a session of its own
     next_session = following
   end
-  write(connect(), frame, parts)
+  local ok, id = pcall(connect)
+  if not ok then
+    skynet.trash(block, size)
+    error(id, 0)
+  end
+  write(id, block, size, split_push)
 end
 
 function command.changenode(_, _, new_host)

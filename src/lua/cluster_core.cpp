@@ -10,6 +10,7 @@
 #include <span>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include "net/cluster_wire.hpp"
 
@@ -82,6 +83,34 @@ void push_frames(lua_State* L, const Frames& frames, std::size_t first) {
   }
 }
 
+// Pushes every frame joined in one new block, then its size and whether there are several: a
+// message socketdriver.send takes over, one copy of the bytes where frames as strings and the
+// send's own copy of them make two.
+template <class Frames>
+void push_block(lua_State* L, const Frames& frames) {
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < frames.count(); ++i)
+    total += frames.size(i);
+  std::byte* block = new_block(total);
+  if (block == nullptr) luaL_error(L, "not enough memory");
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < frames.count(); ++i)
+    at += frames.write(i, std::span(block + at, total - at));
+  lua_pushlightuserdata(L, block);
+  lua_pushinteger(L, static_cast<lua_Integer>(total));
+  lua_pushboolean(L, frames.count() > 1 ? 1 : 0);
+}
+
+// Protected: (request_frames*, next session) -> block, size, split, next session.
+int push_request_block(lua_State* L) {
+  const auto& frames = *static_cast<const wire::request_frames*>(lua_touserdata(L, 1));
+  const lua_Integer next = lua_tointeger(L, 2);
+  lua_settop(L, 0);
+  push_block(L, frames);
+  lua_pushinteger(L, next);
+  return 4;
+}
+
 // Protected: (request_frames*, next session) -> request, next session[, pieces].
 int push_request(lua_State* L) {
   const auto& frames = *static_cast<const wire::request_frames*>(lua_touserdata(L, 1));
@@ -105,8 +134,9 @@ lua_Integer integer_or_release(lua_State* L, int index, void* block) {
   return n;
 }
 
-// packrequest / packpush(addr, session, msg, sz | str) -> request, next session[, pieces]
-int pack_request(lua_State* L, wire::request_kind kind) {
+// packrequest / packpush(addr, session, msg, sz | str) -> request, next session[, pieces];
+// `push` pushes the results, protected.
+int pack_request(lua_State* L, wire::request_kind kind, lua_CFunction push) {
   // A light userdata message is ours from here on (skynet frees it too): freed on every path.
   void* block = nullptr;
   std::span<const std::byte> payload;
@@ -154,7 +184,7 @@ int pack_request(lua_State* L, wire::request_kind kind) {
     return luaL_error(L, "name is not a string, it's a %s", luaL_typename(L, 1));
   }
   const int base = lua_gettop(L);
-  lua_pushcfunction(L, push_request);
+  lua_pushcfunction(L, push);
   lua_pushlightuserdata(L, &frames.value());
   lua_pushinteger(L, wire::next_session(session));
   const int status = lua_pcall(L, 2, LUA_MULTRET, 0);
@@ -164,11 +194,20 @@ int pack_request(lua_State* L, wire::request_kind kind) {
 }
 
 int packrequest(lua_State* L) {
-  return pack_request(L, wire::request_kind::call);
+  return pack_request(L, wire::request_kind::call, push_request);
 }
 
 int packpush(lua_State* L) {
-  return pack_request(L, wire::request_kind::push);
+  return pack_request(L, wire::request_kind::push, push_request);
+}
+
+// packrequestmsg / packpushmsg(addr, session, msg, sz | str) -> block, size, split, next session
+int packrequestmsg(lua_State* L) {
+  return pack_request(L, wire::request_kind::call, push_request_block);
+}
+
+int packpushmsg(lua_State* L) {
+  return pack_request(L, wire::request_kind::push, push_request_block);
 }
 
 // packtrace(tag) -> frame
@@ -254,9 +293,9 @@ int unpackrequest(lua_State* L) {
   return 0;
 }
 
-// packresponse(session, ok, msg, sz | str) -> frame, or a table of frames for a split reply.
-// The message is not freed: it is the reply skynet.rawcall returned, which the runtime owns.
-int packresponse(lua_State* L) {
+// The reply packresponse / packresponsemsg were given, as frames. The message is not freed: it
+// is the reply skynet.rawcall returned, which the runtime owns.
+wire::response_frames response_of(lua_State* L) {
   const auto session = static_cast<std::uint32_t>(luaL_checkinteger(L, 1));
   const bool ok = lua_toboolean(L, 2) != 0;
   std::span<const std::byte> data;
@@ -273,13 +312,25 @@ int packresponse(lua_State* L) {
     data = bytes_of(block, static_cast<std::size_t>(size));
   }
   const auto frames = wire::response_frames::make(session, ok, data);
-  if (!frames) return raise(L, frames.error());
-  if (frames->count() == 1) {
-    push_frame(L, frames.value(), 0);
+  if (!frames) raise(L, frames.error());
+  return frames.value();
+}
+
+// packresponse(session, ok, msg, sz | str) -> frame, or a table of frames for a split reply.
+int packresponse(lua_State* L) {
+  const wire::response_frames frames = response_of(L);
+  if (frames.count() == 1) {
+    push_frame(L, frames, 0);
   } else {
-    push_frames(L, frames.value(), 0);  // the begin frame first
+    push_frames(L, frames, 0);  // the begin frame first
   }
   return 1;
+}
+
+// packresponsemsg(session, ok, msg, sz | str) -> block, size, split
+int packresponsemsg(lua_State* L) {
+  push_block(L, response_of(L));
+  return 3;
 }
 
 // unpackresponse(str) -> session, ok, data[, padding] | nothing for a body that does not decode
@@ -375,6 +426,77 @@ int concat(lua_State* L) {
   return 2;
 }
 
+// A split request joined in place as its parts come (append and concat copy each part twice):
+// one block of the announced total. Starling's own; clusteragent uses it. A joiner never taken
+// frees its block when collected.
+constexpr const char* joiner_type = "skynet.cluster.joiner";
+
+struct joiner {
+  std::byte* block;
+  std::size_t total;
+  std::size_t filled;
+  bool overflowed;
+};
+
+joiner* check_joiner(lua_State* L, int index) {
+  return static_cast<joiner*>(luaL_checkudata(L, index, joiner_type));
+}
+
+int collect_joiner(lua_State* L) {
+  joiner* j = check_joiner(L, 1);
+  release(j->block);
+  j->block = nullptr;
+  return 0;
+}
+
+// joiner(total) -> a joiner for a message of `total` bytes
+int new_joiner(lua_State* L) {
+  const lua_Integer total = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, total >= 0, 1, "invalid size");
+  auto* j = static_cast<joiner*>(lua_newuserdatauv(L, sizeof(joiner), 0));
+  *j = joiner{nullptr, static_cast<std::size_t>(total), 0, false};
+  luaL_setmetatable(L, joiner_type);
+  j->block = new_block(j->total);
+  if (j->block == nullptr) return luaL_error(L, "not enough memory");
+  return 1;
+}
+
+// joinpart(j, msg, sz): copies the part in and frees msg (in every case, errors included). A
+// part past the total spoils the join.
+int join_part(lua_State* L) {
+  void* block = lua_type(L, 2) == LUA_TLIGHTUSERDATA ? lua_touserdata(L, 2) : nullptr;
+  auto* j = static_cast<joiner*>(luaL_testudata(L, 1, joiner_type));
+  if (j == nullptr || j->block == nullptr) {
+    release(block);
+    return luaL_argerror(L, 1, "joiner expected");
+  }
+  if (block == nullptr) return luaL_error(L, "Need lightuserdata");
+  const lua_Integer size = integer_or_release(L, 3, block);
+  if (size < 0) {
+    release(block);
+    return luaL_argerror(L, 3, "invalid size");
+  }
+  const auto length = static_cast<std::size_t>(size);
+  if (length > j->total - j->filled) {
+    j->overflowed = true;
+  } else {
+    if (length != 0) std::memcpy(j->block + j->filled, block, length);
+    j->filled += length;
+  }
+  release(block);
+  return 0;
+}
+
+// joined(j) -> msg, sz: the joined message, taken out of the joiner, when the parts made exactly
+// the total; else nothing.
+int take_joined(lua_State* L) {
+  joiner* j = check_joiner(L, 1);
+  if (j->block == nullptr || j->overflowed || j->filled != j->total) return 0;
+  lua_pushlightuserdata(L, std::exchange(j->block, nullptr));
+  lua_pushinteger(L, static_cast<lua_Integer>(j->total));
+  return 2;
+}
+
 // isname(addr) -> true when addr is a string (or number) starting with '@', else nothing
 int isname(lua_State* L) {
   const char* name = lua_tostring(L, 1);
@@ -415,8 +537,20 @@ int open_cluster_core(lua_State* L) {
       {"concat", concat},
       {"isname", isname},
       {"nodename", nodename},
+      // Starling's own, for its cluster services (docs/CLUSTER.md)
+      {"packrequestmsg", packrequestmsg},
+      {"packpushmsg", packpushmsg},
+      {"packresponsemsg", packresponsemsg},
+      {"joiner", new_joiner},
+      {"joinpart", join_part},
+      {"joined", take_joined},
       {nullptr, nullptr},
   };
+  if (luaL_newmetatable(L, joiner_type) != 0) {
+    lua_pushcfunction(L, collect_joiner);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
   luaL_newlib(L, functions);
   return 1;
 }

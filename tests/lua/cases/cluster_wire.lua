@@ -140,6 +140,9 @@ closes("an unknown kind", frame "\5\0\0\0\0", "Invalid req package type 5")
 closes("a short request", frame "\0\1\2", "Invalid cluster message")
 closes("a split request over the limit",
   frame(string.pack("<Bs1I4I4", 0x81, "@echo", 7, 200 * 1024 * 1024)), "over cluster_split_limit")
+closes("split requests over the limit together",
+  frame(string.pack("<Bs1I4I4", 0x81, "@echo", 8, 100 * 1024 * 1024))
+    .. frame(string.pack("<Bs1I4I4", 0xc1, "@echo", 9, 100 * 1024 * 1024)), "with %d+ pending, over cluster_split_limit")
 
 T.test("a connection dropped in the middle of a frame leaves the node working", function()
   local id = connect()
