@@ -34,7 +34,7 @@ run-gate: build
 
 # Two native C++ services calling each other, with round-trip figures.
 run-native: build
-	cd examples && ../build/release/bin/starling pingpong/config
+	cd examples && STARLING_CSERVICE=../build/release/cservice ../build/release/bin/starling pingpong/config
 
 # The native redis client (examples/redis_native) against a throwaway redis-server.
 run-redis: build

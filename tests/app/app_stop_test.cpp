@@ -28,7 +28,7 @@ const std::string source_dir = STARLING_SOURCE_DIR;
 
 /// A node with the native bootstrap and `start`; `extra` is appended.
 std::string native_config(std::string_view start, std::string_view extra = {}) {
-  return "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"" + std::string(start) +
+  return cpath_line + "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"" + std::string(start) +
          "\"\n" + std::string(extra);
 }
 
