@@ -3,4 +3,6 @@
 
 #include "app/run.hpp"
 
-int main(int argc, char** argv) { return starling::run_node(argc, argv); }
+int main(int argc, char** argv) {
+  return starling::run_node(argc, argv);
+}

@@ -41,13 +41,13 @@ using module_entry = const module_descriptor* (*)();
 /// Defines the entry point of a module named NAME (a string literal) whose service is TYPE, a
 /// default-constructible class derived from starling::service (an actor, usually). Once per
 /// shared object, at namespace scope.
-#define STARLING_MODULE(NAME, TYPE)                                                        \
-  static_assert(std::is_base_of_v<::starling::service, TYPE>,                              \
-                "STARLING_MODULE: the type must derive from starling::service");           \
-  extern "C" __attribute__((visibility("default"))) const ::starling::module_descriptor*   \
-  starling_module() {                                                                      \
-    static constexpr ::starling::module_descriptor descriptor{                             \
-        ::starling::module_abi_version, NAME,                                              \
+#define STARLING_MODULE(NAME, TYPE)                                                         \
+  static_assert(std::is_base_of_v<::starling::service, TYPE>,                               \
+                "STARLING_MODULE: the type must derive from starling::service");            \
+  extern "C" __attribute__((visibility("default"))) const ::starling::module_descriptor*    \
+  starling_module() {                                                                       \
+    static constexpr ::starling::module_descriptor descriptor{                              \
+        ::starling::module_abi_version, NAME,                                               \
         []() -> std::unique_ptr<::starling::service> { return std::make_unique<TYPE>(); }}; \
-    return &descriptor;                                                                    \
+    return &descriptor;                                                                     \
   }

@@ -21,8 +21,7 @@ void module_registry::set_search_path(std::vector<std::string> templates) {
   loader_ = std::make_unique<module_loader>(std::move(templates));
 }
 
-std::unique_ptr<service> module_registry::create(std::string_view name,
-                                                 std::string& error) const {
+std::unique_ptr<service> module_registry::create(std::string_view name, std::string& error) const {
   if (auto it = factories_.find(name); it != factories_.end()) return it->second();
   if (!loader_) {
     error = "no such module";

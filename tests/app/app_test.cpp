@@ -145,10 +145,10 @@ TEST_F(app, redis_demo_runs_against_a_throwaway_redis_server) {
 
 TEST_F(app, redis_bench_prints_the_figures_of_the_lua_benchmark) {
   const testing::redis_server redis;
-  write_config(
-      cpath_line + "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"redis_bench\"\n"
-      "bench_redis_port = " +
-      std::to_string(redis.port()) + "\nbench_phase_time = 0.1\n");
+  write_config(cpath_line +
+               "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"redis_bench\"\n"
+               "bench_redis_port = " +
+               std::to_string(redis.port()) + "\nbench_phase_time = 0.1\n");
   const run_result r = run({"cfg"});
   ASSERT_EQ(r.exit_code(), 0) << r.describe();
   for (const char* metric :
@@ -189,10 +189,10 @@ TEST_F(app, bootstrap_whose_init_fails_is_reported_after_its_own_line) {
 
 TEST_F(app, logger_file_gets_timestamped_lines_and_stdout_stays_empty) {
   const std::string log = dir_.file("node.log");
-  write_config(
-      cpath_line + "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"pingpong_main\"\n"
-      "logger = \"" +
-      log + "\"\n");
+  write_config(cpath_line +
+               "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"pingpong_main\"\n"
+               "logger = \"" +
+               log + "\"\n");
   const run_result r = run({"cfg"});
   ASSERT_EQ(r.exit_code(), 0) << r.describe();
   EXPECT_EQ(r.out, "");
@@ -223,7 +223,8 @@ TEST_F(app, standalone_with_harbor_zero_fails_the_bootstrap) {
   // says why and stops the node (skynet's Lua bootstrap fails an assertion instead): the
   // process exits 1 with the reason on stderr and the start service never runs.
   write_config(
-      cpath_line + "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstandalone = \"x\"\nstart = \"pong\"\n");
+      cpath_line +
+      "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstandalone = \"x\"\nstart = \"pong\"\n");
   const run_result r = run({"cfg"});
   ASSERT_EQ(r.exit_code(), 1) << r.describe();
   EXPECT_TRUE(contains(r.out, "[:00000002] error: standalone must not be set")) << r.out;
@@ -351,9 +352,9 @@ TEST_F(app, daemon_removes_its_pid_file_when_the_node_aborts) {
 
 TEST_F(app, sighup_makes_the_logger_reopen_its_file) {
   // `logger` is relative: the file is created in the working directory.
-  write_config(
-      cpath_line + "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"pong\"\n"
-      "logger = \"node.log\"\n");
+  write_config(cpath_line +
+               "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"pong\"\n"
+               "logger = \"node.log\"\n");
   const std::string log = dir_.file("node.log");
   const std::string rotated = dir_.file("node.log.1");
   child_process node(spec({"cfg"}));

@@ -19,7 +19,9 @@ class probe final : public starling::service {
   [[nodiscard]] std::size_t memory_in_use() const noexcept override { return 42; }
 };
 
-[[maybe_unused]] std::unique_ptr<starling::service> make_probe() { return std::make_unique<probe>(); }
+[[maybe_unused]] std::unique_ptr<starling::service> make_probe() {
+  return std::make_unique<probe>();
+}
 
 }  // namespace
 
@@ -46,8 +48,8 @@ starling_module() {
   static constexpr starling::module_descriptor descriptor{starling::module_abi_version,
                                                           "someone_else", &make_probe};
 #else
-  static constexpr starling::module_descriptor descriptor{starling::module_abi_version,
-                                                          MODULE_NAME, &make_probe};
+  static constexpr starling::module_descriptor descriptor{starling::module_abi_version, MODULE_NAME,
+                                                          &make_probe};
 #endif
   return &descriptor;
 }
