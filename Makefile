@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build run run-simpledb run-gate run-native run-redis bench-redis bench-cluster test asan-test tsan-test fuzz bench format tidy clean
+.PHONY: all deps build run run-simpledb run-gate run-native run-redis bench-redis bench-cluster test install-check asan-test tsan-test fuzz bench format tidy clean
 
 all: build
 
@@ -34,7 +34,7 @@ run-gate: build
 
 # Two native C++ services calling each other, with round-trip figures.
 run-native: build
-	cd examples && ../build/release/bin/starling pingpong/config
+	cd examples && STARLING_CSERVICE=../build/release/cservice ../build/release/bin/starling pingpong/config
 
 # The native redis client (examples/redis_native) against a throwaway redis-server.
 run-redis: build
@@ -46,6 +46,11 @@ bench-redis: build
 
 test: build
 	ctest --test-dir build/release --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# Installs the release build into a temporary prefix, builds examples/external_module against
+# it (CMake package and pkg-config) and runs nodes that load it (scripts/install_check.sh).
+install-check: build
+	scripts/install_check.sh
 
 asan-test: deps build/asan/build.ninja
 	cmake --build build/asan -j $(JOBS)

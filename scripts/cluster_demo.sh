@@ -4,10 +4,12 @@
 # a native C++ service, then stops both. Exits 0 when every step gave what it should.
 # `scripts/cluster_demo.sh bench` (make bench-cluster) runs the native cluster benchmark between
 # two such nodes instead and prints its RESULT lines.
-# STARLING names the binary (default build/release/bin/starling).
+# STARLING names the binary (default build/release/bin/starling); the native modules are
+# looked for in STARLING_CSERVICE (default: the cservice/ directory beside its bin/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 starling=${STARLING:-build/release/bin/starling}
+export STARLING_CSERVICE=${STARLING_CSERVICE:-$(dirname "$starling")/../cservice}
 case "${1:-demo}" in
   demo) server=examples/cluster/config.db client=examples/cluster/config.client ;;
   bench) server=examples/cluster/config.bench_server client=examples/cluster/config.bench_client ;;

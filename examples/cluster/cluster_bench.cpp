@@ -125,8 +125,4 @@ task<> cluster_bench::run() {
   runtime().abort();
 }
 
-void register_cluster_bench(module_registry& modules) {
-  register_actor<cluster_bench>(modules, "cluster_bench");
-}
-
 }  // namespace starling::examples

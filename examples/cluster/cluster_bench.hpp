@@ -32,6 +32,4 @@ class cluster_bench final : public actor {
   void report(const std::string& figure, double value, const char* unit);
 };
 
-void register_cluster_bench(module_registry& modules);
-
 }  // namespace starling::examples

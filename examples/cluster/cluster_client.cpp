@@ -71,8 +71,4 @@ task<bool> cluster_client::run(std::string node) {
   co_return ok;
 }
 
-void register_cluster_client(module_registry& modules) {
-  register_actor<cluster_client>(modules, "cluster_client");
-}
-
 }  // namespace starling::examples

@@ -17,6 +17,4 @@ class cluster_client final : public actor {
   task<bool> run(std::string node);
 };
 
-void register_cluster_client(module_registry& modules);
-
 }  // namespace starling::examples

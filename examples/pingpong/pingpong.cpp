@@ -89,10 +89,4 @@ task<> pingpong_main::run() {
   runtime().abort();
 }
 
-void register_pingpong(module_registry& modules) {
-  register_actor<pong>(modules, "pong");
-  register_actor<relay>(modules, "relay");
-  register_actor<pingpong_main>(modules, "pingpong_main");
-}
-
 }  // namespace starling::examples

@@ -32,6 +32,4 @@ class pingpong_main final : public actor {
   task<std::uint64_t> measure(handle_t target, int coroutines);
 };
 
-void register_pingpong(module_registry& modules);
-
 }  // namespace starling::examples

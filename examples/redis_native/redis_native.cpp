@@ -254,9 +254,4 @@ task<> redis_bench::run() {
   runtime().abort();
 }
 
-void register_redis_native(module_registry& modules) {
-  register_actor<redis_demo>(modules, "redis_demo");
-  register_actor<redis_bench>(modules, "redis_bench");
-}
-
 }  // namespace starling::examples

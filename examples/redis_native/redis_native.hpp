@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "actor/actor.hpp"
-#include "core/module_registry.hpp"
 #include "db/redis.hpp"
 
 namespace starling::examples {
@@ -51,7 +50,5 @@ class redis_bench final : public actor {
   std::string value_;
   bool finished_ = false;
 };
-
-void register_redis_native(module_registry& modules);
 
 }  // namespace starling::examples

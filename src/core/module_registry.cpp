@@ -17,9 +17,18 @@ void module_registry::add(std::string name, factory make) {
   factories_.insert_or_assign(std::move(name), std::move(make));
 }
 
-std::unique_ptr<service> module_registry::create(std::string_view name) const {
-  auto it = factories_.find(name);
-  return it == factories_.end() ? nullptr : it->second();
+void module_registry::set_search_path(std::vector<std::string> templates) {
+  loader_ = std::make_unique<module_loader>(std::move(templates));
+}
+
+std::unique_ptr<service> module_registry::create(std::string_view name, std::string& error) const {
+  if (auto it = factories_.find(name); it != factories_.end()) return it->second();
+  if (!loader_) {
+    error = "no such module";
+    return nullptr;
+  }
+  const module_descriptor* module = loader_->find(name, error);
+  return module != nullptr ? module->create() : nullptr;
 }
 
 bool module_registry::contains(std::string_view name) const {

@@ -95,9 +95,10 @@ void node::abort() {
 // ---- services ------------------------------------------------------------------------
 
 handle_t node::launch(std::string_view module, std::string_view param) {
-  std::unique_ptr<service> instance = modules_.create(module);
+  std::string why;
+  std::unique_ptr<service> instance = modules_.create(module, why);
   if (!instance) {
-    fmt::print(stderr, "try open {} failed : no such module\n", module);
+    fmt::print(stderr, "try open {} failed : {}\n", module, why);
     return 0;
   }
   auto ctx = std::make_shared<context>(*this, std::move(instance), std::string(module),

@@ -37,6 +37,9 @@ inline constexpr std::chrono::milliseconds run_limit = 60s;
 inline constexpr std::chrono::milliseconds poll_limit = 20s;
 
 inline const std::string starling_binary = STARLING_BINARY_DIR "/bin/starling";
+/// Where the build puts the demo modules (pong.so, ...), and the config line that finds them.
+inline const std::string cservice_dir = STARLING_BINARY_DIR "/cservice";
+inline const std::string cpath_line = "cpath = [==[" + cservice_dir + "/?.so]==]\n";
 
 /// A variable the tests make sure is not set in the child.
 inline constexpr std::string_view unset_variable = "STARLING_APP_TEST_UNSET";
@@ -220,6 +223,8 @@ class app : public ::testing::Test {
   launch_spec spec(std::vector<std::string> args, std::string cwd = {},
                    std::vector<std::string> set_env = {}) {
     ++runs_;
+    // The demo configs in examples/ name the directory of their modules by this variable.
+    set_env.push_back("STARLING_CSERVICE=" + cservice_dir);
     return launch_spec{std::move(args), cwd.empty() ? dir_.path() : std::move(cwd),
                        dir_.file("run" + std::to_string(runs_) + ".out"),
                        dir_.file("run" + std::to_string(runs_) + ".err"), std::move(set_env)};

@@ -28,8 +28,8 @@ const std::string source_dir = STARLING_SOURCE_DIR;
 
 /// A node with the native bootstrap and `start`; `extra` is appended.
 std::string native_config(std::string_view start, std::string_view extra = {}) {
-  return "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"" + std::string(start) +
-         "\"\n" + std::string(extra);
+  return cpath_line + "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"" +
+         std::string(start) + "\"\n" + std::string(extra);
 }
 
 /// A node with skynet's boot sequence (snlua bootstrap) and `start`, found in service/ or

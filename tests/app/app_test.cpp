@@ -145,10 +145,10 @@ TEST_F(app, redis_demo_runs_against_a_throwaway_redis_server) {
 
 TEST_F(app, redis_bench_prints_the_figures_of_the_lua_benchmark) {
   const testing::redis_server redis;
-  write_config(
-      "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"redis_bench\"\n"
-      "bench_redis_port = " +
-      std::to_string(redis.port()) + "\nbench_phase_time = 0.1\n");
+  write_config(cpath_line +
+               "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"redis_bench\"\n"
+               "bench_redis_port = " +
+               std::to_string(redis.port()) + "\nbench_phase_time = 0.1\n");
   const run_result r = run({"cfg"});
   ASSERT_EQ(r.exit_code(), 0) << r.describe();
   for (const char* metric :
@@ -162,6 +162,16 @@ TEST_F(app, unknown_bootstrap_is_reported_through_the_logger_and_exits_one) {
   write_config("thread = 2\nharbor = 0\nbootstrap = \"nosuch\"\n");
   const run_result r = run({"cfg"});
   ASSERT_EQ(r.exit_code(), 1) << r.describe();
+  EXPECT_TRUE(contains(r.out, "[:00000000] Bootstrap error : nosuch\n")) << r.describe();
+}
+
+TEST_F(app, a_native_module_missing_from_cpath_fails_its_launch_with_the_reason_on_stderr) {
+  write_config(cpath_line + "thread = 2\nharbor = 0\nbootstrap = \"nosuch\"\n");
+  const run_result r = run({"cfg"});
+  ASSERT_EQ(r.exit_code(), 1) << r.describe();
+  EXPECT_TRUE(contains(r.err, "try open nosuch failed : " + cservice_dir +
+                                  "/nosuch.so: cannot open shared object file"))
+      << r.describe();
   EXPECT_TRUE(contains(r.out, "[:00000000] Bootstrap error : nosuch\n")) << r.describe();
 }
 
@@ -179,10 +189,10 @@ TEST_F(app, bootstrap_whose_init_fails_is_reported_after_its_own_line) {
 
 TEST_F(app, logger_file_gets_timestamped_lines_and_stdout_stays_empty) {
   const std::string log = dir_.file("node.log");
-  write_config(
-      "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"pingpong_main\"\n"
-      "logger = \"" +
-      log + "\"\n");
+  write_config(cpath_line +
+               "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"pingpong_main\"\n"
+               "logger = \"" +
+               log + "\"\n");
   const run_result r = run({"cfg"});
   ASSERT_EQ(r.exit_code(), 0) << r.describe();
   EXPECT_EQ(r.out, "");
@@ -213,6 +223,7 @@ TEST_F(app, standalone_with_harbor_zero_fails_the_bootstrap) {
   // says why and stops the node (skynet's Lua bootstrap fails an assertion instead): the
   // process exits 1 with the reason on stderr and the start service never runs.
   write_config(
+      cpath_line +
       "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstandalone = \"x\"\nstart = \"pong\"\n");
   const run_result r = run({"cfg"});
   ASSERT_EQ(r.exit_code(), 1) << r.describe();
@@ -227,7 +238,7 @@ TEST_F(app, default_harbor_is_one_and_the_native_bootstrap_exits_one) {
   // `address`, and aborts the node with status 0. The native bootstrap has no cslave: it
   // refuses harbor mode with a log line and stops the node with status 1 and the reason on
   // stderr. Handles carry harbor 1 (:01xxxxxx).
-  write_config("thread = 2\nbootstrap = \"bootstrap\"\nstart = \"pong\"\n");
+  write_config(cpath_line + "thread = 2\nbootstrap = \"bootstrap\"\nstart = \"pong\"\n");
   const run_result r = run({"cfg"});
   ASSERT_EQ(r.exit_code(), 1) << r.describe();
   EXPECT_TRUE(contains(r.out, "[:01000002] LAUNCH bootstrap")) << r.out;
@@ -255,7 +266,7 @@ TEST_F(app, harbor_that_is_not_a_number_still_ends) {
 /// A config whose node logs to `log` and daemonizes with `pid_file`.
 std::string daemon_config(const std::string& start, const std::string& log,
                           const std::string& pid_file) {
-  return "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"" + start +
+  return cpath_line + "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"" + start +
          "\"\nlogger = \"" + log + "\"\ndaemon = \"" + pid_file + "\"\n";
 }
 
@@ -341,9 +352,9 @@ TEST_F(app, daemon_removes_its_pid_file_when_the_node_aborts) {
 
 TEST_F(app, sighup_makes_the_logger_reopen_its_file) {
   // `logger` is relative: the file is created in the working directory.
-  write_config(
-      "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"pong\"\n"
-      "logger = \"node.log\"\n");
+  write_config(cpath_line +
+               "thread = 2\nharbor = 0\nbootstrap = \"bootstrap\"\nstart = \"pong\"\n"
+               "logger = \"node.log\"\n");
   const std::string log = dir_.file("node.log");
   const std::string rotated = dir_.file("node.log.1");
   child_process node(spec({"cfg"}));

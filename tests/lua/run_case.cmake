@@ -1,6 +1,6 @@
 # Runs one Lua test case: cmake -DSTARLING=<binary> -DSOURCE_DIR=<repository root>
 #   -DCASE=<topic> -DWORK_DIR=<scratch directory> [-DTIMEOUT=<seconds>]
-#   [-DSANITIZER=address|thread] -P run_case.cmake
+#   [-DSANITIZER=address|thread] [-DCSERVICE=<directory>] -P run_case.cmake
 #
 # Writes a single-node config into WORK_DIR whose start service is
 # tests/lua/cases/<topic>.lua and whose log service is tests/lua/services/testlogger.lua
@@ -12,7 +12,9 @@
 # fails. The output is printed on success too (visible with ctest -V). The config's
 # `test_sanitizer` says which sanitizer the binary was built with ("" for none), for cases
 # whose memory figures mean nothing under one. `test_starling` is the binary, for cases that
-# start more nodes (tests/lua/lib/nodes.lua).
+# start more nodes (tests/lua/lib/nodes.lua). The config's `cpath` is CSERVICE/?.so, by
+# default the cservice/ directory beside the binary's bin/ (where the build puts the demo and
+# test modules, pong.so, ...).
 #
 # Cases named redis*.lua run the node under tests/support/with_redis.sh, which starts
 # throwaway redis-server instances and exports their ports (REDIS_PORT, REDIS_CLUSTER_PORTS,
@@ -27,6 +29,11 @@ foreach(var STARLING SOURCE_DIR CASE WORK_DIR)
 endforeach()
 if(NOT DEFINED TIMEOUT)
   set(TIMEOUT 120)
+endif()
+
+if(NOT DEFINED CSERVICE OR CSERVICE STREQUAL "")
+  get_filename_component(bin_dir "${STARLING}" DIRECTORY)
+  get_filename_component(CSERVICE "${bin_dir}/../cservice" ABSOLUTE)
 endif()
 
 set(src "${SOURCE_DIR}")
@@ -50,6 +57,7 @@ start = \"${CASE}\"
 lualoader = [==[${src}/lualib/loader.lua]==]
 lua_path = [==[${src}/lualib/?.lua;${src}/lualib/?/init.lua;${lua}/lib/?.lua]==]
 lua_cpath = [==[${src}/luaclib/?.so]==]
+cpath = [==[${CSERVICE}/?.so]==]
 luaservice = [==[${src}/service/?.lua;${lua}/services/?.lua;${lua}/services/?/init.lua;${lua}/cases/?.lua;${WORK_DIR}/svc/?.lua]==]
 snax = [==[${lua}/snax/?.lua;${WORK_DIR}/snax/?.lua]==]
 test_case = \"${CASE}\"

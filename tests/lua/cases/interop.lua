@@ -1,5 +1,6 @@
 -- Lua and native C++ services call each other with the "lua" protocol (the Lua issue, item 4).
--- The native services come from examples/pingpong: `pong` answers ("ping", n) with
+-- The native services come from examples/pingpong, modules pong.so and relay.so loaded through
+-- cpath (run_case.cmake points it at the build's cservice/): `pong` answers ("ping", n) with
 -- ("pong", n); `relay` calls a target with ("echo", value) and replies with its answer.
 local skynet = require "skynet"
 require "skynet.manager"
@@ -14,6 +15,12 @@ T.test("Lua calls a native service", function()
   T.raises("call failed$", skynet.call, pong, "lua", "shout", 1)
   skynet.send(pong, "lua", "ping", 4) -- a send to a native service needs no reply
   T.eq(table.pack(skynet.call(pong, "lua", "ping", 5)), table.pack("pong", 5), "still answers")
+end)
+
+T.test("a native module found nowhere in cpath launches nothing", function()
+  T.eq(skynet.launch("no_such_module"), nil)
+  T.eq(skynet.launch("../cservice/pong"), nil, "a name is not a path")
+  T.ok(skynet.launch("pong"), "a module that loaded once launches again")
 end)
 
 T.test("a native service calls a Lua service", function()
