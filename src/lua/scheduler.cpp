@@ -303,6 +303,10 @@ bool scheduler::wakeup(lua_State* L, int token) {
   return true;
 }
 
+void scheduler::end_woken_wait(std::int32_t session) {
+  if (waiting_.find(session) == &break_marker_) (void)waiting_.take(session);
+}
+
 coroutine_info* scheduler::find_waiting(lua_State* L, int index) {
   if (lua_type(L, index) == LUA_TTHREAD) {
     coroutine_info* info = extra_space(lua_tothread(L, index));

@@ -180,6 +180,9 @@ class scheduler {
                  std::int64_t deadline = 0);
   /// Puts `token` (stack index) on the wakeup queue if it sleeps; returns whether it does.
   bool wakeup(lua_State* L, int token);
+  /// A wait woken by `wakeup` is over: no timer will ever answer its session, so the marker
+  /// the wakeup left there goes now (a woken sleep's marker goes when its timer fires).
+  void end_woken_wait(std::int32_t session);
   /// Removes a coroutine (fork or waiting one); see skynet.killthread.
   coroutine_info* find_waiting(lua_State* L, int index);
   void kill_coroutine(coroutine_info& co);

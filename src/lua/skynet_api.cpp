@@ -434,11 +434,16 @@ int sleep_k(lua_State* L, int status, lua_KContext ctx) {
   scheduler& s = host(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, s.sleeping_ref());
   lua_pushvalue(L, 1);
+  lua_rawget(L, -2);
+  const auto session = static_cast<std::int32_t>(lua_tointeger(L, -1));
+  lua_pop(L, 1);
+  lua_pushvalue(L, 1);
   lua_pushnil(L);
   lua_rawset(L, -3);
   lua_pop(L, 1);
   const bool woken = lua_toboolean(L, 2) == 0;
   if (!woken) return 0;
+  if (ctx == 0) s.end_woken_wait(session);
   const char* why = lua_tostring(L, 3);
   if (why == nullptr || std::strcmp(why, "BREAK") != 0) return luaL_error(L, "sleep failed");
   if (ctx == 0) return 0;  // wait returns nothing
