@@ -94,12 +94,20 @@ skynet.start(function()
   local console_port = free_port()
   skynet.newservice("debug_console", "127.0.0.1", tostring(console_port))
   local slow = skynet.newservice "soak_slow"
-  loads = {
-    { skynet.newservice "soak_gate_load", gate_port, 6 },
-    { skynet.newservice "soak_spawn_load", 6 },
-    { skynet.newservice "soak_console_load", console_port, 3 },
-    { skynet.newservice "soak_flood_load", gate_port, slow },
-  }
+  -- soak_loads: the loads to run (names without soak_ and _load, separated by commas; all
+  -- by default), to find which one a problem comes with
+  local only = skynet.getenv "soak_loads" or ""
+  for _, load in ipairs {
+    { "gate", gate_port, 6 },
+    { "spawn", 6 },
+    { "console", console_port, 3 },
+    { "flood", gate_port, slow },
+  } do
+    if only == "" or ("," .. only .. ","):find("," .. load[1] .. ",", 1, true) then
+      load[1] = skynet.newservice("soak_" .. load[1] .. "_load")
+      loads[#loads + 1] = load
+    end
+  end
 
   phase(tonumber(skynet.getenv "soak_warmup"))
   skynet.error "SOAK warm"
