@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build run run-simpledb run-gate run-native run-redis bench-redis bench-cluster test install-check asan-test tsan-test fuzz bench format tidy clean
+.PHONY: all deps build run run-simpledb run-gate run-native run-redis bench-redis bench-cluster test soak install-check asan-test tsan-test fuzz bench format tidy clean
 
 all: build
 
@@ -44,8 +44,15 @@ run-redis: build
 bench-redis: build
 	scripts/redis_native.sh bench
 
+# Every test but the soak (label soak: minutes long; `make soak`).
 test: build
-	ctest --test-dir build/release --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	ctest --test-dir build/release --output-on-failure -j $(JOBS) -LE soak $(CTEST_ARGS)
+
+# The soak test (tests/soak/soak.sh, docs/TESTING.md "Soak"): one node under mixed load for
+# SOAK_SECONDS, then its memory, fds, calls, log and graceful stop checked.
+SOAK_SECONDS ?= 120
+soak: build
+	SOAK_SECONDS=$(SOAK_SECONDS) STARLING=build/release/bin/starling tests/soak/soak.sh
 
 # Installs the release build into a temporary prefix, builds examples/external_module against
 # it (CMake package and pkg-config) and runs nodes that load it (scripts/install_check.sh).
@@ -54,7 +61,7 @@ install-check: build
 
 asan-test: deps build/asan/build.ninja
 	cmake --build build/asan -j $(JOBS)
-	ctest --test-dir build/asan --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	ctest --test-dir build/asan --output-on-failure -j $(JOBS) -LE soak $(CTEST_ARGS)
 
 # TSan runs the tests that exercise threads: those labelled "concurrency", and the Lua cases
 # (each a whole node).
