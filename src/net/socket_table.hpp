@@ -16,7 +16,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -102,7 +102,7 @@ struct socket_slot {
   std::int64_t read_time = 0;    ///< of the last read or accept
   std::string endpoint;          ///< "ip:port": bound (listen) or the peer's
   std::optional<socket_address> udp_peer;
-  std::deque<datagram> datagrams;
+  std::list<datagram> datagrams;  // rarely used: a std::deque would hold a block in every slot
   std::size_t datagram_bytes = 0;
 };
 

@@ -19,10 +19,10 @@ constexpr std::size_t max_gather = 64;
 void write_queue::push(payload data, priority level) {
   if (data.empty()) return;
   add_bytes(data.size());
-  if (level == priority::low && !(high_.empty() && low_.empty())) {
-    low_.push_back(std::move(data));
+  if (level == priority::low && !(none(high_) && none(low_))) {
+    made(low_).push_back(std::move(data));
   } else {
-    high_.push_back(std::move(data));
+    made(high_).push_back(std::move(data));
   }
 }
 
@@ -30,7 +30,7 @@ void write_queue::push_partial(payload data, std::size_t sent) {
   assert(empty() && sent < data.size());
   add_bytes(data.size() - sent);
   offset_ = sent;
-  high_.push_back(std::move(data));
+  made(high_).push_back(std::move(data));
 }
 
 write_queue::flush_result write_queue::flush(int fd) {
@@ -41,7 +41,8 @@ write_queue::flush_result write_queue::flush(int fd) {
     std::size_t offered = 0;
     std::size_t skip = offset_;
     for (auto* queue : {&high_, &low_}) {
-      for (payload& buffer : *queue) {
+      if (!*queue) continue;
+      for (payload& buffer : **queue) {
         if (count == max_gather) break;
         parts[count].iov_base = buffer.data() + skip;
         parts[count].iov_len = buffer.size() - skip;
@@ -65,33 +66,33 @@ write_queue::flush_result write_queue::flush(int fd) {
 
 void write_queue::consume(std::size_t n) {
   bytes_.store(bytes() - n, std::memory_order_relaxed);
-  while (n > 0 && !high_.empty()) {
-    const std::size_t left = high_.front().size() - offset_;
+  while (n > 0 && !none(high_)) {
+    const std::size_t left = high_->front().size() - offset_;
     if (n < left) {
       offset_ += n;
       return;
     }
     n -= left;
     offset_ = 0;
-    high_.pop_front();
+    high_->pop_front();
   }
   while (n > 0) {
-    const std::size_t size = low_.front().size();
+    const std::size_t size = low_->front().size();
     if (n < size) {
       // High is empty here: the started low buffer becomes the first to finish.
-      high_.push_back(std::move(low_.front()));
-      low_.pop_front();
+      made(high_).push_back(std::move(low_->front()));
+      low_->pop_front();
       offset_ = n;
       return;
     }
     n -= size;
-    low_.pop_front();
+    low_->pop_front();
   }
 }
 
 void write_queue::clear() noexcept {
-  high_.clear();
-  low_.clear();
+  high_.reset();
+  low_.reset();
   offset_ = 0;
   bytes_.store(0, std::memory_order_relaxed);
 }

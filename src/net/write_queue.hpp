@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstddef>
 #include <deque>
+#include <optional>
 
 #include "base/payload.hpp"
 
@@ -50,8 +51,13 @@ class write_queue {
   /// Removes the first `n` bytes, promoting a partly written low buffer.
   void consume(std::size_t n);
 
-  std::deque<payload> high_;
-  std::deque<payload> low_;
+  using fifo = std::deque<payload>;
+  // Made on first use and dropped by clear(): even an empty std::deque holds a block, and the
+  // socket table keeps a queue for every slot it has used (65536 of them, at most).
+  std::optional<fifo> high_;
+  std::optional<fifo> low_;
+  static fifo& made(std::optional<fifo>& queue) { return queue ? *queue : queue.emplace(); }
+  static bool none(const std::optional<fifo>& queue) noexcept { return !queue || queue->empty(); }
   std::size_t offset_ = 0;  // bytes of high_.front() already written
   // Written under the socket's lock only; atomic so that `bytes` may be read without it.
   std::atomic<std::size_t> bytes_{0};
