@@ -321,13 +321,12 @@ void node::log(handle_t source, std::string_view text) {
 
 // ---- dispatch (worker threads) -------------------------------------------------------
 
-void node::dispatch(worker_probe& probe, context& target, message& msg) {
+void node::dispatch(context& target, message& msg) {
   if (target.retired()) {
     // Left in the worker's batch when the mailbox closed (mailbox::close).
     bounce(target.handle(), msg);
     return;
   }
-  probe.begin(msg.source, target.handle());
   if (target.messages_log().active()) target.messages_log().write(msg, now());
   const std::uint64_t cpu_start = options_.profile ? thread_cpu_ns() : 0;
   target.begin_message(cpu_start);
@@ -340,7 +339,6 @@ void node::dispatch(worker_probe& probe, context& target, message& msg) {
   dispatch_turn::set_current(nullptr);
   dispatch_turn::after_dispatch();
   target.account(options_.profile ? thread_cpu_ns() - cpu_start : 0);
-  probe.end();
 }
 
 void node::between_batches() {

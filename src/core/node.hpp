@@ -146,7 +146,7 @@ class node final : private dispatcher {
   [[nodiscard]] environment& env() const noexcept { return env_; }
 
  private:
-  void dispatch(worker_probe& probe, context& target, message& msg) override;
+  void dispatch(context& target, message& msg) override;
   void between_batches() override;
   [[nodiscard]] std::uint64_t next_timer_deadline() const override { return timer_.earliest(); }
 

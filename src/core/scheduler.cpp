@@ -459,7 +459,9 @@ void scheduler::work(int index) {
     }
     std::size_t batch = weight < 0 ? 1 : std::max<std::size_t>(1, remaining >> weight);
     for (;;) {
-      node_.dispatch(probe, *current, msg);
+      probe.begin(msg.source, current->handle());
+      node_.dispatch(*current, msg);
+      probe.end();
       msg.data.reset();
       if (--batch == 0) break;
       if (!current->inbox().pop(msg, remaining)) {

@@ -43,12 +43,13 @@
 
 namespace starling {
 
-/// What the scheduler asks of the node for each message.
+/// What the scheduler asks of the node (or of a test's fake) for each message.
 class dispatcher {
  public:
   virtual ~dispatcher() = default;
-  /// Runs one message of `target` on worker `probe`'s thread.
-  virtual void dispatch(worker_probe& probe, context& target, message& msg) = 0;
+  /// Runs one message of `target` on the calling worker's thread. The scheduler brackets it
+  /// with the worker's probe: stealing and the stall monitor read it.
+  virtual void dispatch(context& target, message& msg) = 0;
   /// Called by busy and spinning workers every few batches or polls (timer delivery without
   /// a thread switch).
   virtual void between_batches() = 0;
