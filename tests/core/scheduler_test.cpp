@@ -308,11 +308,10 @@ TEST(scheduler, the_polling_role_passes_to_another_worker_during_a_long_dispatch
   s.set_poller(&poller);
   poller.inject(*first);
   ASSERT_TRUE(eventually([&] { return ran_during_first.load(); }, generous));
+  // The second packet was read by another worker, which then ran what it made runnable.
   const std::vector<std::thread::id> readers = poller.readers();
   ASSERT_EQ(readers.size(), 2U);
-  EXPECT_NE(readers[0], readers[1]);
-  // What a packet makes runnable runs on the thread that read it.
-  EXPECT_EQ(readers[0], first_thread);
+  EXPECT_NE(readers[1], first_thread);
   EXPECT_EQ(readers[1], second_thread);
   EXPECT_EQ(poller.overlaps(), 0);
   s.set_poller(nullptr);
