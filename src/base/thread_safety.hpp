@@ -4,6 +4,7 @@
 // Plus `thread_owner`: a debug-build check that a function runs on the one thread it must.
 
 #include <cassert>
+#include <mutex>
 #include <thread>
 
 #if defined(__clang__)
@@ -19,7 +20,9 @@
 #define REQUIRES(...) STARLING_TSA(requires_capability(__VA_ARGS__))
 #define EXCLUDES(...) STARLING_TSA(locks_excluded(__VA_ARGS__))
 #define ACQUIRE(...) STARLING_TSA(acquire_capability(__VA_ARGS__))
+#define ACQUIRE_SHARED(...) STARLING_TSA(acquire_shared_capability(__VA_ARGS__))
 #define RELEASE(...) STARLING_TSA(release_capability(__VA_ARGS__))
+#define RELEASE_SHARED(...) STARLING_TSA(release_shared_capability(__VA_ARGS__))
 #define TRY_ACQUIRE(...) STARLING_TSA(try_acquire_capability(__VA_ARGS__))
 #define RETURN_CAPABILITY(lock) STARLING_TSA(lock_returned(lock))
 #define NO_THREAD_SAFETY_ANALYSIS STARLING_TSA(no_thread_safety_analysis)
@@ -32,6 +35,8 @@ template <class Lock>
 class SCOPED_CAPABILITY scoped_lock {
  public:
   explicit scoped_lock(Lock& lock) ACQUIRE(lock) : lock_(lock) { lock_.lock(); }
+  /// Takes over a lock the caller already holds (after a successful try_lock).
+  scoped_lock(Lock& lock, std::adopt_lock_t) REQUIRES(lock) : lock_(lock) {}
   ~scoped_lock() RELEASE() { lock_.unlock(); }
   scoped_lock(const scoped_lock&) = delete;
   scoped_lock& operator=(const scoped_lock&) = delete;

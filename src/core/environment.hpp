@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/mutex.hpp"
+
 namespace starling {
 
 class environment {
@@ -35,8 +37,8 @@ class environment {
   [[nodiscard]] std::size_t size() const;
 
  private:
-  mutable std::mutex mutex_;
-  std::map<std::string, std::string, std::less<>> values_;
+  mutable mutex mutex_;
+  std::map<std::string, std::string, std::less<>> values_ GUARDED_BY(mutex_);
 };
 
 /// Thread-safe (pure). The value of a size or length key (socket_write_limit,

@@ -73,10 +73,10 @@ void idle_workers::notify_unrescued() {
 bool idle_workers::sleep(std::shared_ptr<context>& next, last_wait& last) {
   // Holding sleep_mutex_ from the last look at the queue until inside the wait means a
   // pusher's notify (taken under the same mutex) cannot fall between the two.
-  scoped_lock lock(sleep_mutex_);
+  mutex_lock lock(sleep_mutex_);
   if (stopping() || queue_.pop_or_wait(next, run_queue::waiter::sleeper)) return false;
   const wait_plan plan = plan_wait(last.notified, true);
-  last.notified = wait_until(sleep_cv_, sleep_mutex_, plan.wake_at);
+  last.notified = lock.wait_until(sleep_cv_, plan.wake_at);
   last.rescue_wake = plan.rescuing && !last.notified;
   end_wait(plan);
   queue_.end_wait(run_queue::waiter::sleeper);

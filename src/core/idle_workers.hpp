@@ -29,8 +29,6 @@
 
 namespace starling {
 
-
-
 class idle_workers {
  public:
   /// How a sleeper's last wait ended.
@@ -43,9 +41,7 @@ class idle_workers {
 
   /// Wakes every waiting worker for good; false if already stopping.
   bool stop();
-  [[nodiscard]] bool stopping() const noexcept {
-    return stopping_.load(std::memory_order_relaxed);
-  }
+  [[nodiscard]] bool stopping() const noexcept { return stopping_.load(std::memory_order_relaxed); }
 
   // ---- waking -------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ next_slots::next_slots(std::size_t workers)
     : slots_(std::make_unique<slot[]>(workers)), count_(workers) {}
 
 std::shared_ptr<context> next_slots::fill(slot& own, std::shared_ptr<context> target) {
+  own.owner_.claim();
   {
     scoped_lock guard(own.lock_);
     target.swap(own.next_);
@@ -20,6 +21,7 @@ std::shared_ptr<context> next_slots::fill(slot& own, std::shared_ptr<context> ta
 }
 
 bool next_slots::stash(slot& own, std::shared_ptr<context>& target) {
+  own.owner_.claim();
   scoped_lock guard(own.lock_);
   if (own.next_) return false;
   own.next_ = std::move(target);
@@ -29,6 +31,7 @@ bool next_slots::stash(slot& own, std::shared_ptr<context>& target) {
 }
 
 std::shared_ptr<context> next_slots::take(slot& own) {
+  own.owner_.claim();
   std::shared_ptr<context> next;
   if (!own.occupied_.load(std::memory_order_relaxed)) return next;
   {

@@ -41,6 +41,7 @@ class next_slots {
     std::uint32_t seen_version_ GUARDED_BY(lock_) = 0;  // what a thief last saw of the probe
     std::uint64_t seen_at_ns_ GUARDED_BY(lock_) = 0;    // when it first saw that version
     std::atomic<bool> occupied_{false};                 // written under lock_
+    [[no_unique_address]] thread_owner owner_;          // fills and takes
   };
 
   explicit next_slots(std::size_t workers);

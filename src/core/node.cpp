@@ -71,8 +71,9 @@ void node::start() {
 
 void node::wait() {
   {
-    std::unique_lock lock(shutdown_mutex_);
-    shutdown_cv_.wait(lock, [this] { return handles_.live() == 0; });
+    mutex_lock lock(shutdown_mutex_);
+    while (handles_.live() != 0)
+      lock.wait(shutdown_cv_);
   }
   scheduler_.stop();
   timer_.stop();
@@ -88,7 +89,7 @@ void node::abort() {
     while (left.pop(msg))
       bounce(ctx->handle(), msg);
   }
-  std::lock_guard lock(shutdown_mutex_);
+  scoped_lock lock(shutdown_mutex_);
   shutdown_cv_.notify_all();
 }
 
@@ -164,7 +165,7 @@ void node::retire(handle_t h) {
   while (left.pop(msg))
     bounce(h, msg);
   if (handles_.live() == 0) {
-    std::lock_guard lock(shutdown_mutex_);
+    scoped_lock lock(shutdown_mutex_);
     shutdown_cv_.notify_all();
   }
 }
@@ -184,7 +185,7 @@ std::optional<handle_t> node::find_name(std::string_view name) const {
 bool node::register_global(std::string_view name, handle_t h) {
   std::vector<parked_message> waiting;
   {
-    std::lock_guard lock(globals_mutex_);
+    scoped_lock lock(globals_mutex_);
     if (!globals_.try_emplace(std::string(name), h).second) {
       log(h, fmt::format("error: global name {} is already registered", name));
       return false;
@@ -203,7 +204,7 @@ std::optional<handle_t> node::resolve(std::string_view address) const {
   if (address.empty()) return std::nullopt;
   if (address[0] == ':') return parse_handle(address);
   if (address[0] == '.') return find_name(address.substr(1));
-  std::lock_guard lock(globals_mutex_);
+  scoped_lock lock(globals_mutex_);
   auto it = globals_.find(std::string(address));
   if (it == globals_.end()) return std::nullopt;
   return it->second;
@@ -231,7 +232,7 @@ bool node::send(handle_t source, std::string_view address, ptype type, std::int3
     std::optional<handle_t> dest = resolve(address);
     return dest && send(source, *dest, type, session, std::move(data));
   }
-  std::unique_lock lock(globals_mutex_);
+  mutex_lock lock(globals_mutex_);
   if (auto it = globals_.find(std::string(address)); it != globals_.end()) {
     const handle_t dest = it->second;
     lock.unlock();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/clock.hpp"
+#include "base/mutex.hpp"
 #include "core/context.hpp"
 #include "core/environment.hpp"
 #include "core/handle_table.hpp"
@@ -185,15 +186,15 @@ class node final : private dispatcher {
     std::int32_t session;
     payload data;
   };
-  mutable std::mutex globals_mutex_;
-  std::unordered_map<std::string, handle_t> globals_;                    // guarded
-  std::unordered_map<std::string, std::vector<parked_message>> parked_;  // guarded
+  mutable mutex globals_mutex_;
+  std::unordered_map<std::string, handle_t> globals_ GUARDED_BY(globals_mutex_);
+  std::unordered_map<std::string, std::vector<parked_message>> parked_ GUARDED_BY(globals_mutex_);
 
   std::vector<std::shared_ptr<void>> parts_;  // written before start, dropped in ~node
   shutdown_board shutdown_;
 
-  std::mutex shutdown_mutex_;
-  std::condition_variable shutdown_cv_;
+  mutex shutdown_mutex_;
+  std::condition_variable shutdown_cv_;  // waited on with shutdown_mutex_
 };
 
 }  // namespace starling

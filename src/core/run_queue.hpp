@@ -64,7 +64,7 @@ class run_queue {
   spinlock lock_;
   block_queue<std::shared_ptr<context>> queue_ GUARDED_BY(lock_);
   int sleeping_ GUARDED_BY(lock_) = 0;
-  std::atomic<std::size_t> queued_{0};  // queue_.size(), readable without the lock
+  std::atomic<std::size_t> queued_{0};       // queue_.size(), readable without the lock
   std::atomic<bool> leader_blocked_{false};  // written under lock_
   std::atomic<int> spinning_{0};
   std::atomic<int> waiting_{0};  // written under lock_
