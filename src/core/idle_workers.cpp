@@ -43,10 +43,7 @@ void idle_workers::wake(run_queue::wake who) {
   }
 }
 
-void idle_workers::slot_filled() {
-  // Paired with plan_wait's increment-then-look: one of the two sees the other. A sleeper
-  // woken here sleeps again with the rescue deadline.
-  if (unrescued_sleepers_.load() == 0) return;
+void idle_workers::wake_unrescued() {
   {
     scoped_lock lock(sleep_mutex_);
     sleep_cv_.notify_all();

@@ -49,7 +49,11 @@ class idle_workers {
   void wake(run_queue::wake who);
   /// A next slot was filled: sleepers without the rescue deadline must know, or a service
   /// parked behind a long dispatch would wait for it to end.
-  void slot_filled();
+  void slot_filled() {
+    // Paired with plan_wait's increment-then-look: one of the two sees the other. A sleeper
+    // woken here sleeps again with the rescue deadline.
+    if (unrescued_sleepers_.load() != 0) wake_unrescued();
+  }
   /// Work came from outside the workers' dispatches (a schedule from another thread).
   void note_arrival() noexcept;
   /// Whether spinning may still find work soon: work came from outside within the last
@@ -101,6 +105,8 @@ class idle_workers {
   void interrupt_poller() noexcept;
   /// Wakes every sleeper that has no rescue deadline.
   void notify_unrescued() EXCLUDES(sleep_mutex_);
+  /// Wakes them, and the leader, after a slot filled.
+  void wake_unrescued() EXCLUDES(sleep_mutex_);
   /// After a poll: records when it happened (returned) and, if it read something, that work
   /// arrived then.
   std::uint64_t note_poll(bool got) noexcept;

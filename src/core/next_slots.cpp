@@ -9,17 +9,6 @@ namespace starling {
 next_slots::next_slots(std::size_t workers)
     : slots_(std::make_unique<slot[]>(workers)), count_(workers) {}
 
-std::shared_ptr<context> next_slots::fill(slot& own, std::shared_ptr<context> target) {
-  own.owner_.claim();
-  {
-    scoped_lock guard(own.lock_);
-    target.swap(own.next_);
-    own.occupied_.store(true, std::memory_order_relaxed);
-  }
-  if (!target) occupied_.fetch_add(1);
-  return target;
-}
-
 bool next_slots::stash(slot& own, std::shared_ptr<context>& target) {
   own.owner_.claim();
   scoped_lock guard(own.lock_);
@@ -30,10 +19,8 @@ bool next_slots::stash(slot& own, std::shared_ptr<context>& target) {
   return true;
 }
 
-std::shared_ptr<context> next_slots::take(slot& own) {
-  own.owner_.claim();
+std::shared_ptr<context> next_slots::take_filled(slot& own) {
   std::shared_ptr<context> next;
-  if (!own.occupied_.load(std::memory_order_relaxed)) return next;
   {
     scoped_lock guard(own.lock_);
     next.swap(own.next_);

@@ -50,11 +50,25 @@ class next_slots {
 
   /// The owner puts `target` in its slot and gets back what was there (null: the slot was
   /// empty, and the count of occupied slots went up with a full fence; see occupied()).
-  [[nodiscard]] std::shared_ptr<context> fill(slot& own, std::shared_ptr<context> target);
+  [[nodiscard]] std::shared_ptr<context> fill(slot& own, std::shared_ptr<context> target) {
+    own.owner_.claim();
+    {
+      scoped_lock guard(own.lock_);
+      target.swap(own.next_);
+      own.occupied_.store(true, std::memory_order_relaxed);
+    }
+    if (!target) occupied_.fetch_add(1);
+    return target;
+  }
   /// The owner puts `target` in its slot if it is empty; else leaves it with the caller (false).
   [[nodiscard]] bool stash(slot& own, std::shared_ptr<context>& target);
   /// The owner empties its slot.
-  [[nodiscard]] std::shared_ptr<context> take(slot& own);
+  [[nodiscard]] std::shared_ptr<context> take(slot& own) {
+    own.owner_.claim();
+    // Only the owner fills the slot: an empty reading is the truth.
+    if (!own.occupied_.load(std::memory_order_relaxed)) return nullptr;
+    return take_filled(own);
+  }
   /// Takes a service from the slot of a worker other than `thief` that has been in one
   /// dispatch since the previous look (its probe's version unchanged) for steal_after_ns.
   [[nodiscard]] std::shared_ptr<context> steal_stale(int thief,
@@ -67,6 +81,8 @@ class next_slots {
   [[nodiscard]] int occupied() const noexcept { return occupied_.load(); }
 
  private:
+  std::shared_ptr<context> take_filled(slot& own);
+
   std::unique_ptr<slot[]> slots_;
   std::size_t count_;
   std::atomic<int> occupied_{0};

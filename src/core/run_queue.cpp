@@ -15,9 +15,8 @@ run_queue::wake run_queue::push(std::shared_ptr<context> target) {
   return leader_blocked_.load(std::memory_order_relaxed) ? wake::leader : wake::none;
 }
 
-std::shared_ptr<context> run_queue::try_pop() {
+std::shared_ptr<context> run_queue::pop() {
   std::shared_ptr<context> next;
-  if (queued_.load(std::memory_order_relaxed) == 0) return next;
   scoped_lock guard(lock_);
   queue_.pop(next);
   queued_.store(queue_.size(), std::memory_order_relaxed);

@@ -34,7 +34,10 @@ class run_queue {
   /// Appends `target`.
   [[nodiscard]] wake push(std::shared_ptr<context> target) EXCLUDES(lock_);
   /// The head, or null; cheap when empty (no lock), for workers that look often.
-  [[nodiscard]] std::shared_ptr<context> try_pop() EXCLUDES(lock_);
+  [[nodiscard]] std::shared_ptr<context> try_pop() EXCLUDES(lock_) {
+    if (queued_.load(std::memory_order_relaxed) == 0) return nullptr;
+    return pop();
+  }
   /// Pops the head into `out` (true), or registers the caller as waiting (false): from then
   /// on a push wakes it, until `end_wait`.
   [[nodiscard]] bool pop_or_wait(std::shared_ptr<context>& out, waiter who) EXCLUDES(lock_);
@@ -58,6 +61,7 @@ class run_queue {
   [[nodiscard]] int waiting() const noexcept { return waiting_.load(std::memory_order_relaxed); }
 
  private:
+  std::shared_ptr<context> pop() EXCLUDES(lock_);
   /// waiting_ from sleeping_ and the leader.
   void publish_waiting() noexcept REQUIRES(lock_);
 

@@ -65,20 +65,22 @@ void scheduler::stop() {
 
 void scheduler::schedule(std::shared_ptr<context> target) {
   if (this_worker.owner == this) {
-    target = slots_.fill(*this_worker.slot, std::move(target));
-    if (!target) {
+    std::shared_ptr<context> displaced = slots_.fill(*this_worker.slot, std::move(target));
+    if (!displaced) {
       idle_.slot_filled();
       return;
     }
     // The slot held another service: that one goes to the shared queue.
-  } else {
-    idle_.note_arrival();
+    push_shared(std::move(displaced));
+    return;
   }
+  idle_.note_arrival();
   push_shared(std::move(target));
 }
 
 void scheduler::push_shared(std::shared_ptr<context> target) {
-  idle_.wake(queue_.push(std::move(target)));
+  const run_queue::wake who = queue_.push(std::move(target));
+  if (who != run_queue::wake::none) idle_.wake(who);
 }
 
 bool scheduler::others_dispatching(int index) const noexcept {
@@ -89,6 +91,32 @@ bool scheduler::others_dispatching(int index) const noexcept {
 }
 
 // ---- a worker with work ---------------------------------------------------------------
+
+std::shared_ptr<context> scheduler::pick_ready(next_slots::slot& own, unsigned& batches) {
+  std::shared_ptr<context> next;
+  if (++batches % fairness_period == 0) {
+    node_.between_batches();
+    idle_.poll_if_due();
+    next = queue_.try_pop();
+  }
+  if (!next) next = slots_.take(own);
+  if (!next) next = queue_.try_pop();
+  return next;
+}
+
+bool scheduler::dispatch_batch(worker_probe& probe, context& target, int weight, message& msg) {
+  std::size_t remaining = 0;
+  if (!target.inbox().pop(msg, remaining)) return false;
+  std::size_t batch = weight < 0 ? 1 : std::max<std::size_t>(1, remaining >> weight);
+  for (;;) {
+    probe.begin(msg.source, target.handle());
+    node_.dispatch(target, msg);
+    probe.end();
+    msg.data.reset();
+    if (--batch == 0) return true;
+    if (!target.inbox().pop(msg, remaining)) return false;
+  }
+}
 
 void scheduler::work(int index) {
   next_slots::slot& own = slots_.of(index);
@@ -125,32 +153,6 @@ void scheduler::work(int index) {
   }
   dispatch_turn::end();
   this_worker = worker_identity{};
-}
-
-std::shared_ptr<context> scheduler::pick_ready(next_slots::slot& own, unsigned& batches) {
-  std::shared_ptr<context> next;
-  if (++batches % fairness_period == 0) {
-    node_.between_batches();
-    idle_.poll_if_due();
-    next = queue_.try_pop();
-  }
-  if (!next) next = slots_.take(own);
-  if (!next) next = queue_.try_pop();
-  return next;
-}
-
-bool scheduler::dispatch_batch(worker_probe& probe, context& target, int weight, message& msg) {
-  std::size_t remaining = 0;
-  if (!target.inbox().pop(msg, remaining)) return false;
-  std::size_t batch = weight < 0 ? 1 : std::max<std::size_t>(1, remaining >> weight);
-  for (;;) {
-    probe.begin(msg.source, target.handle());
-    node_.dispatch(target, msg);
-    probe.end();
-    msg.data.reset();
-    if (--batch == 0) return true;
-    if (!target.inbox().pop(msg, remaining)) return false;
-  }
 }
 
 // ---- a worker out of work -------------------------------------------------------------

@@ -7,7 +7,6 @@
 // Thread contract: every member is safe from any thread.
 
 #include <atomic>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
