@@ -62,8 +62,9 @@ void memory_trimmer::run() {
       lock.wait(wake_);
     if (stopping_) return;
     const auto until = std::chrono::steady_clock::now() + interval_;
-    while (!stopping_ && lock.wait_until(wake_, until)) {
-    }
+    // The interval runs out unless we are stopped: other wake-ups go back to waiting.
+    while (!stopping_ && lock.wait_until(wake_, until))
+      continue;
     if (stopping_) return;
     std::vector<handle_t> watched = watched_;
     lock.unlock();

@@ -3,7 +3,9 @@
 //
 // It runs on the same worker as soon as the current batch ends, so a call and its reply stay on
 // one core instead of bouncing between two. So that a long dispatch cannot hold it back, another
-// worker steals a slot whose owner has stayed in one dispatch for longer than `steal_after_ns`.
+// worker steals from a slot whose owner's probe has not moved for `steal_after_ns` since the
+// thief first saw it: an owner stuck in one dispatch, or (rarely, and harmlessly) one that has
+// just filled its slot after a long wait in the poller.
 //
 // Thread contract: only a slot's owner fills it (fill, stash); anyone takes from it (the owner
 // with take, others with steal_stale).

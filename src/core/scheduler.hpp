@@ -7,8 +7,8 @@
 // the worker keeps it. The policy is in three parts:
 //   run_queue     the shared FIFO, and the registry of the workers waiting for it;
 //   next_slots    each worker's slot for what its own dispatch made runnable, and stealing;
-//   idle_workers  how a worker without work waits: spinning is here, sleeping, the polling
-//                 role and timer watching there.
+//   idle_workers  how a worker without work waits: sleeping, the polling role, timer
+//                 watching (spinning, the short first part, is the scheduler's own).
 // An idle worker spins briefly while another worker is dispatching (the likely source of its
 // next service), then sleeps; a push wakes a sleeper only when no worker is already spinning,
 // so a busy node makes few futex calls and an idle one leaves the CPU to others.

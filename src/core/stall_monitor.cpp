@@ -42,8 +42,9 @@ void stall_monitor::run() {
   mutex_lock lock(mutex_);
   for (;;) {
     const auto until = std::chrono::steady_clock::now() + interval_;
-    while (!stopping_ && lock.wait_until(wake_, until)) {
-    }
+    // The interval runs out unless we are stopped: other wake-ups go back to waiting.
+    while (!stopping_ && lock.wait_until(wake_, until))
+      continue;
     if (stopping_) return;
     lock.unlock();
     check();
