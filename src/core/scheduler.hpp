@@ -58,6 +58,9 @@ class scheduler {
     return idle_.timers_covered(static_cast<int>(probes_.size()));
   }
 
+  /// Workers waiting for work: asleep, or blocked in the poller (a moment old). Any thread.
+  [[nodiscard]] int waiting() const noexcept { return queue_.waiting(); }
+
   /// The probes the stall monitor watches, one per worker.
   [[nodiscard]] std::vector<worker_probe>& probes() noexcept { return probes_; }
 

@@ -294,7 +294,9 @@ TEST(scheduler, the_polling_role_passes_to_another_worker_during_a_long_dispatch
   fake_dispatcher fake([&](context& target, message&) {
     if (&target == first.get()) {
       first_thread = std::this_thread::get_id();
-      // The worker that read this packet is busy until another worker reads the next one.
+      // The worker that read this packet is busy until another worker reads the next one;
+      // that one has stopped spinning (which polls too) and sleeps, so it must take the lead.
+      EXPECT_TRUE(eventually([&] { return sched->waiting() == 1; }, generous));
       poller.inject(*second);
       ran_during_first.store(second_ran.wait());
       return;
@@ -306,6 +308,8 @@ TEST(scheduler, the_polling_role_passes_to_another_worker_during_a_long_dispatch
   sched = &s;
   s.start();
   s.set_poller(&poller);
+  // One worker leads, blocked in the poller; the other sleeps.
+  ASSERT_TRUE(eventually([&] { return s.waiting() == 2; }, generous));
   poller.inject(*first);
   ASSERT_TRUE(eventually([&] { return ran_during_first.load(); }, generous));
   // The second packet was read by another worker, which then ran what it made runnable.
