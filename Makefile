@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build run run-simpledb run-gate run-native run-redis bench-redis bench-cluster test soak install-check asan-test tsan-test fuzz bench format tidy clean
+.PHONY: all deps build run run-simpledb run-gate run-native run-redis bench-redis bench-cluster test soak install-check asan-test tsan-test thread-safety fuzz bench format tidy clean
 
 all: build
 
@@ -68,6 +68,10 @@ asan-test: deps build/asan/build.ninja
 tsan-test: deps build/tsan/build.ninja
 	cmake --build build/tsan -j $(JOBS)
 	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure -L 'concurrency|lua' -j $(JOBS) $(CTEST_ARGS)
+
+# clang checks the lock annotations (src/base/thread_safety.hpp) of every library; nothing runs.
+thread-safety: deps build/thread-safety/build.ninja
+	cmake --build build/thread-safety -j $(JOBS)
 
 FUZZ_SECONDS ?= 30
 fuzz: deps build/fuzz/build.ninja

@@ -4,6 +4,8 @@
 
 #include <atomic>
 
+#include "base/thread_safety.hpp"
+
 namespace starling {
 
 /// Tells the CPU we are spinning (frees the sibling hyper-thread, saves power).
@@ -15,20 +17,20 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-class spinlock {
+class CAPABILITY("spinlock") spinlock {
  public:
-  void lock() noexcept {
+  void lock() noexcept ACQUIRE() {
     for (;;) {
       if (!locked_.exchange(true, std::memory_order_acquire)) return;
       while (locked_.load(std::memory_order_relaxed))
         cpu_relax();
     }
   }
-  bool try_lock() noexcept {
+  bool try_lock() noexcept TRY_ACQUIRE(true) {
     return !locked_.load(std::memory_order_relaxed) &&
            !locked_.exchange(true, std::memory_order_acquire);
   }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+  void unlock() noexcept RELEASE() { locked_.store(false, std::memory_order_release); }
 
  private:
   std::atomic<bool> locked_{false};

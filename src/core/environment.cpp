@@ -10,14 +10,14 @@
 namespace starling {
 
 std::optional<std::string> environment::get(std::string_view key) const {
-  std::lock_guard lock(mutex_);
+  scoped_lock lock(mutex_);
   auto it = values_.find(key);
   if (it == values_.end()) return std::nullopt;
   return it->second;
 }
 
 bool environment::set(std::string_view key, std::string_view value) {
-  std::lock_guard lock(mutex_);
+  scoped_lock lock(mutex_);
   auto it = values_.lower_bound(key);
   if (it != values_.end() && it->first == key) return false;
   values_.emplace_hint(it, std::string(key), std::string(value));
@@ -25,12 +25,12 @@ bool environment::set(std::string_view key, std::string_view value) {
 }
 
 bool environment::contains(std::string_view key) const {
-  std::lock_guard lock(mutex_);
+  scoped_lock lock(mutex_);
   return values_.find(key) != values_.end();
 }
 
 std::vector<std::string> environment::keys() const {
-  std::lock_guard lock(mutex_);
+  scoped_lock lock(mutex_);
   std::vector<std::string> out;
   out.reserve(values_.size());
   for (const auto& entry : values_)
@@ -39,7 +39,7 @@ std::vector<std::string> environment::keys() const {
 }
 
 std::size_t environment::size() const {
-  std::lock_guard lock(mutex_);
+  scoped_lock lock(mutex_);
   return values_.size();
 }
 

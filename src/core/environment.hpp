@@ -9,11 +9,12 @@
 
 #include <cstddef>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "base/mutex.hpp"
 
 namespace starling {
 
@@ -35,8 +36,8 @@ class environment {
   [[nodiscard]] std::size_t size() const;
 
  private:
-  mutable std::mutex mutex_;
-  std::map<std::string, std::string, std::less<>> values_;
+  mutable mutex mutex_;
+  std::map<std::string, std::string, std::less<>> values_ GUARDED_BY(mutex_);
 };
 
 /// Thread-safe (pure). The value of a size or length key (socket_write_limit,

@@ -18,15 +18,15 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "base/mutex.hpp"
+#include "base/thread_safety.hpp"
 #include "core/handle.hpp"
 #include "core/pin_board.hpp"
 
@@ -43,7 +43,7 @@ class handle_table {
   /// Registers `value` under a fresh handle (harbor bits included), tells it its handle with
   /// `value->set_handle(h)` before anyone can grab it, and returns the handle.
   handle_t insert(std::shared_ptr<T> value) {
-    std::unique_lock lock(mutex_);
+    scoped_lock lock(mutex_);
     for (;;) {
       slot_array& slots = *current_.load(std::memory_order_relaxed);
       handle_t candidate = next_;
@@ -86,7 +86,7 @@ class handle_table {
   std::shared_ptr<T> retire(handle_t h) {
     std::shared_ptr<T> value;
     {
-      std::unique_lock lock(mutex_);
+      scoped_lock lock(mutex_);
       slot& s = current_.load(std::memory_order_relaxed)->at(h);
       if (!s.owner || s.owner->handle() != h) return nullptr;
       s.value.store(nullptr, std::memory_order_seq_cst);
@@ -102,7 +102,7 @@ class handle_table {
   std::vector<std::shared_ptr<T>> retire_all() {
     std::vector<std::shared_ptr<T>> values;
     {
-      std::unique_lock lock(mutex_);
+      scoped_lock lock(mutex_);
       slot_array& slots = *current_.load(std::memory_order_relaxed);
       for (std::size_t i = 0; i <= slots.mask; ++i) {
         slot& s = slots.slots[i];
@@ -126,7 +126,7 @@ class handle_table {
 
   /// Every live handle, ascending.
   [[nodiscard]] std::vector<handle_t> handles() const {
-    std::shared_lock lock(mutex_);
+    shared_lock lock(mutex_);
     const slot_array& slots = *current_.load(std::memory_order_relaxed);
     std::vector<handle_t> result;
     for (std::size_t i = 0; i <= slots.mask; ++i) {
@@ -137,7 +137,7 @@ class handle_table {
   }
 
   [[nodiscard]] std::size_t live() const {
-    std::shared_lock lock(mutex_);
+    shared_lock lock(mutex_);
     return live_;
   }
 
@@ -145,14 +145,14 @@ class handle_table {
 
   /// Binds `name` to `h`. First registration wins: false if the name exists or `h` is not live.
   bool bind_name(std::string_view name, handle_t h) {
-    std::unique_lock lock(mutex_);
+    scoped_lock lock(mutex_);
     const slot& s = current_.load(std::memory_order_relaxed)->at(h);
     if (!s.owner || s.owner->handle() != h) return false;
     return names_.try_emplace(std::string(name), h).second;
   }
 
   [[nodiscard]] std::optional<handle_t> find_name(std::string_view name) const {
-    std::shared_lock lock(mutex_);
+    shared_lock lock(mutex_);
     auto it = names_.find(std::string(name));
     if (it == names_.end()) return std::nullopt;
     return it->second;
@@ -205,7 +205,7 @@ class handle_table {
     }
   }
 
-  void grow() {
+  void grow() REQUIRES(mutex_) {
     const slot_array& old = *current_.load(std::memory_order_relaxed);
     auto bigger = std::make_unique<slot_array>((old.mask + 1) * 2);
     for (std::size_t i = 0; i <= old.mask; ++i) {
@@ -220,15 +220,15 @@ class handle_table {
   }
 
   const handle_t harbor_bits_;
-  mutable std::shared_mutex mutex_;
+  mutable shared_mutex mutex_;
   std::atomic<slot_array*> current_{nullptr};
   // Every array ever current: a lookup may still be reading a replaced one. Together the old
   // ones are smaller than the current one.
-  std::vector<std::unique_ptr<slot_array>> arrays_;  // guarded by mutex_
+  std::vector<std::unique_ptr<slot_array>> arrays_ GUARDED_BY(mutex_);
   mutable pin_board pins_;
-  handle_t next_ = 1;                                // guarded by mutex_
-  std::size_t live_ = 0;                             // guarded by mutex_
-  std::unordered_map<std::string, handle_t> names_;  // guarded by mutex_
+  handle_t next_ GUARDED_BY(mutex_) = 1;
+  std::size_t live_ GUARDED_BY(mutex_) = 0;
+  std::unordered_map<std::string, handle_t> names_ GUARDED_BY(mutex_);
 };
 
 }  // namespace starling

@@ -1,6 +1,5 @@
 #include "core/mailbox.hpp"
 
-#include <mutex>
 #include <utility>
 
 #include "core/socket_message.hpp"
@@ -21,7 +20,7 @@ bool mailbox::limited(const message& msg) noexcept {
 
 mailbox::push_outcome mailbox::push(message& msg) {
   push_outcome out;
-  std::lock_guard guard(lock_);
+  scoped_lock guard(lock_);
   if (closed_) {
     out.result = push_result::closed;
     return out;
@@ -50,17 +49,17 @@ mailbox::push_outcome mailbox::push(message& msg) {
 }
 
 void mailbox::set_limit(std::size_t length) {
-  std::lock_guard guard(lock_);
+  scoped_lock guard(lock_);
   limit_ = length;
 }
 
 std::size_t mailbox::limit() {
-  std::lock_guard guard(lock_);
+  scoped_lock guard(lock_);
   return limit_;
 }
 
 bool mailbox::activate() {
-  std::lock_guard guard(lock_);
+  scoped_lock guard(lock_);
   if (queue_.empty() || closed_) {
     scheduled_ = false;
     return false;
@@ -76,7 +75,7 @@ bool mailbox::pop(message& out, std::size_t& remaining) {
     return true;
   }
   {
-    std::lock_guard guard(lock_);
+    scoped_lock guard(lock_);
     if (queue_.empty()) {
       go_idle();
       return false;
@@ -103,7 +102,7 @@ bool mailbox::pop(message& out, std::size_t& remaining) {
 
 bool mailbox::release_if_empty() {
   if (!batch_.empty()) return false;
-  std::lock_guard guard(lock_);
+  scoped_lock guard(lock_);
   if (!queue_.empty()) return false;
   go_idle();
   return true;
@@ -123,7 +122,7 @@ void mailbox::go_idle() {
 }
 
 message_queue mailbox::close() {
-  std::lock_guard guard(lock_);
+  scoped_lock guard(lock_);
   closed_ = true;
   if (batch_out_) return {};
   queue_size_.store(0, std::memory_order_relaxed);
@@ -131,7 +130,7 @@ message_queue mailbox::close() {
 }
 
 std::size_t mailbox::size() {
-  std::lock_guard guard(lock_);
+  scoped_lock guard(lock_);
   return queue_.size() + batch_size_.load(std::memory_order_relaxed);
 }
 

@@ -22,6 +22,7 @@
 
 #include "base/block_queue.hpp"
 #include "base/spinlock.hpp"
+#include "base/thread_safety.hpp"
 #include "core/message.hpp"
 
 namespace starling {
@@ -97,18 +98,20 @@ class mailbox {
   static bool limited(const message& msg) noexcept;
 
   /// Leaves the run queue (both sides empty). Under lock_, from the worker.
-  void go_idle();
+  void go_idle() REQUIRES(lock_);
 
-  // Shared with senders, guarded by lock_.
+  // Shared with senders.
   spinlock lock_;
-  message_queue queue_;
-  bool scheduled_ = true;  // held until activate() so pushes during init do not schedule
-  bool closed_ = false;
-  bool batch_out_ = false;  // the worker took a batch and has not come back for more
-  std::size_t overload_threshold_ = initial_overload_threshold;
-  std::size_t limit_ = 0;                   // 0: none
-  std::uint32_t refused_ = 0;               // by the limit since the mailbox was last empty
-  std::atomic<std::size_t> queue_size_{0};  // queue_.size(), for length_hint()
+  message_queue queue_ GUARDED_BY(lock_);
+  // Held until activate() so pushes during init do not schedule.
+  bool scheduled_ GUARDED_BY(lock_) = true;
+  bool closed_ GUARDED_BY(lock_) = false;
+  // The worker took a batch and has not come back for more.
+  bool batch_out_ GUARDED_BY(lock_) = false;
+  std::size_t overload_threshold_ GUARDED_BY(lock_) = initial_overload_threshold;
+  std::size_t limit_ GUARDED_BY(lock_) = 0;      // 0: none
+  std::uint32_t refused_ GUARDED_BY(lock_) = 0;  // by the limit since the mailbox was last empty
+  std::atomic<std::size_t> queue_size_{0};       // queue_.size(), for length_hint()
 
   // Keeps the worker's fields off the senders' cache lines. Padding rather than alignas: an
   // over-aligned context would need aligned allocation, slower and larger per service.

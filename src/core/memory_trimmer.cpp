@@ -30,7 +30,7 @@ memory_trimmer::~memory_trimmer() {
 }
 
 void memory_trimmer::watch(handle_t service) {
-  std::lock_guard lock(mutex_);
+  scoped_lock lock(mutex_);
   if (std::find(watched_.begin(), watched_.end(), service) == watched_.end()) {
     watched_.push_back(service);
   }
@@ -38,14 +38,14 @@ void memory_trimmer::watch(handle_t service) {
 }
 
 void memory_trimmer::request() {
-  std::lock_guard lock(mutex_);
+  scoped_lock lock(mutex_);
   requested_ = true;
   wake_.notify_one();
 }
 
 void memory_trimmer::stop() {
   {
-    std::lock_guard lock(mutex_);
+    scoped_lock lock(mutex_);
     if (stopping_) return;
     stopping_ = true;
   }
@@ -54,13 +54,18 @@ void memory_trimmer::stop() {
 }
 
 void memory_trimmer::run() {
-  std::unique_lock lock(mutex_);
+  mutex_lock lock(mutex_);
   for (;;) {
     // Nothing to wait for: sleep until told. Otherwise look again every interval, which is
     // also the least time between two trims.
-    wake_.wait(lock, [this] { return stopping_ || requested_ || !watched_.empty(); });
+    while (!stopping_ && !requested_ && watched_.empty())
+      lock.wait(wake_);
     if (stopping_) return;
-    if (wake_.wait_for(lock, interval_, [this] { return stopping_; })) return;
+    const auto until = std::chrono::steady_clock::now() + interval_;
+    // The interval runs out unless we are stopped: other wake-ups go back to waiting.
+    while (!stopping_ && lock.wait_until(wake_, until))
+      continue;
+    if (stopping_) return;
     std::vector<handle_t> watched = watched_;
     lock.unlock();
     std::vector<handle_t> drained;

@@ -18,11 +18,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "base/mutex.hpp"
 #include "core/handle.hpp"
 
 namespace starling {
@@ -56,11 +56,11 @@ class memory_trimmer {
   const length_fn length_;
   const trim_fn trim_;
   const std::chrono::milliseconds interval_;
-  std::mutex mutex_;
+  mutex mutex_;
   std::condition_variable wake_;
-  std::vector<handle_t> watched_;  // guarded by mutex_
-  bool requested_ = false;         // guarded by mutex_
-  bool stopping_ = false;          // guarded by mutex_
+  std::vector<handle_t> watched_ GUARDED_BY(mutex_);
+  bool requested_ GUARDED_BY(mutex_) = false;
+  bool stopping_ GUARDED_BY(mutex_) = false;
   std::thread thread_;
 };
 

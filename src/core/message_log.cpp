@@ -11,7 +11,7 @@
 namespace starling {
 
 bool message_log::open(const std::string& path, std::int64_t now) {
-  std::lock_guard lock(mutex_);
+  scoped_lock lock(mutex_);
   if (file_) return false;
   file_.reset(std::fopen(path.c_str(), "ab"));
   if (!file_) return false;
@@ -26,7 +26,7 @@ bool message_log::open(const std::string& path, std::int64_t now) {
 }
 
 bool message_log::close(std::int64_t now) {
-  std::lock_guard lock(mutex_);
+  scoped_lock lock(mutex_);
   if (!file_) return false;
   active_.store(false, std::memory_order_release);
   fmt::print(file_.get(), "close time: {}\n", now);
@@ -62,7 +62,7 @@ void append_socket_message(std::string& line, const socket_message& head, const 
 }  // namespace
 
 void message_log::write(const message& msg, std::int64_t now) {
-  std::lock_guard lock(mutex_);
+  scoped_lock lock(mutex_);
   if (!file_) return;
   std::string line;
   const socket_message* head =

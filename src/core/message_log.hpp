@@ -12,10 +12,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "base/mutex.hpp"
 #include "core/message.hpp"
 
 namespace starling {
@@ -35,8 +35,8 @@ class message_log {
     void operator()(std::FILE* f) const { std::fclose(f); }
   };
   std::atomic<bool> active_{false};  // first: every dispatch reads it
-  std::mutex mutex_;
-  std::unique_ptr<std::FILE, file_closer> file_;  // guarded by mutex_
+  mutex mutex_;
+  std::unique_ptr<std::FILE, file_closer> file_ GUARDED_BY(mutex_);
 };
 
 }  // namespace starling

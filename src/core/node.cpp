@@ -71,8 +71,9 @@ void node::start() {
 
 void node::wait() {
   {
-    std::unique_lock lock(shutdown_mutex_);
-    shutdown_cv_.wait(lock, [this] { return handles_.live() == 0; });
+    mutex_lock lock(shutdown_mutex_);
+    while (handles_.live() != 0)
+      lock.wait(shutdown_cv_);
   }
   scheduler_.stop();
   timer_.stop();
@@ -88,7 +89,7 @@ void node::abort() {
     while (left.pop(msg))
       bounce(ctx->handle(), msg);
   }
-  std::lock_guard lock(shutdown_mutex_);
+  scoped_lock lock(shutdown_mutex_);
   shutdown_cv_.notify_all();
 }
 
@@ -165,7 +166,7 @@ void node::retire(handle_t h) {
   while (left.pop(msg))
     bounce(h, msg);
   if (handles_.live() == 0) {
-    std::lock_guard lock(shutdown_mutex_);
+    scoped_lock lock(shutdown_mutex_);
     shutdown_cv_.notify_all();
   }
 }
@@ -185,7 +186,7 @@ std::optional<handle_t> node::find_name(std::string_view name) const {
 bool node::register_global(std::string_view name, handle_t h) {
   std::vector<parked_message> waiting;
   {
-    std::lock_guard lock(globals_mutex_);
+    scoped_lock lock(globals_mutex_);
     if (!globals_.try_emplace(std::string(name), h).second) {
       log(h, fmt::format("error: global name {} is already registered", name));
       return false;
@@ -204,7 +205,7 @@ std::optional<handle_t> node::resolve(std::string_view address) const {
   if (address.empty()) return std::nullopt;
   if (address[0] == ':') return parse_handle(address);
   if (address[0] == '.') return find_name(address.substr(1));
-  std::lock_guard lock(globals_mutex_);
+  scoped_lock lock(globals_mutex_);
   auto it = globals_.find(std::string(address));
   if (it == globals_.end()) return std::nullopt;
   return it->second;
@@ -232,7 +233,7 @@ bool node::send(handle_t source, std::string_view address, ptype type, std::int3
     std::optional<handle_t> dest = resolve(address);
     return dest && send(source, *dest, type, session, std::move(data));
   }
-  std::unique_lock lock(globals_mutex_);
+  mutex_lock lock(globals_mutex_);
   if (auto it = globals_.find(std::string(address)); it != globals_.end()) {
     const handle_t dest = it->second;
     lock.unlock();
@@ -322,13 +323,12 @@ void node::log(handle_t source, std::string_view text) {
 
 // ---- dispatch (worker threads) -------------------------------------------------------
 
-void node::dispatch(worker_probe& probe, context& target, message& msg) {
+void node::dispatch(context& target, message& msg) {
   if (target.retired()) {
     // Left in the worker's batch when the mailbox closed (mailbox::close).
     bounce(target.handle(), msg);
     return;
   }
-  probe.begin(msg.source, target.handle());
   if (target.messages_log().active()) target.messages_log().write(msg, now());
   const std::uint64_t cpu_start = options_.profile ? thread_cpu_ns() : 0;
   target.begin_message(cpu_start);
@@ -341,7 +341,6 @@ void node::dispatch(worker_probe& probe, context& target, message& msg) {
   dispatch_turn::set_current(nullptr);
   dispatch_turn::after_dispatch();
   target.account(options_.profile ? thread_cpu_ns() - cpu_start : 0);
-  probe.end();
 }
 
 void node::between_batches() {

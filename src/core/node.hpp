@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "base/clock.hpp"
+#include "base/mutex.hpp"
 #include "core/context.hpp"
 #include "core/environment.hpp"
 #include "core/handle_table.hpp"
@@ -146,7 +146,7 @@ class node final : private dispatcher {
   [[nodiscard]] environment& env() const noexcept { return env_; }
 
  private:
-  void dispatch(worker_probe& probe, context& target, message& msg) override;
+  void dispatch(context& target, message& msg) override;
   void between_batches() override;
   [[nodiscard]] std::uint64_t next_timer_deadline() const override { return timer_.earliest(); }
 
@@ -185,15 +185,15 @@ class node final : private dispatcher {
     std::int32_t session;
     payload data;
   };
-  mutable std::mutex globals_mutex_;
-  std::unordered_map<std::string, handle_t> globals_;                    // guarded
-  std::unordered_map<std::string, std::vector<parked_message>> parked_;  // guarded
+  mutable mutex globals_mutex_;
+  std::unordered_map<std::string, handle_t> globals_ GUARDED_BY(globals_mutex_);
+  std::unordered_map<std::string, std::vector<parked_message>> parked_ GUARDED_BY(globals_mutex_);
 
   std::vector<std::shared_ptr<void>> parts_;  // written before start, dropped in ~node
   shutdown_board shutdown_;
 
-  std::mutex shutdown_mutex_;
-  std::condition_variable shutdown_cv_;
+  mutex shutdown_mutex_;
+  std::condition_variable shutdown_cv_;  // waited on with shutdown_mutex_
 };
 
 }  // namespace starling

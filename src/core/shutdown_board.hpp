@@ -7,11 +7,11 @@
 // Thread contract: every member is safe from any thread.
 
 #include <atomic>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "base/mutex.hpp"
 #include "core/handle.hpp"
 
 namespace starling {
@@ -37,9 +37,9 @@ class shutdown_board {
   void forget(handle_t h);
 
  private:
-  mutable std::mutex mutex_;
-  std::optional<request> request_;  // guarded
-  std::vector<handle_t> watchers_;  // guarded; few, in subscription order
+  mutable mutex mutex_;
+  std::optional<request> request_ GUARDED_BY(mutex_);
+  std::vector<handle_t> watchers_ GUARDED_BY(mutex_);  // few, in subscription order
   std::atomic<bool> any_watchers_{false};
 };
 

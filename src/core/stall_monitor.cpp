@@ -16,6 +16,7 @@ stall_monitor::~stall_monitor() {
 }
 
 void stall_monitor::check() {
+  checker_.claim();
   for (worker_probe& probe : probes_) {
     const std::uint32_t version = probe.version_.load(std::memory_order_acquire);
     if (version != probe.checked_version_) {
@@ -29,7 +30,7 @@ void stall_monitor::check() {
 
 void stall_monitor::stop() {
   {
-    std::lock_guard lock(mutex_);
+    scoped_lock lock(mutex_);
     if (stopping_) return;
     stopping_ = true;
   }
@@ -38,8 +39,13 @@ void stall_monitor::stop() {
 }
 
 void stall_monitor::run() {
-  std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
+  mutex_lock lock(mutex_);
+  for (;;) {
+    const auto until = std::chrono::steady_clock::now() + interval_;
+    // The interval runs out unless we are stopped: other wake-ups go back to waiting.
+    while (!stopping_ && lock.wait_until(wake_, until))
+      continue;
+    if (stopping_) return;
     lock.unlock();
     check();
     lock.lock();

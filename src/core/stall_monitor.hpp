@@ -9,10 +9,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "base/mutex.hpp"
+#include "base/thread_safety.hpp"
 #include "core/handle.hpp"
 
 namespace starling {
@@ -22,6 +23,7 @@ namespace starling {
 class alignas(64) worker_probe {
  public:
   void begin(handle_t source, handle_t dest) noexcept {
+    writer_.claim();
     source_.store(source, std::memory_order_relaxed);
     dest_.store(dest, std::memory_order_relaxed);
     bump();
@@ -49,7 +51,8 @@ class alignas(64) worker_probe {
   std::atomic<std::uint32_t> version_{0};
   std::atomic<handle_t> source_{0};
   std::atomic<handle_t> dest_{0};
-  std::uint32_t checked_version_ = 0;  // monitor thread only
+  std::uint32_t checked_version_ = 0;          // monitor thread only
+  [[no_unique_address]] thread_owner writer_;  // the worker's thread
 };
 
 class stall_monitor {
@@ -71,11 +74,12 @@ class stall_monitor {
   void run();
 
   std::vector<worker_probe>& probes_;
+  [[no_unique_address]] thread_owner checker_;  // check()
   std::chrono::milliseconds interval_;
   report_fn report_;
-  std::mutex mutex_;
+  mutex mutex_;
   std::condition_variable wake_;
-  bool stopping_ = false;
+  bool stopping_ GUARDED_BY(mutex_) = false;
   std::thread thread_;
 };
 

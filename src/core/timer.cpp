@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <utility>
 
 #include "base/clock.hpp"
@@ -20,7 +21,7 @@ timer::~timer() {
 void timer::add(std::uint64_t deadline_ns, handle_t target, std::int32_t session) {
   bool earliest = false;
   {
-    std::lock_guard lock(mutex_);
+    scoped_lock lock(mutex_);
     const std::uint64_t rounded = (deadline_ns + resolution_ns - 1) / resolution_ns * resolution_ns;
     heap_.push_back(entry{rounded, sequence_++, target, session});
     std::push_heap(heap_.begin(), heap_.end());
@@ -32,13 +33,13 @@ void timer::add(std::uint64_t deadline_ns, handle_t target, std::int32_t session
 }
 
 std::size_t timer::pending() {
-  std::lock_guard lock(mutex_);
+  scoped_lock lock(mutex_);
   return heap_.size();
 }
 
 void timer::stop() {
   {
-    std::lock_guard lock(mutex_);
+    scoped_lock lock(mutex_);
     if (stopping_) return;
     stopping_ = true;
     earliest_.store(UINT64_MAX, std::memory_order_relaxed);
@@ -53,13 +54,14 @@ void timer::publish_earliest() {
 }
 
 void timer::fire_due() {
-  std::unique_lock firing(firing_mutex_, std::try_to_lock);
-  if (firing) fire_locked();
+  if (!firing_mutex_.try_lock()) return;
+  scoped_lock firing(firing_mutex_, std::adopt_lock);
+  fire_locked();
 }
 
 void timer::fire_locked() {
   {
-    std::lock_guard lock(mutex_);
+    scoped_lock lock(mutex_);
     if (stopping_) return;
     const std::uint64_t now = monotonic_ns();
     while (!heap_.empty() && heap_.front().deadline <= now) {
@@ -75,10 +77,10 @@ void timer::fire_locked() {
 }
 
 void timer::run() {
-  std::unique_lock lock(mutex_);
+  mutex_lock lock(mutex_);
   while (!stopping_) {
     if (heap_.empty()) {
-      wake_.wait(lock);
+      lock.wait(wake_);
       continue;
     }
     // While workers are awake they fire between batches; the thread steps in only for what
@@ -87,14 +89,12 @@ void timer::run() {
     const std::uint64_t wake_at =
         heap_.front().deadline + (workers_awake_ && workers_awake_() ? grace_ns : 0);
     if (wake_at > monotonic_ns()) {
-      // steady_clock is CLOCK_MONOTONIC on Linux, the clock of monotonic_ns.
-      const auto until = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake_at));
-      wake_.wait_until(lock, until);
+      lock.wait_until(wake_, wake_at);
       continue;
     }
     lock.unlock();
     {
-      std::lock_guard firing(firing_mutex_);
+      scoped_lock firing(firing_mutex_);
       fire_locked();
     }
     lock.lock();

@@ -13,10 +13,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "base/mutex.hpp"
 #include "core/handle.hpp"
 
 namespace starling {
@@ -72,20 +72,20 @@ class timer {
 
   void run();
   /// Pops and fires what is due; the caller holds firing_mutex_.
-  void fire_locked();
-  void publish_earliest();  // caller holds mutex_
+  void fire_locked() REQUIRES(firing_mutex_);
+  void publish_earliest() REQUIRES(mutex_);
 
   fire_fn fire_;
   std::function<bool()> workers_awake_;
-  std::mutex mutex_;
+  mutex mutex_;
   std::condition_variable wake_;
-  std::vector<entry> heap_;  // guarded by mutex_
-  std::uint64_t sequence_ = 0;
-  bool stopping_ = false;
+  std::vector<entry> heap_ GUARDED_BY(mutex_);
+  std::uint64_t sequence_ GUARDED_BY(mutex_) = 0;
+  bool stopping_ GUARDED_BY(mutex_) = false;
   std::atomic<std::uint64_t> earliest_{UINT64_MAX};
   // One firer at a time, so entries due together are delivered in heap (registration) order.
-  std::mutex firing_mutex_;
-  std::vector<entry> due_;  // guarded by firing_mutex_
+  mutex firing_mutex_;
+  std::vector<entry> due_ GUARDED_BY(firing_mutex_);
   std::thread thread_;
 };
 
