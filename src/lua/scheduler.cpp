@@ -11,6 +11,7 @@
 #include "core/socket_message.hpp"
 #include "lua/lua_seri.hpp"
 #include "lua/profile.hpp"
+#include "lua/protected.hpp"
 
 namespace starling::lua {
 
@@ -416,13 +417,16 @@ void scheduler::push_waiting_session(lua_State* L, int index) {
 // not be under a protected call of its own (needs_protection). False if `job` raised.
 template <class Job>
 bool scheduler::protect(Job& job) {
-  lua_pushcfunction(main_, [](lua_State* L) -> int {
-    (*static_cast<Job*>(lua_touserdata(L, 1)))(L);
-    return 0;
-  });
-  lua_pushlightuserdata(main_, &job);
-  if (lua_pcall(main_, 1, 0, 0) == LUA_OK) return true;
-  lua_pop(main_, 1);
+  cxx_failure failure;
+  const int n = lua::protect(
+      main_, 0,
+      [&](lua_State* L) {
+        job(L);
+        return 0;
+      },
+      failure);
+  if (n >= 0) return true;
+  if (!failure.failed()) lua_pop(main_, 1);
   return false;
 }
 

@@ -6,16 +6,19 @@
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "core/command.hpp"
 #include "core/node.hpp"
 #include "lua/lua_seri.hpp"
+#include "lua/protected.hpp"
 #include "lua/scheduler.hpp"
 
-// Every function here raises Lua errors (a longjmp) only while no C++ object with a
-// destructor is alive in its frame: payloads and strings live in inner scopes or helpers.
+// C++ parts run through lua::native (lua/protected.hpp). A message body is packed last, after
+// every check that raises, and goes straight to `post`, which moves it into native's work.
 
 namespace starling::lua {
 
@@ -48,14 +51,18 @@ address check_address(lua_State* L, int index) {
   return a;
 }
 
-bool deliver(scheduler& s, handle_t source, const address& to, int type, std::int32_t session,
-             payload body) {
-  node& runtime = s.self().owner();
-  const auto t = static_cast<ptype>(type);
-  if (to.name != nullptr) {
-    return runtime.send(source, std::string_view(to.name, to.length), t, session, std::move(body));
-  }
-  return runtime.send(source, to.handle, t, session, std::move(body));
+// Sends `body`; whether it was delivered.
+bool post(lua_State* L, scheduler& s, handle_t source, const address& to, int type,
+          std::int32_t session, payload body) {
+  return native(L, [&] {
+    node& runtime = s.self().owner();
+    const auto t = static_cast<ptype>(type);
+    if (to.name != nullptr) {
+      return runtime.send(source, std::string_view(to.name, to.length), t, session,
+                          std::move(body));
+    }
+    return runtime.send(source, to.handle, t, session, std::move(body));
+  });
 }
 
 int push_send_result(lua_State* L, bool delivered, std::int32_t session) {
@@ -83,11 +90,7 @@ int l_send(lua_State* L) {
   const address to = check_address(L, 1);
   const protocol& p = s.checked_protocol(L, 2);
   const int top = lua_gettop(L);
-  bool delivered = false;
-  {
-    payload body = s.pack_with(L, p, 3, top);
-    delivered = deliver(s, s.self().handle(), to, p.id, 0, std::move(body));
-  }
+  const bool delivered = post(L, s, s.self().handle(), to, p.id, 0, s.pack_with(L, p, 3, top));
   return push_send_result(L, delivered, 0);
 }
 
@@ -96,11 +99,7 @@ int l_rawsend(lua_State* L) {
   scheduler& s = host(L);
   const address to = check_address(L, 1);
   const protocol& p = s.checked_protocol(L, 2);
-  bool delivered = false;
-  {
-    payload body = raw_message(L, 3);
-    delivered = deliver(s, s.self().handle(), to, p.id, 0, std::move(body));
-  }
+  const bool delivered = post(L, s, s.self().handle(), to, p.id, 0, raw_message(L, 3));
   return push_send_result(L, delivered, 0);
 }
 
@@ -113,11 +112,7 @@ int l_redirect(lua_State* L) {
   const int type = lua_type(L, 3) == LUA_TNUMBER ? static_cast<int>(lua_tointeger(L, 3))
                                                  : s.checked_protocol(L, 3).id;
   const auto session = static_cast<std::int32_t>(luaL_checkinteger(L, 4));
-  bool delivered = false;
-  {
-    payload body = raw_message(L, 5);
-    delivered = deliver(s, source, to, type, session, std::move(body));
-  }
+  const bool delivered = post(L, s, source, to, type, session, raw_message(L, 5));
   return push_send_result(L, delivered, session);
 }
 
@@ -146,8 +141,17 @@ int call_k(lua_State* L, int status, lua_KContext ctx) {
 }
 
 // A traced call tells the callee its tag first (PTYPE_TRACE, ahead of the request).
-void send_trace_tag(scheduler& s, const address& to, const std::string& tag) {
-  (void)deliver(s, s.self().handle(), to, static_cast<int>(ptype::trace), 0, payload::copy_of(tag));
+void send_trace_tag(lua_State* L, scheduler& s, const address& to, std::string_view tag) {
+  native(L, [&] {
+    node& runtime = s.self().owner();
+    const handle_t self = s.self().handle();
+    if (to.name != nullptr) {
+      (void)runtime.send(self, std::string_view(to.name, to.length), ptype::trace, 0,
+                         payload::copy_of(tag));
+    } else {
+      (void)runtime.send(self, to.handle, ptype::trace, 0, payload::copy_of(tag));
+    }
+  });
 }
 
 // Sends the request packed in `body`; raises "call to invalid address" when it cannot go.
@@ -156,16 +160,13 @@ void send_trace_tag(scheduler& s, const address& to, const std::string& tag) {
 int request(lua_State* L, scheduler& s, const address& to, int type, bool raw, lua_KContext ctx,
             lua_KFunction k = call_k, bool keep_top = false, std::int64_t deadline = 0) {
   if (const coroutine_info& running = s.running(); running.trace == trace_mode::on) {
-    s.trace_log(running.trace_tag, "call", L, 1);
-    send_trace_tag(s, to, running.trace_tag);
+    native(L, [&] { s.trace_log(running.trace_tag, "call", L, 1); });
+    send_trace_tag(L, s, to, running.trace_tag);
   }
   const std::int32_t session = s.new_session();
-  bool delivered = false;
-  {
-    payload body =
-        raw ? raw_message(L, 3) : s.pack_with(L, *s.find_protocol(type), 3, lua_gettop(L));
-    delivered = deliver(s, s.self().handle(), to, type, session, std::move(body));
-  }
+  const bool delivered =
+      post(L, s, s.self().handle(), to, type, session,
+           raw ? raw_message(L, 3) : s.pack_with(L, *s.find_protocol(type), 3, lua_gettop(L)));
   if (!delivered) {
     if (raw) return luaL_error(L, "call to invalid address");
     push_address_text(L, 1);
@@ -219,11 +220,9 @@ int l_tracecall(lua_State* L) {
   lua_rotate(L, 1, -1);  // the tag goes on top: [addr, typename, msg, sz, tag]
   const address to = check_address(L, 1);
   const protocol& p = s.checked_protocol(L, 2);
-  {
-    const std::string tag = lua_tostring(L, 5);
-    s.trace_log(tag, "tracecall begin");
-    send_trace_tag(s, to, tag);
-  }
+  const char* tag = lua_tostring(L, 5);
+  native(L, [&] { s.trace_log(tag, "tracecall begin"); });
+  send_trace_tag(L, s, to, tag);
   return request(L, s, to, p.id, true, -1, tracecall_k, true);
 }
 
@@ -277,12 +276,10 @@ int reply_with(lua_State* L, coroutine_info& co, bool packed) {
     return 1;
   }
   scheduler& s = host(L);
-  bool sent = false;
-  {
-    payload body = packed ? pack_values(L, 1, lua_gettop(L)) : raw_message(L, 1);
-    co.has_request = false;
-    sent = s.reply(co, ptype::response, std::move(body));
-  }
+  const bool sent = post(L, s, s.self().handle(), address{co.source, nullptr, 0},
+                         static_cast<int>(ptype::response), co.session,
+                         packed ? pack_values(L, 1, lua_gettop(L)) : raw_message(L, 1));
+  co.has_request = false;
   lua_pushboolean(L, sent ? 1 : 0);
   return 1;
 }
@@ -342,11 +339,10 @@ int response_call(lua_State* L) {
     lua_insert(L, 2);
     lua_call(L, top - 1, 2);  // the custom pack: its result replaces the arguments
   }
-  bool sent = false;
-  {
-    payload body = lua_isnil(L, lua_upvalueindex(2)) ? pack_values(L, 2, top) : raw_message(L, 2);
-    sent = self.send(record->source, ptype::response, record->session, std::move(body));
-  }
+  const bool sent =
+      post(L, s, self.handle(), address{record->source, nullptr, 0},
+           static_cast<int>(ptype::response), record->session,
+           lua_isnil(L, lua_upvalueindex(2)) ? pack_values(L, 2, top) : raw_message(L, 2));
   lua_pushboolean(L, sent ? 1 : 0);
   return 1;
 }
@@ -669,10 +665,9 @@ int l_trace_timeout(lua_State* L) {
 void tell_launcher(lua_State* L, scheduler& s, const char* what) {
   lua_pushstring(L, what);
   const int at = lua_gettop(L);
-  {
-    payload body = pack_values(L, at, at);
-    (void)s.self().owner().send(s.self().handle(), ".launcher", ptype::lua, 0, std::move(body));
-  }
+  static constexpr char launcher[] = ".launcher";
+  (void)post(L, s, s.self().handle(), address{0, launcher, sizeof launcher - 1},
+             static_cast<int>(ptype::lua), 0, pack_values(L, at, at));
   lua_pop(L, 1);
 }
 
@@ -882,24 +877,27 @@ int l_harbor(lua_State* L) {
   return 2;
 }
 
+template <class Text>
+int push_text_or_nil(lua_State* L, const std::optional<Text>& text) {
+  if (text) {
+    lua_pushlstring(L, text->data(), text->size());
+  } else {
+    lua_pushnil(L);
+  }
+  return 1;
+}
+
 int l_getenv(lua_State* L) {
   const char* key = luaL_checkstring(L, 1);
-  bool found = false;
-  {
-    const auto value = host(L).self().owner().env().get(key);
-    if (value) {
-      lua_pushlstring(L, value->data(), value->size());
-      found = true;
-    }
-  }
-  if (!found) lua_pushnil(L);
-  return 1;
+  scheduler& s = host(L);
+  return native(L, [&] { return s.self().owner().env().get(key); }, push_text_or_nil<std::string>);
 }
 
 int l_setenv(lua_State* L) {
   const char* key = luaL_checkstring(L, 1);
   const char* value = luaL_checkstring(L, 2);
-  if (!host(L).self().owner().env().set(key, value)) {
+  scheduler& s = host(L);
+  if (!native(L, [&] { return s.self().owner().env().set(key, value); })) {
     return luaL_error(L, "Can't setenv exist key : %s", key);
   }
   return 0;
@@ -942,22 +940,17 @@ int l_error(lua_State* L) {
   luaL_pushresult(&b);
   std::size_t length = 0;
   const char* text = lua_tolstring(L, -1, &length);
-  s.self().log(std::string_view(text, length));
+  native(L, [&] { s.self().log(std::string_view(text, length)); });
   return 0;
 }
 
 // The native command's text result; pushes it (or nothing) and returns the count.
 int run(lua_State* L, const char* command, const char* param, int (*convert)(lua_State*)) {
   scheduler& s = host(L);
-  bool has = false;
-  {
-    const auto result = run_command(s.self(), command, param == nullptr ? "" : param);
-    if (result) {
-      lua_pushlstring(L, result->data(), result->size());
-      has = true;
-    }
-  }
-  if (!has) return 0;
+  native(
+      L, [&] { return run_command(s.self(), command, param == nullptr ? "" : param); },
+      push_text_or_nil<std::string>);
+  if (lua_isnil(L, -1)) return 0;
   return convert == nullptr ? 1 : convert(L);
 }
 
@@ -1058,11 +1051,8 @@ int l_core_send(lua_State* L) {
       !lua_isnoneornil(L, 4)) {
     return luaL_error(L, "invalid param %s", luaL_typename(L, 4));
   }
-  bool delivered = false;
-  {
-    payload body = raw_message(L, 4);
-    delivered = deliver(s, s.self().handle(), to, static_cast<int>(type), session, std::move(body));
-  }
+  const bool delivered =
+      post(L, s, s.self().handle(), to, static_cast<int>(type), session, raw_message(L, 4));
   return push_send_result(L, delivered, session);
 }
 
@@ -1094,8 +1084,8 @@ int l_trash(lua_State* L) {
 
 // ---- the tables -------------------------------------------------------------------------------
 
-// Sorted by name: lazy_index searches it.
-const luaL_Reg skynet_functions[] = {
+// Sorted by name: lazy_index searches it (checked at compile time below).
+constexpr luaL_Reg skynet_functions[] = {
     {"address", l_address},
     {"call", l_call},
     {"context", l_context},
@@ -1155,6 +1145,14 @@ const luaL_Reg skynet_functions[] = {
     {nullptr, nullptr},
 };
 
+constexpr bool sorted_by_name(std::span<const luaL_Reg> table) {
+  for (std::size_t i = 1; i + 1 < table.size(); ++i) {  // the last entry is the null one
+    if (std::string_view(table[i - 1].name) >= std::string_view(table[i].name)) return false;
+  }
+  return true;
+}
+static_assert(sorted_by_name(skynet_functions), "skynet_functions must stay sorted by name");
+
 const luaL_Reg core_functions[] = {
     {"send", l_core_send},
     {"redirect", l_redirect},
@@ -1197,6 +1195,13 @@ const constant ptypes[] = {
     {"PTYPE_TRACE", ptype::trace},
 };
 
+void load_extra(lua_State* L, scheduler& s) {
+  s.extra_loaded = true;
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "skynet.extra");
+  lua_call(L, 1, 0);
+}
+
 // The table starts empty: a field is looked up here on first use and stored, so a service
 // holds only the entries it touches. What C does not provide comes from
 // lualib/skynet/extra.lua, loaded once.
@@ -1226,13 +1231,31 @@ int lazy_index(lua_State* L) {
     return 1;
   }
   if (s.extra_loaded) return 0;
-  s.extra_loaded = true;
-  lua_getglobal(L, "require");
-  lua_pushliteral(L, "skynet.extra");
-  lua_call(L, 1, 0);
+  load_extra(L, s);
   lua_settop(L, 2);
   lua_rawget(L, 1);
   return 1;
+}
+
+// pairs(skynet) sees every field, as with skynet's plain table: the lazy ones are stored first.
+int lazy_pairs(lua_State* L) {
+  scheduler& s = host(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  for (const luaL_Reg* f = std::begin(skynet_functions); f->name != nullptr; ++f) {
+    if (f->func == l_memlimit && s.memlimit_taken) continue;
+    lua_getfield(L, 1, f->name);  // __index stores it
+    lua_pop(L, 1);
+  }
+  for (const constant& c : ptypes) {
+    lua_getfield(L, 1, c.name);
+    lua_pop(L, 1);
+  }
+  if (!s.extra_loaded) load_extra(L, s);
+  lua_getglobal(L, "next");
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
 }
 
 }  // namespace
@@ -1246,10 +1269,12 @@ int dispatch_message(lua_State* L) {
   const auto source = static_cast<handle_t>(luaL_optinteger(L, 5, 0));
   s.dispatch(L, type, data, size, session, source);
   if (!s.has_failures()) return 0;
-  {
-    const std::string failures = s.take_failures();  // destroyed before lua_error jumps
-    lua_pushlstring(L, failures.data(), failures.size());
-  }
+  native(
+      L, [&] { return s.take_failures(); },
+      [](lua_State* S, const std::string& failures) {
+        lua_pushlstring(S, failures.data(), failures.size());
+        return 1;
+      });
   return lua_error(L);
 }
 
@@ -1280,9 +1305,11 @@ int open_skynet(lua_State* L) {
   s.register_builtin(L, "response", static_cast<int>(ptype::response), packing::none, nullptr);
   s.register_builtin(L, "error", static_cast<int>(ptype::error), packing::identity, nullptr);
   s.register_builtin(L, "debug", static_cast<int>(ptype::debug), packing::seri, debug_dispatch);
-  lua_createtable(L, 0, 1);
+  lua_createtable(L, 0, 2);
   lua_pushcfunction(L, lazy_index);
   lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, lazy_pairs);
+  lua_setfield(L, -2, "__pairs");
   lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
   s.module = luaL_ref(L, LUA_REGISTRYINDEX);

@@ -45,7 +45,7 @@ void set_global_from_env(lua_State* L, const environment& env, const char* key, 
 
 // The modules built into the binary, found by name instead of being put in every state's
 // package.preload: that table stays empty unless Lua code fills it.
-constexpr luaL_Reg native_modules[] = {
+constexpr luaL_Reg builtin_modules[] = {
     {"skynet", open_skynet},
     {"skynet.cluster.core", open_cluster_core},
     {"skynet.codecache", open_codecache},
@@ -68,7 +68,7 @@ int search_preload(lua_State* L) {
   lua_pushvalue(L, 1);
   lua_call(L, 1, 2);
   if (lua_isfunction(L, -2)) return 2;
-  for (const luaL_Reg& m : native_modules) {
+  for (const luaL_Reg& m : builtin_modules) {
     if (std::strcmp(m.name, name) == 0) {
       lua_pushcfunction(L, m.func);
       lua_pushliteral(L, ":preload:");
@@ -114,6 +114,14 @@ int search_unreadable(lua_State* L) {
   lua_concat(L, found);
   return 1;
 }
+
+}  // namespace
+
+std::span<const luaL_Reg> native_modules() noexcept {
+  return builtin_modules;
+}
+
+namespace {
 
 void install_native_modules(lua_State* L) {
   lua_getglobal(L, "package");

@@ -16,11 +16,11 @@
 
 #include "core/node.hpp"
 #include "core/socket_message.hpp"
+#include "lua/protected.hpp"
 #include "lua/scheduler.hpp"
 #include "net/socket_server.hpp"
 
-// Functions that raise Lua errors do so before any C++ object with a destructor is alive in
-// their frame (a raise is a longjmp): payloads and strings live in inner scopes or helpers.
+// Every C++ part runs through lua::native (lua/protected.hpp): no Lua error skips a destructor.
 
 namespace starling::lua {
 
@@ -101,14 +101,23 @@ void check_endpoint(lua_State* L, int index, endpoint& out, bool port_required) 
 
 // ---- outgoing bytes --------------------------------------------------------------------------
 
-// A string (copied), a table of strings (joined), a light userdata with a size (adopted: the
-// socket thread frees it) or a full userdata (copied, optionally only its first `size` bytes).
-payload check_bytes(lua_State* L, int index) {
+// Outgoing bytes as checked from the arguments: plain values only, so that every check that
+// raises is over before the payload exists. A string (copied), a table of strings (joined), a
+// light userdata with a size (adopted: the socket thread frees it) or a full userdata (copied,
+// optionally only its first `size` bytes).
+struct bytes_arg {
+  enum class kind { copy, join, adopt } how = kind::copy;
+  const void* data = nullptr;
+  std::size_t size = 0;  // the total, for a join
+  int index = 0;         // the table, for a join
+};
+
+bytes_arg check_bytes(lua_State* L, int index) {
   switch (lua_type(L, index)) {
     case LUA_TSTRING: {
       std::size_t size = 0;
       const char* bytes = lua_tolstring(L, index, &size);
-      return payload::copy_of(std::string_view(bytes, size));
+      return {bytes_arg::kind::copy, bytes, size, index};
     }
     case LUA_TTABLE: {
       const lua_Integer count = static_cast<lua_Integer>(lua_rawlen(L, index));
@@ -121,34 +130,60 @@ payload check_bytes(lua_State* L, int index) {
         total += lua_rawlen(L, -1);
         lua_pop(L, 1);
       }
-      payload joined(total);
-      std::size_t at = 0;
-      for (lua_Integer i = 1; i <= count; ++i) {
-        lua_rawgeti(L, index, i);
-        std::size_t size = 0;
-        const char* bytes = lua_tolstring(L, -1, &size);
-        if (size != 0) std::memcpy(joined.data() + at, bytes, size);
-        at += size;
-        lua_pop(L, 1);
-      }
-      return joined;
+      return {bytes_arg::kind::join, nullptr, total, lua_absindex(L, index)};
     }
     case LUA_TLIGHTUSERDATA: {
       const lua_Integer size = luaL_optinteger(L, index + 1, -1);
       if (size < 0) luaL_error(L, "Invalid buffer: a light userdata needs a size");
-      return payload::adopt_malloced(lua_touserdata(L, index), static_cast<std::size_t>(size));
+      return {bytes_arg::kind::adopt, lua_touserdata(L, index), static_cast<std::size_t>(size),
+              index};
     }
     case LUA_TUSERDATA: {
       const auto whole = static_cast<lua_Integer>(lua_rawlen(L, index));
       const lua_Integer size = luaL_optinteger(L, index + 1, whole);
       if (size < 0 || size > whole) luaL_error(L, "Invalid buffer size %d", static_cast<int>(size));
-      return payload::copy_of(std::string_view(static_cast<const char*>(lua_touserdata(L, index)),
-                                               static_cast<std::size_t>(size)));
+      return {bytes_arg::kind::copy, lua_touserdata(L, index), static_cast<std::size_t>(size),
+              index};
     }
     default:
       luaL_error(L, "Invalid buffer type %s", luaL_typename(L, index));
       return {};
   }
+}
+
+// The payload of checked bytes, for native's work: raw reads of strings checked already,
+// nothing that raises.
+payload take_bytes(lua_State* L, const bytes_arg& b) {
+  switch (b.how) {
+    case bytes_arg::kind::copy:
+      return payload::copy_of(std::string_view(static_cast<const char*>(b.data), b.size));
+    case bytes_arg::kind::adopt:
+      return payload::adopt_malloced(const_cast<void*>(b.data), b.size);
+    case bytes_arg::kind::join:
+      break;
+  }
+  payload joined(b.size);
+  std::size_t at = 0;
+  const auto count = static_cast<lua_Integer>(lua_rawlen(L, b.index));
+  for (lua_Integer i = 1; i <= count; ++i) {
+    lua_rawgeti(L, b.index, i);
+    std::size_t size = 0;
+    const char* bytes = lua_tolstring(L, -1, &size);
+    if (size != 0 && at + size <= b.size) std::memcpy(joined.data() + at, bytes, size);
+    at += size;
+    lua_pop(L, 1);
+  }
+  return joined;
+}
+
+int push_boolean(lua_State* L, bool value) {
+  lua_pushboolean(L, value ? 1 : 0);
+  return 1;
+}
+
+int push_id(lua_State* L, std::int32_t id) {
+  lua_pushinteger(L, id);
+  return 1;
 }
 
 // ---- requests --------------------------------------------------------------------------------
@@ -157,104 +192,96 @@ int l_connect(lua_State* L) {
   endpoint to;
   check_endpoint(L, 1, to, true);
   if (to.port == 0) return luaL_error(L, "Invalid port");
-  const std::int32_t id = server(L).connect(self(L), to.host, to.port);
+  net::socket_server& sockets = server(L);
+  const handle_t owner = self(L);
+  const std::int32_t id = native(
+      L, [&] { return sockets.connect(owner, to.host, to.port); });
   if (id < 0) return luaL_error(L, "Connect %s %d failed", to.host, to.port);
-  lua_pushinteger(L, id);
-  return 1;
+  return push_id(L, id);
 }
 
 // Pushes "Listen error: <host>:<port>: <why>" (skynet says only "Listen error"). `error` is
 // errno after the failed listen, which socket, bind and listen leave; a name that does not
 // resolve is asked again for the resolver's own text (errno means nothing then).
-void push_listen_failure(lua_State* L, const endpoint& at, int error) {
+struct listen_failure {
   char why[256] = "failed";
-  {
-    const char* host = at.host[0] == '\0' ? "0.0.0.0" : at.host;
-    std::string failure;
-    if (net::socket_server::resolve(host, &failure).empty()) {
-      if (failure.empty()) failure = "cannot resolve the address";
-      std::snprintf(why, sizeof why, "%s", failure.c_str());
-    } else if (error != 0) {
-      std::snprintf(why, sizeof why, "%s", std::strerror(error));
-    }
+};
+
+listen_failure explain_listen_failure(const endpoint& at, int error) {
+  listen_failure out;
+  const char* host = at.host[0] == '\0' ? "0.0.0.0" : at.host;
+  std::string failure;
+  if (net::socket_server::resolve(host, &failure).empty()) {
+    if (failure.empty()) failure = "cannot resolve the address";
+    std::snprintf(out.why, sizeof out.why, "%s", failure.c_str());
+  } else if (error != 0) {
+    std::snprintf(out.why, sizeof out.why, "%s", std::strerror(error));
   }
-  lua_pushfstring(L, "Listen error: %s:%d: %s", at.host, at.port, why);
+  return out;
 }
 
 int l_listen(lua_State* L) {
   endpoint at;
   check_endpoint(L, 1, at, true);
   const int backlog = static_cast<int>(luaL_optinteger(L, 3, default_backlog));
-  errno = 0;
-  const std::int32_t id = server(L).listen(self(L), at.host, at.port, backlog);
-  if (id < 0) {
+  net::socket_server& sockets = server(L);
+  const handle_t owner = self(L);
+  const auto [id, failure] = native(L, [&] {
+    errno = 0;
+    const std::int32_t r = sockets.listen(owner, at.host, at.port, backlog);
     const int error = errno;
-    push_listen_failure(L, at, error);
-    return lua_error(L);
-  }
-  lua_pushinteger(L, id);
-  return 1;
+    return std::pair{r, r < 0 ? explain_listen_failure(at, error) : listen_failure{}};
+  });
+  if (id >= 0) return push_id(L, id);
+  return luaL_error(L, "Listen error: %s:%d: %s", at.host, at.port, failure.why);
 }
 
 int l_bind(lua_State* L) {
   const int fd = static_cast<int>(luaL_checkinteger(L, 1));
-  const std::int32_t id = server(L).bind(self(L), fd);
+  net::socket_server& sockets = server(L);
+  const handle_t owner = self(L);
+  const std::int32_t id = native(
+      L, [&] { return sockets.bind(owner, fd); });
   if (id < 0) return luaL_error(L, "Bind error");
-  lua_pushinteger(L, id);
-  return 1;
+  return push_id(L, id);
 }
 
-int l_close(lua_State* L) {
-  server(L).close(self(L), check_id(L, 1));
-  return 0;
-}
-
-int l_shutdown(lua_State* L) {
-  server(L).shutdown(self(L), check_id(L, 1));
-  return 0;
-}
-
-int l_start(lua_State* L) {
-  server(L).start(self(L), check_id(L, 1));
-  return 0;
-}
-
-int l_pause(lua_State* L) {
-  server(L).pause(self(L), check_id(L, 1));
+// close, shutdown, start, pause: a request about one socket of the calling service.
+template <void (net::socket_server::*verb)(handle_t, std::int32_t)>
+int l_request(lua_State* L) {
+  const std::int32_t id = check_id(L, 1);
+  net::socket_server& sockets = server(L);
+  const handle_t owner = self(L);
+  native(L, [&] { (sockets.*verb)(owner, id); });
   return 0;
 }
 
 int l_nodelay(lua_State* L) {
-  server(L).nodelay(check_id(L, 1));
+  const std::int32_t id = check_id(L, 1);
+  net::socket_server& sockets = server(L);
+  native(L, [&] { sockets.nodelay(id); });
   return 0;
 }
 
 // sink(id, service): Starling's; reading `id` also pauses while `service`'s mailbox is long.
 int l_sink(lua_State* L) {
-  server(L).set_sink(check_id(L, 1), static_cast<handle_t>(luaL_checkinteger(L, 2)));
+  const std::int32_t id = check_id(L, 1);
+  const auto sink = static_cast<handle_t>(luaL_checkinteger(L, 2));
+  net::socket_server& sockets = server(L);
+  native(L, [&] { sockets.set_sink(id, sink); });
   return 0;
 }
 
+template <bool low_priority>
 int l_send(lua_State* L) {
   const std::int32_t id = check_id(L, 1);
-  bool sent = false;
-  {
-    payload bytes = check_bytes(L, 2);
-    sent = server(L).send(id, std::move(bytes));
-  }
-  lua_pushboolean(L, sent ? 1 : 0);
-  return 1;
-}
-
-int l_lsend(lua_State* L) {
-  const std::int32_t id = check_id(L, 1);
-  bool sent = false;
-  {
-    payload bytes = check_bytes(L, 2);
-    sent = server(L).send_lowpriority(id, std::move(bytes));
-  }
-  lua_pushboolean(L, sent ? 1 : 0);
-  return 1;
+  const bytes_arg bytes = check_bytes(L, 2);
+  net::socket_server& sockets = server(L);
+  return push_boolean(L, native(L, [&] {
+                        payload body = take_bytes(L, bytes);
+                        return low_priority ? sockets.send_lowpriority(id, std::move(body))
+                                            : sockets.send(id, std::move(body));
+                      }));
 }
 
 // ---- UDP -------------------------------------------------------------------------------------
@@ -262,84 +289,115 @@ int l_lsend(lua_State* L) {
 int l_udp(lua_State* L) {
   endpoint at{};
   if (!lua_isnoneornil(L, 1)) check_endpoint(L, 1, at, false);
-  const std::int32_t id = server(L).udp(self(L), at.host, at.port);
+  net::socket_server& sockets = server(L);
+  const handle_t owner = self(L);
+  const std::int32_t id = native(
+      L, [&] { return sockets.udp(owner, at.host, at.port); });
   if (id < 0) return luaL_error(L, "udp init failed");
-  lua_pushinteger(L, id);
-  return 1;
+  return push_id(L, id);
 }
 
 int l_udp_connect(lua_State* L) {
   const std::int32_t id = check_id(L, 1);
   endpoint to;
   check_endpoint(L, 2, to, false);
-  if (!server(L).udp_connect(id, to.host, to.port)) return luaL_error(L, "udp connect failed");
+  net::socket_server& sockets = server(L);
+  const bool done = native(
+      L, [&] { return sockets.udp_connect(id, to.host, to.port); });
+  if (!done) return luaL_error(L, "udp connect failed");
   return 0;
 }
 
 int l_udp_dial(lua_State* L) {
   endpoint to;
   check_endpoint(L, 1, to, false);
-  const std::int32_t id = server(L).udp_dial(self(L), to.host, to.port);
+  net::socket_server& sockets = server(L);
+  const handle_t owner = self(L);
+  const std::int32_t id = native(
+      L, [&] { return sockets.udp_dial(owner, to.host, to.port); });
   if (id < 0) return luaL_error(L, "udp dial host failed");
-  lua_pushinteger(L, id);
-  return 1;
+  return push_id(L, id);
 }
 
 int l_udp_listen(lua_State* L) {
   endpoint at;
   check_endpoint(L, 1, at, false);
-  const std::int32_t id = server(L).udp_listen(self(L), at.host, at.port);
+  net::socket_server& sockets = server(L);
+  const handle_t owner = self(L);
+  const std::int32_t id = native(
+      L, [&] { return sockets.udp_listen(owner, at.host, at.port); });
   if (id < 0) return luaL_error(L, "udp listen host failed");
-  lua_pushinteger(L, id);
-  return 1;
+  return push_id(L, id);
 }
 
 int l_udp_send(lua_State* L) {
   const std::int32_t id = check_id(L, 1);
   std::size_t size = 0;
   const char* address = luaL_checklstring(L, 2, &size);
-  bool sent = false;
-  {
-    payload bytes = check_bytes(L, 3);
-    sent = server(L).udp_send(id, std::as_bytes(std::span(address, size)), std::move(bytes));
-  }
-  lua_pushboolean(L, sent ? 1 : 0);
-  return 1;
+  const bytes_arg bytes = check_bytes(L, 3);
+  net::socket_server& sockets = server(L);
+  return push_boolean(L, native(L, [&] {
+                        return sockets.udp_send(id, std::as_bytes(std::span(address, size)),
+                                                take_bytes(L, bytes));
+                      }));
 }
+
+// A decoded udp address in plain values (an IP's text is at most 45 characters).
+struct udp_endpoint {
+  bool valid = false;
+  char host[64] = {};
+  int port = 0;
+};
 
 int l_udp_address(lua_State* L) {
   std::size_t size = 0;
   const char* address = luaL_checklstring(L, 1, &size);
-  const auto decoded = net::socket_server::udp_address(std::as_bytes(std::span(address, size)));
-  if (!decoded) return luaL_error(L, "Invalid udp address");
-  lua_pushlstring(L, decoded->first.data(), decoded->first.size());
-  lua_pushinteger(L, decoded->second);
+  const udp_endpoint decoded = native(
+      L,
+      [&] {
+        udp_endpoint out;
+        const auto d = net::socket_server::udp_address(std::as_bytes(std::span(address, size)));
+        if (d && d->first.size() < sizeof out.host) {
+          out.valid = true;
+          std::memcpy(out.host, d->first.data(), d->first.size());
+          out.port = d->second;
+        }
+        return out;
+      });
+  if (!decoded.valid) return luaL_error(L, "Invalid udp address");
+  lua_pushstring(L, decoded.host);
+  lua_pushinteger(L, decoded.port);
   return 2;
 }
 
 // ---- resolve and netstat ---------------------------------------------------------------------
 
-int push_resolved(lua_State* L, const std::vector<std::string>& ips) {
-  lua_createtable(L, static_cast<int>(ips.size()), 0);
-  for (std::size_t i = 0; i < ips.size(); ++i) {
-    lua_pushlstring(L, ips[i].data(), ips[i].size());
-    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
-  }
-  return 1;
-}
+struct resolution {
+  std::vector<std::string> ips;
+  std::string error;
+};
 
 int l_resolve(lua_State* L) {
   const char* host = luaL_checkstring(L, 1);
-  bool failed = false;
-  {
-    std::string error;
-    const std::vector<std::string> ips = net::socket_server::resolve(host, &error);
-    if (error.empty()) return push_resolved(L, ips);
-    lua_pushlstring(L, error.data(), error.size());
-    failed = true;
-  }
-  if (failed) return lua_error(L);
-  return 0;
+  return native(
+      L,
+      [&] {
+        resolution r;
+        r.ips = net::socket_server::resolve(host, &r.error);
+        return r;
+      },
+      [](lua_State* S, const resolution& r) {
+        if (!r.error.empty()) {
+          lua_pushlstring(S, r.error.data(), r.error.size());
+          return lua_error(S);
+        }
+        lua_createtable(S, static_cast<int>(r.ips.size()), 0);
+        for (std::size_t i = 0; i < r.ips.size(); ++i) {
+          lua_pushlstring(S, r.ips[i].data(), r.ips[i].size());
+          lua_rawseti(S, -2, static_cast<lua_Integer>(i + 1));
+        }
+        return 1;
+      });
 }
 
 const char* kind_name(net::socket_info::kind kind) {
@@ -398,13 +456,17 @@ void push_info(lua_State* L, const net::socket_info& s) {
 }
 
 int l_info(lua_State* L) {
-  const std::vector<net::socket_info> sockets = server(L).info();
-  lua_createtable(L, static_cast<int>(sockets.size()), 0);
-  for (std::size_t i = 0; i < sockets.size(); ++i) {
-    push_info(L, sockets[i]);
-    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
-  }
-  return 1;
+  net::socket_server& sockets = server(L);
+  return native(
+      L, [&] { return sockets.info(); },
+      [](lua_State* S, const std::vector<net::socket_info>& all) {
+        lua_createtable(S, static_cast<int>(all.size()), 0);
+        for (std::size_t i = 0; i < all.size(); ++i) {
+          push_info(S, all[i]);
+          lua_rawseti(S, -2, static_cast<lua_Integer>(i + 1));
+        }
+        return 1;
+      });
 }
 
 // ---- socket messages -------------------------------------------------------------------------
@@ -620,8 +682,9 @@ int buffer_gc(lua_State* L) {
 
 int l_buffer(lua_State* L) {
   void* storage = lua_newuserdatauv(L, sizeof(read_buffer), 0);
-  new (storage) read_buffer();
-  luaL_setmetatable(L, buffer_metatable);
+  luaL_getmetatable(L, buffer_metatable);  // may raise: nothing is constructed yet
+  native(L, [&] { new (storage) read_buffer(); });
+  lua_setmetatable(L, -2);  // raises nothing: its __gc destroys the buffer from now on
   return 1;
 }
 
@@ -632,7 +695,7 @@ int l_push(lua_State* L) {
   void* block = lua_touserdata(L, 3);
   const lua_Integer size = luaL_checkinteger(L, 4);
   if (block == nullptr || size < 0) return luaL_error(L, "Invalid socket data");
-  buffer.push(static_cast<char*>(block), static_cast<std::size_t>(size));
+  native(L, [&] { buffer.push(static_cast<char*>(block), static_cast<std::size_t>(size)); });
   lua_pushinteger(L, static_cast<lua_Integer>(buffer.size()));
   return 1;
 }
@@ -688,11 +751,16 @@ int l_clear(lua_State* L) {
 }
 
 const luaL_Reg with_server[] = {
-    {"connect", l_connect},   {"listen", l_listen},
-    {"bind", l_bind},         {"close", l_close},
-    {"shutdown", l_shutdown}, {"start", l_start},
-    {"pause", l_pause},       {"nodelay", l_nodelay},
-    {"send", l_send},         {"lsend", l_lsend},
+    {"connect", l_connect},
+    {"listen", l_listen},
+    {"bind", l_bind},
+    {"close", l_request<&net::socket_server::close>},
+    {"shutdown", l_request<&net::socket_server::shutdown>},
+    {"start", l_request<&net::socket_server::start>},
+    {"pause", l_request<&net::socket_server::pause>},
+    {"nodelay", l_nodelay},
+    {"send", l_send<false>},
+    {"lsend", l_send<true>},
     {"udp", l_udp},           {"udp_connect", l_udp_connect},
     {"udp_dial", l_udp_dial}, {"udp_listen", l_udp_listen},
     {"udp_send", l_udp_send}, {"info", l_info},
