@@ -224,21 +224,32 @@ std::int32_t scheduler::new_session() {
   }
 }
 
-coroutine_info& scheduler::take_coroutine() {
+coroutine_info& scheduler::take_coroutine(lua_State* L) {
   if (!pool_.empty()) {
     coroutine_info* co = pool_.back();
     pool_.pop_back();
     co->in_pool = false;
     return *co;
   }
-  auto info = std::make_unique<coroutine_info>();
+  // The Lua side first, raising on L (the caller's protection, not the main state's, which
+  // may have none): the record exists only once nothing can raise any more.
+  lua_State* thread = lua_newthread(L);
+  const int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  coroutine_info* info = nullptr;
+  cxx_failure failure;
+  failure.run([&] {
+    coroutines_.push_back(std::make_unique<coroutine_info>());
+    info = coroutines_.back().get();
+  });
+  if (failure.failed()) {
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    failure.raise(L);
+  }
   info->owner = this;
-  lua_State* L = main_;
-  info->thread = lua_newthread(L);
-  info->ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  extra_space(info->thread) = info.get();
-  coroutines_.push_back(std::move(info));
-  return *coroutines_.back();
+  info->thread = thread;
+  info->ref = ref;
+  extra_space(thread) = info;
+  return *info;
 }
 
 void scheduler::release(coroutine_info& co) {
@@ -274,7 +285,7 @@ void scheduler::fork(coroutine_info& co) {
 }
 
 coroutine_info& scheduler::wait_with_new_coroutine(lua_State* L, std::int32_t session, int nargs) {
-  coroutine_info& co = take_coroutine();
+  coroutine_info& co = take_coroutine(L);
   lua_checkstack(co.thread, nargs + 1);
   lua_xmove(L, co.thread, nargs + 1);
   co.waiting = session;
@@ -758,7 +769,7 @@ void scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t s
         }
       }
     } else {
-      coroutine_info& co = take_coroutine();
+      coroutine_info& co = take_coroutine(L);
       co.protocol = type;
       if (p->trace != trace_mode::unset || !trace_sources_.empty()) request_trace(co, *p, source);
       const request_start start{p, data, size, session, source};

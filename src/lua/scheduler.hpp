@@ -166,8 +166,9 @@ class scheduler {
 
   /// A fresh session that no pending call, sleep or wait uses (safe after wrap-around).
   std::int32_t new_session();
-  /// A pooled coroutine; its function and arguments go on its stack next.
-  coroutine_info& take_coroutine();
+  /// A pooled coroutine; its function and arguments go on its stack next. Raises on `L` (out
+  /// of memory) when it must make one.
+  coroutine_info& take_coroutine(lua_State* L);
   /// Queues `co` (function and arguments already on its stack) to run after this message.
   void fork(coroutine_info& co);
   /// Waits for `session` with a fresh coroutine running the function (and its `nargs`

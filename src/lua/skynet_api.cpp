@@ -416,7 +416,7 @@ int l_fork(lua_State* L) {
   scheduler& s = host(L);
   luaL_checktype(L, 1, LUA_TFUNCTION);
   const int n = lua_gettop(L);
-  coroutine_info& co = s.take_coroutine();
+  coroutine_info& co = s.take_coroutine(L);
   lua_checkstack(co.thread, n + 1);
   lua_xmove(L, co.thread, n);
   s.fork(co);
