@@ -12,6 +12,7 @@
 #include "lua/lua_seri.hpp"
 #include "lua/profile.hpp"
 #include "lua/protected.hpp"
+#include "lua/skynet_api.hpp"
 
 namespace starling::lua {
 
@@ -54,6 +55,96 @@ scheduler::scheduler(context& self, lua_State* main)
 }
 
 scheduler::~scheduler() = default;
+
+// ---- the message callback, the start, hooks, profiling ------------------------------------
+
+void scheduler::set_callback(lua_State* L, int index, bool forward) {
+  index = lua_absindex(L, index);
+  const bool native = lua_tocfunction(L, index) == dispatch_message;
+  lua_pushvalue(L, index);
+  const int ref = luaL_ref(L, LUA_REGISTRYINDEX);  // may raise: the old callback stays
+  if (callback_ != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, callback_);
+  callback_ = ref;
+  forward_ = forward;
+  native_callback_ = native;
+}
+
+void scheduler::queue_init(lua_State* L, int index) {
+  index = lua_absindex(L, index);
+  if (init_queue_ == LUA_NOREF) {
+    lua_newtable(L);
+    init_queue_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, init_queue_);
+  lua_pushvalue(L, index);
+  lua_rawseti(L, -2, static_cast<lua_Integer>(lua_rawlen(L, -2)) + 1);
+  lua_pop(L, 1);
+}
+
+bool scheduler::push_init(lua_State* L, lua_Integer i) {
+  if (init_queue_ == LUA_NOREF) return false;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, init_queue_);
+  if (lua_rawgeti(L, -1, i) != LUA_TFUNCTION) {
+    lua_pop(L, 2);
+    return false;
+  }
+  lua_remove(L, -2);
+  return true;
+}
+
+void scheduler::inits_done(lua_State* L) {
+  if (init_queue_ != LUA_NOREF) {
+    luaL_unref(L, LUA_REGISTRYINDEX, init_queue_);
+    init_queue_ = LUA_NOREF;
+  }
+  started_ = true;
+}
+
+int& scheduler::hook_ref(hook which) noexcept {
+  switch (which) {
+    case hook::unknown_request:
+      return unknown_request_;
+    case hook::unknown_response:
+      return unknown_response_;
+    case hook::info:
+      break;
+  }
+  return info_;
+}
+
+int scheduler::swap_hook(lua_State* L, hook which) {
+  int& ref = hook_ref(which);
+  if (lua_isnone(L, 1)) {
+    if (ref == LUA_NOREF) return 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    return 1;
+  }
+  if (ref == LUA_NOREF) {
+    lua_pushnil(L);
+  } else {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  }
+  int next = LUA_NOREF;
+  if (!lua_isnil(L, 1)) {
+    lua_pushvalue(L, 1);
+    next = luaL_ref(L, LUA_REGISTRYINDEX);  // may raise: the old hook stays
+  }
+  if (ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, ref);
+  ref = next;
+  return 1;
+}
+
+void scheduler::start_profiling(lua_State* L) {
+  if (profile_records_ == LUA_NOREF) {
+    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");  // a coroutine that is collected needs no stop
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    profile_records_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  profiling_ = true;
+}
 
 scheduler* scheduler::of(lua_State* L) noexcept {
   coroutine_info* info = extra_space(L);
@@ -228,7 +319,7 @@ coroutine_info& scheduler::take_coroutine(lua_State* L) {
   if (!pool_.empty()) {
     coroutine_info* co = pool_.back();
     pool_.pop_back();
-    co->in_pool = false;
+    co->state = co_state::fresh;
     return *co;
   }
   // The Lua side first, raising on L (the caller's protection, not the main state's, which
@@ -253,8 +344,7 @@ coroutine_info& scheduler::take_coroutine(lua_State* L) {
 }
 
 void scheduler::release(coroutine_info& co) {
-  co.has_request = false;
-  co.has_source = false;
+  co.request = request_state::none;
   co.session = 0;
   co.source = 0;
   co.protocol = -1;
@@ -263,24 +353,21 @@ void scheduler::release(coroutine_info& co) {
   co.watch_name.clear();
   co.calling = false;
   clear_deadline(co);
-  co.started = false;
-  co.in_forks = false;
   co.trace = trace_mode::unset;
   co.trace_tag.clear();
   if (co.timer_origin != LUA_NOREF) {
     luaL_unref(main_, LUA_REGISTRYINDEX, co.timer_origin);
     co.timer_origin = LUA_NOREF;
   }
-  if (profiling) profile_forget(main_, co.thread);  // the thread serves someone else next
+  if (profiling_) profile_forget(main_, co.thread);  // the thread serves someone else next
   if (lua_gethook(co.thread) != nullptr) lua_sethook(co.thread, nullptr, 0, 0);  // a debugger's
-  co.paused = false;
   if (lua_gettop(co.thread) != 0) lua_settop(co.thread, 0);
-  co.in_pool = true;
+  co.state = co_state::pooled;
   pool_.push_back(&co);
 }
 
 void scheduler::fork(coroutine_info& co) {
-  co.in_forks = true;
+  co.state = co_state::forked;
   forks_.push_back(&co);
 }
 
@@ -318,7 +405,8 @@ bool scheduler::wakeup(lua_State* L, int token) {
 coroutine_info* scheduler::find_waiting(lua_State* L, int index) {
   if (lua_type(L, index) == LUA_TTHREAD) {
     coroutine_info* info = extra_space(lua_tothread(L, index));
-    if (info == nullptr || info == &main_info_ || info->owner != this || info->in_pool) {
+    if (info == nullptr || info == &main_info_ || info->owner != this ||
+        info->state == co_state::pooled) {
       return nullptr;
     }
     return info;
@@ -338,12 +426,12 @@ coroutine_info* scheduler::find_waiting(lua_State* L, int index) {
 }
 
 void scheduler::kill_coroutine(coroutine_info& co) {
-  if (co.in_forks) {
+  if (co.state == co_state::forked) {
     forks_.erase(std::find(forks_.begin(), forks_.end(), &co));
     release(co);
     return;
   }
-  if (co.has_request && co.session > 0) {
+  if (co.owes_reply() && co.session > 0) {
     (void)self_.send(co.source, ptype::error, co.session, {});
   }
   if (co.waiting != 0) {
@@ -393,7 +481,7 @@ void scheduler::describe_tasks(lua_State* L) {
                       static_cast<int>(session));
       lua_replace(L, -3);
       lua_pop(L, 1);
-      if (trace_timeouts && co->timer_origin != LUA_NOREF) {
+      if (trace_timeouts_ && co->timer_origin != LUA_NOREF) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, co->timer_origin);
       } else {
         luaL_traceback(L, co->thread, nullptr, 0);
@@ -442,17 +530,15 @@ bool scheduler::protect(Job& job) {
 }
 
 void scheduler::resume(coroutine_info& co, int nargs) {
-  co.started = true;
-  co.in_forks = false;
-  co.paused = false;
+  co.state = co_state::started;
   int results = 0;
   lua_State* previous = active();
   coroutine_info* outer = running_;
   running_ = &co;
   set_active(co.thread);
-  if (profiling) profile_enter(main_, co.thread);
+  if (profiling_) profile_enter(main_, co.thread);
   const int status = lua_resume(co.thread, nullptr, nargs, &results);
-  if (profiling) profile_leave(main_, co.thread);
+  if (profiling_) profile_leave(main_, co.thread);
   set_active(previous);
   running_ = outer;
   if (status == LUA_OK) {
@@ -465,7 +551,7 @@ void scheduler::resume(coroutine_info& co, int nargs) {
   }
   lua_State* t = co.thread;
   if (results == 0) {  // a debug hook's yield (skynet.coroutine); the debugger resumes it
-    co.paused = true;
+    co.state = co_state::paused;
     return;
   }
   // A string only: lua_tostring would turn a number into a new string, unprotected.
@@ -511,7 +597,7 @@ void scheduler::resume(coroutine_info& co, int nargs) {
 }
 
 void scheduler::finished(coroutine_info& co) {
-  if (co.has_request && co.session != 0) forgot_response(co);
+  if (co.owes_reply() && co.session != 0) forgot_response(co);
   if (co.trace == trace_mode::on) trace_log(co.trace_tag, "end");
   release(co);
 }
@@ -529,7 +615,7 @@ void scheduler::failed(coroutine_info& co, int status) {
     failures_.emplace_back(lua_tostring(L, -1));
   };
   if (!protect(describe)) failures_.emplace_back("not enough memory");
-  if (co.has_request && co.session != 0) {
+  if (co.owes_reply() && co.session != 0) {
     if (co.trace == trace_mode::on) trace_log(co.trace_tag, "error");
     (void)self_.send(co.source, ptype::error, co.session, {});
   }
@@ -643,7 +729,6 @@ void scheduler::run_forks() {
   while (!forks_.empty() && !exiting_) {
     coroutine_info* co = forks_.front();
     forks_.pop_front();
-    co->in_forks = false;
     resume(*co, lua_gettop(co->thread) - 1);
     drain();
   }
@@ -665,7 +750,7 @@ void scheduler::forgot_response(coroutine_info& co) {
 // ---- messages ------------------------------------------------------------------------------
 
 bool scheduler::needs_protection(int type, std::int32_t session) noexcept {
-  if (dispatch_hook_ != LUA_NOREF || profiling) return true;
+  if (dispatch_hook_ != LUA_NOREF || profiling_) return true;
   if (type == static_cast<int>(ptype::response)) return waiting_.find(session) == nullptr;
   const protocol* p = find_protocol(type);
   return p == nullptr || p->dispatch == LUA_NOREF || p->trace != trace_mode::unset ||
@@ -704,8 +789,7 @@ int scheduler::start_request(lua_State* L) {
   const int n = co.owner->unpack_with(L, *r.proto, r.data, r.size, 1);
   co.session = r.session;
   co.source = r.source;
-  co.has_request = true;
-  co.has_source = true;
+  co.request = request_state::owed;
   lua_callk(L, n + 2, 0, 0, request_done);
   return 0;
 }
@@ -730,13 +814,13 @@ void scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t s
       if (!deadlines_.empty() && expire_call(session)) {
         drain();
       } else {
-        unknown(L, unknown_response, "Response message", type, data, size, session, source);
+        unknown(L, unknown_response_, "Response message", type, data, size, session, source);
       }
     } else if (co != &break_marker_) {
       co->waiting = 0;
       clear_deadline(*co);
       lua_State* t = co->thread;
-      if (!co->started) {
+      if (co->state == co_state::fresh || co->state == co_state::forked) {
         if (co->timer_origin != LUA_NOREF) {  // its timer fired: task shows the coroutine now
           luaL_unref(L, LUA_REGISTRYINDEX, co->timer_origin);
           co->timer_origin = LUA_NOREF;
@@ -765,7 +849,7 @@ void scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t s
         if (session != 0) {
           (void)self_.send(source, ptype::error, session, {});
         } else {
-          unknown(L, unknown_request, "Unknown request", type, data, size, session, source);
+          unknown(L, unknown_request_, "Unknown request", type, data, size, session, source);
         }
       }
     } else {
@@ -803,7 +887,7 @@ void scheduler::run_dispatch_hook(lua_State* L) {
 
 bool scheduler::resume_paused(lua_State* thread) {
   coroutine_info* co = extra_space(thread);
-  if (co == nullptr || co->owner != this || !co->paused) return false;
+  if (co == nullptr || co->owner != this || co->state != co_state::paused) return false;
   resume(*co, 0);
   drain();
   return true;
@@ -923,7 +1007,7 @@ void scheduler::error_from(lua_State* L, handle_t source, std::int32_t session) 
 void scheduler::term(lua_State* L, int address) {
   address = lua_absindex(L, address);
   coroutine_info& caller = current(L);
-  caller.has_request = false;
+  caller.consume_request();
   if (lua_type(L, address) == LUA_TNUMBER) {
     error_from(L, static_cast<handle_t>(lua_tointeger(L, address)), 0);
     return;
@@ -980,9 +1064,9 @@ void scheduler::exit(lua_State* L) {
   }
   // 3. Every request being served fails.
   for (const auto& co : coroutines_) {
-    if (!co->in_pool && co->has_request && co->session != 0) {
+    if (co->state != co_state::pooled && co->owes_reply() && co->session != 0) {
       (void)self_.send(co->source, ptype::error, co->session, {});
-      co->has_request = false;
+      co->consume_request();
     }
   }
   // 4. and 6. Coroutines waiting for something are closed; callees learn we are gone.

@@ -262,7 +262,7 @@ int l_deadline_rawcall(lua_State* L) {
 
 coroutine_info& owed_request(lua_State* L, const char* error) {
   coroutine_info& co = scheduler::current(L);
-  if (!co.has_request) luaL_error(L, "%s", error);
+  if (!co.owes_reply()) luaL_error(L, "%s", error);
   return co;
 }
 
@@ -270,7 +270,7 @@ coroutine_info& owed_request(lua_State* L, const char* error) {
 // with the request still owed, so the failing handler answers it with an error.
 int reply_with(lua_State* L, coroutine_info& co, bool packed) {
   if (co.session == 0) {
-    co.has_request = false;
+    co.consume_request();
     if (!packed && lua_type(L, 1) == LUA_TLIGHTUSERDATA) std::free(lua_touserdata(L, 1));
     lua_pushboolean(L, 0);
     return 1;
@@ -279,7 +279,7 @@ int reply_with(lua_State* L, coroutine_info& co, bool packed) {
   const bool sent = post(L, s, s.self().handle(), address{co.source, nullptr, 0},
                          static_cast<int>(ptype::response), co.session,
                          packed ? pack_values(L, 1, lua_gettop(L)) : raw_message(L, 1));
-  co.has_request = false;
+  co.consume_request();
   lua_pushboolean(L, sent ? 1 : 0);
   return 1;
 }
@@ -356,7 +356,7 @@ int response_nothing(lua_State* L) {
 int l_response(lua_State* L) {
   scheduler& s = host(L);
   coroutine_info& co = owed_request(L, "no session");
-  co.has_request = false;
+  co.consume_request();
   if (co.session == 0) {
     lua_pushcfunction(L, response_nothing);
     return 1;
@@ -381,12 +381,12 @@ int l_response(lua_State* L) {
 // skynet.context() -> session, source of the running coroutine's request
 int l_context(lua_State* L) {
   const coroutine_info& co = scheduler::current(L);
-  if (co.has_request) {
+  if (co.owes_reply()) {
     lua_pushinteger(L, co.session);
   } else {
     lua_pushnil(L);
   }
-  if (co.has_source) {
+  if (co.request != request_state::none) {
     lua_pushinteger(L, co.source);
   } else {
     lua_pushnil(L);
@@ -395,7 +395,7 @@ int l_context(lua_State* L) {
 }
 
 int l_ignoreret(lua_State* L) {
-  scheduler::current(L).has_request = false;
+  scheduler::current(L).consume_request();
   return 0;
 }
 
@@ -519,7 +519,7 @@ int l_timeout(lua_State* L) {
   const std::int32_t session = s.new_session();
   s.self().timeout(ticks, session);
   coroutine_info& co = s.wait_with_new_coroutine(L, session, 0);
-  if (s.trace_timeouts) {
+  if (s.traces_timeouts()) {
     lua_pushfstring(L, "TIMER %I+%I : ", static_cast<LUAI_UACINT>(s.self().owner().now()),
                     static_cast<LUAI_UACINT>(ticks));
     luaL_traceback(L, L, lua_tostring(L, -1), 1);
@@ -560,8 +560,8 @@ int l_task(lua_State* L) {
       return 1;
     default:
       if (lua_type(L, 1) == LUA_TSTRING && std::strcmp(lua_tostring(L, 1), "init") == 0 &&
-          s.starting != nullptr) {
-        luaL_traceback(L, s.starting->thread, nullptr, 0);
+          s.starting() != nullptr) {
+        luaL_traceback(L, s.starting()->thread, nullptr, 0);
       } else {
         lua_pushnil(L);
       }
@@ -656,7 +656,7 @@ int l_traceproto(lua_State* L) {
 
 // skynet.trace_timeout(on)
 int l_trace_timeout(lua_State* L) {
-  host(L).trace_timeouts = lua_toboolean(L, 1) != 0;
+  host(L).set_trace_timeouts(lua_toboolean(L, 1) != 0);
   return 0;
 }
 
@@ -677,21 +677,9 @@ int run_start_k(lua_State* L, int status, lua_KContext ctx) {
   (void)status;
   scheduler& s = host(L);
   if (ctx < 0) return 0;  // the start function returned
-  for (lua_KContext i = ctx;; ++i) {
-    if (s.init_queue == LUA_NOREF) break;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s.init_queue);
-    if (lua_rawgeti(L, -1, static_cast<lua_Integer>(i)) != LUA_TFUNCTION) {
-      lua_pop(L, 2);
-      break;
-    }
-    lua_remove(L, -2);
+  for (lua_KContext i = ctx; s.push_init(L, static_cast<lua_Integer>(i)); ++i)
     lua_callk(L, 0, 0, i + 1, run_start_k);
-  }
-  if (s.init_queue != LUA_NOREF) {
-    luaL_unref(L, LUA_REGISTRYINDEX, s.init_queue);
-    s.init_queue = LUA_NOREF;
-  }
-  s.started = true;
+  s.inits_done(L);
   lua_pushvalue(L, 1);
   lua_callk(L, 0, 0, -1, run_start_k);
   return 0;
@@ -704,7 +692,7 @@ int run_start(lua_State* L) {
 int init_service_k(lua_State* L, int status, lua_KContext ctx) {
   (void)ctx;
   scheduler& s = host(L);
-  s.starting = nullptr;
+  s.set_starting(nullptr);
   if (status == LUA_OK || status == LUA_YIELD) {
     tell_launcher(L, s, "LAUNCHOK");
     return 0;
@@ -733,16 +721,14 @@ int l_start(lua_State* L) {
   scheduler& s = host(L);
   luaL_checktype(L, 1, LUA_TFUNCTION);
   lua_settop(L, 1);
-  if (s.callback != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, s.callback);
   lua_pushcfunction(L, dispatch_message);
-  s.callback = luaL_ref(L, LUA_REGISTRYINDEX);
-  s.forward = false;
-  s.native_callback = true;
+  s.set_callback(L, -1, false);
+  lua_settop(L, 1);
   lua_pushcfunction(L, l_init_service);
   lua_insert(L, 1);
   const std::int32_t session = s.new_session();
   s.self().timeout(0, session);
-  s.starting = &s.wait_with_new_coroutine(L, session, 1);
+  s.set_starting(&s.wait_with_new_coroutine(L, session, 1));
   return 0;
 }
 
@@ -751,17 +737,11 @@ int l_init(lua_State* L) {
   scheduler& s = host(L);
   luaL_checktype(L, 1, LUA_TFUNCTION);
   lua_settop(L, 1);
-  if (s.started) {
+  if (s.started()) {
     lua_call(L, 0, 0);
     return 0;
   }
-  if (s.init_queue == LUA_NOREF) {
-    lua_newtable(L);
-    s.init_queue = luaL_ref(L, LUA_REGISTRYINDEX);
-  }
-  lua_rawgeti(L, LUA_REGISTRYINDEX, s.init_queue);
-  lua_pushvalue(L, 1);
-  lua_rawseti(L, -2, static_cast<lua_Integer>(lua_rawlen(L, -2)) + 1);
+  s.queue_init(L, 1);
   return 0;
 }
 
@@ -795,30 +775,12 @@ int l_dispatch(lua_State* L) {
   return 1;
 }
 
-// Sets a hook, returning the previous one; with no argument only returns the current one.
-int swap_hook(lua_State* L, int& hook) {
-  if (lua_isnone(L, 1)) {
-    if (hook == LUA_NOREF) return 0;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, hook);
-    return 1;
-  }
-  if (hook == LUA_NOREF) {
-    lua_pushnil(L);
-  } else {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, hook);
-    luaL_unref(L, LUA_REGISTRYINDEX, hook);
-  }
-  lua_pushvalue(L, 1);
-  hook = lua_isnil(L, -1) ? (lua_pop(L, 1), LUA_NOREF) : luaL_ref(L, LUA_REGISTRYINDEX);
-  return 1;
-}
-
 int l_dispatch_unknown_request(lua_State* L) {
-  return swap_hook(L, host(L).unknown_request);
+  return host(L).swap_hook(L, scheduler::hook::unknown_request);
 }
 
 int l_dispatch_unknown_response(lua_State* L) {
-  return swap_hook(L, host(L).unknown_response);
+  return host(L).swap_hook(L, scheduler::hook::unknown_response);
 }
 
 int debug_dispatched(lua_State* L, int status, lua_KContext ctx) {
@@ -1012,27 +974,22 @@ int l_endless(lua_State* L) {
 int l_memlimit(lua_State* L) {
   scheduler& s = host(L);
   const lua_Integer bytes = luaL_checkinteger(L, 1);
-  s.memlimit = bytes > 0 ? static_cast<std::size_t>(bytes) : 0;
-  s.memlimit_taken = true;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, s.module);
+  s.take_memlimit(bytes > 0 ? static_cast<std::size_t>(bytes) : 0);
+  s.push_module(L);
   lua_pushnil(L);
   lua_setfield(L, -2, "memlimit");
   return 0;
 }
 
 int l_info_func(lua_State* L) {
-  return swap_hook(L, host(L).info);
+  return host(L).swap_hook(L, scheduler::hook::info);
 }
 
 // skynet.core.callback(f [, forward])
 int l_callback(lua_State* L) {
   scheduler& s = host(L);
   luaL_checktype(L, 1, LUA_TFUNCTION);
-  if (s.callback != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, s.callback);
-  s.forward = lua_toboolean(L, 2) != 0;
-  s.native_callback = lua_tocfunction(L, 1) == dispatch_message;
-  lua_settop(L, 1);
-  s.callback = luaL_ref(L, LUA_REGISTRYINDEX);
+  s.set_callback(L, 1, lua_toboolean(L, 2) != 0);
   return 0;
 }
 
@@ -1196,7 +1153,7 @@ const constant ptypes[] = {
 };
 
 void load_extra(lua_State* L, scheduler& s) {
-  s.extra_loaded = true;
+  s.mark_extra_loaded();
   lua_getglobal(L, "require");
   lua_pushliteral(L, "skynet.extra");
   lua_call(L, 1, 0);
@@ -1215,7 +1172,7 @@ int lazy_index(lua_State* L) {
       std::lower_bound(std::begin(skynet_functions), end, key,
                        [](const luaL_Reg& r, const char* k) { return std::strcmp(r.name, k) < 0; });
   if (f != end && std::strcmp(f->name, key) == 0) {
-    if (f->func == l_memlimit && s.memlimit_taken) return 0;
+    if (f->func == l_memlimit && s.memlimit_taken()) return 0;
     lua_pushcfunction(L, f->func);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, -2);
@@ -1230,7 +1187,7 @@ int lazy_index(lua_State* L) {
     lua_rawset(L, 1);
     return 1;
   }
-  if (s.extra_loaded) return 0;
+  if (s.extra_loaded()) return 0;
   load_extra(L, s);
   lua_settop(L, 2);
   lua_rawget(L, 1);
@@ -1243,7 +1200,7 @@ int lazy_pairs(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   for (const luaL_Reg* f = std::begin(skynet_functions); f->name != nullptr; ++f) {
-    if (f->func == l_memlimit && s.memlimit_taken) continue;
+    if (f->func == l_memlimit && s.memlimit_taken()) continue;
     lua_getfield(L, 1, f->name);  // __index stores it
     lua_pop(L, 1);
   }
@@ -1251,7 +1208,7 @@ int lazy_pairs(lua_State* L) {
     lua_getfield(L, 1, c.name);
     lua_pop(L, 1);
   }
-  if (!s.extra_loaded) load_extra(L, s);
+  if (!s.extra_loaded()) load_extra(L, s);
   lua_getglobal(L, "next");
   lua_pushvalue(L, 1);
   lua_pushnil(L);
@@ -1312,7 +1269,7 @@ int open_skynet(lua_State* L) {
   lua_setfield(L, -2, "__pairs");
   lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
-  s.module = luaL_ref(L, LUA_REGISTRYINDEX);
+  s.set_module(luaL_ref(L, LUA_REGISTRYINDEX));
   return 1;
 }
 

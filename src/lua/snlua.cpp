@@ -238,8 +238,8 @@ void snlua::boot(context& self) {
     return;
   }
   lua_settop(L, 0);
-  if (scheduler_->memlimit != 0) {
-    limit_ = scheduler_->memlimit;
+  if (scheduler_->memlimit() != 0) {
+    limit_ = scheduler_->memlimit();
     self.log(fmt::format("Set memory limit to {:.2f} M",
                          static_cast<double>(limit_) / (1024.0 * 1024.0)));
   }
@@ -262,14 +262,14 @@ void snlua::dispatch(context& self, message& msg) {
     boot(self);
     return;
   }
-  if (!scheduler_ || scheduler_->callback == LUA_NOREF || scheduler_->exiting()) return;
+  if (!scheduler_ || scheduler_->callback() == LUA_NOREF || scheduler_->exiting()) return;
   lua_State* L = state_.get();
   scheduler_->set_active(L);
   const std::size_t size = msg.data.size();
   void* data = nullptr;
-  if (size != 0) data = scheduler_->forward ? msg.data.release_malloced() : msg.data.data();
+  if (size != 0) data = scheduler_->forwards() ? msg.data.release_malloced() : msg.data.data();
   int status = LUA_OK;
-  if (scheduler_->native_callback) {
+  if (scheduler_->native_callback()) {
     // skynet.start's dispatcher: the message goes over as one pointer, not five Lua values.
     if (scheduler_->needs_protection(static_cast<int>(msg.type), msg.session)) {
       incoming m{static_cast<int>(msg.type), data, size, msg.session, msg.source};
@@ -282,7 +282,7 @@ void snlua::dispatch(context& self, message& msg) {
     }
   } else {
     lua_pushcfunction(L, traceback_handler);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, scheduler_->callback);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, scheduler_->callback());
     lua_pushinteger(L, static_cast<lua_Integer>(msg.type));
     lua_pushlightuserdata(L, data);
     lua_pushinteger(L, static_cast<lua_Integer>(size));
@@ -311,7 +311,7 @@ void raise_signal(lua_State* L, lua_Debug* ar) {
   (void)ar;
   lua_sethook(L, nullptr, 0, 0);
   scheduler* s = scheduler::of(L);
-  luaL_error(L, "signal %d", s == nullptr ? 0 : s->pending_signal.load());
+  luaL_error(L, "signal %d", s == nullptr ? 0 : s->pending_signal());
 }
 
 }  // namespace
@@ -325,7 +325,7 @@ void snlua::signal(context& self, int number) {
                          static_cast<double>(used_.load(std::memory_order_relaxed)) / 1024.0));
     return;
   }
-  s->pending_signal.store(number);
+  s->raise_signal(number);
   lua_State* running = s->active();
   // lua_sethook may be called from another thread: it is how Lua's own interpreter stops
   // a script on SIGINT.
