@@ -8,7 +8,10 @@ namespace starling::lua::api {
 
 void push_address_text(lua_State* L, int index) {
   if (lua_type(L, index) == LUA_TNUMBER) {
-    lua_pushfstring(L, ":%s", fmt::format("{:08x}", lua_tointeger(L, index)).c_str());
+    char text[24];  // no std::string: lua_pushfstring may raise
+    const auto end = fmt::format_to_n(text, sizeof text - 1, ":{:08x}", lua_tointeger(L, index));
+    *end.out = '\0';
+    lua_pushstring(L, text);
   } else {
     luaL_tolstring(L, index, nullptr);
   }

@@ -294,14 +294,17 @@ local BINDINGS = {
     filter = plain(nil, "not a socket message", 20),
     pop = plain(nil),
     clear = plain(nil),
-    pack = plain("a packet"),
+    pack = { args = function() return "a packet" end, after = trash_block },
     tostring = { args = function() return netpack.pack("a packet") end },
   },
   ["skynet.cluster.core"] = {
     packrequest = plain(1, 1, "a request"),
     packpush = plain(1, 1, "a push"),
     packtrace = plain("tag"),
-    unpackrequest = plain((cluster.packrequest(1, 1, "a request")):sub(3)),
+    unpackrequest = { -- a message: (address, session, msg, sz), msg ours to free
+      args = function() return (cluster.packrequest(1, 1, "a request")):sub(3) end,
+      after = function(_, ok, _, _, msg) if ok and type(msg) == "userdata" then skynet.trash(msg) end end,
+    },
     packresponse = plain(1, true, "a response"),
     unpackresponse = plain((cluster.packresponse(1, true, "a response")):sub(3)),
     append = { args = function()
