@@ -58,7 +58,7 @@ class cxx_failure {
   }
 
  private:
-  char text_[256] = {};
+  char text_[256];  // set by note(): left uninitialised, the common path never reads it
   bool failed_ = false;
 };
 

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/node.hpp"
+#include "lua/protected.hpp"
 
 namespace starling::lua::api {
 
@@ -16,7 +17,7 @@ int l_fork(lua_State* L) {
   coroutine_info& co = s.take_coroutine(L);
   lua_checkstack(co.thread, n + 1);
   lua_xmove(L, co.thread, n);
-  s.fork(co);
+  native(L, [&] { s.fork(co); });
   push_thread(L, co.thread);
   return 1;
 }
@@ -41,7 +42,7 @@ int sleep_k(lua_State* L, int status, lua_KContext ctx) {
 
 // Suspends the running coroutine on `session` under `token` (stack index 1).
 int suspend_on(lua_State* L, scheduler& s, std::int32_t session, lua_KContext ctx) {
-  s.trace_event("sleep", L, 1);
+  native(L, [&] { s.trace_event("sleep", L, 1); });
   lua_rawgeti(L, LUA_REGISTRYINDEX, s.sleeping_ref());
   lua_pushvalue(L, 1);
   lua_pushinteger(L, session);
@@ -76,7 +77,7 @@ int l_sleep(lua_State* L) {
   if (!lua_isyieldable(L)) return luaL_error(L, "attempt to yield from outside a coroutine");
   check_token(L, s, 2);
   const std::int32_t session = s.new_session();
-  s.self().timeout(ticks, session);
+  native(L, [&] { s.self().timeout(ticks, session); });
   return suspend_on(L, s, session, 1);
 }
 
@@ -114,7 +115,7 @@ int l_timeout(lua_State* L) {
   luaL_checktype(L, 2, LUA_TFUNCTION);
   lua_settop(L, 2);
   const std::int32_t session = s.new_session();
-  s.self().timeout(ticks, session);
+  native(L, [&] { s.self().timeout(ticks, session); });
   coroutine_info& co = s.wait_with_new_coroutine(L, session, 0);
   if (s.traces_timeouts()) {
     lua_pushfstring(L, "TIMER %I+%I : ", static_cast<LUAI_UACINT>(s.self().owner().now()),
@@ -227,7 +228,7 @@ int l_tracelog(lua_State* L) {
     co = L;
     level = static_cast<int>(luaL_checkinteger(L, 3));
   }
-  s.trace_log(tag, text, co, level);
+  native(L, [&] { s.trace_log(tag, text, co, level); });
   return 0;
 }
 

@@ -104,9 +104,11 @@ int request(lua_State* L, scheduler& s, const address& to, int type, bool raw, l
     push_address_text(L, 1);
     return luaL_error(L, "call to invalid address %s", lua_tostring(L, -1));
   }
-  s.note_call(session, to.name == nullptr ? to.handle : 0,
-              to.name == nullptr ? std::string_view() : std::string_view(to.name, to.length),
-              deadline);
+  native(L, [&] {
+    s.note_call(session, to.name == nullptr ? to.handle : 0,
+                to.name == nullptr ? std::string_view() : std::string_view(to.name, to.length),
+                deadline);
+  });
   if (keep_top) {
     lua_replace(L, 1);
     lua_settop(L, 1);
@@ -139,7 +141,9 @@ int tracecall_k(lua_State* L, int status, lua_KContext ctx) {
   (void)status;
   (void)ctx;
   if (lua_toboolean(L, 2) == 0) return call_failed(L, 3);
-  host(L).trace_log(lua_tostring(L, 1), "tracecall end");
+  scheduler& s = host(L);
+  const char* tag = lua_tostring(L, 1);
+  native(L, [&] { s.trace_log(tag, "tracecall end"); });
   lua_settop(L, 4);
   return 2;
 }
@@ -218,13 +222,15 @@ int reply_with(lua_State* L, coroutine_info& co, bool packed) {
 
 // skynet.ret(msg, sz)
 int l_ret(lua_State* L) {
-  host(L).trace_event("response");
+  scheduler& s = host(L);
+  native(L, [&] { s.trace_event("response"); });
   return reply_with(L, owed_request(L, "No session"), false);
 }
 
 // skynet.retpack(...)
 int l_retpack(lua_State* L) {
-  host(L).trace_event("response");
+  scheduler& s = host(L);
+  native(L, [&] { s.trace_event("response"); });
   return reply_with(L, owed_request(L, "No session"), true);
 }
 
@@ -261,7 +267,7 @@ int response_call(lua_State* L) {
   }
   context& self = s.self();
   if (lua_toboolean(L, 1) == 0) {
-    (void)self.send(record->source, ptype::error, record->session, {});
+    native(L, [&] { (void)self.send(record->source, ptype::error, record->session, {}); });
     lua_pushboolean(L, 1);
     return 1;
   }

@@ -23,7 +23,9 @@ int l_localname(lua_State* L) {
   std::size_t length = 0;
   const char* name = luaL_checklstring(L, 1, &length);
   if (length < 2 || name[0] != '.') return 0;
-  const auto h = host(L).self().owner().find_name(std::string_view(name + 1, length - 1));
+  scheduler& s = host(L);
+  const auto h =
+      native(L, [&] { return s.self().owner().find_name(std::string_view(name + 1, length - 1)); });
   if (!h) return 0;
   lua_pushinteger(L, *h);
   return 1;

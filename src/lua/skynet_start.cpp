@@ -1,6 +1,7 @@
 #include "lua/skynet_api_internal.hpp"
 
 #include "lua/lua_seri.hpp"
+#include "lua/protected.hpp"
 #include "lua/skynet_api.hpp"
 
 namespace starling::lua::api {
@@ -43,7 +44,8 @@ int init_service_k(lua_State* L, int status, lua_KContext ctx) {
     return 0;
   }
   lua_pushfstring(L, "init service failed: %s", lua_tostring(L, -1));
-  s.self().log(lua_tostring(L, -1));
+  const char* text = lua_tostring(L, -1);
+  native(L, [&] { s.self().log(text); });
   tell_launcher(L, s, "ERROR");
   s.exit(L);
   lua_settop(L, 0);
@@ -72,7 +74,7 @@ int l_start(lua_State* L) {
   lua_pushcfunction(L, l_init_service);
   lua_insert(L, 1);
   const std::int32_t session = s.new_session();
-  s.self().timeout(0, session);
+  native(L, [&] { s.self().timeout(0, session); });
   s.set_starting(&s.wait_with_new_coroutine(L, session, 1));
   return 0;
 }
