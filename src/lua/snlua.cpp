@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include "core/node.hpp"
 #include "lua/cluster_core.hpp"
@@ -17,6 +19,7 @@
 #include "lua/memory.hpp"
 #include "lua/netpack.hpp"
 #include "lua/profile.hpp"
+#include "lua/protected.hpp"
 #include "lua/skynet_api.hpp"
 #include "lua/socketdriver.hpp"
 #include "lua/stdlibs.hpp"
@@ -30,16 +33,25 @@ constexpr const char* default_lua_cpath = "./luaclib/?.so";
 constexpr const char* default_luaservice = "./service/?.lua";
 constexpr const char* default_loader = "./lualib/loader.lua";
 
+// Pushes the environment's value of `key`, else `fallback` (nil when null).
+void push_env(lua_State* L, const environment& env, const char* key, const char* fallback) {
+  native(
+      L, [&] { return env.get(key); },
+      [&](lua_State* S, const std::optional<std::string>& value) {
+        if (value) {
+          lua_pushlstring(S, value->data(), value->size());
+        } else if (fallback != nullptr) {
+          lua_pushstring(S, fallback);
+        } else {
+          lua_pushnil(S);
+        }
+        return 1;
+      });
+}
+
 void set_global_from_env(lua_State* L, const environment& env, const char* key, const char* global,
                          const char* fallback) {
-  const auto value = env.get(key);
-  if (value) {
-    lua_pushlstring(L, value->data(), value->size());
-  } else if (fallback != nullptr) {
-    lua_pushstring(L, fallback);
-  } else {
-    lua_pushnil(L);
-  }
+  push_env(L, env, key, fallback);
   lua_setglobal(L, global);
 }
 
@@ -184,7 +196,7 @@ int snlua::boot_protected(lua_State* L) {
   lua_pushboolean(L, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");  // ignore LUA_PATH-style variables
   open_standard_libraries(L);
-  host->scheduler_ = std::make_unique<scheduler>(self, L);
+  native(L, [&] { host->scheduler_ = std::make_unique<scheduler>(self, L); });
   install_native_modules(L);
   install_timing_coroutines(L);
   install_code_cache(L);
@@ -194,8 +206,7 @@ int snlua::boot_protected(lua_State* L) {
   set_global_from_env(L, env, "preload", "LUA_PRELOAD", nullptr);
   lua_gc(L, LUA_GCGEN, 0, 0);
 
-  const auto configured = env.get("lualoader");
-  lua_pushstring(L, configured ? configured->c_str() : default_loader);
+  push_env(L, env, "lualoader", default_loader);
   const char* loader = lua_tostring(L, -1);
   lua_pushcfunction(L, traceback_handler);
   const int handler = lua_gettop(L);

@@ -695,7 +695,14 @@ int l_push(lua_State* L) {
   void* block = lua_touserdata(L, 3);
   const lua_Integer size = luaL_checkinteger(L, 4);
   if (block == nullptr || size < 0) return luaL_error(L, "Invalid socket data");
-  native(L, [&] { buffer.push(static_cast<char*>(block), static_cast<std::size_t>(size)); });
+  native(L, [&] {
+    try {
+      buffer.push(static_cast<char*>(block), static_cast<std::size_t>(size));
+    } catch (...) {
+      std::free(block);  // the buffer took the block, even when it could not keep it
+      throw;
+    }
+  });
   lua_pushinteger(L, static_cast<lua_Integer>(buffer.size()));
   return 1;
 }
