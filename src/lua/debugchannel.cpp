@@ -143,11 +143,11 @@ int l_create(lua_State* L) {
 int l_connect(lua_State* L) {
   const lua_Integer id = luaL_checkinteger(L, 1);
   const bool found = native(
-      L, [&] { return channel_table::instance().connect(id); },
-      [](lua_State* S, const std::shared_ptr<channel>& c) {
-        if (c == nullptr) return 0;
-        return push_channel(S, c);
-      }) != 0;
+                         L, [&] { return channel_table::instance().connect(id); },
+                         [](lua_State* S, const std::shared_ptr<channel>& c) {
+                           if (c == nullptr) return 0;
+                           return push_channel(S, c);
+                         }) != 0;
   if (!found) return luaL_error(L, "new channel failed");
   return 1;
 }

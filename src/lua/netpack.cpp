@@ -96,8 +96,9 @@ int filter_data(lua_State* L, socket_message& head) {
   if (queue == nullptr) {
     cxx_failure failure;
     if (protect(L, 0, new_queue, failure) < 0) {
+      // new_queue raises no C++ exception: the Lua error is on the stack top.
       std::free(std::exchange(head.buffer, nullptr));  // NOLINT(*-no-malloc)
-      return lua_error(L);  // new_queue raises no C++ exception
+      return lua_error(L);
     }
     lua_replace(L, 1);
     queue = queue_at(L, 1);

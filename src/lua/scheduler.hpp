@@ -339,16 +339,16 @@ class scheduler {
 
   int unknown_request_ = LUA_NOREF;
   int unknown_response_ = LUA_NOREF;
-  int info_ = LUA_NOREF;               // skynet.info_func
-  int init_queue_ = LUA_NOREF;         // skynet.init functions waiting for the start
-  bool started_ = false;               // the init functions ran: later ones run at once
-  bool memlimit_taken_ = false;        // skynet.memlimit removes itself once called
-  bool extra_loaded_ = false;          // lualib/skynet/extra.lua ran
-  bool trace_timeouts_ = false;        // skynet.trace_timeout
+  int info_ = LUA_NOREF;                // skynet.info_func
+  int init_queue_ = LUA_NOREF;          // skynet.init functions waiting for the start
+  bool started_ = false;                // the init functions ran: later ones run at once
+  bool memlimit_taken_ = false;         // skynet.memlimit removes itself once called
+  bool extra_loaded_ = false;           // lualib/skynet/extra.lua ran
+  bool trace_timeouts_ = false;         // skynet.trace_timeout
   coroutine_info* starting_ = nullptr;  // the start coroutine until its start function ends
-  int module_ = LUA_NOREF;             // the `skynet` table
-  std::size_t memlimit_ = 0;           // skynet.memlimit from the main chunk
-  int profile_records_ = LUA_NOREF;    // registry: thread -> its profile record (weak keys)
+  int module_ = LUA_NOREF;              // the `skynet` table
+  std::size_t memlimit_ = 0;            // skynet.memlimit from the main chunk
+  int profile_records_ = LUA_NOREF;     // registry: thread -> its profile record (weak keys)
   std::atomic<int> pending_signal_{0};
 
   void resume(coroutine_info& co, int nargs);

@@ -2,10 +2,9 @@
 // The pieces of `require "skynet"` / "skynet.core" shared by the files that implement them
 // (skynet_api.cpp holds the tables; see docs/LUA.md). Internal to src/lua.
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <lua.hpp>
-
 #include <string_view>
 #include <utility>
 

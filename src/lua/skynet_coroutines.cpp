@@ -1,9 +1,8 @@
-#include "lua/skynet_api_internal.hpp"
-
 #include <cstring>
 
 #include "core/node.hpp"
 #include "lua/protected.hpp"
+#include "lua/skynet_api_internal.hpp"
 
 namespace starling::lua::api {
 

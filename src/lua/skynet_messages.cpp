@@ -1,5 +1,3 @@
-#include "lua/skynet_api_internal.hpp"
-
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -8,6 +6,7 @@
 #include "core/node.hpp"
 #include "lua/lua_seri.hpp"
 #include "lua/protected.hpp"
+#include "lua/skynet_api_internal.hpp"
 
 // C++ parts run through lua::native (lua/protected.hpp). A message body is packed last, after
 // every check that raises, and goes straight to `post`, which moves it into native's work.

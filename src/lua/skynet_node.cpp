@@ -1,5 +1,3 @@
-#include "lua/skynet_api_internal.hpp"
-
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -9,6 +7,7 @@
 #include "core/command.hpp"
 #include "core/node.hpp"
 #include "lua/protected.hpp"
+#include "lua/skynet_api_internal.hpp"
 
 namespace starling::lua::api {
 
@@ -58,7 +57,8 @@ int push_text_or_nil(lua_State* L, const std::optional<Text>& text) {
 int l_getenv(lua_State* L) {
   const char* key = luaL_checkstring(L, 1);
   scheduler& s = host(L);
-  return native(L, [&] { return s.self().owner().env().get(key); }, push_text_or_nil<std::string>);
+  return native(
+      L, [&] { return s.self().owner().env().get(key); }, push_text_or_nil<std::string>);
 }
 
 int l_setenv(lua_State* L) {

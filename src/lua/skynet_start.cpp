@@ -1,8 +1,7 @@
-#include "lua/skynet_api_internal.hpp"
-
 #include "lua/lua_seri.hpp"
 #include "lua/protected.hpp"
 #include "lua/skynet_api.hpp"
+#include "lua/skynet_api_internal.hpp"
 
 namespace starling::lua::api {
 

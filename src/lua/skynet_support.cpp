@@ -1,8 +1,8 @@
-#include "lua/skynet_api_internal.hpp"
-
 #include <fmt/format.h>
 
 #include <string_view>
+
+#include "lua/skynet_api_internal.hpp"
 
 namespace starling::lua::api {
 
