@@ -68,18 +68,21 @@ template <class Body>
 struct protected_frame {
   Body* body;
   cxx_failure* failure;
-  int results;
 };
+
+// The frame of the protect() call being entered: run_protected takes it first thing, before
+// anything could enter another, so nested calls each find their own. Passing it this way
+// keeps the arguments where the body expects them (no extra value to push, then remove).
+inline thread_local void* entering = nullptr;
 
 template <class Body>
 int run_protected(lua_State* L) {
-  auto& frame = *static_cast<protected_frame<Body>*>(lua_touserdata(L, 1));
-  lua_remove(L, 1);
-  frame.results = 0;
+  auto& frame = *static_cast<protected_frame<Body>*>(entering);
+  int results = 0;
   // A Lua error in the body longjmps to the lua_pcall below, past this try block: the body's
   // own frames hold only trivial values, as the rule asks.
-  frame.failure->run([&] { frame.results = (*frame.body)(L); });
-  return frame.failure->failed() ? 0 : frame.results;
+  frame.failure->run([&] { results = (*frame.body)(L); });
+  return frame.failure->failed() ? 0 : results;
 }
 
 }  // namespace protection
@@ -92,16 +95,16 @@ int run_protected(lua_State* L) {
 template <class Body>
 int protect(lua_State* L, int nargs, Body&& body, cxx_failure& failure) {
   using plain = std::remove_reference_t<Body>;
-  if (lua_checkstack(L, 2) == 0) {
+  if (lua_checkstack(L, 1) == 0) {
     failure.note("stack overflow");
     return -1;
   }
   const int base = lua_gettop(L) - nargs;
-  protection::protected_frame<plain> frame{&body, &failure, 0};
+  protection::protected_frame<plain> frame{&body, &failure};
   lua_pushcfunction(L, protection::run_protected<plain>);
-  lua_pushlightuserdata(L, &frame);
-  lua_rotate(L, base + 1, 2);
-  if (lua_pcall(L, nargs + 1, LUA_MULTRET, 0) != LUA_OK) return -1;
+  lua_rotate(L, base + 1, 1);
+  protection::entering = &frame;
+  if (lua_pcall(L, nargs, LUA_MULTRET, 0) != LUA_OK) return -1;
   if (failure.failed()) return -1;
   return lua_gettop(L) - base;
 }
