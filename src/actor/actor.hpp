@@ -295,7 +295,6 @@ class actor : public service, private detail::task_owner {
   void resume(std::coroutine_handle<> waiter);
   /// Resumes the coroutines woken meanwhile, in wakeup order.
   void run_wakeups();
-  void settle(detail::pending_op* op);
   void on_response(message& msg);
   void on_error(message& msg);
   std::int32_t fresh_session();

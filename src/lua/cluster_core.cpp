@@ -12,12 +12,13 @@
 #include <type_traits>
 #include <utility>
 
+#include "lua/protected.hpp"
 #include "net/cluster_wire.hpp"
 
 // Lua errors longjmp (Debian's Lua is built as C), so no frame below may hold an object with a
 // destructor when one is raised. The codec's types are views, trivially destructible, which
 // these asserts keep true. A malloc'd message this module owns is released before any error
-// that could follow it: pushes that may fail for memory run under lua_pcall, the block is
+// that could follow it: pushes that may fail for memory run under lua::protect, the block is
 // freed whatever they did, and only then is the error raised again.
 
 namespace starling::lua {
@@ -101,21 +102,15 @@ void push_block(lua_State* L, const Frames& frames) {
   lua_pushboolean(L, frames.count() > 1 ? 1 : 0);
 }
 
-// Protected: (request_frames*, next session) -> block, size, split, next session.
-int push_request_block(lua_State* L) {
-  const auto& frames = *static_cast<const wire::request_frames*>(lua_touserdata(L, 1));
-  const lua_Integer next = lua_tointeger(L, 2);
-  lua_settop(L, 0);
+// Protected: block, size, split, next session.
+int push_request_block(lua_State* L, const wire::request_frames& frames, lua_Integer next) {
   push_block(L, frames);
   lua_pushinteger(L, next);
   return 4;
 }
 
-// Protected: (request_frames*, next session) -> request, next session[, pieces].
-int push_request(lua_State* L) {
-  const auto& frames = *static_cast<const wire::request_frames*>(lua_touserdata(L, 1));
-  const lua_Integer next = lua_tointeger(L, 2);
-  lua_settop(L, 0);
+// Protected: request, next session[, pieces].
+int push_request(lua_State* L, const wire::request_frames& frames, lua_Integer next) {
   push_frame(L, frames, 0);
   lua_pushinteger(L, next);
   if (frames.count() == 1) return 2;
@@ -136,7 +131,9 @@ lua_Integer integer_or_release(lua_State* L, int index, void* block) {
 
 // packrequest / packpush(addr, session, msg, sz | str) -> request, next session[, pieces];
 // `push` pushes the results, protected.
-int pack_request(lua_State* L, wire::request_kind kind, lua_CFunction push) {
+using request_pusher = int (*)(lua_State*, const wire::request_frames&, lua_Integer);
+
+int pack_request(lua_State* L, wire::request_kind kind, request_pusher push) {
   // A light userdata message is ours from here on (skynet frees it too): freed on every path.
   void* block = nullptr;
   std::span<const std::byte> payload;
@@ -183,14 +180,14 @@ int pack_request(lua_State* L, wire::request_kind kind, lua_CFunction push) {
     release(block);
     return luaL_error(L, "name is not a string, it's a %s", luaL_typename(L, 1));
   }
-  const int base = lua_gettop(L);
-  lua_pushcfunction(L, push);
-  lua_pushlightuserdata(L, &frames.value());
-  lua_pushinteger(L, wire::next_session(session));
-  const int status = lua_pcall(L, 2, LUA_MULTRET, 0);
+  const lua_Integer next = wire::next_session(session);
+  cxx_failure failure;
+  const int n = protect(
+      L, 0, [&](lua_State* S) { return push(S, frames.value(), next); }, failure);
   release(block);
-  if (status != LUA_OK) return lua_error(L);
-  return lua_gettop(L) - base;
+  if (n >= 0) return n;
+  if (failure.failed()) failure.raise(L);
+  return lua_error(L);
 }
 
 int packrequest(lua_State* L) {
@@ -354,13 +351,6 @@ int unpackresponse(lua_State* L) {
   return 4;
 }
 
-// Protected: (block, size) -> the bytes as a string.
-int push_bytes(lua_State* L) {
-  const auto* data = static_cast<const char*>(lua_touserdata(L, 1));
-  lua_pushlstring(L, data, static_cast<std::size_t>(lua_tointeger(L, 2)));
-  return 1;
-}
-
 // append(tbl, msg, sz): tbl[#tbl+1] = the bytes of msg as a string, and msg is freed (in every
 // case, errors included). append(tbl, nil, v) appends v itself (the announced total).
 int append(lua_State* L) {
@@ -381,12 +371,16 @@ int append(lua_State* L) {
     release(block);
     return luaL_argerror(L, 3, "invalid size");
   }
-  lua_pushcfunction(L, push_bytes);
-  lua_pushlightuserdata(L, block);
-  lua_pushinteger(L, size);
-  const int status = lua_pcall(L, 2, 1, 0);
+  cxx_failure failure;
+  const int n = protect(
+      L, 0,
+      [&](lua_State* S) {
+        lua_pushlstring(S, static_cast<const char*>(block), static_cast<std::size_t>(size));
+        return 1;
+      },
+      failure);
   release(block);
-  if (status != LUA_OK) return lua_error(L);
+  if (n < 0) return lua_error(L);  // pushing raises no C++ exception
   lua_seti(L, 1, next);
   return 0;
 }

@@ -3,8 +3,11 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 #include <unordered_map>
+
+#include "lua/protected.hpp"
 
 namespace starling::lua {
 
@@ -33,9 +36,14 @@ cache_mode mode_of(lua_State* L) {
   return mode;
 }
 
-int append_dump(lua_State* L, const void* bytes, std::size_t size, void* out) {
+// lua_Writer: a nonzero result stops lua_dump (an exception must not cross its C frames).
+int append_dump(lua_State* L, const void* bytes, std::size_t size, void* out) noexcept {
   (void)L;
-  static_cast<std::string*>(out)->append(static_cast<const char*>(bytes), size);
+  try {
+    static_cast<std::string*>(out)->append(static_cast<const char*>(bytes), size);
+  } catch (const std::bad_alloc&) {
+    return 1;
+  }
   return 0;
 }
 
@@ -114,10 +122,11 @@ int search_lua(lua_State* L) {
 }
 
 int l_clear(lua_State* L) {
-  (void)L;
-  shared_cache& c = cache();
-  const std::lock_guard lock(c.mutex);
-  c.bytecode.clear();
+  native(L, [] {
+    shared_cache& c = cache();
+    const std::lock_guard lock(c.mutex);
+    c.bytecode.clear();
+  });
   return 0;
 }
 
@@ -137,23 +146,29 @@ int l_mode(lua_State* L) {
 int load_file_cached(lua_State* L, const char* filename, const char* mode) {
   const cache_mode m = mode_of(L);
   if (m != cache_mode::off) {
-    bool hit = false;
-    int status = LUA_OK;
+    constexpr int missed = -1;
+    int status = missed;
+    cxx_failure failure;
     {
-      const bytecode_ptr bytes = lookup(filename);
+      bytecode_ptr bytes;
+      failure.run([&] { bytes = lookup(filename); });
       if (bytes) {
-        hit = true;
         chunk_reader reader{bytes.get()};
-        // Loading never longjmps out of lua_load: errors come back as a status.
+        // lua_load raises nothing (errors, memory included, come back as its status), so the
+        // shared bytes may be held across it.
         status = lua_load(L, read_chunk, &reader, filename, "b");
       }
     }
-    if (hit) return status;
+    if (failure.failed()) failure.raise(L);
+    if (status != missed) return status;
   }
   const int status = luaL_loadfilex(L, filename, mode);
   if (status != LUA_OK || m != cache_mode::on) return status;
-  std::string bytes;
-  if (lua_dump(L, append_dump, &bytes, 0) == 0) store(filename, std::move(bytes));
+  // lua_dump allocates nothing from Lua: it may run inside native's work.
+  native(L, [&] {
+    std::string bytes;
+    if (lua_dump(L, append_dump, &bytes, 0) == 0) store(filename, std::move(bytes));
+  });
   return status;
 }
 

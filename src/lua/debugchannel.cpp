@@ -4,9 +4,11 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
+#include "lua/protected.hpp"
 #include "lua/scheduler.hpp"
 
 namespace starling::lua {
@@ -66,23 +68,32 @@ channel& checked_channel(lua_State* L) {
 
 int l_read(lua_State* L) {
   channel& c = checked_channel(L);
-  std::string line;
-  {
-    const std::lock_guard guard(c.lock);
-    if (c.lines.empty()) return 0;
-    line = std::move(c.lines.front());
-    c.lines.pop_front();
-  }
-  lua_pushlstring(L, line.data(), line.size());
-  return 1;
+  return native(
+      L,
+      [&] {
+        std::optional<std::string> line;
+        const std::lock_guard guard(c.lock);
+        if (!c.lines.empty()) {
+          line = std::move(c.lines.front());
+          c.lines.pop_front();
+        }
+        return line;
+      },
+      [](lua_State* S, const std::optional<std::string>& line) {
+        if (!line) return 0;
+        lua_pushlstring(S, line->data(), line->size());
+        return 1;
+      });
 }
 
 int l_write(lua_State* L) {
   channel& c = checked_channel(L);
   std::size_t size = 0;
   const char* text = luaL_checklstring(L, 2, &size);
-  const std::lock_guard guard(c.lock);
-  c.lines.emplace_back(text, size);
+  native(L, [&] {
+    const std::lock_guard guard(c.lock);
+    c.lines.emplace_back(text, size);
+  });
   return 0;
 }
 
@@ -92,7 +103,8 @@ int l_gc(lua_State* L) {
   return 0;
 }
 
-void push_channel(lua_State* L, std::shared_ptr<channel> c) {
+// Pushes a userdata that holds a reference to `c` (under native's protected push).
+int push_channel(lua_State* L, const std::shared_ptr<channel>& c) {
   void* memory = lua_newuserdatauv(L, sizeof(channel_box), 0);
   // The metatable first: if building it raises (out of memory), nothing is constructed yet
   // that its __gc would have to destroy.
@@ -104,21 +116,39 @@ void push_channel(lua_State* L, std::shared_ptr<channel> c) {
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
-  std::construct_at(static_cast<channel_box*>(memory), std::move(c));
+  std::construct_at(static_cast<channel_box*>(memory), c);
+  return 1;
 }
 
+struct new_channel {
+  std::shared_ptr<channel> c;
+  lua_Integer id = 0;
+};
+
 int l_create(lua_State* L) {
-  auto c = std::make_shared<channel>();
-  const lua_Integer id = channel_table::instance().add(c);
-  push_channel(L, std::move(c));
-  lua_pushinteger(L, id);
-  return 2;
+  return native(
+      L,
+      [] {
+        new_channel n{std::make_shared<channel>()};
+        n.id = channel_table::instance().add(n.c);
+        return n;
+      },
+      [](lua_State* S, const new_channel& n) {
+        push_channel(S, n.c);
+        lua_pushinteger(S, n.id);
+        return 2;
+      });
 }
 
 int l_connect(lua_State* L) {
-  std::shared_ptr<channel> c = channel_table::instance().connect(luaL_checkinteger(L, 1));
-  if (c == nullptr) return luaL_error(L, "new channel failed");
-  push_channel(L, std::move(c));
+  const lua_Integer id = luaL_checkinteger(L, 1);
+  const bool found = native(
+                         L, [&] { return channel_table::instance().connect(id); },
+                         [](lua_State* S, const std::shared_ptr<channel>& c) {
+                           if (c == nullptr) return 0;
+                           return push_channel(S, c);
+                         }) != 0;
+  if (!found) return luaL_error(L, "new channel failed");
   return 1;
 }
 

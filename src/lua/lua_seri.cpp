@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "base/payload.hpp"
+#include "lua/protected.hpp"
 #include "seri/error.hpp"
 #include "seri/format.hpp"
 #include "seri/reader.hpp"
@@ -17,17 +18,12 @@
 
 // Errors and the two unwinding mechanisms
 // ---------------------------------------
-// Debian's Lua is built as C: lua_error longjmps, and a longjmp must never skip a C++ frame
-// that holds an object with a non-trivial destructor (the writer owns a malloc'd buffer).
-//
-// Packing: the writer lives on the C stack of a small frame (run_packer) that calls the
-// real work through lua_pcall. lua_pcall always returns, so the writer is always destroyed
-// normally; only afterwards does the entry point re-raise the error with lua_error, from a
-// frame with nothing left to destroy. Inside the protected call, Lua errors (from __pairs,
-// from memory) may longjmp over the walking frames: they hold only trivial locals. C++
-// exceptions (from the writer, or our own error texts) are caught at the protected
-// function's boundary and turned into Lua errors once the catch block is left (never
-// longjmp out of a catch block: the exception object would leak).
+// Debian's Lua is built as C: lua_error longjmps (lua/protected.hpp states the rule). Packing
+// owns a writer (a malloc'd buffer) while it walks tables, which may run __pairs and fail: the
+// writer lives in run_packer's frame and the walk runs under lua::protect, so the writer is
+// always destroyed normally and the error raised again afterwards. Inside, Lua errors may
+// longjmp over the walking frames: they hold only trivial locals. C++ exceptions (from the
+// writer, or our own error texts) become Lua errors at the protected call's boundary.
 //
 // Unpacking never throws C++ exceptions: it reads the bytes itself, raises errors with
 // lua_error directly, and keeps its state (the open-table frames) in trivial locals and a
@@ -139,56 +135,34 @@ void pack_value(lua_State* L, seri::writer& w, int index, int depth) {
 
 enum class result_kind { pointer, string };
 
-// Protected body: stack is (writer, result kind, values...). Pushes the result.
-int pack_protected(lua_State* L) {
-  auto* w = static_cast<seri::writer*>(lua_touserdata(L, 1));
-  const auto kind = static_cast<result_kind>(lua_tointeger(L, 2));
+// Protected body (lua::protect): the values to pack are the stack. Pushes the result.
+int pack_body(lua_State* L, seri::writer& w, result_kind kind) {
   const int top = lua_gettop(L);
-  void* block = nullptr;
+  for (int i = 1; i <= top; ++i)
+    pack_value(L, w, i, 0);
+  if (kind == result_kind::string) {
+    const auto bytes = w.bytes();
+    lua_pushlstring(L, reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    return 1;
+  }
   std::size_t size = 0;
-  bool failed = false;
-  char message[256];
-  try {
-    for (int i = 3; i <= top; ++i)
-      pack_value(L, *w, i, 0);
-    if (kind == result_kind::pointer) {
-      payload bytes = w->finish();
-      size = bytes.size();
-      block = bytes.release_malloced();
-    }
-  } catch (const std::exception& e) {
-    failed = true;
-    std::strncpy(message, e.what(), sizeof message - 1);
-    message[sizeof message - 1] = '\0';
+  void* block = nullptr;
+  {
+    payload bytes = w.finish();
+    size = bytes.size();
+    block = bytes.release_malloced();
   }
-  if (failed) {
-    // Returned, not raised: the entry point raises it with luaL_error, like skynet does,
-    // so it carries the Lua caller's position exactly as skynet's message would.
-    lua_pushboolean(L, 0);
-    lua_pushstring(L, message);
-    return 2;
-  }
-  if (kind == result_kind::pointer) {
-    // Neither push allocates, so the block cannot leak between here and the caller.
-    lua_pushlightuserdata(L, block);
-    lua_pushinteger(L, static_cast<lua_Integer>(size));
-    return 2;
-  }
-  const auto bytes = w->bytes();
-  lua_pushlstring(L, reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  return 1;
+  // Neither push allocates, so the block cannot leak between here and the caller.
+  lua_pushlightuserdata(L, block);
+  lua_pushinteger(L, static_cast<lua_Integer>(size));
+  return 2;
 }
 
-// Owns the writer across the protected call; returns lua_pcall's status with the results
-// (or the error object) at the bottom of the stack.
-int run_packer(lua_State* L, result_kind kind) {
+// Owns the writer across the protected call; returns protect's count of results (-1: failed).
+int run_packer(lua_State* L, result_kind kind, cxx_failure& failure) {
   seri::writer w;
-  const int n = lua_gettop(L);
-  lua_pushcfunction(L, pack_protected);
-  lua_pushlightuserdata(L, &w);
-  lua_pushinteger(L, static_cast<lua_Integer>(kind));
-  lua_rotate(L, 1, 3);
-  return lua_pcall(L, n + 2, LUA_MULTRET, 0);
+  return protect(
+      L, lua_gettop(L), [&](lua_State* S) { return pack_body(S, w, kind); }, failure);
 }
 
 // ---- unpacking -----------------------------------------------------------------
@@ -383,9 +357,12 @@ namespace {
 
 // Runs the packer and raises its error, if any, from this frame (nothing left to destroy).
 int pack_entry(lua_State* L, result_kind kind) {
-  if (run_packer(L, kind) != LUA_OK) return lua_error(L);  // from Lua code: unchanged
-  if (lua_type(L, 1) == LUA_TBOOLEAN) return luaL_error(L, "%s", lua_tostring(L, 2));
-  return lua_gettop(L);
+  cxx_failure failure;
+  const int n = run_packer(L, kind, failure);
+  if (n >= 0) return n;
+  // Our own texts get the Lua caller's position, as skynet's luaL_error gives them.
+  if (failure.failed()) failure.raise(L);
+  return lua_error(L);  // from Lua code: unchanged
 }
 
 }  // namespace
@@ -496,12 +473,21 @@ bool all_plain(lua_State* L, int first, int last) {
   return true;
 }
 
-// Nothing here can raise a Lua error, so the writer is never skipped by a longjmp.
+// Nothing here can raise a Lua error, so the writer is never skipped by a longjmp; a C++
+// exception (out of memory) is raised once the writer is gone.
 payload pack_plain(lua_State* L, int first, int last) {
-  seri::writer w;
-  for (int i = first; i <= last; ++i)
-    pack_value(L, w, i, 0);
-  return w.finish();
+  cxx_failure failure;
+  {
+    payload out;
+    failure.run([&] {
+      seri::writer w;
+      for (int i = first; i <= last; ++i)
+        pack_value(L, w, i, 0);
+      out = w.finish();
+    });
+    if (!failure.failed()) return out;
+  }
+  failure.raise(L);
 }
 
 // Tables may run __pairs and fail: go through the protected packer. Trivial locals only.

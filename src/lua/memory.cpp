@@ -2,7 +2,11 @@
 
 #include <malloc.h>
 
+#include <utility>
+#include <vector>
+
 #include "core/node.hpp"
+#include "lua/protected.hpp"
 #include "lua/scheduler.hpp"
 
 namespace starling::lua {
@@ -36,23 +40,36 @@ usage sum(node& runtime) {
 }
 
 int l_info(lua_State* L) {
-  lua_newtable(L);
-  each_service(node_of(L), [&](handle_t h, const service& s) {
-    if (const std::size_t bytes = s.memory_in_use(); bytes != 0) {
-      lua_pushinteger(L, static_cast<lua_Integer>(bytes));
-      lua_rawseti(L, -2, static_cast<lua_Integer>(h));
-    }
-  });
-  return 1;
+  node& runtime = node_of(L);
+  using in_use = std::vector<std::pair<handle_t, std::size_t>>;
+  return native(
+      L,
+      [&] {
+        in_use all;
+        each_service(runtime, [&](handle_t h, const service& s) {
+          if (const std::size_t bytes = s.memory_in_use(); bytes != 0) all.emplace_back(h, bytes);
+        });
+        return all;
+      },
+      [](lua_State* S, const in_use& all) {
+        lua_createtable(S, 0, static_cast<int>(all.size()));
+        for (const auto& [h, bytes] : all) {
+          lua_pushinteger(S, static_cast<lua_Integer>(bytes));
+          lua_rawseti(S, -2, static_cast<lua_Integer>(h));
+        }
+        return 1;
+      });
 }
 
 int l_total(lua_State* L) {
-  lua_pushinteger(L, static_cast<lua_Integer>(sum(node_of(L)).bytes));
+  node& runtime = node_of(L);
+  lua_pushinteger(L, static_cast<lua_Integer>(native(L, [&] { return sum(runtime); }).bytes));
   return 1;
 }
 
 int l_block(lua_State* L) {
-  lua_pushinteger(L, static_cast<lua_Integer>(sum(node_of(L)).blocks));
+  node& runtime = node_of(L);
+  lua_pushinteger(L, static_cast<lua_Integer>(native(L, [&] { return sum(runtime); }).blocks));
   return 1;
 }
 

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/socket_message.hpp"
+#include "lua/protected.hpp"
 #include "net/netpack.hpp"
 
 namespace starling::lua {
@@ -40,7 +41,7 @@ net::frame_queue* queue_at(lua_State* L, int index) {
   return slot->has_value() ? &**slot : nullptr;
 }
 
-// Pushes a new queue (run under lua_pcall by filter, which owns a buffer meanwhile).
+// Pushes a new queue (run under lua::protect by filter, which owns a buffer meanwhile).
 int new_queue(lua_State* L) {
   auto* slot =
       std::construct_at(static_cast<queue_slot*>(lua_newuserdatauv(L, sizeof(queue_slot), 0)));
@@ -93,8 +94,9 @@ data_outcome feed(net::frame_queue& queue, socket_message& head) noexcept {
 int filter_data(lua_State* L, socket_message& head) {
   net::frame_queue* queue = queue_at(L, 1);
   if (queue == nullptr) {
-    lua_pushcfunction(L, new_queue);
-    if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+    cxx_failure failure;
+    if (protect(L, 0, new_queue, failure) < 0) {
+      // new_queue raises no C++ exception: the Lua error is on the stack top.
       std::free(std::exchange(head.buffer, nullptr));  // NOLINT(*-no-malloc)
       return lua_error(L);
     }
@@ -243,8 +245,17 @@ int to_string(lua_State* L) {
     return 1;
   }
   luaL_argcheck(L, size >= 0, 2, "invalid size");
-  lua_pushlstring(L, static_cast<const char*>(block), static_cast<std::size_t>(size));
+  // The block is freed whether the string could be made or not.
+  cxx_failure failure;
+  const int n = protect(
+      L, 0,
+      [&](lua_State* S) {
+        lua_pushlstring(S, static_cast<const char*>(block), static_cast<std::size_t>(size));
+        return 1;
+      },
+      failure);
   std::free(block);  // NOLINT(*-no-malloc)
+  if (n < 0) return lua_error(L);
   return 1;
 }
 

@@ -24,7 +24,7 @@ scheduler& host(lua_State* L) {
 // Pushes the table of records and `co`; returns the table's stack index.
 int push_key(lua_State* L, const scheduler& s, lua_State* co) {
   luaL_checkstack(L, 3, nullptr);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, s.profile_records);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, s.profile_records());
   const int table = lua_gettop(L);
   if (co == L) {
     lua_pushthread(L);
@@ -38,7 +38,7 @@ int push_key(lua_State* L, const scheduler& s, lua_State* co) {
 
 // The record of `co` (kept alive by the table), or null.
 record* find(lua_State* L, const scheduler& s, lua_State* co) {
-  if (s.profile_records == LUA_NOREF) return nullptr;
+  if (s.profile_records() == LUA_NOREF) return nullptr;
   const int table = push_key(L, s, co);
   lua_rawget(L, table);
   auto* r = static_cast<record*>(lua_touserdata(L, -1));
@@ -77,20 +77,12 @@ int l_start(lua_State* L) {
   scheduler& s = host(L);
   lua_State* co = target(L);
   if (find(L, s, co) != nullptr) return luaL_error(L, "Thread %p start profile more than once", co);
-  if (s.profile_records == LUA_NOREF) {
-    lua_createtable(L, 0, 4);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");  // a coroutine that is collected needs no stop
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    s.profile_records = luaL_ref(L, LUA_REGISTRYINDEX);
-  }
+  s.start_profiling(L);
   const int table = push_key(L, s, co);
   auto* r = static_cast<record*>(lua_newuserdatauv(L, sizeof(record), 0));
   *r = record{thread_cpu_ns(), 0, active(L, co)};
   lua_rawset(L, table);
   lua_pop(L, 1);
-  s.profiling = true;
   return 0;
 }
 
@@ -122,12 +114,12 @@ lua_CFunction library_resume(lua_State* L) {
 int timed_resume(lua_State* L) {
   scheduler* s = scheduler::of(L);
   lua_State* co = lua_tothread(L, 1);
-  const bool profiling = s != nullptr && s->profiling;
+  const bool profiling = s != nullptr && s->profiling();
   const bool timed = profiling && co != nullptr && resumable(co);
   if (timed) profile_enter(L, co);
   const int results = library_resume(L)(L);
   // profile.start may have run inside co for the first time in this service.
-  if (timed || (!profiling && s != nullptr && s->profiling)) profile_leave(L, co);
+  if (timed || (!profiling && s != nullptr && s->profiling())) profile_leave(L, co);
   return results;
 }
 

@@ -11,6 +11,8 @@
 #include "core/socket_message.hpp"
 #include "lua/lua_seri.hpp"
 #include "lua/profile.hpp"
+#include "lua/protected.hpp"
+#include "lua/skynet_api.hpp"
 
 namespace starling::lua {
 
@@ -53,6 +55,96 @@ scheduler::scheduler(context& self, lua_State* main)
 }
 
 scheduler::~scheduler() = default;
+
+// ---- the message callback, the start, hooks, profiling ------------------------------------
+
+void scheduler::set_callback(lua_State* L, int index, bool forward) {
+  index = lua_absindex(L, index);
+  const bool native = lua_tocfunction(L, index) == dispatch_message;
+  lua_pushvalue(L, index);
+  const int ref = luaL_ref(L, LUA_REGISTRYINDEX);  // may raise: the old callback stays
+  if (callback_ != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, callback_);
+  callback_ = ref;
+  forward_ = forward;
+  native_callback_ = native;
+}
+
+void scheduler::queue_init(lua_State* L, int index) {
+  index = lua_absindex(L, index);
+  if (init_queue_ == LUA_NOREF) {
+    lua_newtable(L);
+    init_queue_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, init_queue_);
+  lua_pushvalue(L, index);
+  lua_rawseti(L, -2, static_cast<lua_Integer>(lua_rawlen(L, -2)) + 1);
+  lua_pop(L, 1);
+}
+
+bool scheduler::push_init(lua_State* L, lua_Integer i) {
+  if (init_queue_ == LUA_NOREF) return false;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, init_queue_);
+  if (lua_rawgeti(L, -1, i) != LUA_TFUNCTION) {
+    lua_pop(L, 2);
+    return false;
+  }
+  lua_remove(L, -2);
+  return true;
+}
+
+void scheduler::inits_done(lua_State* L) {
+  if (init_queue_ != LUA_NOREF) {
+    luaL_unref(L, LUA_REGISTRYINDEX, init_queue_);
+    init_queue_ = LUA_NOREF;
+  }
+  started_ = true;
+}
+
+int& scheduler::hook_ref(hook which) noexcept {
+  switch (which) {
+    case hook::unknown_request:
+      return unknown_request_;
+    case hook::unknown_response:
+      return unknown_response_;
+    case hook::info:
+      break;
+  }
+  return info_;
+}
+
+int scheduler::swap_hook(lua_State* L, hook which) {
+  int& ref = hook_ref(which);
+  if (lua_isnone(L, 1)) {
+    if (ref == LUA_NOREF) return 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    return 1;
+  }
+  if (ref == LUA_NOREF) {
+    lua_pushnil(L);
+  } else {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  }
+  int next = LUA_NOREF;
+  if (!lua_isnil(L, 1)) {
+    lua_pushvalue(L, 1);
+    next = luaL_ref(L, LUA_REGISTRYINDEX);  // may raise: the old hook stays
+  }
+  if (ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, ref);
+  ref = next;
+  return 1;
+}
+
+void scheduler::start_profiling(lua_State* L) {
+  if (profile_records_ == LUA_NOREF) {
+    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");  // a coroutine that is collected needs no stop
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    profile_records_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  profiling_ = true;
+}
 
 scheduler* scheduler::of(lua_State* L) noexcept {
   coroutine_info* info = extra_space(L);
@@ -223,26 +315,36 @@ std::int32_t scheduler::new_session() {
   }
 }
 
-coroutine_info& scheduler::take_coroutine() {
+coroutine_info& scheduler::take_coroutine(lua_State* L) {
   if (!pool_.empty()) {
     coroutine_info* co = pool_.back();
     pool_.pop_back();
-    co->in_pool = false;
+    co->state = co_state::fresh;
     return *co;
   }
-  auto info = std::make_unique<coroutine_info>();
+  // The Lua side first, raising on L (the caller's protection, not the main state's, which
+  // may have none): the record exists only once nothing can raise any more.
+  lua_State* thread = lua_newthread(L);
+  const int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  coroutine_info* info = nullptr;
+  cxx_failure failure;
+  failure.run([&] {
+    coroutines_.push_back(std::make_unique<coroutine_info>());
+    info = coroutines_.back().get();
+  });
+  if (failure.failed()) {
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    failure.raise(L);
+  }
   info->owner = this;
-  lua_State* L = main_;
-  info->thread = lua_newthread(L);
-  info->ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  extra_space(info->thread) = info.get();
-  coroutines_.push_back(std::move(info));
-  return *coroutines_.back();
+  info->thread = thread;
+  info->ref = ref;
+  extra_space(thread) = info;
+  return *info;
 }
 
 void scheduler::release(coroutine_info& co) {
-  co.has_request = false;
-  co.has_source = false;
+  co.request = request_state::none;
   co.session = 0;
   co.source = 0;
   co.protocol = -1;
@@ -251,29 +353,26 @@ void scheduler::release(coroutine_info& co) {
   co.watch_name.clear();
   co.calling = false;
   clear_deadline(co);
-  co.started = false;
-  co.in_forks = false;
   co.trace = trace_mode::unset;
   co.trace_tag.clear();
   if (co.timer_origin != LUA_NOREF) {
     luaL_unref(main_, LUA_REGISTRYINDEX, co.timer_origin);
     co.timer_origin = LUA_NOREF;
   }
-  if (profiling) profile_forget(main_, co.thread);  // the thread serves someone else next
+  if (profiling_) profile_forget(main_, co.thread);  // the thread serves someone else next
   if (lua_gethook(co.thread) != nullptr) lua_sethook(co.thread, nullptr, 0, 0);  // a debugger's
-  co.paused = false;
   if (lua_gettop(co.thread) != 0) lua_settop(co.thread, 0);
-  co.in_pool = true;
+  co.state = co_state::pooled;
   pool_.push_back(&co);
 }
 
 void scheduler::fork(coroutine_info& co) {
-  co.in_forks = true;
+  co.state = co_state::forked;
   forks_.push_back(&co);
 }
 
 coroutine_info& scheduler::wait_with_new_coroutine(lua_State* L, std::int32_t session, int nargs) {
-  coroutine_info& co = take_coroutine();
+  coroutine_info& co = take_coroutine(L);
   lua_checkstack(co.thread, nargs + 1);
   lua_xmove(L, co.thread, nargs + 1);
   co.waiting = session;
@@ -310,7 +409,8 @@ void scheduler::end_woken_wait(std::int32_t session) {
 coroutine_info* scheduler::find_waiting(lua_State* L, int index) {
   if (lua_type(L, index) == LUA_TTHREAD) {
     coroutine_info* info = extra_space(lua_tothread(L, index));
-    if (info == nullptr || info == &main_info_ || info->owner != this || info->in_pool) {
+    if (info == nullptr || info == &main_info_ || info->owner != this ||
+        info->state == co_state::pooled) {
       return nullptr;
     }
     return info;
@@ -330,12 +430,12 @@ coroutine_info* scheduler::find_waiting(lua_State* L, int index) {
 }
 
 void scheduler::kill_coroutine(coroutine_info& co) {
-  if (co.in_forks) {
+  if (co.state == co_state::forked) {
     forks_.erase(std::find(forks_.begin(), forks_.end(), &co));
     release(co);
     return;
   }
-  if (co.has_request && co.session > 0) {
+  if (co.owes_reply() && co.session > 0) {
     (void)self_.send(co.source, ptype::error, co.session, {});
   }
   if (co.waiting != 0) {
@@ -385,7 +485,7 @@ void scheduler::describe_tasks(lua_State* L) {
                       static_cast<int>(session));
       lua_replace(L, -3);
       lua_pop(L, 1);
-      if (trace_timeouts && co->timer_origin != LUA_NOREF) {
+      if (trace_timeouts_ && co->timer_origin != LUA_NOREF) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, co->timer_origin);
       } else {
         luaL_traceback(L, co->thread, nullptr, 0);
@@ -420,28 +520,29 @@ void scheduler::push_waiting_session(lua_State* L, int index) {
 // not be under a protected call of its own (needs_protection). False if `job` raised.
 template <class Job>
 bool scheduler::protect(Job& job) {
-  lua_pushcfunction(main_, [](lua_State* L) -> int {
-    (*static_cast<Job*>(lua_touserdata(L, 1)))(L);
-    return 0;
-  });
-  lua_pushlightuserdata(main_, &job);
-  if (lua_pcall(main_, 1, 0, 0) == LUA_OK) return true;
-  lua_pop(main_, 1);
+  cxx_failure failure;
+  const int n = lua::protect(
+      main_, 0,
+      [&](lua_State* L) {
+        job(L);
+        return 0;
+      },
+      failure);
+  if (n >= 0) return true;
+  if (!failure.failed()) lua_pop(main_, 1);
   return false;
 }
 
 void scheduler::resume(coroutine_info& co, int nargs) {
-  co.started = true;
-  co.in_forks = false;
-  co.paused = false;
+  co.state = co_state::started;
   int results = 0;
   lua_State* previous = active();
   coroutine_info* outer = running_;
   running_ = &co;
   set_active(co.thread);
-  if (profiling) profile_enter(main_, co.thread);
+  if (profiling_) profile_enter(main_, co.thread);
   const int status = lua_resume(co.thread, nullptr, nargs, &results);
-  if (profiling) profile_leave(main_, co.thread);
+  if (profiling_) profile_leave(main_, co.thread);
   set_active(previous);
   running_ = outer;
   if (status == LUA_OK) {
@@ -454,7 +555,7 @@ void scheduler::resume(coroutine_info& co, int nargs) {
   }
   lua_State* t = co.thread;
   if (results == 0) {  // a debug hook's yield (skynet.coroutine); the debugger resumes it
-    co.paused = true;
+    co.state = co_state::paused;
     return;
   }
   // A string only: lua_tostring would turn a number into a new string, unprotected.
@@ -500,7 +601,7 @@ void scheduler::resume(coroutine_info& co, int nargs) {
 }
 
 void scheduler::finished(coroutine_info& co) {
-  if (co.has_request && co.session != 0) forgot_response(co);
+  if (co.owes_reply() && co.session != 0) forgot_response(co);
   if (co.trace == trace_mode::on) trace_log(co.trace_tag, "end");
   release(co);
 }
@@ -518,7 +619,7 @@ void scheduler::failed(coroutine_info& co, int status) {
     failures_.emplace_back(lua_tostring(L, -1));
   };
   if (!protect(describe)) failures_.emplace_back("not enough memory");
-  if (co.has_request && co.session != 0) {
+  if (co.owes_reply() && co.session != 0) {
     if (co.trace == trace_mode::on) trace_log(co.trace_tag, "error");
     (void)self_.send(co.source, ptype::error, co.session, {});
   }
@@ -632,7 +733,6 @@ void scheduler::run_forks() {
   while (!forks_.empty() && !exiting_) {
     coroutine_info* co = forks_.front();
     forks_.pop_front();
-    co->in_forks = false;
     resume(*co, lua_gettop(co->thread) - 1);
     drain();
   }
@@ -654,7 +754,7 @@ void scheduler::forgot_response(coroutine_info& co) {
 // ---- messages ------------------------------------------------------------------------------
 
 bool scheduler::needs_protection(int type, std::int32_t session) noexcept {
-  if (dispatch_hook_ != LUA_NOREF || profiling) return true;
+  if (dispatch_hook_ != LUA_NOREF || profiling_) return true;
   if (type == static_cast<int>(ptype::response)) return waiting_.find(session) == nullptr;
   const protocol* p = find_protocol(type);
   return p == nullptr || p->dispatch == LUA_NOREF || p->trace != trace_mode::unset ||
@@ -693,8 +793,7 @@ int scheduler::start_request(lua_State* L) {
   const int n = co.owner->unpack_with(L, *r.proto, r.data, r.size, 1);
   co.session = r.session;
   co.source = r.source;
-  co.has_request = true;
-  co.has_source = true;
+  co.request = request_state::owed;
   lua_callk(L, n + 2, 0, 0, request_done);
   return 0;
 }
@@ -719,13 +818,13 @@ void scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t s
       if (!deadlines_.empty() && expire_call(session)) {
         drain();
       } else {
-        unknown(L, unknown_response, "Response message", type, data, size, session, source);
+        unknown(L, unknown_response_, "Response message", type, data, size, session, source);
       }
     } else if (co != &break_marker_) {
       co->waiting = 0;
       clear_deadline(*co);
       lua_State* t = co->thread;
-      if (!co->started) {
+      if (co->state == co_state::fresh || co->state == co_state::forked) {
         if (co->timer_origin != LUA_NOREF) {  // its timer fired: task shows the coroutine now
           luaL_unref(L, LUA_REGISTRYINDEX, co->timer_origin);
           co->timer_origin = LUA_NOREF;
@@ -754,11 +853,11 @@ void scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t s
         if (session != 0) {
           (void)self_.send(source, ptype::error, session, {});
         } else {
-          unknown(L, unknown_request, "Unknown request", type, data, size, session, source);
+          unknown(L, unknown_request_, "Unknown request", type, data, size, session, source);
         }
       }
     } else {
-      coroutine_info& co = take_coroutine();
+      coroutine_info& co = take_coroutine(L);
       co.protocol = type;
       if (p->trace != trace_mode::unset || !trace_sources_.empty()) request_trace(co, *p, source);
       const request_start start{p, data, size, session, source};
@@ -792,7 +891,7 @@ void scheduler::run_dispatch_hook(lua_State* L) {
 
 bool scheduler::resume_paused(lua_State* thread) {
   coroutine_info* co = extra_space(thread);
-  if (co == nullptr || co->owner != this || !co->paused) return false;
+  if (co == nullptr || co->owner != this || co->state != co_state::paused) return false;
   resume(*co, 0);
   drain();
   return true;
@@ -912,7 +1011,7 @@ void scheduler::error_from(lua_State* L, handle_t source, std::int32_t session) 
 void scheduler::term(lua_State* L, int address) {
   address = lua_absindex(L, address);
   coroutine_info& caller = current(L);
-  caller.has_request = false;
+  caller.consume_request();
   if (lua_type(L, address) == LUA_TNUMBER) {
     error_from(L, static_cast<handle_t>(lua_tointeger(L, address)), 0);
     return;
@@ -969,9 +1068,9 @@ void scheduler::exit(lua_State* L) {
   }
   // 3. Every request being served fails.
   for (const auto& co : coroutines_) {
-    if (!co->in_pool && co->has_request && co->session != 0) {
+    if (co->state != co_state::pooled && co->owes_reply() && co->session != 0) {
       (void)self_.send(co->source, ptype::error, co->session, {});
-      co->has_request = false;
+      co->consume_request();
     }
   }
   // 4. and 6. Coroutines waiting for something are closed; callees learn we are gone.

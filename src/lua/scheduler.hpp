@@ -33,6 +33,22 @@ class scheduler;
 /// forced off) or a string; a protocol's `trace` field is nil, false or true.
 enum class trace_mode : std::uint8_t { unset, off, on };
 
+/// Where a managed coroutine is in its life.
+enum class co_state : std::uint8_t {
+  fresh,    // taken from the pool (or new): its function goes on its stack, not resumed yet
+  forked,   // queued by skynet.fork, not resumed yet
+  started,  // resumed at least once since its function was pushed
+  paused,   // started, and a debug hook suspended it (it yielded nothing)
+  pooled,   // back in the pool, serving nothing
+};
+
+/// The request a coroutine serves (skynet.context).
+enum class request_state : std::uint8_t {
+  none,      // none: a fork, a timeout, the start function, the main thread
+  answered,  // its reply went (ret / response consumed it): the source is still known
+  owed,      // the requester waits for a reply
+};
+
 /// A coroutine the scheduler runs (a handler, fork, timeout or the start function). Every
 /// Lua thread's extra space points at one of these: managed threads at their own, the main
 /// thread and user coroutines at the scheduler's `main` record (which serves no request).
@@ -41,11 +57,11 @@ struct coroutine_info {
   lua_State* thread = nullptr;
   int ref = LUA_NOREF;  // anchors the thread in the registry
 
-  // The request it serves (skynet.context): `has_request` drops when ret/response consume it.
+  // The request it serves (skynet.context).
   std::int32_t session = 0;
   handle_t source = 0;
-  bool has_request = false;
-  bool has_source = false;
+  request_state request = request_state::none;
+  co_state state = co_state::fresh;
   int protocol = -1;  // the protocol whose dispatch runs here (for "Maybe forgot response")
 
   // What it waits for: a session, and for a call the callee "as given to call".
@@ -57,14 +73,16 @@ struct coroutine_info {
   // A call's deadline: the session of the timer that fails it (0: none), and its length.
   std::int32_t deadline = 0;
   std::int64_t deadline_ticks = 0;
-  bool started = false;   // resumed at least once since its function was pushed
-  bool in_forks = false;  // queued by fork, not started
-  bool in_pool = false;
-  bool paused = false;  // a debug hook suspended it (it yielded nothing)
 
   trace_mode trace = trace_mode::unset;  // `on`: trace_tag is its tag
   std::string trace_tag;
   int timer_origin = LUA_NOREF;  // skynet.trace_timeout: where its timer was created
+
+  [[nodiscard]] bool owes_reply() const noexcept { return request == request_state::owed; }
+  /// ret / response / ignoreret / term: the request is no longer owed a reply.
+  void consume_request() noexcept {
+    if (request == request_state::owed) request = request_state::answered;
+  }
 };
 
 /// One registered protocol (skynet.register_protocol).
@@ -105,15 +123,13 @@ class scheduler {
   // What every message reads comes first, on as few cache lines as possible: a message to a
   // service whose state has left the caches misses once per line it touches (the ring of
   // 10,000 services in docs/PERFORMANCE.md).
- public:
-  // The message callback: skynet.dispatch_message (skynet.start) or skynet.core.callback's.
-  int callback = LUA_NOREF;
-  bool forward = false;          // the callback keeps the message buffers
-  bool native_callback = false;  // the callback is skynet.dispatch_message (skynet.start)
-  // skynet.profile was started once: every resume then times the coroutines it profiles.
-  bool profiling = false;
-
  private:
+  // The message callback: skynet.dispatch_message (skynet.start) or skynet.core.callback's.
+  int callback_ = LUA_NOREF;
+  bool forward_ = false;          // the callback keeps the message buffers
+  bool native_callback_ = false;  // the callback is skynet.dispatch_message (skynet.start)
+  // skynet.profile was started once: every resume then times the coroutines it profiles.
+  bool profiling_ = false;
   bool exiting_ = false;
   int dispatch_hook_ = LUA_NOREF;
   context& self_;
@@ -143,6 +159,47 @@ class scheduler {
   [[nodiscard]] context& self() const noexcept { return self_; }
   [[nodiscard]] lua_State* main_state() const noexcept { return main_; }
 
+  // ---- the message callback ----------------------------------------------------------------
+
+  /// Makes the function at `index` the callback of every message (skynet.start installs
+  /// skynet.dispatch_message; skynet.core.callback any function). With `forward`, the callback
+  /// keeps the message buffers.
+  void set_callback(lua_State* L, int index, bool forward);
+  /// The callback's registry reference, or LUA_NOREF before one is set.
+  [[nodiscard]] int callback() const noexcept { return callback_; }
+  [[nodiscard]] bool forwards() const noexcept { return forward_; }
+  /// The callback is skynet.dispatch_message: the host passes a message as one pointer.
+  [[nodiscard]] bool native_callback() const noexcept { return native_callback_; }
+
+  // ---- the start (skynet.init, skynet.start) ----------------------------------------------
+
+  /// Queues the function at `index` to run before the start function.
+  void queue_init(lua_State* L, int index);
+  /// Pushes the `i`-th queued init function (from 1); false, with nothing pushed, past the last.
+  bool push_init(lua_State* L, lua_Integer i);
+  /// The init functions ran: later ones run at once (started()).
+  void inits_done(lua_State* L);
+  [[nodiscard]] bool started() const noexcept { return started_; }
+  /// The start coroutine until its start function ends (skynet.task "init"), or null.
+  [[nodiscard]] coroutine_info* starting() const noexcept { return starting_; }
+  void set_starting(coroutine_info* co) noexcept { starting_ = co; }
+
+  // ---- the `skynet` table -----------------------------------------------------------------
+
+  void set_module(int ref) noexcept { module_ = ref; }
+  void push_module(lua_State* L) const { lua_rawgeti(L, LUA_REGISTRYINDEX, module_); }
+  /// lualib/skynet/extra.lua ran (it is loaded once, on first use).
+  [[nodiscard]] bool extra_loaded() const noexcept { return extra_loaded_; }
+  void mark_extra_loaded() noexcept { extra_loaded_ = true; }
+  /// skynet.memlimit: the limit the host applies after the main chunk (0: none). The function
+  /// removes itself once called.
+  void take_memlimit(std::size_t bytes) noexcept {
+    memlimit_ = bytes;
+    memlimit_taken_ = true;
+  }
+  [[nodiscard]] std::size_t memlimit() const noexcept { return memlimit_; }
+  [[nodiscard]] bool memlimit_taken() const noexcept { return memlimit_taken_; }
+
   // ---- protocols -------------------------------------------------------------------------
 
   /// Registers `class` at stack index `index` (skynet.register_protocol); raises on misuse.
@@ -166,8 +223,9 @@ class scheduler {
 
   /// A fresh session that no pending call, sleep or wait uses (safe after wrap-around).
   std::int32_t new_session();
-  /// A pooled coroutine; its function and arguments go on its stack next.
-  coroutine_info& take_coroutine();
+  /// A pooled coroutine; its function and arguments go on its stack next. Raises on `L` (out
+  /// of memory) when it must make one.
+  coroutine_info& take_coroutine(lua_State* L);
   /// Queues `co` (function and arguments already on its stack) to run after this message.
   void fork(coroutine_info& co);
   /// Waits for `session` with a fresh coroutine running the function (and its `nargs`
@@ -228,8 +286,9 @@ class scheduler {
     return active_.load(std::memory_order_acquire);
   }
   void set_active(lua_State* L) noexcept { active_.store(L, std::memory_order_release); }
-  /// The number a pending SIGNAL raises as `signal <n>`.
-  std::atomic<int> pending_signal{0};
+  /// SIGNAL from any thread: the number the active thread then raises as `signal <n>`.
+  void raise_signal(int number) noexcept { pending_signal_.store(number); }
+  [[nodiscard]] int pending_signal() const noexcept { return pending_signal_.load(); }
 
   /// Sends `data` as a reply of type `type` to the request recorded in `co`.
   bool reply(const coroutine_info& co, ptype type, payload data);
@@ -250,7 +309,19 @@ class scheduler {
   }
   /// skynet.trace(info) for `co`: the `TRACE` line, then a new tag unless forced off.
   void start_trace(coroutine_info& co, const char* info);
-  bool trace_timeouts = false;  // skynet.trace_timeout
+  /// skynet.trace_timeout: timers remember where they were created.
+  void set_trace_timeouts(bool on) noexcept { trace_timeouts_ = on; }
+  [[nodiscard]] bool traces_timeouts() const noexcept { return trace_timeouts_; }
+
+  // ---- skynet.profile ------------------------------------------------------------------------
+
+  /// The registry table thread -> profile record (weak keys), or LUA_NOREF before the first
+  /// skynet.profile.start.
+  [[nodiscard]] int profile_records() const noexcept { return profile_records_; }
+  /// Makes the table of profile records if needed; from then on every resume times the
+  /// coroutines it profiles.
+  void start_profiling(lua_State* L);
+  [[nodiscard]] bool profiling() const noexcept { return profiling_; }
 
   // ---- response closures --------------------------------------------------------------------
 
@@ -261,19 +332,28 @@ class scheduler {
 
   // ---- hooks kept as Lua values --------------------------------------------------------------
 
-  int unknown_request = LUA_NOREF;
-  int unknown_response = LUA_NOREF;
-  int init_queue = LUA_NOREF;          // skynet.init functions waiting for the start
-  bool started = false;                // the init functions ran: later ones run at once
-  coroutine_info* starting = nullptr;  // the start coroutine until its start function ends
-  int info = LUA_NOREF;                // skynet.info_func
-  int module = LUA_NOREF;              // the `skynet` table
-  std::size_t memlimit = 0;            // skynet.memlimit from the main chunk
-  bool memlimit_taken = false;         // skynet.memlimit removes itself once called
-  bool extra_loaded = false;           // lualib/skynet/extra.lua ran
-  int profile_records = LUA_NOREF;     // registry: thread -> its profile record (weak keys)
+  enum class hook { unknown_request, unknown_response, info };
+  /// Sets the hook to the value at index 1 (nil clears it) and pushes the previous one; with
+  /// no argument only pushes the current one. Returns the number of values pushed.
+  int swap_hook(lua_State* L, hook which);
 
  private:
+  int& hook_ref(hook which) noexcept;
+
+  int unknown_request_ = LUA_NOREF;
+  int unknown_response_ = LUA_NOREF;
+  int info_ = LUA_NOREF;                // skynet.info_func
+  int init_queue_ = LUA_NOREF;          // skynet.init functions waiting for the start
+  bool started_ = false;                // the init functions ran: later ones run at once
+  bool memlimit_taken_ = false;         // skynet.memlimit removes itself once called
+  bool extra_loaded_ = false;           // lualib/skynet/extra.lua ran
+  bool trace_timeouts_ = false;         // skynet.trace_timeout
+  coroutine_info* starting_ = nullptr;  // the start coroutine until its start function ends
+  int module_ = LUA_NOREF;              // the `skynet` table
+  std::size_t memlimit_ = 0;            // skynet.memlimit from the main chunk
+  int profile_records_ = LUA_NOREF;     // registry: thread -> its profile record (weak keys)
+  std::atomic<int> pending_signal_{0};
+
   void resume(coroutine_info& co, int nargs);
   static int start_request(lua_State* L);
   template <class Job>

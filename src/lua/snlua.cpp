@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include "core/node.hpp"
 #include "lua/cluster_core.hpp"
@@ -17,6 +19,7 @@
 #include "lua/memory.hpp"
 #include "lua/netpack.hpp"
 #include "lua/profile.hpp"
+#include "lua/protected.hpp"
 #include "lua/skynet_api.hpp"
 #include "lua/socketdriver.hpp"
 #include "lua/stdlibs.hpp"
@@ -30,22 +33,31 @@ constexpr const char* default_lua_cpath = "./luaclib/?.so";
 constexpr const char* default_luaservice = "./service/?.lua";
 constexpr const char* default_loader = "./lualib/loader.lua";
 
+// Pushes the environment's value of `key`, else `fallback` (nil when null).
+void push_env(lua_State* L, const environment& env, const char* key, const char* fallback) {
+  native(
+      L, [&] { return env.get(key); },
+      [&](lua_State* S, const std::optional<std::string>& value) {
+        if (value) {
+          lua_pushlstring(S, value->data(), value->size());
+        } else if (fallback != nullptr) {
+          lua_pushstring(S, fallback);
+        } else {
+          lua_pushnil(S);
+        }
+        return 1;
+      });
+}
+
 void set_global_from_env(lua_State* L, const environment& env, const char* key, const char* global,
                          const char* fallback) {
-  const auto value = env.get(key);
-  if (value) {
-    lua_pushlstring(L, value->data(), value->size());
-  } else if (fallback != nullptr) {
-    lua_pushstring(L, fallback);
-  } else {
-    lua_pushnil(L);
-  }
+  push_env(L, env, key, fallback);
   lua_setglobal(L, global);
 }
 
 // The modules built into the binary, found by name instead of being put in every state's
 // package.preload: that table stays empty unless Lua code fills it.
-constexpr luaL_Reg native_modules[] = {
+constexpr luaL_Reg builtin_modules[] = {
     {"skynet", open_skynet},
     {"skynet.cluster.core", open_cluster_core},
     {"skynet.codecache", open_codecache},
@@ -68,7 +80,7 @@ int search_preload(lua_State* L) {
   lua_pushvalue(L, 1);
   lua_call(L, 1, 2);
   if (lua_isfunction(L, -2)) return 2;
-  for (const luaL_Reg& m : native_modules) {
+  for (const luaL_Reg& m : builtin_modules) {
     if (std::strcmp(m.name, name) == 0) {
       lua_pushcfunction(L, m.func);
       lua_pushliteral(L, ":preload:");
@@ -114,6 +126,14 @@ int search_unreadable(lua_State* L) {
   lua_concat(L, found);
   return 1;
 }
+
+}  // namespace
+
+std::span<const luaL_Reg> native_modules() noexcept {
+  return builtin_modules;
+}
+
+namespace {
 
 void install_native_modules(lua_State* L) {
   lua_getglobal(L, "package");
@@ -176,7 +196,7 @@ int snlua::boot_protected(lua_State* L) {
   lua_pushboolean(L, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");  // ignore LUA_PATH-style variables
   open_standard_libraries(L);
-  host->scheduler_ = std::make_unique<scheduler>(self, L);
+  native(L, [&] { host->scheduler_ = std::make_unique<scheduler>(self, L); });
   install_native_modules(L);
   install_timing_coroutines(L);
   install_code_cache(L);
@@ -186,8 +206,7 @@ int snlua::boot_protected(lua_State* L) {
   set_global_from_env(L, env, "preload", "LUA_PRELOAD", nullptr);
   lua_gc(L, LUA_GCGEN, 0, 0);
 
-  const auto configured = env.get("lualoader");
-  lua_pushstring(L, configured ? configured->c_str() : default_loader);
+  push_env(L, env, "lualoader", default_loader);
   const char* loader = lua_tostring(L, -1);
   lua_pushcfunction(L, traceback_handler);
   const int handler = lua_gettop(L);
@@ -230,8 +249,8 @@ void snlua::boot(context& self) {
     return;
   }
   lua_settop(L, 0);
-  if (scheduler_->memlimit != 0) {
-    limit_ = scheduler_->memlimit;
+  if (scheduler_->memlimit() != 0) {
+    limit_ = scheduler_->memlimit();
     self.log(fmt::format("Set memory limit to {:.2f} M",
                          static_cast<double>(limit_) / (1024.0 * 1024.0)));
   }
@@ -254,14 +273,14 @@ void snlua::dispatch(context& self, message& msg) {
     boot(self);
     return;
   }
-  if (!scheduler_ || scheduler_->callback == LUA_NOREF || scheduler_->exiting()) return;
+  if (!scheduler_ || scheduler_->callback() == LUA_NOREF || scheduler_->exiting()) return;
   lua_State* L = state_.get();
   scheduler_->set_active(L);
   const std::size_t size = msg.data.size();
   void* data = nullptr;
-  if (size != 0) data = scheduler_->forward ? msg.data.release_malloced() : msg.data.data();
+  if (size != 0) data = scheduler_->forwards() ? msg.data.release_malloced() : msg.data.data();
   int status = LUA_OK;
-  if (scheduler_->native_callback) {
+  if (scheduler_->native_callback()) {
     // skynet.start's dispatcher: the message goes over as one pointer, not five Lua values.
     if (scheduler_->needs_protection(static_cast<int>(msg.type), msg.session)) {
       incoming m{static_cast<int>(msg.type), data, size, msg.session, msg.source};
@@ -274,7 +293,7 @@ void snlua::dispatch(context& self, message& msg) {
     }
   } else {
     lua_pushcfunction(L, traceback_handler);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, scheduler_->callback);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, scheduler_->callback());
     lua_pushinteger(L, static_cast<lua_Integer>(msg.type));
     lua_pushlightuserdata(L, data);
     lua_pushinteger(L, static_cast<lua_Integer>(size));
@@ -303,7 +322,7 @@ void raise_signal(lua_State* L, lua_Debug* ar) {
   (void)ar;
   lua_sethook(L, nullptr, 0, 0);
   scheduler* s = scheduler::of(L);
-  luaL_error(L, "signal %d", s == nullptr ? 0 : s->pending_signal.load());
+  luaL_error(L, "signal %d", s == nullptr ? 0 : s->pending_signal());
 }
 
 }  // namespace
@@ -317,7 +336,7 @@ void snlua::signal(context& self, int number) {
                          static_cast<double>(used_.load(std::memory_order_relaxed)) / 1024.0));
     return;
   }
-  s->pending_signal.store(number);
+  s->raise_signal(number);
   lua_State* running = s->active();
   // lua_sethook may be called from another thread: it is how Lua's own interpreter stops
   // a script on SIGINT.

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <lua.hpp>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,10 @@
 #include "lua/small_heap.hpp"
 
 namespace starling::lua {
+
+/// The modules built into the binary that `require` finds by name (skynet, skynet.core, ...):
+/// tests/lua/bindings_test.cpp holds every one of them to the memory-limit test.
+std::span<const luaL_Reg> native_modules() noexcept;
 
 class snlua final : public service {
  public:

@@ -2,25 +2,22 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
-#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/node.hpp"
 #include "core/socket_message.hpp"
+#include "lua/protected.hpp"
 #include "lua/scheduler.hpp"
+#include "lua/socket_buffer.hpp"
 #include "net/socket_server.hpp"
 
-// Functions that raise Lua errors do so before any C++ object with a destructor is alive in
-// their frame (a raise is a longjmp): payloads and strings live in inner scopes or helpers.
+// Every C++ part runs through lua::native (lua/protected.hpp): no Lua error skips a destructor.
 
 namespace starling::lua {
 
@@ -101,14 +98,23 @@ void check_endpoint(lua_State* L, int index, endpoint& out, bool port_required) 
 
 // ---- outgoing bytes --------------------------------------------------------------------------
 
-// A string (copied), a table of strings (joined), a light userdata with a size (adopted: the
-// socket thread frees it) or a full userdata (copied, optionally only its first `size` bytes).
-payload check_bytes(lua_State* L, int index) {
+// Outgoing bytes as checked from the arguments: plain values only, so that every check that
+// raises is over before the payload exists. A string (copied), a table of strings (joined), a
+// light userdata with a size (adopted: the socket thread frees it) or a full userdata (copied,
+// optionally only its first `size` bytes).
+struct bytes_arg {
+  enum class kind { copy, join, adopt } how = kind::copy;
+  const void* data = nullptr;
+  std::size_t size = 0;  // the total, for a join
+  int index = 0;         // the table, for a join
+};
+
+bytes_arg check_bytes(lua_State* L, int index) {
   switch (lua_type(L, index)) {
     case LUA_TSTRING: {
       std::size_t size = 0;
       const char* bytes = lua_tolstring(L, index, &size);
-      return payload::copy_of(std::string_view(bytes, size));
+      return {bytes_arg::kind::copy, bytes, size, index};
     }
     case LUA_TTABLE: {
       const lua_Integer count = static_cast<lua_Integer>(lua_rawlen(L, index));
@@ -121,34 +127,60 @@ payload check_bytes(lua_State* L, int index) {
         total += lua_rawlen(L, -1);
         lua_pop(L, 1);
       }
-      payload joined(total);
-      std::size_t at = 0;
-      for (lua_Integer i = 1; i <= count; ++i) {
-        lua_rawgeti(L, index, i);
-        std::size_t size = 0;
-        const char* bytes = lua_tolstring(L, -1, &size);
-        if (size != 0) std::memcpy(joined.data() + at, bytes, size);
-        at += size;
-        lua_pop(L, 1);
-      }
-      return joined;
+      return {bytes_arg::kind::join, nullptr, total, lua_absindex(L, index)};
     }
     case LUA_TLIGHTUSERDATA: {
       const lua_Integer size = luaL_optinteger(L, index + 1, -1);
       if (size < 0) luaL_error(L, "Invalid buffer: a light userdata needs a size");
-      return payload::adopt_malloced(lua_touserdata(L, index), static_cast<std::size_t>(size));
+      return {bytes_arg::kind::adopt, lua_touserdata(L, index), static_cast<std::size_t>(size),
+              index};
     }
     case LUA_TUSERDATA: {
       const auto whole = static_cast<lua_Integer>(lua_rawlen(L, index));
       const lua_Integer size = luaL_optinteger(L, index + 1, whole);
       if (size < 0 || size > whole) luaL_error(L, "Invalid buffer size %d", static_cast<int>(size));
-      return payload::copy_of(std::string_view(static_cast<const char*>(lua_touserdata(L, index)),
-                                               static_cast<std::size_t>(size)));
+      return {bytes_arg::kind::copy, lua_touserdata(L, index), static_cast<std::size_t>(size),
+              index};
     }
     default:
       luaL_error(L, "Invalid buffer type %s", luaL_typename(L, index));
       return {};
   }
+}
+
+// The payload of checked bytes, for native's work: raw reads of strings checked already,
+// nothing that raises.
+payload take_bytes(lua_State* L, const bytes_arg& b) {
+  switch (b.how) {
+    case bytes_arg::kind::copy:
+      return payload::copy_of(std::string_view(static_cast<const char*>(b.data), b.size));
+    case bytes_arg::kind::adopt:
+      return payload::adopt_malloced(const_cast<void*>(b.data), b.size);
+    case bytes_arg::kind::join:
+      break;
+  }
+  payload joined(b.size);
+  std::size_t at = 0;
+  const auto count = static_cast<lua_Integer>(lua_rawlen(L, b.index));
+  for (lua_Integer i = 1; i <= count; ++i) {
+    lua_rawgeti(L, b.index, i);
+    std::size_t size = 0;
+    const char* bytes = lua_tolstring(L, -1, &size);
+    if (size != 0 && at + size <= b.size) std::memcpy(joined.data() + at, bytes, size);
+    at += size;
+    lua_pop(L, 1);
+  }
+  return joined;
+}
+
+int push_boolean(lua_State* L, bool value) {
+  lua_pushboolean(L, value ? 1 : 0);
+  return 1;
+}
+
+int push_id(lua_State* L, std::int32_t id) {
+  lua_pushinteger(L, id);
+  return 1;
 }
 
 // ---- requests --------------------------------------------------------------------------------
@@ -157,104 +189,94 @@ int l_connect(lua_State* L) {
   endpoint to;
   check_endpoint(L, 1, to, true);
   if (to.port == 0) return luaL_error(L, "Invalid port");
-  const std::int32_t id = server(L).connect(self(L), to.host, to.port);
+  net::socket_server& sockets = server(L);
+  const handle_t owner = self(L);
+  const std::int32_t id = native(L, [&] { return sockets.connect(owner, to.host, to.port); });
   if (id < 0) return luaL_error(L, "Connect %s %d failed", to.host, to.port);
-  lua_pushinteger(L, id);
-  return 1;
+  return push_id(L, id);
 }
 
 // Pushes "Listen error: <host>:<port>: <why>" (skynet says only "Listen error"). `error` is
 // errno after the failed listen, which socket, bind and listen leave; a name that does not
 // resolve is asked again for the resolver's own text (errno means nothing then).
-void push_listen_failure(lua_State* L, const endpoint& at, int error) {
+struct listen_failure {
   char why[256] = "failed";
-  {
-    const char* host = at.host[0] == '\0' ? "0.0.0.0" : at.host;
-    std::string failure;
-    if (net::socket_server::resolve(host, &failure).empty()) {
-      if (failure.empty()) failure = "cannot resolve the address";
-      std::snprintf(why, sizeof why, "%s", failure.c_str());
-    } else if (error != 0) {
-      std::snprintf(why, sizeof why, "%s", std::strerror(error));
-    }
+};
+
+listen_failure explain_listen_failure(const endpoint& at, int error) {
+  listen_failure out;
+  const char* host = at.host[0] == '\0' ? "0.0.0.0" : at.host;
+  std::string failure;
+  if (net::socket_server::resolve(host, &failure).empty()) {
+    if (failure.empty()) failure = "cannot resolve the address";
+    std::snprintf(out.why, sizeof out.why, "%s", failure.c_str());
+  } else if (error != 0) {
+    std::snprintf(out.why, sizeof out.why, "%s", std::strerror(error));
   }
-  lua_pushfstring(L, "Listen error: %s:%d: %s", at.host, at.port, why);
+  return out;
 }
 
 int l_listen(lua_State* L) {
   endpoint at;
   check_endpoint(L, 1, at, true);
   const int backlog = static_cast<int>(luaL_optinteger(L, 3, default_backlog));
-  errno = 0;
-  const std::int32_t id = server(L).listen(self(L), at.host, at.port, backlog);
-  if (id < 0) {
+  net::socket_server& sockets = server(L);
+  const handle_t owner = self(L);
+  const auto [id, failure] = native(L, [&] {
+    errno = 0;
+    const std::int32_t r = sockets.listen(owner, at.host, at.port, backlog);
     const int error = errno;
-    push_listen_failure(L, at, error);
-    return lua_error(L);
-  }
-  lua_pushinteger(L, id);
-  return 1;
+    return std::pair{r, r < 0 ? explain_listen_failure(at, error) : listen_failure{}};
+  });
+  if (id >= 0) return push_id(L, id);
+  return luaL_error(L, "Listen error: %s:%d: %s", at.host, at.port, failure.why);
 }
 
 int l_bind(lua_State* L) {
   const int fd = static_cast<int>(luaL_checkinteger(L, 1));
-  const std::int32_t id = server(L).bind(self(L), fd);
+  net::socket_server& sockets = server(L);
+  const handle_t owner = self(L);
+  const std::int32_t id = native(L, [&] { return sockets.bind(owner, fd); });
   if (id < 0) return luaL_error(L, "Bind error");
-  lua_pushinteger(L, id);
-  return 1;
+  return push_id(L, id);
 }
 
-int l_close(lua_State* L) {
-  server(L).close(self(L), check_id(L, 1));
-  return 0;
-}
-
-int l_shutdown(lua_State* L) {
-  server(L).shutdown(self(L), check_id(L, 1));
-  return 0;
-}
-
-int l_start(lua_State* L) {
-  server(L).start(self(L), check_id(L, 1));
-  return 0;
-}
-
-int l_pause(lua_State* L) {
-  server(L).pause(self(L), check_id(L, 1));
+// close, shutdown, start, pause: a request about one socket of the calling service.
+template <void (net::socket_server::*verb)(handle_t, std::int32_t)>
+int l_request(lua_State* L) {
+  const std::int32_t id = check_id(L, 1);
+  net::socket_server& sockets = server(L);
+  const handle_t owner = self(L);
+  native(L, [&] { (sockets.*verb)(owner, id); });
   return 0;
 }
 
 int l_nodelay(lua_State* L) {
-  server(L).nodelay(check_id(L, 1));
+  const std::int32_t id = check_id(L, 1);
+  net::socket_server& sockets = server(L);
+  native(L, [&] { sockets.nodelay(id); });
   return 0;
 }
 
 // sink(id, service): Starling's; reading `id` also pauses while `service`'s mailbox is long.
 int l_sink(lua_State* L) {
-  server(L).set_sink(check_id(L, 1), static_cast<handle_t>(luaL_checkinteger(L, 2)));
+  const std::int32_t id = check_id(L, 1);
+  const auto sink = static_cast<handle_t>(luaL_checkinteger(L, 2));
+  net::socket_server& sockets = server(L);
+  native(L, [&] { sockets.set_sink(id, sink); });
   return 0;
 }
 
+template <bool low_priority>
 int l_send(lua_State* L) {
   const std::int32_t id = check_id(L, 1);
-  bool sent = false;
-  {
-    payload bytes = check_bytes(L, 2);
-    sent = server(L).send(id, std::move(bytes));
-  }
-  lua_pushboolean(L, sent ? 1 : 0);
-  return 1;
-}
-
-int l_lsend(lua_State* L) {
-  const std::int32_t id = check_id(L, 1);
-  bool sent = false;
-  {
-    payload bytes = check_bytes(L, 2);
-    sent = server(L).send_lowpriority(id, std::move(bytes));
-  }
-  lua_pushboolean(L, sent ? 1 : 0);
-  return 1;
+  const bytes_arg bytes = check_bytes(L, 2);
+  net::socket_server& sockets = server(L);
+  return push_boolean(L, native(L, [&] {
+                        payload body = take_bytes(L, bytes);
+                        return low_priority ? sockets.send_lowpriority(id, std::move(body))
+                                            : sockets.send(id, std::move(body));
+                      }));
 }
 
 // ---- UDP -------------------------------------------------------------------------------------
@@ -262,84 +284,109 @@ int l_lsend(lua_State* L) {
 int l_udp(lua_State* L) {
   endpoint at{};
   if (!lua_isnoneornil(L, 1)) check_endpoint(L, 1, at, false);
-  const std::int32_t id = server(L).udp(self(L), at.host, at.port);
+  net::socket_server& sockets = server(L);
+  const handle_t owner = self(L);
+  const std::int32_t id = native(L, [&] { return sockets.udp(owner, at.host, at.port); });
   if (id < 0) return luaL_error(L, "udp init failed");
-  lua_pushinteger(L, id);
-  return 1;
+  return push_id(L, id);
 }
 
 int l_udp_connect(lua_State* L) {
   const std::int32_t id = check_id(L, 1);
   endpoint to;
   check_endpoint(L, 2, to, false);
-  if (!server(L).udp_connect(id, to.host, to.port)) return luaL_error(L, "udp connect failed");
+  net::socket_server& sockets = server(L);
+  const bool done = native(L, [&] { return sockets.udp_connect(id, to.host, to.port); });
+  if (!done) return luaL_error(L, "udp connect failed");
   return 0;
 }
 
 int l_udp_dial(lua_State* L) {
   endpoint to;
   check_endpoint(L, 1, to, false);
-  const std::int32_t id = server(L).udp_dial(self(L), to.host, to.port);
+  net::socket_server& sockets = server(L);
+  const handle_t owner = self(L);
+  const std::int32_t id = native(L, [&] { return sockets.udp_dial(owner, to.host, to.port); });
   if (id < 0) return luaL_error(L, "udp dial host failed");
-  lua_pushinteger(L, id);
-  return 1;
+  return push_id(L, id);
 }
 
 int l_udp_listen(lua_State* L) {
   endpoint at;
   check_endpoint(L, 1, at, false);
-  const std::int32_t id = server(L).udp_listen(self(L), at.host, at.port);
+  net::socket_server& sockets = server(L);
+  const handle_t owner = self(L);
+  const std::int32_t id = native(L, [&] { return sockets.udp_listen(owner, at.host, at.port); });
   if (id < 0) return luaL_error(L, "udp listen host failed");
-  lua_pushinteger(L, id);
-  return 1;
+  return push_id(L, id);
 }
 
 int l_udp_send(lua_State* L) {
   const std::int32_t id = check_id(L, 1);
   std::size_t size = 0;
   const char* address = luaL_checklstring(L, 2, &size);
-  bool sent = false;
-  {
-    payload bytes = check_bytes(L, 3);
-    sent = server(L).udp_send(id, std::as_bytes(std::span(address, size)), std::move(bytes));
-  }
-  lua_pushboolean(L, sent ? 1 : 0);
-  return 1;
+  const bytes_arg bytes = check_bytes(L, 3);
+  net::socket_server& sockets = server(L);
+  return push_boolean(L, native(L, [&] {
+                        return sockets.udp_send(id, std::as_bytes(std::span(address, size)),
+                                                take_bytes(L, bytes));
+                      }));
 }
+
+// A decoded udp address in plain values (an IP's text is at most 45 characters).
+struct udp_endpoint {
+  bool valid = false;
+  char host[64] = {};
+  int port = 0;
+};
 
 int l_udp_address(lua_State* L) {
   std::size_t size = 0;
   const char* address = luaL_checklstring(L, 1, &size);
-  const auto decoded = net::socket_server::udp_address(std::as_bytes(std::span(address, size)));
-  if (!decoded) return luaL_error(L, "Invalid udp address");
-  lua_pushlstring(L, decoded->first.data(), decoded->first.size());
-  lua_pushinteger(L, decoded->second);
+  const udp_endpoint decoded = native(L, [&] {
+    udp_endpoint out;
+    const auto d = net::socket_server::udp_address(std::as_bytes(std::span(address, size)));
+    if (d && d->first.size() < sizeof out.host) {
+      out.valid = true;
+      std::memcpy(out.host, d->first.data(), d->first.size());
+      out.port = d->second;
+    }
+    return out;
+  });
+  if (!decoded.valid) return luaL_error(L, "Invalid udp address");
+  lua_pushstring(L, decoded.host);
+  lua_pushinteger(L, decoded.port);
   return 2;
 }
 
 // ---- resolve and netstat ---------------------------------------------------------------------
 
-int push_resolved(lua_State* L, const std::vector<std::string>& ips) {
-  lua_createtable(L, static_cast<int>(ips.size()), 0);
-  for (std::size_t i = 0; i < ips.size(); ++i) {
-    lua_pushlstring(L, ips[i].data(), ips[i].size());
-    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
-  }
-  return 1;
-}
+struct resolution {
+  std::vector<std::string> ips;
+  std::string error;
+};
 
 int l_resolve(lua_State* L) {
   const char* host = luaL_checkstring(L, 1);
-  bool failed = false;
-  {
-    std::string error;
-    const std::vector<std::string> ips = net::socket_server::resolve(host, &error);
-    if (error.empty()) return push_resolved(L, ips);
-    lua_pushlstring(L, error.data(), error.size());
-    failed = true;
-  }
-  if (failed) return lua_error(L);
-  return 0;
+  return native(
+      L,
+      [&] {
+        resolution r;
+        r.ips = net::socket_server::resolve(host, &r.error);
+        return r;
+      },
+      [](lua_State* S, const resolution& r) {
+        if (!r.error.empty()) {
+          lua_pushlstring(S, r.error.data(), r.error.size());
+          return lua_error(S);
+        }
+        lua_createtable(S, static_cast<int>(r.ips.size()), 0);
+        for (std::size_t i = 0; i < r.ips.size(); ++i) {
+          lua_pushlstring(S, r.ips[i].data(), r.ips[i].size());
+          lua_rawseti(S, -2, static_cast<lua_Integer>(i + 1));
+        }
+        return 1;
+      });
 }
 
 const char* kind_name(net::socket_info::kind kind) {
@@ -398,13 +445,17 @@ void push_info(lua_State* L, const net::socket_info& s) {
 }
 
 int l_info(lua_State* L) {
-  const std::vector<net::socket_info> sockets = server(L).info();
-  lua_createtable(L, static_cast<int>(sockets.size()), 0);
-  for (std::size_t i = 0; i < sockets.size(); ++i) {
-    push_info(L, sockets[i]);
-    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
-  }
-  return 1;
+  net::socket_server& sockets = server(L);
+  return native(
+      L, [&] { return sockets.info(); },
+      [](lua_State* S, const std::vector<net::socket_info>& all) {
+        lua_createtable(S, static_cast<int>(all.size()), 0);
+        for (std::size_t i = 0; i < all.size(); ++i) {
+          push_info(S, all[i]);
+          lua_rawseti(S, -2, static_cast<lua_Integer>(i + 1));
+        }
+        return 1;
+      });
 }
 
 // ---- socket messages -------------------------------------------------------------------------
@@ -469,234 +520,25 @@ int l_header(lua_State* L) {
   return 1;
 }
 
-// ---- read buffers ----------------------------------------------------------------------------
-
-constexpr const char* buffer_metatable = "starling.socketbuffer";
-
-/// The bytes of DATA messages not read yet, kept in the blocks they arrived in.
-class read_buffer {
- public:
-  read_buffer() = default;
-  read_buffer(const read_buffer&) = delete;
-  read_buffer& operator=(const read_buffer&) = delete;
-  ~read_buffer() { clear(); }
-
-  [[nodiscard]] std::size_t size() const noexcept { return size_; }
-
-  /// Takes `block` (malloc'd).
-  void push(char* block, std::size_t size) {
-    if (size == 0) {
-      std::free(block);
-      return;
-    }
-    chunks_.push_back({block, size});
-    size_ += size;
-  }
-
-  /// Pushes the first `n` bytes (n <= size()) as a Lua string and removes them.
-  void pop_into(lua_State* L, std::size_t n) {
-    chunk& front = chunks_.front();
-    if (front.size - offset_ >= n) {
-      lua_pushlstring(L, front.bytes + offset_, n);
-      consume(n);
-      return;
-    }
-    luaL_Buffer out;
-    char* target = luaL_buffinitsize(L, &out, n);
-    copy_prefix(target, n);
-    luaL_pushresultsize(&out, n);
-    consume(n);
-  }
-
-  /// The position of the first `sep`, or npos. A search that fails remembers how far no
-  /// match can start, so a reader waiting for a long line costs one pass over its bytes, not
-  /// one pass per packet.
-  [[nodiscard]] std::size_t find(std::string_view sep) {
-    if (sep.empty() || sep.size() > size_) return std::string_view::npos;
-    const bool same = sep.size() == searched_for_size_ &&
-                      sep == std::string_view(searched_for_.data(), searched_for_size_);
-    std::size_t from = same ? searched_ : 0;
-    std::size_t position = 0;
-    for (std::size_t c = 0; c < chunks_.size(); ++c) {
-      const std::size_t begin = c == 0 ? offset_ : 0;
-      const std::size_t length = chunks_[c].size - begin;
-      if (position + length <= from) {  // searched already
-        position += length;
-        continue;
-      }
-      for (std::size_t i = begin + (from > position ? from - position : 0); i < chunks_[c].size;
-           ++i) {
-        if (chunks_[c].bytes[i] == sep[0] && matches(c, i, sep)) {
-          searched_ = 0;
-          return position + (i - begin);
-        }
-      }
-      position += length;
-    }
-    if (sep.size() <= searched_for_.size()) {  // longer separators are rare: not remembered
-      std::copy(sep.begin(), sep.end(), searched_for_.begin());
-      searched_for_size_ = sep.size();
-      searched_ = size_ - (sep.size() - 1);  // a match may still start in the last bytes
-    }
-    return std::string_view::npos;
-  }
-
-  /// Removes the first `n` bytes (n <= size()).
-  void discard(std::size_t n) noexcept { consume(n); }
-
-  void clear() noexcept {
-    for (chunk& c : chunks_)
-      std::free(c.bytes);
-    chunks_.clear();
-    offset_ = 0;
-    size_ = 0;
-    searched_ = 0;
-  }
-
- private:
-  struct chunk {
-    char* bytes;
-    std::size_t size;
-  };
-
-  // Whether `sep` starts at byte `i` of chunk `c`, possibly running into later chunks.
-  [[nodiscard]] bool matches(std::size_t c, std::size_t i, std::string_view sep) const {
-    for (char expected : sep) {
-      while (i == chunks_[c].size) {
-        if (++c == chunks_.size()) return false;
-        i = 0;
-      }
-      if (chunks_[c].bytes[i] != expected) return false;
-      ++i;
-    }
-    return true;
-  }
-
-  void copy_prefix(char* target, std::size_t n) const {
-    std::size_t offset = offset_;
-    for (const chunk& c : chunks_) {
-      if (n == 0) break;
-      const std::size_t take = std::min(n, c.size - offset);
-      std::memcpy(target, c.bytes + offset, take);
-      target += take;
-      n -= take;
-      offset = 0;
-    }
-  }
-
-  void consume(std::size_t n) noexcept {
-    size_ -= n;
-    searched_ = searched_ > n ? searched_ - n : 0;
-    while (n != 0) {
-      chunk& front = chunks_.front();
-      const std::size_t left = front.size - offset_;
-      if (n < left) {
-        offset_ += n;
-        return;
-      }
-      n -= left;
-      std::free(front.bytes);
-      chunks_.pop_front();
-      offset_ = 0;
-    }
-  }
-
-  std::deque<chunk> chunks_;
-  std::size_t offset_ = 0;  // into the front chunk
-  std::size_t size_ = 0;
-  std::array<char, 16> searched_for_{};  // the separator of the last failed find
-  std::size_t searched_for_size_ = 0;
-  std::size_t searched_ = 0;  // no match of it starts before this position
-};
-
-read_buffer& check_buffer(lua_State* L, int index) {
-  return *static_cast<read_buffer*>(luaL_checkudata(L, index, buffer_metatable));
-}
-
-int buffer_gc(lua_State* L) {
-  check_buffer(L, 1).~read_buffer();
-  return 0;
-}
-
-int l_buffer(lua_State* L) {
-  void* storage = lua_newuserdatauv(L, sizeof(read_buffer), 0);
-  new (storage) read_buffer();
-  luaL_setmetatable(L, buffer_metatable);
-  return 1;
-}
-
-// push(buffer, pool, msg, sz) -> total size; the buffer takes msg. `pool` is accepted for
-// skynet's signature: buffers manage their own storage.
-int l_push(lua_State* L) {
-  read_buffer& buffer = check_buffer(L, 1);
-  void* block = lua_touserdata(L, 3);
-  const lua_Integer size = luaL_checkinteger(L, 4);
-  if (block == nullptr || size < 0) return luaL_error(L, "Invalid socket data");
-  buffer.push(static_cast<char*>(block), static_cast<std::size_t>(size));
-  lua_pushinteger(L, static_cast<lua_Integer>(buffer.size()));
-  return 1;
-}
-
-// pop(buffer, pool, n) -> string or nil (fewer than n bytes, or n == 0), bytes left
-int l_pop(lua_State* L) {
-  read_buffer& buffer = check_buffer(L, 1);
-  const lua_Integer n = luaL_checkinteger(L, 3);
-  if (n <= 0 || static_cast<std::size_t>(n) > buffer.size()) {
-    lua_pushnil(L);
-  } else {
-    buffer.pop_into(L, static_cast<std::size_t>(n));
-  }
-  lua_pushinteger(L, static_cast<lua_Integer>(buffer.size()));
-  return 2;
-}
-
-int l_readall(lua_State* L) {
-  read_buffer& buffer = check_buffer(L, 1);
-  if (buffer.size() == 0) {
-    lua_pushliteral(L, "");
-  } else {
-    buffer.pop_into(L, buffer.size());
-  }
-  return 1;
-}
-
-// readline(buffer, pool, sep): the line without `sep`, or nothing. With a pool that is not a
-// table it only tests: true when a whole line is there.
-int l_readline(lua_State* L) {
-  read_buffer& buffer = check_buffer(L, 1);
-  const bool take = lua_istable(L, 2);
-  std::size_t sep_size = 0;
-  const char* sep = luaL_optlstring(L, 3, "\n", &sep_size);
-  const std::size_t at = buffer.find(std::string_view(sep, sep_size));
-  if (at == std::string_view::npos) return 0;
-  if (!take) {
-    lua_pushboolean(L, 1);
-    return 1;
-  }
-  if (at == 0) {
-    lua_pushliteral(L, "");
-  } else {
-    buffer.pop_into(L, at);
-  }
-  buffer.discard(sep_size);
-  return 1;
-}
-
-int l_clear(lua_State* L) {
-  check_buffer(L, 1).clear();
-  return 0;
-}
-
 const luaL_Reg with_server[] = {
-    {"connect", l_connect},   {"listen", l_listen},
-    {"bind", l_bind},         {"close", l_close},
-    {"shutdown", l_shutdown}, {"start", l_start},
-    {"pause", l_pause},       {"nodelay", l_nodelay},
-    {"send", l_send},         {"lsend", l_lsend},
-    {"udp", l_udp},           {"udp_connect", l_udp_connect},
-    {"udp_dial", l_udp_dial}, {"udp_listen", l_udp_listen},
-    {"udp_send", l_udp_send}, {"info", l_info},
-    {"sink", l_sink},         {nullptr, nullptr},
+    {"connect", l_connect},
+    {"listen", l_listen},
+    {"bind", l_bind},
+    {"close", l_request<&net::socket_server::close>},
+    {"shutdown", l_request<&net::socket_server::shutdown>},
+    {"start", l_request<&net::socket_server::start>},
+    {"pause", l_request<&net::socket_server::pause>},
+    {"nodelay", l_nodelay},
+    {"send", l_send<false>},
+    {"lsend", l_send<true>},
+    {"udp", l_udp},
+    {"udp_connect", l_udp_connect},
+    {"udp_dial", l_udp_dial},
+    {"udp_listen", l_udp_listen},
+    {"udp_send", l_udp_send},
+    {"info", l_info},
+    {"sink", l_sink},
+    {nullptr, nullptr},
 };
 
 const luaL_Reg plain[] = {
@@ -706,12 +548,6 @@ const luaL_Reg plain[] = {
     {"drop", l_drop},
     {"str2p", l_str2p},
     {"header", l_header},
-    {"buffer", l_buffer},
-    {"push", l_push},
-    {"pop", l_pop},
-    {"readall", l_readall},
-    {"readline", l_readline},
-    {"clear", l_clear},
     {nullptr, nullptr},
 };
 
@@ -724,17 +560,13 @@ int open_socketdriver(lua_State* L) {
   if (sockets == nullptr)
     return luaL_error(L, "skynet.socketdriver: this node has no socket thread");
 
-  if (luaL_newmetatable(L, buffer_metatable) != 0) {
-    lua_pushcfunction(L, buffer_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
-
+  open_read_buffers(L);
   luaL_newlibtable(L, with_server);
   lua_pushlightuserdata(L, sockets);
   lua_pushinteger(L, static_cast<lua_Integer>(host->self().handle()));
   luaL_setfuncs(L, with_server, 2);
   luaL_setfuncs(L, plain, 0);
+  luaL_setfuncs(L, read_buffer_functions, 0);
   return 1;
 }
 

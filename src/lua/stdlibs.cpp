@@ -30,13 +30,9 @@ void fill(lua_State* L, int index) {
     return;
   }
   const library& lib = lazy_libraries[lua_tointeger(L, -1)];
-  lua_pop(L, 1);
-  lua_pushvalue(L, index);
-  lua_pushnil(L);
-  lua_rawset(L, -3);
-  lua_pop(L, 1);
-  lua_pushnil(L);
-  lua_setmetatable(L, index);
+  lua_pop(L, 2);
+  // The stub stays pending until every field is in: an error on the way (out of memory)
+  // leaves it to be filled again on its next use, not empty for good.
   lua_pushcfunction(L, lib.open);
   lua_pushstring(L, lib.name);
   lua_call(L, 1, 1);
@@ -54,6 +50,13 @@ void fill(lua_State* L, int index) {
     lua_rawset(L, index);
   }
   lua_pop(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, pending_key);
+  lua_pushvalue(L, index);
+  lua_pushnil(L);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  lua_pushnil(L);
+  lua_setmetatable(L, index);
   if (lib.open == luaopen_string) {
     // Methods of string values look in the global table, so extensions show up there too.
     lua_pushliteral(L, "");
