@@ -229,7 +229,8 @@ int l_listen(lua_State* L) {
     return std::pair{r, r < 0 ? explain_listen_failure(at, error) : listen_failure{}};
   });
   if (id >= 0) return push_id(L, id);
-  return luaL_error(L, "Listen error: %s:%d: %s", at.host, at.port, failure.why);
+  lua_pushfstring(L, "Listen error: %s:%d: %s", at.host, at.port, failure.why);
+  return lua_error(L);
 }
 
 int l_bind(lua_State* L) {
