@@ -41,6 +41,7 @@
 #include "core/context.hpp"
 #include "core/module_registry.hpp"
 #include "core/service.hpp"
+#include "net/failure.hpp"
 #include "seri/reader.hpp"
 #include "seri/writer.hpp"
 
@@ -248,36 +249,38 @@ class actor : public service, private detail::task_owner {
 
   using socket_id = std::int32_t;
   using accepted_socket = detail::accepted_socket;
+  /// What a socket verb gives: the value, or net::failure (an errc and the system's text).
+  template <class T>
+  using socket_result = result<T, net::failure>;
   struct listening {
     socket_id id = 0;
     std::string address;  ///< the bound ip
     int port = 0;         ///< the bound port (the real one when 0 was asked)
   };
 
-  /// Connects; the socket is then read by this actor. errc::socket_failed (the reason:
-  /// `last_socket_error`).
-  task<result<socket_id>> connect(std::string host, int port);
-  /// Listens and starts accepting (backlog 0: the system's maximum). errc::socket_failed when
-  /// the address cannot be bound.
-  task<result<listening>> listen(std::string host, int port, int backlog = 0);
+  /// Connects; the socket is then read by this actor. errc::socket_failed, with the reason
+  /// ("Connection refused", "Name or service not known").
+  task<socket_result<socket_id>> connect(std::string host, int port);
+  /// Listens and starts accepting (backlog 0: the system's maximum). errc::socket_failed, with
+  /// the reason ("Address already in use").
+  task<socket_result<listening>> listen(std::string host, int port, int backlog = 0);
   /// The next connection accepted on `listener`, started: this actor reads it.
   /// errc::socket_closed when the listener closes.
-  task<result<accepted_socket>> accept(socket_id listener);
+  task<socket_result<accepted_socket>> accept(socket_id listener);
   /// Exactly `n` bytes. errc::socket_closed if the socket closes first (what did arrive
-  /// stays for read_some).
-  task<result<std::string>> read(socket_id id, std::size_t n);
+  /// stays for read_some), with the socket's error text when an error closed it.
+  task<socket_result<std::string>> read(socket_id id, std::size_t n);
   /// What has arrived, waiting for at least one byte.
-  task<result<std::string>> read_some(socket_id id);
+  task<socket_result<std::string>> read_some(socket_id id);
   /// One line, without the separator.
-  task<result<std::string>> read_line(socket_id id, std::string separator = "\n");
-  /// Queues bytes for writing; never blocks. False when the socket is gone or closing.
+  task<socket_result<std::string>> read_line(socket_id id, std::string separator = "\n");
+  /// Queues bytes for writing; never blocks. False when the socket is gone or closing (as
+  /// socket_server::send: no reason to give, and no string on the write path).
   bool write(socket_id id, payload bytes);
   bool write(socket_id id, std::string_view bytes) { return write(id, payload::copy_of(bytes)); }
   /// Graceful close: queued bytes still go out; a read waiting on it fails with
   /// errc::socket_closed.
   void close(socket_id id);
-  /// The error text of the last connect that failed (e.g. "Connection refused").
-  [[nodiscard]] const std::string& last_socket_error() const noexcept { return socket_error_; }
 
  private:
   // A channel (actor/channel.hpp) is this actor's socket client: it parses replies in the
@@ -323,7 +326,6 @@ class actor : public service, private detail::task_owner {
 
   net::socket_server* socket_thread_ = nullptr;  // looked up on first use
   detail::socket_table sockets_;
-  std::string socket_error_;
 };
 
 /// Registers `T` (default-constructible actor) under `name`, for LAUNCH and configs.

@@ -24,6 +24,12 @@ struct socket_wait {
   void await_resume() const noexcept {}
 };
 
+/// A read or accept that cannot complete: the socket is gone, with the text of the error that
+/// closed it, if one did.
+net::failure closed_failure(const detail::socket_state* s) {
+  return net::failure{errc::socket_closed, s != nullptr ? s->error : std::string()};
+}
+
 }  // namespace
 
 net::socket_server& actor::socket_thread() {
@@ -42,43 +48,42 @@ detail::socket_state* actor::reader_state(socket_id id) {
   return s;
 }
 
-task<result<actor::socket_id>> actor::connect(std::string host, int port) {
-  const socket_id id = socket_thread().connect(handle_, host, port);
-  if (id < 0) {
-    socket_error_ = "invalid address";
-    co_return errc::socket_failed;
-  }
-  detail::socket_state& s = sockets_.add(id);
+task<actor::socket_result<actor::socket_id>> actor::connect(std::string host, int port) {
+  const net::socket_server::opened id = socket_thread().connect(handle_, host, port);
+  if (!id) co_return id.error();
+  detail::socket_state& s = sockets_.add(*id);
   s.wanted = want::connected;
   co_await socket_wait{s};
   if (s.closed) {
-    socket_error_ = s.error;
-    sockets_.erase(id);
-    co_return errc::socket_failed;
+    net::failure why{errc::socket_failed, std::move(s.error)};
+    sockets_.erase(*id);
+    co_return why;
   }
-  co_return id;
+  co_return *id;
 }
 
-task<result<actor::listening>> actor::listen(std::string host, int port, int backlog) {
-  const socket_id id = socket_thread().listen(handle_, host, port, backlog);
-  if (id < 0) co_return errc::socket_failed;
-  detail::socket_state& s = sockets_.add(id);
+task<actor::socket_result<actor::listening>> actor::listen(std::string host, int port,
+                                                           int backlog) {
+  const net::socket_server::opened id = socket_thread().listen(handle_, host, port, backlog);
+  if (!id) co_return id.error();
+  detail::socket_state& s = sockets_.add(*id);
   s.wanted = want::connected;
   co_await socket_wait{s};
   if (s.closed) {
-    sockets_.erase(id);
-    co_return errc::socket_failed;
+    net::failure why{errc::socket_failed, std::move(s.error)};
+    sockets_.erase(*id);
+    co_return why;
   }
-  socket_thread().start(handle_, id);
-  co_return listening{id, s.address, s.port};
+  socket_thread().start(handle_, *id);
+  co_return listening{*id, s.address, s.port};
 }
 
-task<result<actor::accepted_socket>> actor::accept(socket_id listener) {
+task<actor::socket_result<actor::accepted_socket>> actor::accept(socket_id listener) {
   detail::socket_state* s = reader_state(listener);
-  if (s == nullptr) co_return errc::socket_closed;
+  if (s == nullptr) co_return closed_failure(s);
   s->wanted = want::accepted;
   co_await socket_wait{*s};
-  if (s->backlog.empty()) co_return errc::socket_closed;
+  if (s->backlog.empty()) co_return closed_failure(s);
   accepted_socket next = std::move(s->backlog.front());
   s->backlog.pop_front();
   detail::socket_state& c = sockets_.add(next.id);
@@ -86,8 +91,9 @@ task<result<actor::accepted_socket>> actor::accept(socket_id listener) {
   socket_thread().start(handle_, next.id);
   co_await socket_wait{c};
   if (c.closed) {
+    net::failure why = closed_failure(&c);
     sockets_.erase(next.id);
-    co_return errc::socket_closed;
+    co_return why;
   }
   co_return next;
 }
@@ -98,37 +104,37 @@ void actor::resume_reading(detail::socket_state& s) {
   socket_thread().start(handle_, s.id);
 }
 
-task<result<std::string>> actor::read(socket_id id, std::size_t n) {
+task<actor::socket_result<std::string>> actor::read(socket_id id, std::size_t n) {
   detail::socket_state* s = reader_state(id);
-  if (s == nullptr) co_return errc::socket_closed;
+  if (s == nullptr) co_return closed_failure(s);
   s->wanted = want::bytes;
   s->wanted_bytes = n;
   resume_reading(*s);
   co_await socket_wait{*s};
-  if (s->unread() < n) co_return errc::socket_closed;
+  if (s->unread() < n) co_return closed_failure(s);
   co_return s->take(n);
 }
 
-task<result<std::string>> actor::read_some(socket_id id) {
+task<actor::socket_result<std::string>> actor::read_some(socket_id id) {
   detail::socket_state* s = reader_state(id);
-  if (s == nullptr) co_return errc::socket_closed;
+  if (s == nullptr) co_return closed_failure(s);
   s->wanted = want::bytes;
   s->wanted_bytes = 1;
   resume_reading(*s);
   co_await socket_wait{*s};
-  if (s->unread() == 0) co_return errc::socket_closed;
+  if (s->unread() == 0) co_return closed_failure(s);
   co_return s->take(s->unread());
 }
 
-task<result<std::string>> actor::read_line(socket_id id, std::string separator) {
+task<actor::socket_result<std::string>> actor::read_line(socket_id id, std::string separator) {
   detail::socket_state* s = reader_state(id);
-  if (s == nullptr) co_return errc::socket_closed;
+  if (s == nullptr) co_return closed_failure(s);
   s->wanted = want::line;
   s->separator = std::move(separator);
   resume_reading(*s);
   co_await socket_wait{*s};
   const std::size_t at = s->unread_view().find(s->separator);
-  if (at == std::string_view::npos) co_return errc::socket_closed;
+  if (at == std::string_view::npos) co_return closed_failure(s);
   std::string line = s->take(at);
   (void)s->take(s->separator.size());
   co_return line;

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -183,6 +182,12 @@ int push_id(lua_State* L, std::int32_t id) {
   return 1;
 }
 
+// The id of an opened socket, -1 when it failed: skynet's texts for these give no reason, so
+// the result's detail string stays inside native's work.
+std::int32_t id_of(const net::socket_server::opened& opened) {
+  return opened ? *opened : -1;
+}
+
 // ---- requests --------------------------------------------------------------------------------
 
 int l_connect(lua_State* L) {
@@ -191,30 +196,18 @@ int l_connect(lua_State* L) {
   if (to.port == 0) return luaL_error(L, "Invalid port");
   net::socket_server& sockets = server(L);
   const handle_t owner = self(L);
-  const std::int32_t id = native(L, [&] { return sockets.connect(owner, to.host, to.port); });
+  const std::int32_t id =
+      native(L, [&] { return id_of(sockets.connect(owner, to.host, to.port)); });
   if (id < 0) return luaL_error(L, "Connect %s %d failed", to.host, to.port);
   return push_id(L, id);
 }
 
-// Pushes "Listen error: <host>:<port>: <why>" (skynet says only "Listen error"). `error` is
-// errno after the failed listen, which socket, bind and listen leave; a name that does not
-// resolve is asked again for the resolver's own text (errno means nothing then).
-struct listen_failure {
+// Raises "Listen error: <host>:<port>: <why>" (skynet says only "Listen error"), `why` being the
+// failure's detail: the system's or the resolver's text.
+struct listen_outcome {
+  std::int32_t id = -1;
   char why[256] = "failed";
 };
-
-listen_failure explain_listen_failure(const endpoint& at, int error) {
-  listen_failure out;
-  const char* host = at.host[0] == '\0' ? "0.0.0.0" : at.host;
-  std::string failure;
-  if (net::socket_server::resolve(host, &failure).empty()) {
-    if (failure.empty()) failure = "cannot resolve the address";
-    std::snprintf(out.why, sizeof out.why, "%s", failure.c_str());
-  } else if (error != 0) {
-    std::snprintf(out.why, sizeof out.why, "%s", std::strerror(error));
-  }
-  return out;
-}
 
 int l_listen(lua_State* L) {
   endpoint at;
@@ -222,14 +215,18 @@ int l_listen(lua_State* L) {
   const int backlog = static_cast<int>(luaL_optinteger(L, 3, default_backlog));
   net::socket_server& sockets = server(L);
   const handle_t owner = self(L);
-  const auto [id, failure] = native(L, [&] {
-    errno = 0;
-    const std::int32_t r = sockets.listen(owner, at.host, at.port, backlog);
-    const int error = errno;
-    return std::pair{r, r < 0 ? explain_listen_failure(at, error) : listen_failure{}};
+  const listen_outcome out = native(L, [&] {
+    listen_outcome o;
+    const net::socket_server::opened r = sockets.listen(owner, at.host, at.port, backlog);
+    if (r) {
+      o.id = *r;
+    } else if (!r.error().detail.empty()) {
+      std::snprintf(o.why, sizeof o.why, "%s", r.error().detail.c_str());
+    }
+    return o;
   });
-  if (id >= 0) return push_id(L, id);
-  lua_pushfstring(L, "Listen error: %s:%d: %s", at.host, at.port, failure.why);
+  if (out.id >= 0) return push_id(L, out.id);
+  lua_pushfstring(L, "Listen error: %s:%d: %s", at.host, at.port, out.why);
   return lua_error(L);
 }
 
@@ -237,7 +234,7 @@ int l_bind(lua_State* L) {
   const int fd = static_cast<int>(luaL_checkinteger(L, 1));
   net::socket_server& sockets = server(L);
   const handle_t owner = self(L);
-  const std::int32_t id = native(L, [&] { return sockets.bind(owner, fd); });
+  const std::int32_t id = native(L, [&] { return id_of(sockets.bind(owner, fd)); });
   if (id < 0) return luaL_error(L, "Bind error");
   return push_id(L, id);
 }
@@ -287,7 +284,7 @@ int l_udp(lua_State* L) {
   if (!lua_isnoneornil(L, 1)) check_endpoint(L, 1, at, false);
   net::socket_server& sockets = server(L);
   const handle_t owner = self(L);
-  const std::int32_t id = native(L, [&] { return sockets.udp(owner, at.host, at.port); });
+  const std::int32_t id = native(L, [&] { return id_of(sockets.udp(owner, at.host, at.port)); });
   if (id < 0) return luaL_error(L, "udp init failed");
   return push_id(L, id);
 }
@@ -297,7 +294,8 @@ int l_udp_connect(lua_State* L) {
   endpoint to;
   check_endpoint(L, 2, to, false);
   net::socket_server& sockets = server(L);
-  const bool done = native(L, [&] { return sockets.udp_connect(id, to.host, to.port); });
+  const bool done =
+      native(L, [&] { return sockets.udp_connect(id, to.host, to.port).has_value(); });
   if (!done) return luaL_error(L, "udp connect failed");
   return 0;
 }
@@ -307,7 +305,8 @@ int l_udp_dial(lua_State* L) {
   check_endpoint(L, 1, to, false);
   net::socket_server& sockets = server(L);
   const handle_t owner = self(L);
-  const std::int32_t id = native(L, [&] { return sockets.udp_dial(owner, to.host, to.port); });
+  const std::int32_t id =
+      native(L, [&] { return id_of(sockets.udp_dial(owner, to.host, to.port)); });
   if (id < 0) return luaL_error(L, "udp dial host failed");
   return push_id(L, id);
 }
@@ -317,7 +316,8 @@ int l_udp_listen(lua_State* L) {
   check_endpoint(L, 1, at, false);
   net::socket_server& sockets = server(L);
   const handle_t owner = self(L);
-  const std::int32_t id = native(L, [&] { return sockets.udp_listen(owner, at.host, at.port); });
+  const std::int32_t id =
+      native(L, [&] { return id_of(sockets.udp_listen(owner, at.host, at.port)); });
   if (id < 0) return luaL_error(L, "udp listen host failed");
   return push_id(L, id);
 }
@@ -362,28 +362,19 @@ int l_udp_address(lua_State* L) {
 
 // ---- resolve and netstat ---------------------------------------------------------------------
 
-struct resolution {
-  std::vector<std::string> ips;
-  std::string error;
-};
-
 int l_resolve(lua_State* L) {
   const char* host = luaL_checkstring(L, 1);
   return native(
-      L,
-      [&] {
-        resolution r;
-        r.ips = net::socket_server::resolve(host, &r.error);
-        return r;
-      },
-      [](lua_State* S, const resolution& r) {
-        if (!r.error.empty()) {
-          lua_pushlstring(S, r.error.data(), r.error.size());
+      L, [&] { return net::socket_server::resolve(host); },
+      [](lua_State* S, const result<std::vector<std::string>, net::failure>& r) {
+        if (!r) {
+          lua_pushlstring(S, r.error().detail.data(), r.error().detail.size());
           return lua_error(S);
         }
-        lua_createtable(S, static_cast<int>(r.ips.size()), 0);
-        for (std::size_t i = 0; i < r.ips.size(); ++i) {
-          lua_pushlstring(S, r.ips[i].data(), r.ips[i].size());
+        const std::vector<std::string>& ips = r.value();
+        lua_createtable(S, static_cast<int>(ips.size()), 0);
+        for (std::size_t i = 0; i < ips.size(); ++i) {
+          lua_pushlstring(S, ips[i].data(), ips[i].size());
           lua_rawseti(S, -2, static_cast<lua_Integer>(i + 1));
         }
         return 1;

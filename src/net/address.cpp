@@ -25,6 +25,13 @@ struct addrinfo_deleter {
   void operator()(addrinfo* list) const noexcept { freeaddrinfo(list); }
 };
 
+failure resolver_failure(int status) {
+  const char* text = gai_strerror(status);
+  return failure{errc::socket_failed, text != nullptr && *text != '\0'
+                                          ? std::string(text)
+                                          : std::string("cannot resolve the address")};
+}
+
 }  // namespace
 
 std::string ip_text(const socket_address& address) {
@@ -46,8 +53,8 @@ std::string endpoint_text(const socket_address& address) {
   return ip_text(address) + ":" + std::to_string(port_of(address));
 }
 
-std::vector<socket_address> resolve_endpoint(std::string_view host, int port, int socktype,
-                                             bool passive, std::string* error) {
+result<std::vector<socket_address>, failure> resolve_endpoint(std::string_view host, int port,
+                                                              int socktype, bool passive) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = socktype;
@@ -59,30 +66,25 @@ std::vector<socket_address> resolve_endpoint(std::string_view host, int port, in
   const int status =
       getaddrinfo(name.empty() ? nullptr : name.c_str(), service.c_str(), &hints, &raw);
   const std::unique_ptr<addrinfo, addrinfo_deleter> list(raw);
+  if (status != 0) return resolver_failure(status);
   std::vector<socket_address> found;
-  if (status != 0) {
-    if (error != nullptr) *error = gai_strerror(status);
-    return found;
-  }
   for (const addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
     if (ai->ai_addrlen > sizeof(sockaddr_storage)) continue;
     socket_address& a = found.emplace_back();
     std::memcpy(&a.storage, ai->ai_addr, ai->ai_addrlen);
     a.length = ai->ai_addrlen;
   }
+  if (found.empty()) return failure{errc::socket_failed, "no address of a known family"};
   return found;
 }
 
-std::vector<std::string> resolve_host(std::string_view host, std::string* error) {
+result<std::vector<std::string>, failure> resolve_host(std::string_view host) {
   const std::string name(host);
   addrinfo* raw = nullptr;
   const int status = getaddrinfo(name.c_str(), nullptr, nullptr, &raw);
   const std::unique_ptr<addrinfo, addrinfo_deleter> list(raw);
+  if (status != 0) return resolver_failure(status);
   std::vector<std::string> ips;
-  if (status != 0) {
-    if (error != nullptr) *error = gai_strerror(status);
-    return ips;
-  }
   for (const addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
     if (ai->ai_addrlen > sizeof(sockaddr_storage)) continue;
     socket_address a;

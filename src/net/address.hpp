@@ -12,6 +12,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.hpp"
+#include "net/failure.hpp"
+
 namespace starling::net {
 
 /// An IPv4 or IPv6 socket address, held by value.
@@ -34,15 +37,15 @@ struct socket_address {
 [[nodiscard]] std::string endpoint_text(const socket_address& address);
 
 /// The addresses of host:port for `socktype` (SOCK_STREAM, SOCK_DGRAM), any family, in the
-/// resolver's order. `passive` makes an empty host the wildcard address. Empty on failure,
-/// with the resolver's text in `*error` when given.
-[[nodiscard]] std::vector<socket_address> resolve_endpoint(std::string_view host, int port,
-                                                           int socktype, bool passive,
-                                                           std::string* error);
+/// resolver's order, never empty. `passive` makes an empty host the wildcard address. Fails
+/// with errc::socket_failed and the resolver's text.
+[[nodiscard]] result<std::vector<socket_address>, failure> resolve_endpoint(std::string_view host,
+                                                                            int port, int socktype,
+                                                                            bool passive);
 
 /// Every address getaddrinfo gives for `host` with no hints, as ip texts (one per result, so
-/// duplicates stay). Empty on failure, with the resolver's text in `*error` when given.
-[[nodiscard]] std::vector<std::string> resolve_host(std::string_view host, std::string* error);
+/// duplicates stay). Fails as resolve_endpoint.
+[[nodiscard]] result<std::vector<std::string>, failure> resolve_host(std::string_view host);
 
 // ---- the UDP address blob: family tag (1 IPv4, 2 IPv6), port (network order), address -----
 

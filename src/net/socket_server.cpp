@@ -158,14 +158,31 @@ std::optional<socket_address> peer_address(int fd) {
   return a;
 }
 
-/// A socket of `family` bound to `address` (and listening when `backlog` is given).
-unique_fd open_bound(const socket_address& address, int type, std::optional<int> backlog) {
+/// The failure of the system call that just set errno.
+failure system_failure() {
+  return failure{errc::socket_failed, error_text(errno)};
+}
+
+/// A socket of `address`'s family, unbound.
+result<unique_fd, failure> open_socket(const socket_address& address, int type) {
   unique_fd fd(::socket(address.family(), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) return fd;
-  if (type == SOCK_STREAM) set_option(fd.get(), SOL_SOCKET, SO_REUSEADDR);
-  if (::bind(fd.get(), address.get(), address.length) != 0) return {};
-  if (backlog && ::listen(fd.get(), *backlog) != 0) return {};
+  if (!fd) return system_failure();
   return fd;
+}
+
+/// A socket bound to `address` (and listening when `backlog` is given).
+result<unique_fd, failure> open_bound(const socket_address& address, int type,
+                                      std::optional<int> backlog) {
+  result<unique_fd, failure> fd = open_socket(address, type);
+  if (!fd) return fd;
+  if (type == SOCK_STREAM) set_option(fd->get(), SOL_SOCKET, SO_REUSEADDR);
+  if (::bind(fd->get(), address.get(), address.length) != 0) return system_failure();
+  if (backlog && ::listen(fd->get(), *backlog) != 0) return system_failure();
+  return fd;
+}
+
+failure no_free_id() {
+  return failure{errc::socket_failed, "no free socket id"};
 }
 
 // ---- the registry behind socket_server::of --------------------------------------------
@@ -189,8 +206,8 @@ struct socket_server::impl final : io_poller {
 
   // ---- calling threads -------------------------------------------------------------------
 
-  std::int32_t open_udp(handle_t owner, unique_fd fd, int family,
-                        std::optional<socket_address> peer);
+  opened open_udp(handle_t owner, result<unique_fd, failure> fd, int family,
+                  std::optional<socket_address> peer);
   /// Writes from the calling thread when nothing is queued or on its way; true when `data`
   /// was taken (all written, or the rest queued for the socket thread).
   bool try_direct_write(socket_slot& s, std::int32_t id, payload& data);
@@ -373,30 +390,31 @@ socket_server* socket_server::of(const node& runtime) noexcept {
 
 // ---- TCP calls (any thread) --------------------------------------------------------------
 
-std::int32_t socket_server::listen(handle_t owner, std::string_view host, int port, int backlog) {
+socket_server::opened socket_server::listen(handle_t owner, std::string_view host, int port,
+                                            int backlog) {
   const auto addresses = resolve_endpoint(host.empty() ? std::string_view("0.0.0.0") : host, port,
-                                          SOCK_STREAM, true, nullptr);
-  if (addresses.empty()) return -1;
-  unique_fd fd =
-      open_bound(addresses.front(), SOCK_STREAM, backlog > 0 ? backlog : system_backlog());
-  if (!fd) return -1;
+                                          SOCK_STREAM, true);
+  if (!addresses) return addresses.error();
+  result<unique_fd, failure> fd =
+      open_bound(addresses->front(), SOCK_STREAM, backlog > 0 ? backlog : system_backlog());
+  if (!fd) return std::move(fd).error();
   const std::int32_t id = impl_->table_.reserve(socket_protocol::tcp);
-  if (id < 0) return -1;
-  impl_->requests_.push(req::listen{id, owner, std::move(fd)});
+  if (id < 0) return no_free_id();
+  impl_->requests_.push(req::listen{id, owner, std::move(fd).value()});
   return id;
 }
 
-std::int32_t socket_server::connect(handle_t owner, std::string_view host, int port) {
-  if (host.size() > max_host_length) return -1;
+socket_server::opened socket_server::connect(handle_t owner, std::string_view host, int port) {
+  if (host.size() > max_host_length) return failure{errc::socket_failed, "host name too long"};
   const std::int32_t id = impl_->table_.reserve(socket_protocol::tcp);
-  if (id < 0) return -1;
+  if (id < 0) return no_free_id();
   impl_->requests_.push(req::connect{id, owner, std::string(host), port});
   return id;
 }
 
-std::int32_t socket_server::bind(handle_t owner, int fd) {
+socket_server::opened socket_server::bind(handle_t owner, int fd) {
   const std::int32_t id = impl_->table_.reserve(socket_protocol::tcp);
-  if (id < 0) return -1;
+  if (id < 0) return no_free_id();
   impl_->requests_.push(req::bind{id, owner, fd});
   return id;
 }
@@ -564,48 +582,49 @@ void socket_server::impl::post_send(socket_slot& s, std::int32_t id, payload dat
 
 // ---- UDP calls (any thread) ----------------------------------------------------------------
 
-std::int32_t socket_server::impl::open_udp(handle_t owner, unique_fd fd, int family,
-                                           std::optional<socket_address> peer) {
-  if (!fd) return -1;
+socket_server::opened socket_server::impl::open_udp(handle_t owner,
+                                                    result<unique_fd, failure> fd, int family,
+                                                    std::optional<socket_address> peer) {
+  if (!fd) return std::move(fd).error();
   const std::int32_t id = table_.reserve(socket_protocol::udp);
-  if (id < 0) return -1;
-  requests_.push(req::udp_open{id, owner, std::move(fd), family, peer});
+  if (id < 0) return no_free_id();
+  requests_.push(req::udp_open{id, owner, std::move(fd).value(), family, peer});
   return id;
 }
 
-std::int32_t socket_server::udp(handle_t owner, std::string_view host, int port) {
+socket_server::opened socket_server::udp(handle_t owner, std::string_view host, int port) {
   if (host.empty() && port == 0) {
-    return impl_->open_udp(
-        owner, unique_fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)), AF_INET,
-        std::nullopt);
+    socket_address any;
+    any.storage.ss_family = AF_INET;
+    return impl_->open_udp(owner, open_socket(any, SOCK_DGRAM), AF_INET, std::nullopt);
   }
-  const auto addresses = resolve_endpoint(host, port, SOCK_DGRAM, true, nullptr);
-  if (addresses.empty()) return -1;
-  const socket_address& a = addresses.front();
+  const auto addresses = resolve_endpoint(host, port, SOCK_DGRAM, true);
+  if (!addresses) return addresses.error();
+  const socket_address& a = addresses->front();
   return impl_->open_udp(owner, open_bound(a, SOCK_DGRAM, std::nullopt), a.family(), std::nullopt);
 }
 
-std::int32_t socket_server::udp_dial(handle_t owner, std::string_view host, int port) {
-  const auto addresses = resolve_endpoint(host, port, SOCK_DGRAM, false, nullptr);
-  if (addresses.empty()) return -1;
-  const socket_address& a = addresses.front();
-  unique_fd fd(::socket(a.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  return impl_->open_udp(owner, std::move(fd), a.family(), a);
+socket_server::opened socket_server::udp_dial(handle_t owner, std::string_view host, int port) {
+  const auto addresses = resolve_endpoint(host, port, SOCK_DGRAM, false);
+  if (!addresses) return addresses.error();
+  const socket_address& a = addresses->front();
+  return impl_->open_udp(owner, open_socket(a, SOCK_DGRAM), a.family(), a);
 }
 
-std::int32_t socket_server::udp_listen(handle_t owner, std::string_view host, int port) {
-  if (port == 0) return -1;
-  const auto addresses = resolve_endpoint(host, port, SOCK_DGRAM, true, nullptr);
-  if (addresses.empty()) return -1;
-  const socket_address& a = addresses.front();
+socket_server::opened socket_server::udp_listen(handle_t owner, std::string_view host, int port) {
+  if (port == 0) return failure{errc::socket_failed, "a UDP listener needs a port"};
+  const auto addresses = resolve_endpoint(host, port, SOCK_DGRAM, true);
+  if (!addresses) return addresses.error();
+  const socket_address& a = addresses->front();
   return impl_->open_udp(owner, open_bound(a, SOCK_DGRAM, std::nullopt), a.family(), std::nullopt);
 }
 
-bool socket_server::udp_connect(std::int32_t id, std::string_view host, int port) {
-  const auto addresses = resolve_endpoint(host, port, SOCK_DGRAM, false, nullptr);
-  if (addresses.empty()) return false;
-  impl_->requests_.push(req::udp_connect{id, addresses.front()});
-  return true;
+result<void, failure> socket_server::udp_connect(std::int32_t id, std::string_view host,
+                                                 int port) {
+  const auto addresses = resolve_endpoint(host, port, SOCK_DGRAM, false);
+  if (!addresses) return addresses.error();
+  impl_->requests_.push(req::udp_connect{id, addresses->front()});
+  return {};
 }
 
 bool socket_server::udp_send(std::int32_t id, std::span<const std::byte> address, payload data) {
@@ -636,8 +655,8 @@ std::optional<std::pair<std::string, int>> socket_server::udp_address(
   return std::pair{ip_text(*a), port_of(*a)};
 }
 
-std::vector<std::string> socket_server::resolve(std::string_view host, std::string* error) {
-  return resolve_host(host, error);
+result<std::vector<std::string>, failure> socket_server::resolve(std::string_view host) {
+  return resolve_host(host);
 }
 
 int socket_server::system_backlog() noexcept {
@@ -813,15 +832,16 @@ void socket_server::impl::on(req::listen& r) {
 void socket_server::impl::on(req::connect& r) {
   socket_slot* s = reserved(r.id);
   if (s == nullptr) return;
-  std::string failure;
-  const auto addresses = resolve_endpoint(r.host, r.port, SOCK_STREAM, false, &failure);
+  const auto addresses = resolve_endpoint(r.host, r.port, SOCK_STREAM, false);
+  std::string why = addresses ? std::string() : addresses.error().detail;
+  const std::vector<socket_address> none;
   unique_fd fd;
   bool done = false;
   int family = AF_INET;
-  for (const socket_address& a : addresses) {
+  for (const socket_address& a : addresses ? addresses.value() : none) {
     fd.reset(::socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) {
-      failure = error_text(errno);
+      why = error_text(errno);
       continue;
     }
     set_option(fd.get(), SOL_SOCKET, SO_KEEPALIVE);
@@ -830,12 +850,12 @@ void socket_server::impl::on(req::connect& r) {
       family = a.family();
       break;
     }
-    failure = error_text(errno);
+    why = error_text(errno);
     fd.reset();
   }
   if (!fd) {
     set_state(*s, socket_state::invalid);
-    post(r.owner, socket_event::error, r.id, 0, failure);
+    post(r.owner, socket_event::error, r.id, 0, why);
     return;
   }
   // Connecting: wait for writability, which tells the outcome (finish_connect).

@@ -31,7 +31,9 @@
 #include <vector>
 
 #include "base/payload.hpp"
+#include "base/result.hpp"
 #include "core/handle.hpp"
+#include "net/failure.hpp"
 
 namespace starling {
 class node;
@@ -58,6 +60,11 @@ struct socket_info {
 
 class socket_server {
  public:
+  /// A new socket's id, or why there is none: errc::socket_failed with the system's or the
+  /// resolver's text ("Address already in use", "Name or service not known"). Every call that
+  /// opens a socket answers this at once; what fails later (a connect refused) comes as ERROR.
+  using opened = result<std::int32_t, failure>;
+
   /// Becomes `runtime`'s io_poller; events are delivered with `runtime.send`. The runtime
   /// must outlive the server. Registers the server as the node's (see `of`). Reads its limits
   /// from the node's environment (docs/CONFIG.md); a value that is not a non-negative integer
@@ -73,15 +80,17 @@ class socket_server {
 
   // ---- TCP -----------------------------------------------------------------------------
 
-  /// Binds and listens in the calling thread (host "" means 0.0.0.0). -1 on failure.
-  /// The owner then gets CONNECT(bound ip, bound port); nothing is accepted before `start`.
-  /// A `backlog` of 0 or less means the system's maximum (system_backlog).
-  std::int32_t listen(handle_t owner, std::string_view host, int port, int backlog);
+  /// Binds and listens in the calling thread (host "" means 0.0.0.0); fails when the name
+  /// does not resolve or socket, bind or listen fail. The owner then gets CONNECT(bound ip,
+  /// bound port); nothing is accepted before `start`. A `backlog` of 0 or less means the
+  /// system's maximum (system_backlog).
+  opened listen(handle_t owner, std::string_view host, int port, int backlog);
   /// Reserves an id and connects from the socket thread: CONNECT(peer ip) or ERROR(text).
-  /// -1 when the host name is too long or no id is free.
-  std::int32_t connect(handle_t owner, std::string_view host, int port);
-  /// Wraps an fd the caller owns (never closed by the server): CONNECT("binding").
-  std::int32_t bind(handle_t owner, int fd);
+  /// Fails at once only when the host name is too long or no id is free.
+  opened connect(handle_t owner, std::string_view host, int port);
+  /// Wraps an fd the caller owns (never closed by the server): CONNECT("binding"). Fails
+  /// when no id is free.
+  opened bind(handle_t owner, int fd);
   /// Starts reading (or accepting) and makes `owner` the owner.
   void start(handle_t owner, std::int32_t id);
   /// Stops reading until the next `start`.
@@ -95,6 +104,10 @@ class socket_server {
   /// while that service's mailbox is long. 0 forgets it.
   void set_sink(std::int32_t id, handle_t sink);
 
+  // The writes answer a bool, not a result: their failures need no text (a stale id, a closing
+  // socket, the write limit, which is logged and reported as ERROR), and the hot path builds
+  // no string.
+
   /// High-priority write; takes the bytes. Writes straight from the calling thread when
   /// nothing is queued. False when the id is stale or the socket is closing, or when the
   /// bytes would take its unsent bytes past the write limit: the socket is then closed (a log
@@ -106,15 +119,16 @@ class socket_server {
 
   // ---- UDP -----------------------------------------------------------------------------
 
-  /// A UDP socket, bound to host:port when either is given. -1 on failure.
-  std::int32_t udp(handle_t owner, std::string_view host, int port);
-  /// A UDP socket whose default destination is host:port. -1 on failure.
-  std::int32_t udp_dial(handle_t owner, std::string_view host, int port);
-  /// A UDP socket bound to host:port (port must not be 0). -1 on failure.
-  std::int32_t udp_listen(handle_t owner, std::string_view host, int port);
-  /// Sets the default destination of `id`. False when the host does not resolve.
-  bool udp_connect(std::int32_t id, std::string_view host, int port);
-  /// One datagram to `address` (a 7 or 19 byte address blob, as UDP messages carry it).
+  /// A UDP socket, bound to host:port when either is given.
+  opened udp(handle_t owner, std::string_view host, int port);
+  /// A UDP socket whose default destination is host:port.
+  opened udp_dial(handle_t owner, std::string_view host, int port);
+  /// A UDP socket bound to host:port (port must not be 0).
+  opened udp_listen(handle_t owner, std::string_view host, int port);
+  /// Sets the default destination of `id`; fails when the host does not resolve.
+  result<void, failure> udp_connect(std::int32_t id, std::string_view host, int port);
+  /// One datagram to `address` (a 7 or 19 byte address blob, as UDP messages carry it). False,
+  /// like `send`, for a blob of the wrong size or a stale or closing id.
   bool udp_send(std::int32_t id, std::span<const std::byte> address, payload data);
 
   // ---- information ---------------------------------------------------------------------
@@ -125,9 +139,9 @@ class socket_server {
   /// Decodes a UDP address blob into (ip, port); nullopt unless it is 7 or 19 bytes.
   [[nodiscard]] static std::optional<std::pair<std::string, int>> udp_address(
       std::span<const std::byte> address);
-  /// getaddrinfo without hints: one ip per result, duplicates kept. The resolver's text on
-  /// failure.
-  [[nodiscard]] static std::vector<std::string> resolve(std::string_view host, std::string* error);
+  /// getaddrinfo without hints: one ip per result, duplicates kept; fails with the resolver's
+  /// text.
+  [[nodiscard]] static result<std::vector<std::string>, failure> resolve(std::string_view host);
   /// The longest accept queue the system allows (net.core.somaxconn, else SOMAXCONN).
   [[nodiscard]] static int system_backlog() noexcept;
 

@@ -31,8 +31,8 @@ void note(std::string e) {
   current->add(std::move(e));
 }
 
-std::string describe_error(errc code) {
-  return "error:" + std::string(describe(code));
+std::string describe_error(const net::failure& why) {
+  return "error:" + std::string(describe(why.code)) + (why.detail.empty() ? "" : " " + why.detail);
 }
 
 /// Echoes lines; "bytes N" answers N bytes in several writes; "bye" closes first.
@@ -112,7 +112,7 @@ class client final : public actor {
     const int free_port = spare->port;
     close(spare->id);
     auto refused = co_await connect("127.0.0.1", free_port);
-    note("refused: " + describe_error(refused.error()) + " " + last_socket_error());
+    note("refused: " + describe_error(refused.error()));
     current->finished = true;
   }
 };
@@ -204,8 +204,9 @@ TEST(actor_socket, an_unread_socket_stops_being_read_until_a_coroutine_waits) {
     ASSERT_NE(f.runtime->launch("lazy_reader", ""), 0U);
     ASSERT_TRUE(testing::eventually([&] { return lazy_port.load() != 0; }));
     net::unique_fd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    const auto to = net::resolve_endpoint("127.0.0.1", lazy_port, SOCK_STREAM, false, nullptr);
-    ASSERT_EQ(::connect(client.get(), to.front().get(), to.front().length), 0);
+    const net::socket_address to =
+        net::resolve_endpoint("127.0.0.1", lazy_port, SOCK_STREAM, false).value().front();
+    ASSERT_EQ(::connect(client.get(), to.get(), to.length), 0);
     std::atomic<std::size_t> written{0};
     std::jthread writer([&] {
       std::string_view rest = lazy_expected;

@@ -76,24 +76,27 @@ TEST(address, malformed_blobs_decode_to_nothing) {
 }
 
 TEST(address, resolve_endpoint_loopback_and_failure) {
-  const auto found = resolve_endpoint("127.0.0.1", 1234, SOCK_STREAM, false, nullptr);
-  ASSERT_EQ(found.size(), 1U);
-  EXPECT_EQ(endpoint_text(found[0]), "127.0.0.1:1234");
-  const auto six = resolve_endpoint("::1", 53, SOCK_DGRAM, false, nullptr);
-  ASSERT_EQ(six.size(), 1U);
-  EXPECT_EQ(six[0].family(), AF_INET6);
-  std::string error;
-  EXPECT_TRUE(resolve_endpoint("no such host.invalid", 1, SOCK_STREAM, false, &error).empty());
-  EXPECT_FALSE(error.empty());
+  const auto found = resolve_endpoint("127.0.0.1", 1234, SOCK_STREAM, false);
+  ASSERT_TRUE(found);
+  ASSERT_EQ(found->size(), 1U);
+  EXPECT_EQ(endpoint_text(found->front()), "127.0.0.1:1234");
+  const auto six = resolve_endpoint("::1", 53, SOCK_DGRAM, false);
+  ASSERT_TRUE(six);
+  ASSERT_EQ(six->size(), 1U);
+  EXPECT_EQ(six->front().family(), AF_INET6);
+  const auto none = resolve_endpoint("no such host.invalid", 1, SOCK_STREAM, false);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, errc::socket_failed);
+  EXPECT_FALSE(none.error().detail.empty()) << "the resolver's text";
 }
 
 TEST(address, resolve_host_keeps_one_entry_per_result) {
-  std::string error;
-  const auto ips = resolve_host("127.0.0.1", &error);
-  ASSERT_FALSE(ips.empty()) << error;
-  for (const auto& ip : ips)
+  const auto ips = resolve_host("127.0.0.1");
+  ASSERT_TRUE(ips) << ips.error().detail;
+  for (const auto& ip : *ips)
     EXPECT_EQ(ip, "127.0.0.1");
-  EXPECT_GT(ips.size(), 1U) << "no hints: one result per socket type";
+  EXPECT_GT(ips->size(), 1U) << "no hints: one result per socket type";
+  EXPECT_FALSE(resolve_host("no such host.invalid"));
 }
 
 }  // namespace

@@ -114,9 +114,9 @@ class event_record {
 inline constexpr int io_limit_ms = 20000;
 
 inline socket_address loopback(int family, int port) {
-  const auto found =
-      resolve_endpoint(family == AF_INET ? "127.0.0.1" : "::1", port, SOCK_STREAM, false, nullptr);
-  return found.front();
+  return resolve_endpoint(family == AF_INET ? "127.0.0.1" : "::1", port, SOCK_STREAM, false)
+      .value()
+      .front();
 }
 
 inline unique_fd dial(int port, int family = AF_INET, int receive_buffer = 0) {
@@ -232,7 +232,8 @@ class socket_server_test : public ::testing::Test {
   /// Listens on 127.0.0.1 (any port) for `who`; returns (id, port) once CONNECT came.
   std::pair<std::int32_t, int> listen_on_loopback(handle_t who, const event_record& record,
                                                   int family = AF_INET) {
-    const std::int32_t id = server->listen(who, family == AF_INET ? "127.0.0.1" : "::1", 0, 1024);
+    const std::int32_t id =
+        server->listen(who, family == AF_INET ? "127.0.0.1" : "::1", 0, 1024).value();
     EXPECT_GT(id, 0);
     EXPECT_TRUE(eventually([&] { return record.first(socket_event::connect, id).has_value(); }));
     return {id, record.first(socket_event::connect, id)->ud};

@@ -271,7 +271,7 @@ TEST_F(no_backpressure_test, zero_turns_backpressure_off) {
 
 TEST_F(socket_server_test, the_default_backlog_takes_a_thousand_connects_before_any_accept) {
   if (socket_server::system_backlog() < 1000) GTEST_SKIP() << "net.core.somaxconn < 1000";
-  const std::int32_t listener = server->listen(owner, "127.0.0.1", 0, 0);
+  const std::int32_t listener = server->listen(owner, "127.0.0.1", 0, 0).value();
   ASSERT_TRUE(
       eventually([&] { return events->first(socket_event::connect, listener).has_value(); }));
   const int port = events->first(socket_event::connect, listener)->ud;

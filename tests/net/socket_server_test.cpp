@@ -10,33 +10,41 @@ namespace {
 // ---- ids ---------------------------------------------------------------------------------------
 
 TEST_F(socket_server_test, first_id_is_one_and_a_refused_connect_consumes_one) {
-  const std::int32_t first = server->connect(owner, "127.0.0.1", closed_port());
+  const std::int32_t first = server->connect(owner, "127.0.0.1", closed_port()).value();
   EXPECT_EQ(first, 1);
   ASSERT_TRUE(eventually([&] { return events->first(socket_event::error, 1).has_value(); }));
   EXPECT_EQ(events->first(socket_event::error, 1)->text, "Connection refused");
   EXPECT_EQ(events->count(socket_event::connect, 1), 0U);
-  const std::int32_t second = server->listen(owner, "127.0.0.1", 0, 32);
+  const std::int32_t second = server->listen(owner, "127.0.0.1", 0, 32).value();
   EXPECT_EQ(second, 2) << "ids keep counting; the failed one is not reused";
-  EXPECT_EQ(server->connect(owner, "127.0.0.1", closed_port()), 3);
+  EXPECT_EQ(server->connect(owner, "127.0.0.1", closed_port()).value(), 3);
   EXPECT_FALSE(server->send(1, bytes_of("x"))) << "the refused socket is gone";
 }
 
 TEST_F(socket_server_test, connect_failures) {
-  EXPECT_EQ(server->connect(owner, std::string(300, 'h'), 80), -1) << "host name too long";
-  const std::int32_t id = server->connect(owner, "no-such-host.invalid", 80);
+  const auto too_long = server->connect(owner, std::string(300, 'h'), 80);
+  ASSERT_FALSE(too_long);
+  EXPECT_EQ(too_long.error().code, errc::socket_failed);
+  EXPECT_EQ(too_long.error().detail, "host name too long");
+  const std::int32_t id = server->connect(owner, "no-such-host.invalid", 80).value();
   ASSERT_GT(id, 0);
   ASSERT_TRUE(eventually([&] { return events->first(socket_event::error, id).has_value(); }));
   EXPECT_FALSE(events->first(socket_event::error, id)->text.empty()) << "the resolver's text";
-  EXPECT_EQ(server->listen(owner, "no-such-host.invalid", 0, 32), -1);
+  const auto unresolved = server->listen(owner, "no-such-host.invalid", 0, 32);
+  ASSERT_FALSE(unresolved);
+  EXPECT_EQ(unresolved.error().code, errc::socket_failed);
+  EXPECT_FALSE(unresolved.error().detail.empty()) << "the resolver's text";
   const auto [taken, port] = listen_on_loopback(owner, *events);
   EXPECT_GT(taken, 0);
-  EXPECT_EQ(server->listen(owner, "127.0.0.1", port, 32), -1) << "the port is in use";
+  const auto in_use = server->listen(owner, "127.0.0.1", port, 32);
+  ASSERT_FALSE(in_use);
+  EXPECT_EQ(in_use.error().detail, std::strerror(EADDRINUSE));
 }
 
 // ---- listen and accept ---------------------------------------------------------------------
 
 TEST_F(socket_server_test, listen_reports_bound_ip_and_real_port) {
-  const std::int32_t id = server->listen(owner, "127.0.0.1", 0, 32);
+  const std::int32_t id = server->listen(owner, "127.0.0.1", 0, 32).value();
   ASSERT_EQ(id, 1);
   ASSERT_TRUE(eventually([&] { return events->first(socket_event::connect, id).has_value(); }));
   const event e = *events->first(socket_event::connect, id);
@@ -176,7 +184,8 @@ TEST_F(socket_server_test, data_sent_before_the_connect_completes_is_queued) {
   const socket_address any = loopback(AF_INET, 0);
   ASSERT_EQ(::bind(listener.get(), any.get(), any.length), 0);
   ASSERT_EQ(::listen(listener.get(), 8), 0);
-  const std::int32_t id = server->connect(owner, "127.0.0.1", local_port(listener.get()));
+  const std::int32_t id =
+      server->connect(owner, "127.0.0.1", local_port(listener.get())).value();
   EXPECT_TRUE(server->send(id, bytes_of("before ")));
   EXPECT_TRUE(server->send_lowpriority(id, bytes_of("connect")));
   unique_fd peer(::accept(listener.get(), nullptr, nullptr));
@@ -457,7 +466,7 @@ TEST_P(udp_round_trip, dial_send_receive_and_reply_to_the_sender) {
   unique_fd peer = udp_peer(family);
   const int peer_port = local_port(peer.get());
   const std::int32_t id =
-      server->udp_dial(owner, family == AF_INET ? "127.0.0.1" : "::1", peer_port);
+      server->udp_dial(owner, family == AF_INET ? "127.0.0.1" : "::1", peer_port).value();
   ASSERT_GT(id, 0);
   ASSERT_TRUE(server->send(id, bytes_of("ping")));
   const auto [ping, ours] = receive_from(peer.get());
@@ -491,13 +500,13 @@ INSTANTIATE_TEST_SUITE_P(families, udp_round_trip, ::testing::Values(AF_INET, AF
                          [](const auto& info) { return info.param == AF_INET ? "v4" : "v6"; });
 
 TEST_F(socket_server_test, udp_bound_socket_answers_with_sendto) {
-  EXPECT_GT(server->udp(owner, "127.0.0.1", 0), 0);
+  EXPECT_GT(server->udp(owner, "127.0.0.1", 0).value(), 0);
   unique_fd peer = udp_peer(AF_INET);
   const int listen_port = [] {
     unique_fd probe = udp_peer(AF_INET);
     return local_port(probe.get());
   }();
-  const std::int32_t listener = server->udp_listen(owner, "127.0.0.1", listen_port);
+  const std::int32_t listener = server->udp_listen(owner, "127.0.0.1", listen_port).value();
   ASSERT_GT(listener, 0);
   send_to(peer.get(), "request", loopback(AF_INET, listen_port));
   ASSERT_TRUE(eventually([&] { return events->first(socket_event::udp, listener).has_value(); }));
@@ -508,24 +517,28 @@ TEST_F(socket_server_test, udp_bound_socket_answers_with_sendto) {
   const auto [reply, sender] = receive_from(peer.get());
   EXPECT_EQ(reply, "reply");
   EXPECT_EQ(port_of(sender), listen_port);
-  EXPECT_EQ(server->udp_listen(owner, "127.0.0.1", 0), -1) << "udp_listen needs a port";
+  const auto portless = server->udp_listen(owner, "127.0.0.1", 0);
+  ASSERT_FALSE(portless);
+  EXPECT_EQ(portless.error().detail, "a UDP listener needs a port");
 }
 
 TEST_F(socket_server_test, udp_connect_sets_the_default_destination) {
-  const std::int32_t id = server->udp(owner, "", 0);
+  const std::int32_t id = server->udp(owner, "", 0).value();
   ASSERT_GT(id, 0);
   unique_fd peer = udp_peer(AF_INET);
   EXPECT_EQ(info_of(id)->endpoint, "") << "no peer yet";
-  EXPECT_TRUE(server->udp_connect(id, "127.0.0.1", local_port(peer.get())));
+  EXPECT_TRUE(server->udp_connect(id, "127.0.0.1", local_port(peer.get())).has_value());
   ASSERT_TRUE(server->send(id, bytes_of("default")));
   EXPECT_EQ(receive_from(peer.get()).first, "default");
   const auto netstat = info_of(id);
   EXPECT_EQ(netstat->type, socket_info::kind::udp);
   EXPECT_EQ(netstat->endpoint, "127.0.0.1:" + std::to_string(local_port(peer.get())));
   EXPECT_EQ(netstat->write, 7U);
-  EXPECT_FALSE(server->udp_connect(id, "no-such-host.invalid", 1));
+  const auto unresolved = server->udp_connect(id, "no-such-host.invalid", 1);
+  ASSERT_FALSE(unresolved);
+  EXPECT_FALSE(unresolved.error().detail.empty()) << "the resolver's text";
 
-  EXPECT_TRUE(server->udp_connect(id, "::1", 9));
+  EXPECT_TRUE(server->udp_connect(id, "::1", 9).has_value());
   ASSERT_TRUE(eventually([&] { return events->first(socket_event::error, id).has_value(); }));
   EXPECT_EQ(events->first(socket_event::error, id)->text, "protocol mismatch");
 
@@ -554,7 +567,7 @@ TEST_F(socket_server_test, bind_reads_a_pipe_and_never_closes_it) {
   ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
   unique_fd read_end(fds[0]);
   unique_fd write_end(fds[1]);
-  const std::int32_t id = server->bind(owner, read_end.get());
+  const std::int32_t id = server->bind(owner, read_end.get()).value();
   ASSERT_TRUE(eventually([&] { return events->first(socket_event::connect, id).has_value(); }));
   EXPECT_EQ(events->first(socket_event::connect, id)->text, "binding");
   write_all(write_end.get(), "through the pipe");
@@ -571,7 +584,7 @@ TEST_F(socket_server_test, bind_of_a_file_epoll_refuses_reports_the_error_and_ke
   unique_fd file(::mkstemp(path));
   ASSERT_TRUE(file.valid());
   ::unlink(path);
-  const std::int32_t id = server->bind(owner, file.get());
+  const std::int32_t id = server->bind(owner, file.get()).value();
   ASSERT_GT(id, 0);
   ASSERT_TRUE(eventually([&] { return events->first(socket_event::error, id).has_value(); }));
   EXPECT_EQ(events->first(socket_event::error, id)->text, std::strerror(EPERM));
@@ -641,19 +654,20 @@ TEST_F(socket_server_test, info_describes_listeners_and_connections) {
   EXPECT_LE(c->wtime, node->runtime->now());
   EXPECT_EQ(c->endpoint, "127.0.0.1:" + std::to_string(local_port(client.get())));
 
-  const std::int32_t unstarted = server->listen(owner, "127.0.0.1", 0, 8);
+  const std::int32_t unstarted = server->listen(owner, "127.0.0.1", 0, 8).value();
   ASSERT_TRUE(
       eventually([&] { return events->first(socket_event::connect, unstarted).has_value(); }));
   EXPECT_FALSE(info_of(unstarted)) << "not listening before start";
 }
 
 TEST_F(socket_server_test, resolve_and_registry) {
-  std::string error;
-  const auto ips = socket_server::resolve("localhost", &error);
-  ASSERT_FALSE(ips.empty()) << error;
-  EXPECT_NE(std::find(ips.begin(), ips.end(), "127.0.0.1"), ips.end());
-  EXPECT_TRUE(socket_server::resolve("no-such-host.invalid", &error).empty());
-  EXPECT_FALSE(error.empty());
+  const auto ips = socket_server::resolve("localhost");
+  ASSERT_TRUE(ips) << ips.error().detail;
+  EXPECT_NE(std::find(ips->begin(), ips->end(), "127.0.0.1"), ips->end());
+  const auto unresolved = socket_server::resolve("no-such-host.invalid");
+  ASSERT_FALSE(unresolved);
+  EXPECT_EQ(unresolved.error().code, errc::socket_failed);
+  EXPECT_FALSE(unresolved.error().detail.empty());
   EXPECT_EQ(socket_server::of(*node->runtime), server.get());
 }
 
@@ -690,7 +704,7 @@ TEST(socket_server_one_worker, echoes_and_answers_netstat_from_inside_a_dispatch
   socket_server sockets(*f.runtime);
   server.store(&sockets);
   const handle_t echo = f.runtime->launch("echo", "");
-  const std::int32_t listener = sockets.listen(echo, "127.0.0.1", 0, 8);
+  const std::int32_t listener = sockets.listen(echo, "127.0.0.1", 0, 8).value();
   sockets.start(echo, listener);
   const auto lines = sockets.info();
   ASSERT_EQ(lines.size(), 1U);
@@ -712,7 +726,7 @@ TEST(socket_server_shutdown, undelivered_buffers_are_freed) {
   module_registry modules;
   testing::node_fixture f(modules);
   socket_server sockets(*f.runtime);
-  const std::int32_t listener = sockets.listen(12345, "127.0.0.1", 0, 8);
+  const std::int32_t listener = sockets.listen(12345, "127.0.0.1", 0, 8).value();
   sockets.start(12345, listener);
   const auto lines = sockets.info();
   ASSERT_EQ(lines.size(), 1U);
