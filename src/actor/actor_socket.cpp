@@ -80,7 +80,7 @@ task<actor::socket_result<actor::listening>> actor::listen(std::string host, int
 
 task<actor::socket_result<actor::accepted_socket>> actor::accept(socket_id listener) {
   detail::socket_state* s = reader_state(listener);
-  if (s == nullptr) co_return closed_failure(s);
+  if (s == nullptr) co_return closed_failure(nullptr);
   s->wanted = want::accepted;
   co_await socket_wait{*s};
   if (s->backlog.empty()) co_return closed_failure(s);
@@ -106,7 +106,7 @@ void actor::resume_reading(detail::socket_state& s) {
 
 task<actor::socket_result<std::string>> actor::read(socket_id id, std::size_t n) {
   detail::socket_state* s = reader_state(id);
-  if (s == nullptr) co_return closed_failure(s);
+  if (s == nullptr) co_return closed_failure(nullptr);
   s->wanted = want::bytes;
   s->wanted_bytes = n;
   resume_reading(*s);
@@ -117,7 +117,7 @@ task<actor::socket_result<std::string>> actor::read(socket_id id, std::size_t n)
 
 task<actor::socket_result<std::string>> actor::read_some(socket_id id) {
   detail::socket_state* s = reader_state(id);
-  if (s == nullptr) co_return closed_failure(s);
+  if (s == nullptr) co_return closed_failure(nullptr);
   s->wanted = want::bytes;
   s->wanted_bytes = 1;
   resume_reading(*s);
@@ -128,7 +128,7 @@ task<actor::socket_result<std::string>> actor::read_some(socket_id id) {
 
 task<actor::socket_result<std::string>> actor::read_line(socket_id id, std::string separator) {
   detail::socket_state* s = reader_state(id);
-  if (s == nullptr) co_return closed_failure(s);
+  if (s == nullptr) co_return closed_failure(nullptr);
   s->wanted = want::line;
   s->separator = std::move(separator);
   resume_reading(*s);

@@ -30,11 +30,11 @@ class [[nodiscard]] result {
 
   [[nodiscard]] const E& error() const& noexcept {
     assert(!has_value());
-    return *std::get_if<1>(&state_);
+    return std::get<1>(state_);
   }
   [[nodiscard]] E error() && noexcept {
     assert(!has_value());
-    return std::move(*std::get_if<1>(&state_));
+    return std::get<1>(std::move(state_));
   }
 
  private:

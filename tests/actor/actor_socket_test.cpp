@@ -110,6 +110,8 @@ class client final : public actor {
     // Nothing listens on the port of a listener we close at once.
     auto spare = co_await listen("127.0.0.1", 0);
     const int free_port = spare->port;
+    auto taken = co_await listen("127.0.0.1", free_port);
+    note("taken: " + describe_error(taken.error()));
     close(spare->id);
     auto refused = co_await connect("127.0.0.1", free_port);
     note("refused: " + describe_error(refused.error()));
@@ -146,6 +148,7 @@ TEST(actor_socket, listen_accept_read_write_close) {
       "read(100) after the peer closed: error:socket closed",
       "read_some: partial",
       "read_some again: error:socket closed",
+      "taken: error:socket failed Address already in use",
       "refused: error:socket failed Connection refused",
   };
   std::vector<std::string> got;
