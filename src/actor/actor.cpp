@@ -324,11 +324,11 @@ bool actor::call_awaitable::await_ready() {
   }
   op_.session = session;
   owner_.pending_.put(session, &op_);
-  const std::int64_t ticks = ticks_ == 0 ? runtime.options().call_timeout : ticks_;
-  if (ticks > 0) {
+  const std::int64_t deadline = ticks_ == 0 ? runtime.options().call_timeout : ticks_;
+  if (deadline > 0) {
     op_.timer_session = owner_.fresh_session();
     owner_.pending_.put(op_.timer_session, &op_);
-    owner_.context_->timeout(ticks, op_.timer_session);
+    owner_.context_->timeout(deadline, op_.timer_session);
   }
   return false;
 }

@@ -99,9 +99,9 @@ class actor : public service, private detail::task_owner {
 
   class call_awaitable {
    public:
-    /// `ticks`: the deadline; 0: the node's call_timeout, if any; no_deadline: none.
-    call_awaitable(actor& owner, address dest, ptype type, payload body, std::int64_t ticks)
-        : owner_(owner), dest_(dest), type_(type), body_(std::move(body)), ticks_(ticks) {}
+    /// `deadline` in ticks; 0: the node's call_timeout, if any; no_deadline: none.
+    call_awaitable(actor& owner, address dest, ptype type, payload body, std::int64_t deadline)
+        : owner_(owner), dest_(dest), type_(type), body_(std::move(body)), ticks_(deadline) {}
     bool await_ready();
     void await_suspend(std::coroutine_handle<> waiter) noexcept { op_.waiter = waiter; }
     result<reply> await_resume();
@@ -117,8 +117,8 @@ class actor : public service, private detail::task_owner {
 
   class sleep_awaitable {
    public:
-    sleep_awaitable(actor& owner, std::int64_t ticks, const void* token, bool timed)
-        : owner_(owner), ticks_(ticks), token_(token), timed_(timed) {}
+    sleep_awaitable(actor& owner, std::int64_t delay, const void* token, bool timed)
+        : owner_(owner), ticks_(delay), token_(token), timed_(timed) {}
     bool await_ready() noexcept { return false; }
     void await_suspend(std::coroutine_handle<> waiter);
     /// errc::interrupted when `wakeup` ended it early.
@@ -195,18 +195,18 @@ class actor : public service, private detail::task_owner {
   /// As `call`, failing with errc::timeout if no answer comes within `ticks`. A call without
   /// a deadline of its own gets the node's (config `call_timeout`), if it has one.
   template <class... Values>
-  [[nodiscard]] call_awaitable call_within(std::int64_t ticks, address dest,
+  [[nodiscard]] call_awaitable call_within(std::int64_t deadline, address dest,
                                            const Values&... values) {
-    return call_awaitable(*this, dest, ptype::lua, seri::pack(values...), ticks);
+    return call_awaitable(*this, dest, ptype::lua, seri::pack(values...), deadline);
   }
   [[nodiscard]] call_awaitable rawcall(address dest, ptype type, payload body) {
     return call_awaitable(*this, dest, type, std::move(body), 0);
   }
 
-  /// Suspends for `ticks` (<= 0: behind the messages already queued). `token` (default: the
-  /// coroutine) lets `wakeup` end it early with errc::interrupted.
-  [[nodiscard]] sleep_awaitable sleep(std::int64_t ticks, const void* token = nullptr) {
-    return sleep_awaitable(*this, ticks, token, true);
+  /// Suspends for `delay` ticks (<= 0: behind the messages already queued). `token` (default:
+  /// the coroutine) lets `wakeup` end it early with errc::interrupted.
+  [[nodiscard]] sleep_awaitable sleep(std::int64_t delay, const void* token = nullptr) {
+    return sleep_awaitable(*this, delay, token, true);
   }
   [[nodiscard]] sleep_awaitable yield() { return sleep(0); }
   /// Suspends until `wakeup(token)`.

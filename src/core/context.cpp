@@ -27,8 +27,8 @@ bool context::send(handle_t dest, ptype type, std::int32_t session, payload data
   return owner_.send(handle_, dest, type, session, std::move(data));
 }
 
-void context::timeout(std::int64_t ticks, std::int32_t session) const {
-  owner_.timeout(handle_, ticks, session);
+void context::timeout(std::int64_t delay, std::int32_t session) const {
+  owner_.timeout(handle_, delay, session);
 }
 
 void context::log(std::string_view text) const {

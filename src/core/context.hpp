@@ -44,8 +44,8 @@ class context : public std::enable_shared_from_this<context> {
   std::int32_t new_session() noexcept;
   /// Sends with this service as source; false if `dest` is unknown.
   bool send(handle_t dest, ptype type, std::int32_t session, payload data) const;
-  /// Schedules a `response` with `session` after `ticks` (<= 0: behind the queued messages).
-  void timeout(std::int64_t ticks, std::int32_t session) const;
+  /// Schedules a `response` with `session` after `delay` ticks (<= 0: behind the queued messages).
+  void timeout(std::int64_t delay, std::int32_t session) const;
   /// Logs a line with this service as source.
   void log(std::string_view text) const;
   /// Retires this service (logs `KILL self`).

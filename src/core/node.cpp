@@ -300,13 +300,13 @@ void node::drop_remote(handle_t source, handle_t dest, std::int32_t session, std
 
 // ---- time ----------------------------------------------------------------------------
 
-void node::timeout(handle_t h, std::int64_t ticks, std::int32_t session) {
-  if (ticks <= 0) {
+void node::timeout(handle_t h, std::int64_t delay, std::int32_t session) {
+  if (delay <= 0) {
     message expired{0, session, ptype::response, {}};
     deliver(h, expired);
     return;
   }
-  timer_.add(monotonic_ns() + static_cast<std::uint64_t>(ticks) * ns_per_tick, h, session);
+  timer_.add(monotonic_ns() + static_cast<std::uint64_t>(delay) * ns_per_tick, h, session);
 }
 
 std::int64_t node::now() const noexcept {

@@ -120,9 +120,9 @@ class node final : private dispatcher {
 
   // ---- time (ticks of 1/100 s) ---------------------------------------------------------
 
-  /// Delivers `response`/`session` (source 0, no data) to `h` after `ticks`; `ticks <= 0`
+  /// Delivers `response`/`session` (source 0, no data) to `h` after `delay` ticks; `delay <= 0`
   /// queues it behind the messages already there.
-  void timeout(handle_t h, std::int64_t ticks, std::int32_t session);
+  void timeout(handle_t h, std::int64_t delay, std::int32_t session);
   /// Ticks since start plus the centisecond part of the wall clock at start (skynet.now).
   [[nodiscard]] std::int64_t now() const noexcept;
   /// Wall-clock seconds at start (skynet.starttime).

@@ -226,15 +226,15 @@ void scheduler::register_protocol(lua_State* L, int index) {
 }
 
 void scheduler::register_builtin(lua_State* L, const char* name, int id, packing how,
-                                 lua_CFunction dispatch) {
+                                 lua_CFunction dispatcher) {
   protocol p;
   p.id = id;
   p.name = name;
   p.seri_pack = how == packing::seri;
   p.seri_unpack = how == packing::seri;
   p.identity = how == packing::identity;
-  if (dispatch != nullptr) {
-    lua_pushcfunction(L, dispatch);
+  if (dispatcher != nullptr) {
+    lua_pushcfunction(L, dispatcher);
     p.dispatch = luaL_ref(L, LUA_REGISTRYINDEX);
   }
   protocols_.push_back(std::move(p));
@@ -951,10 +951,10 @@ void scheduler::request_trace(coroutine_info& co, const protocol& p, handle_t so
   }
 }
 
-void scheduler::unknown(lua_State* L, int hook, const char* what, int type, const void* data,
+void scheduler::unknown(lua_State* L, int handler, const char* what, int type, const void* data,
                         std::size_t size, std::int32_t session, handle_t source) {
-  if (hook != LUA_NOREF) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, hook);
+  if (handler != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, handler);
     lua_pushinteger(L, session);
     lua_pushinteger(L, source);
     lua_pushlightuserdata(L, const_cast<void*>(data));

@@ -208,7 +208,7 @@ class scheduler {
   enum class packing { none, seri, identity };
   /// Registers a built-in protocol with an optional C dispatcher.
   void register_builtin(lua_State* L, const char* name, int id, packing how,
-                        lua_CFunction dispatch);
+                        lua_CFunction dispatcher);
   [[nodiscard]] protocol* find_protocol(int id) noexcept;
   [[nodiscard]] protocol* find_protocol(std::string_view name) noexcept;
   /// The protocol named by the string at `index`, raising an index error if unknown.
@@ -366,7 +366,7 @@ class scheduler {
   void run_dispatch_hook(lua_State* L);
   void request_trace(coroutine_info& co, const protocol& p, handle_t source);
   void error_from(lua_State* L, handle_t source, std::int32_t session);
-  void unknown(lua_State* L, int hook, const char* what, int type, const void* data,
+  void unknown(lua_State* L, int handler, const char* what, int type, const void* data,
                std::size_t size, std::int32_t session, handle_t source);
   void forgot_response(coroutine_info& co);
   void drop_responses_to(lua_State* L, handle_t requester);

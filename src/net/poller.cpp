@@ -46,7 +46,7 @@ int poller::wait(std::span<poll_event> events, int timeout_ms) {
   const int room = static_cast<int>(std::min(events.size(), raw.size()));
   const int n = ::epoll_wait(epoll_.get(), raw.data(), room, timeout_ms);
   if (n <= 0) return 0;
-  for (int i = 0; i < n; ++i) {
+  for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
     const std::uint32_t flags = raw[i].events;
     events[i] = poll_event{raw[i].data.u64, (flags & EPOLLIN) != 0, (flags & EPOLLOUT) != 0,
                            (flags & EPOLLERR) != 0, (flags & EPOLLHUP) != 0};

@@ -166,10 +166,10 @@ TEST(channel_session, padding_parts_follow_the_head_in_order) {
     padding.push_back(payload::copy_of(std::string_view("5 end\n")));
     std::string big;
     int left = 1;
-    s.fork([](channel& c, std::vector<payload> parts, std::string& out, int& n) -> task<> {
+    s.fork([](channel& c, std::vector<payload> parts, std::string& got, int& n) -> task<> {
       auto r =
           co_await c.call(payload::copy_of(std::string_view("5 begin\n")), 5, std::move(parts));
-      out = r ? r->data : failure(r.error());
+      got = r ? r->data : failure(r.error());
       --n;
     }(ch, std::move(padding), big, left));
     s.note(co_await call_line(ch, 6, "small"));
@@ -297,9 +297,9 @@ TEST(channel_backoff, close_ends_the_loop) {
     o.server = {"127.0.0.1", port};
     channel ch(s, std::move(o));
     std::string outcome;
-    s.fork([](channel& c, std::string& out) -> task<> {
+    s.fork([](channel& c, std::string& got) -> task<> {
       result<void> r = co_await c.connect(false);
-      out = r ? "connected" : failure(r.error());
+      got = r ? "connected" : failure(r.error());
     }(ch, outcome));
     co_await s.until([&] { return !ch.last_error().empty(); });  // a pass has failed
     ch.close();

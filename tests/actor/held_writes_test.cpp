@@ -27,7 +27,7 @@ std::atomic<bool> accepted{false};
 
 // The bytes of write number `n`: small ones are held, every 97th is too large to be.
 std::string chunk(int n) {
-  const std::size_t size = n % 97 == 0 ? 10000 : 1 + n % 50;
+  const std::size_t size = n % 97 == 0 ? 10000 : 1 + static_cast<std::size_t>(n % 50);
   return std::string(size, static_cast<char>('a' + n % 26));
 }
 

@@ -113,7 +113,9 @@ INSTANTIATE_TEST_SUITE_P(
                           "Invalid call_timeout 5s , should be a whole number of centiseconds"},
         config_error_case{"shutdown_timeout_negative", "shutdown_timeout = -1\n",
                           "Invalid shutdown_timeout -1 "}),
-    [](const ::testing::TestParamInfo<config_error_case>& info) { return info.param.name; });
+    [](const ::testing::TestParamInfo<config_error_case>& case_info) {
+      return case_info.param.name;
+    });
 
 // ---- the demo and the boot paths (config checklist 9, 10, 12) -------------------------
 

@@ -423,8 +423,8 @@ std::vector<std::size_t> operation_indices() {
 
 INSTANTIATE_TEST_SUITE_P(
     vectors, cluster_wire_session, ::testing::ValuesIn(operation_indices()),
-    [](const ::testing::TestParamInfo<std::size_t>& info) {
-      return vectors()["wire_session"]["operations"][info.param]["name"].get<std::string>();
+    [](const ::testing::TestParamInfo<std::size_t>& case_info) {
+      return vectors()["wire_session"]["operations"][case_info.param]["name"].get<std::string>();
     });
 
 // ---- encoding edges ------------------------------------------------------------------------

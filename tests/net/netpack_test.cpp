@@ -195,10 +195,10 @@ TEST(FrameQueue, RandomSplitsRoundTrip) {
   std::mt19937 rng(12345);
   for (int round = 0; round < 50; ++round) {
     frame_queue queue;
-    constexpr int connections = 3;
+    constexpr std::size_t connections = 3;
     std::vector<std::string> streams(connections);
     std::vector<std::vector<std::string>> sent(connections);
-    for (int id = 0; id < connections; ++id) {
+    for (std::size_t id = 0; id < connections; ++id) {
       const int count = static_cast<int>(rng() % 20);
       for (int k = 0; k < count; ++k) {
         const std::size_t size = rng() % 4 == 0 ? rng() % 3000 : rng() % 10;
@@ -211,20 +211,21 @@ TEST(FrameQueue, RandomSplitsRoundTrip) {
     std::vector<std::size_t> at(connections, 0);
     std::vector<std::vector<std::string>> received(connections);
     for (;;) {
-      std::vector<int> open;
-      for (int id = 0; id < connections; ++id) {
+      std::vector<std::size_t> open;
+      for (std::size_t id = 0; id < connections; ++id) {
         if (at[id] < streams[id].size()) open.push_back(id);
       }
       if (open.empty()) break;
-      const int id = open[rng() % open.size()];
+      const std::size_t id = open[rng() % open.size()];
       const std::size_t n = std::min<std::size_t>(1 + rng() % 700, streams[id].size() - at[id]);
-      frame_queue::feed_result r = queue.feed(id, bytes_of(streams[id].substr(at[id], n)));
+      frame_queue::feed_result r =
+          queue.feed(static_cast<std::int32_t>(id), bytes_of(streams[id].substr(at[id], n)));
       at[id] += n;
       if (r.what == frame_queue::outcome::one) {
-        received[r.single.id].push_back(text_of(r.single.data));
+        received[static_cast<std::size_t>(r.single.id)].push_back(text_of(r.single.data));
       }
       while (std::optional<packet> p = queue.pop())
-        received[p->id].push_back(text_of(p->data));
+        received[static_cast<std::size_t>(p->id)].push_back(text_of(p->data));
     }
     EXPECT_EQ(received, sent) << "round " << round;
     EXPECT_EQ(queue.pending(), 0U);

@@ -497,7 +497,7 @@ TEST_P(udp_round_trip, dial_send_receive_and_reply_to_the_sender) {
 }
 
 INSTANTIATE_TEST_SUITE_P(families, udp_round_trip, ::testing::Values(AF_INET, AF_INET6),
-                         [](const auto& info) { return info.param == AF_INET ? "v4" : "v6"; });
+                         [](const auto& family) { return family.param == AF_INET ? "v4" : "v6"; });
 
 TEST_F(socket_server_test, udp_bound_socket_answers_with_sendto) {
   EXPECT_GT(server->udp(owner, "127.0.0.1", 0).value(), 0);

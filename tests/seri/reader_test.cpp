@@ -196,7 +196,7 @@ TEST(seri_reader, integer_and_string_boundaries_round_trip) {
     EXPECT_EQ(r.read_integer(), v);
     EXPECT_TRUE(r.at_end());
   }
-  for (std::size_t n : {0, 1, 31, 32, 65535, 65536, 100000}) {
+  for (std::size_t n : {0UL, 1UL, 31UL, 32UL, 65535UL, 65536UL, 100000UL}) {
     const std::string s(n, 'q');
     const payload p = pack(s);
     EXPECT_EQ(unpack(p), value_list{s}) << n;

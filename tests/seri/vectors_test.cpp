@@ -56,18 +56,18 @@ std::string sha256_hex(const std::string& message) {
   }
   for (std::size_t block = 0; block < padded.size(); block += 64) {
     std::array<std::uint32_t, 64> w{};
-    for (int i = 0; i < 16; ++i) {
-      for (int b = 0; b < 4; ++b) {
+    for (std::size_t i = 0; i < 16; ++i) {
+      for (std::size_t b = 0; b < 4; ++b) {
         w[i] = (w[i] << 8) | static_cast<unsigned char>(padded[block + 4 * i + b]);
       }
     }
-    for (int i = 16; i < 64; ++i) {
+    for (std::size_t i = 16; i < 64; ++i) {
       std::uint32_t s0 = std::rotr(w[i - 15], 7) ^ std::rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
       std::uint32_t s1 = std::rotr(w[i - 2], 17) ^ std::rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
       w[i] = w[i - 16] + s0 + w[i - 7] + s1;
     }
     auto [a, b, c, d, e, f, g, hh] = h;
-    for (int i = 0; i < 64; ++i) {
+    for (std::size_t i = 0; i < 64; ++i) {
       std::uint32_t t1 = hh + (std::rotr(e, 6) ^ std::rotr(e, 11) ^ std::rotr(e, 25)) +
                          ((e & f) ^ (~e & g)) + k[i] + w[i];
       std::uint32_t t2 =
@@ -82,7 +82,7 @@ std::string sha256_hex(const std::string& message) {
       a = t1 + t2;
     }
     const std::array<std::uint32_t, 8> add = {a, b, c, d, e, f, g, hh};
-    for (int i = 0; i < 8; ++i)
+    for (std::size_t i = 0; i < 8; ++i)
       h[i] += add[i];
   }
   std::string digest;

@@ -101,8 +101,9 @@ class log_record {
   std::size_t count_prefix(std::string_view prefix) const {
     std::lock_guard lock(mutex_);
     std::size_t n = 0;
-    for (const auto& l : lines_)
-      n += l.text.starts_with(prefix) ? 1 : 0;
+    for (const auto& l : lines_) {
+      if (l.text.starts_with(prefix)) ++n;
+    }
     return n;
   }
 
