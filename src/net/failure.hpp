@@ -16,7 +16,7 @@ struct failure {
   /// or a sentence of ours; empty when there is nothing to add to `code`.
   std::string detail;
 
-  friend bool operator==(const failure& f, errc code) noexcept { return f.code == code; }
+  friend bool operator==(const failure& f, errc wanted) noexcept { return f.code == wanted; }
 };
 
 }  // namespace starling::net
