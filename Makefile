@@ -96,8 +96,11 @@ bench: build
 format:
 	find src tests bench examples fuzz -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
 
-tidy: build
-	find src -name '*.cpp' | xargs clang-tidy -p build/release --quiet
+# clang-tidy over every source of src/ (.clang-tidy), findings as errors. It needs only the
+# compile commands, so it configures build/tidy without building anything.
+tidy: deps
+	cmake -S . -B build/tidy -G Ninja -DCMAKE_BUILD_TYPE=Release -DSTARLING_BUILD_TESTS=OFF -DSTARLING_BUILD_BENCH=OFF > /dev/null
+	find src -name '*.cpp' | sort | xargs -P $(JOBS) -n 4 clang-tidy -p build/tidy --quiet --warnings-as-errors='*'
 
 clean:
 	rm -rf build

@@ -7,7 +7,7 @@ packages=(
   g++ cmake ninja-build make pkg-config
   liblua5.4-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
-  clang libclang-rt-14-dev clang-format
+  clang libclang-rt-14-dev clang-format clang-tidy
   redis-server redis-tools
 )
 

@@ -26,7 +26,7 @@ namespace starling::detail {
 
 /// Unread bytes past which a socket stops being read until a coroutine waits for more (as
 /// skynet.socket's BUFFER_LIMIT): a service that does not read holds at most about this much.
-inline constexpr std::size_t read_buffer_limit = 128 * 1024;
+inline constexpr std::size_t read_buffer_limit = std::size_t{128} * 1024;
 
 struct accepted_socket {
   std::int32_t id = 0;

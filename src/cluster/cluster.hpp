@@ -36,12 +36,14 @@ class client {
   /// cluster.call: the remote service's reply. errc::call_failed for a remote error, an
   /// unknown name, a dropped connection or a node that is down, absent or unreachable.
   template <class... Values>
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): moved into the coroutine, which owns them
   task<result<reply>> call(std::string node, remote_address target, const Values&... values) {
     return call_packed(std::move(node), std::move(target), seri::pack(values...));
   }
   /// cluster.send: fire and forget. Fails only when the node has no sender (down, absent
   /// with __nowaiting, unreachable); what happens on the wire is only logged.
   template <class... Values>
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): moved into the coroutine, which owns them
   task<result<void>> send(std::string node, remote_address target, const Values&... values) {
     return send_packed(std::move(node), std::move(target), seri::pack(values...));
   }

@@ -36,6 +36,7 @@ std::string_view socket_message_text(const void* data, std::size_t size) noexcep
 void release_socket_buffer(message& msg) noexcept {
   if (msg.type != ptype::socket || msg.data.size() < sizeof(socket_message)) return;
   auto* head = reinterpret_cast<socket_message*>(msg.data.data());
+  // NOLINTNEXTLINE(*-no-malloc): message bodies are malloc'd (base/payload.hpp)
   std::free(head->buffer);
   head->buffer = nullptr;
 }

@@ -80,7 +80,7 @@ void push_frames(lua_State* L, const Frames& frames, std::size_t first) {
   lua_createtable(L, static_cast<int>(frames.count() - first), 0);
   for (std::size_t i = first; i < frames.count(); ++i) {
     push_frame(L, frames, i);
-    lua_rawseti(L, -2, static_cast<lua_Integer>(i - first + 1));
+    lua_rawseti(L, -2, static_cast<lua_Integer>(i - first) + 1);
   }
 }
 

@@ -227,6 +227,7 @@ void push_scalar(lua_State* L, cursor& c, unsigned tag) {
       return;
     case format::type_userdata: {
       const auto address = take<std::uint64_t>(L, c, line::userdata_body);
+      // NOLINTNEXTLINE(performance-no-int-to-ptr): skynet packs a light userdata as its address
       lua_pushlightuserdata(L, reinterpret_cast<void*>(static_cast<std::uintptr_t>(address)));
       return;
     }

@@ -232,7 +232,8 @@ int pack(lua_State* L) {
   }
   if (out_of_memory) return luaL_error(L, "not enough memory");
   lua_pushlightuserdata(L, block);
-  lua_pushinteger(L, static_cast<lua_Integer>(size + net::frame_header_size));
+  lua_pushinteger(
+      L, static_cast<lua_Integer>(size) + static_cast<lua_Integer>(net::frame_header_size));
   return 2;
 }
 

@@ -141,9 +141,10 @@ int native(lua_State* L, Work&& work, Push&& push) {
   {
     std::optional<result> value;
     failure.run([&] { value.emplace(work()); });
-    if (value)
+    if (value) {
       n = protect(
           L, 0, [&](lua_State* S) { return push(S, *value); }, failure);
+    }
   }
   if (n >= 0) return n;
   if (failure.failed()) failure.raise(L);

@@ -983,6 +983,7 @@ void scheduler::unknown(lua_State* L, int handler, const char* what, int type, c
                           payload_text(data, size)));
     // Nobody will take the bytes a socket message carries (the handler is the owner).
     if (type == static_cast<int>(ptype::socket)) {
+      // NOLINTNEXTLINE(*-no-malloc): message bodies are malloc'd (base/payload.hpp)
       if (const socket_message* head = read_socket_message(data, size)) std::free(head->buffer);
     }
   }

@@ -206,6 +206,7 @@ coroutine_info& owed_request(lua_State* L, const char* error) {
 int reply_with(lua_State* L, coroutine_info& co, bool packed) {
   if (co.session == 0) {
     co.consume_request();
+    // NOLINTNEXTLINE(*-no-malloc): message bodies are malloc'd (base/payload.hpp)
     if (!packed && lua_type(L, 1) == LUA_TLIGHTUSERDATA) std::free(lua_touserdata(L, 1));
     lua_pushboolean(L, 0);
     return 1;

@@ -236,6 +236,7 @@ int l_tostring(lua_State* L) {
 int l_trash(lua_State* L) {
   switch (lua_type(L, 1)) {
     case LUA_TLIGHTUSERDATA:
+      // NOLINTNEXTLINE(*-no-malloc): message bodies are malloc'd (base/payload.hpp)
       std::free(lua_touserdata(L, 1));
       return 0;
     case LUA_TSTRING:

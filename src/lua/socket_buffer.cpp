@@ -29,6 +29,7 @@ class read_buffer {
   /// Takes `block` (malloc'd).
   void push(char* block, std::size_t size) {
     if (size == 0) {
+      // NOLINTNEXTLINE(*-no-malloc): message bodies are malloc'd (base/payload.hpp)
       std::free(block);
       return;
     }
@@ -88,8 +89,10 @@ class read_buffer {
   void discard(std::size_t n) noexcept { consume(n); }
 
   void clear() noexcept {
-    for (chunk& c : chunks_)
+    for (chunk& c : chunks_) {
+      // NOLINTNEXTLINE(*-no-malloc): message bodies are malloc'd (base/payload.hpp)
       std::free(c.bytes);
+    }
     chunks_.clear();
     offset_ = 0;
     size_ = 0;
@@ -138,6 +141,7 @@ class read_buffer {
         return;
       }
       n -= left;
+      // NOLINTNEXTLINE(*-no-malloc): message bodies are malloc'd (base/payload.hpp)
       std::free(front.bytes);
       chunks_.pop_front();
       offset_ = 0;
@@ -180,6 +184,7 @@ int l_push(lua_State* L) {
     try {
       buffer.push(static_cast<char*>(block), static_cast<std::size_t>(size));
     } catch (...) {
+      // NOLINTNEXTLINE(*-no-malloc): message bodies are malloc'd (base/payload.hpp)
       std::free(block);  // the buffer took the block, even when it could not keep it
       throw;
     }

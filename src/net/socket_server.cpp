@@ -38,7 +38,7 @@ namespace {
 /// The first read of a socket asks for this many bytes (then adapts to what reads return).
 constexpr std::size_t min_read_size = 64;
 /// The backlog of the first WARNING; the next ones double it.
-constexpr std::size_t warn_threshold = 1024 * 1024;
+constexpr std::size_t warn_threshold = std::size_t{1024} * 1024;
 /// skynet's request record holds at most this much host name; longer ones are refused.
 constexpr std::size_t max_host_length = 231;
 constexpr std::size_t max_datagram = 65535;
@@ -131,6 +131,7 @@ using request = std::variant<req::listen, req::connect, req::bind, req::start, r
                              req::sink, req::udp_open, req::udp_connect, req::udp_send>;
 
 struct free_deleter {
+  // NOLINTNEXTLINE(*-no-malloc): message bodies are malloc'd (base/payload.hpp)
   void operator()(void* p) const noexcept { std::free(p); }
 };
 using malloc_ptr = std::unique_ptr<void, free_deleter>;
@@ -225,7 +226,7 @@ struct socket_server::impl final : io_poller {
     std::int32_t id;
   };
   static constexpr std::size_t cork_write_max = 4096;
-  static constexpr std::size_t cork_limit = 64 * 1024;
+  static constexpr std::size_t cork_limit = std::size_t{64} * 1024;
   static thread_local std::vector<touched_socket> touched;
   /// Notes that this turn wrote to `id`; true if it had already.
   bool touch(std::int32_t id);
@@ -327,6 +328,7 @@ struct socket_server::impl final : io_poller {
             malloc_ptr buffer) {
     void* raw = buffer.release();
     if (!runtime_.send(0, owner, ptype::socket, 0, make_socket_message(type, id, ud, raw))) {
+      // NOLINTNEXTLINE(*-no-malloc): message bodies are malloc'd (base/payload.hpp)
       std::free(raw);
     }
   }
@@ -392,8 +394,8 @@ socket_server* socket_server::of(const node& runtime) noexcept {
 
 socket_server::opened socket_server::listen(handle_t owner, std::string_view host, int port,
                                             int backlog) {
-  const auto addresses = resolve_endpoint(host.empty() ? std::string_view("0.0.0.0") : host, port,
-                                          SOCK_STREAM, true);
+  const auto addresses =
+      resolve_endpoint(host.empty() ? std::string_view("0.0.0.0") : host, port, SOCK_STREAM, true);
   if (!addresses) return addresses.error();
   result<unique_fd, failure> fd =
       open_bound(addresses->front(), SOCK_STREAM, backlog > 0 ? backlog : system_backlog());
@@ -582,8 +584,8 @@ void socket_server::impl::post_send(socket_slot& s, std::int32_t id, payload dat
 
 // ---- UDP calls (any thread) ----------------------------------------------------------------
 
-socket_server::opened socket_server::impl::open_udp(handle_t owner,
-                                                    result<unique_fd, failure> fd, int family,
+socket_server::opened socket_server::impl::open_udp(handle_t owner, result<unique_fd, failure> fd,
+                                                    int family,
                                                     std::optional<socket_address> peer) {
   if (!fd) return std::move(fd).error();
   const std::int32_t id = table_.reserve(socket_protocol::udp);
@@ -619,8 +621,7 @@ socket_server::opened socket_server::udp_listen(handle_t owner, std::string_view
   return impl_->open_udp(owner, open_bound(a, SOCK_DGRAM, std::nullopt), a.family(), std::nullopt);
 }
 
-result<void, failure> socket_server::udp_connect(std::int32_t id, std::string_view host,
-                                                 int port) {
+result<void, failure> socket_server::udp_connect(std::int32_t id, std::string_view host, int port) {
   const auto addresses = resolve_endpoint(host, port, SOCK_DGRAM, false);
   if (!addresses) return addresses.error();
   impl_->requests_.push(req::udp_connect{id, addresses->front()});
@@ -1230,6 +1231,7 @@ void socket_server::impl::finish_connect(socket_slot& s) {
 
 socket_server::impl::read_result socket_server::impl::read_stream(socket_slot& s) {
   const std::size_t size = s.read_size;
+  // NOLINTNEXTLINE(*-no-malloc): message bodies are malloc'd (base/payload.hpp)
   malloc_ptr buffer(std::malloc(size));
   const ssize_t n = ::read(s.fd.get(), buffer.get(), size);
   if (n < 0) {
@@ -1326,6 +1328,7 @@ void socket_server::impl::receive_datagram(socket_slot& s) {
   const udp_blob blob = encode_udp_address(from);
   const auto size = static_cast<std::size_t>(n);
   // The sender's address follows the data; ud tells where the data ends.
+  // NOLINTNEXTLINE(*-no-malloc): message bodies are malloc'd (base/payload.hpp)
   malloc_ptr buffer(std::malloc(size + blob.size));
   if (size > 0) std::memcpy(buffer.get(), udp_buffer_.data(), size);
   std::memcpy(static_cast<std::byte*>(buffer.get()) + size, blob.bytes.data(), blob.size);

@@ -4,7 +4,7 @@
 
 namespace starling {
 
-void bootstrap::refuse(std::string why) {
+void bootstrap::refuse(const std::string& why) {
   log("error: " + why);
   // The application flushes the log, stops the node and exits 1 with `why` on stderr.
   runtime().shutdown().request_stop(1, "bootstrap: " + why);

@@ -18,7 +18,7 @@ class bootstrap final : public actor {
 
  private:
   /// Logs `why` and asks for the node to stop with status 1.
-  void refuse(std::string why);
+  void refuse(const std::string& why);
 };
 
 }  // namespace starling

@@ -11,7 +11,7 @@
 namespace starling::lua {
 namespace {
 
-TEST(BindingsList, EveryNativeModuleIsSqueezed) {
+TEST(bindings_list, every_native_module_is_squeezed) {
   std::ifstream in(std::string(STARLING_SOURCE_DIR) + "/tests/lua/services/squeeze.lua");
   ASSERT_TRUE(in.good());
   std::stringstream text;

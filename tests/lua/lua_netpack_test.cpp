@@ -26,9 +26,9 @@ struct state_closer {
 };
 using state_ptr = std::unique_ptr<lua_State, state_closer>;
 
-class LuaNetpack : public ::testing::Test {
+class lua_netpack : public ::testing::Test {
  protected:
-  LuaNetpack() : state_(luaL_newstate()), L(state_.get()) {
+  lua_netpack() : state_(luaL_newstate()), L(state_.get()) {
     luaL_openlibs(L);
     open_netpack(L);
     lua_setglobal(L, "netpack");
@@ -116,9 +116,9 @@ class LuaNetpack : public ::testing::Test {
 
 // ---- the vectors ------------------------------------------------------------------------------
 
-class LuaScenario : public LuaNetpack, public ::testing::WithParamInterface<case_ref> {};
+class lua_netpack_scenario : public lua_netpack, public ::testing::WithParamInterface<case_ref> {};
 
-TEST_P(LuaScenario, ReturnShapesAndDeliveries) {
+TEST_P(lua_netpack_scenario, return_shapes_and_deliveries) {
   const json& c = entry(GetParam());
   const json& inputs = c["inputs"];
   const json& results = c["filter_results"];
@@ -162,12 +162,12 @@ TEST_P(LuaScenario, ReturnShapesAndDeliveries) {
   EXPECT_EQ(got, packets_of(c["delivered"]));
 }
 
-INSTANTIATE_TEST_SUITE_P(Vectors, LuaScenario, ::testing::ValuesIn(refs("filter_scenarios")),
-                         test_name);
+INSTANTIATE_TEST_SUITE_P(vectors, lua_netpack_scenario,
+                         ::testing::ValuesIn(refs("filter_scenarios")), test_name);
 
-class LuaPack : public LuaNetpack, public ::testing::WithParamInterface<case_ref> {};
+class lua_netpack_pack : public lua_netpack, public ::testing::WithParamInterface<case_ref> {};
 
-TEST_P(LuaPack, IsByteExact) {
+TEST_P(lua_netpack_pack, is_byte_exact) {
   const json& c = entry(GetParam());
   run("local p, n = netpack.pack(" + c["lua"].get<std::string>() +
       ")\n"
@@ -179,11 +179,12 @@ TEST_P(LuaPack, IsByteExact) {
   EXPECT_EQ(lua_tointeger(L, 2), c["size"].get<lua_Integer>());
 }
 
-INSTANTIATE_TEST_SUITE_P(Vectors, LuaPack, ::testing::ValuesIn(refs("pack")), test_name);
+INSTANTIATE_TEST_SUITE_P(vectors, lua_netpack_pack, ::testing::ValuesIn(refs("pack")), test_name);
 
-class LuaPackError : public LuaNetpack, public ::testing::WithParamInterface<case_ref> {};
+class lua_netpack_pack_error : public lua_netpack,
+                               public ::testing::WithParamInterface<case_ref> {};
 
-TEST_P(LuaPackError, RaisesTheText) {
+TEST_P(lua_netpack_pack_error, raises_the_text) {
   const json& c = entry(GetParam());
   run("local ok, err = pcall(netpack.pack, " + c["lua"].get<std::string>() +
       ")\n"
@@ -193,12 +194,12 @@ TEST_P(LuaPackError, RaisesTheText) {
   EXPECT_EQ(string_at(1), c["error"].get<std::string>());
 }
 
-INSTANTIATE_TEST_SUITE_P(Vectors, LuaPackError, ::testing::ValuesIn(refs("pack_errors")),
+INSTANTIATE_TEST_SUITE_P(vectors, lua_netpack_pack_error, ::testing::ValuesIn(refs("pack_errors")),
                          test_name);
 
 // ---- the other socket events -------------------------------------------------------------------
 
-TEST_F(LuaNetpack, ConnectIsInitWithTextAndPort) {
+TEST_F(lua_netpack, connect_is_init_with_text_and_port) {
   payload body = make_socket_message(socket_event::connect, 5, 8888, "127.0.0.1");
   ASSERT_EQ(filter(body), 5);
   EXPECT_TRUE(lua_isnil(L, 1)) << "no queue is made before data";
@@ -208,7 +209,7 @@ TEST_F(LuaNetpack, ConnectIsInitWithTextAndPort) {
   EXPECT_EQ(lua_tointeger(L, 5), 8888);
 }
 
-TEST_F(LuaNetpack, AcceptIsOpenWithTheNewId) {
+TEST_F(lua_netpack, accept_is_open_with_the_new_id) {
   payload body = make_socket_message(socket_event::accept, 5, 9, "10.0.0.1:4242");
   ASSERT_EQ(filter(body), 4);
   EXPECT_EQ(string_at(2), "open");
@@ -216,7 +217,7 @@ TEST_F(LuaNetpack, AcceptIsOpenWithTheNewId) {
   EXPECT_EQ(string_at(4), "10.0.0.1:4242");
 }
 
-TEST_F(LuaNetpack, ErrorDiscardsThePartialFrame) {
+TEST_F(lua_netpack, error_discards_the_partial_frame) {
   payload start = data_message(7, from_hex("000461"));
   ASSERT_EQ(filter(start), 1);
   payload error = make_socket_message(socket_event::error, 7, 0, "Connection reset by peer");
@@ -230,7 +231,7 @@ TEST_F(LuaNetpack, ErrorDiscardsThePartialFrame) {
   EXPECT_EQ(take_packet(4), "b");
 }
 
-TEST_F(LuaNetpack, WarningCarriesKib) {
+TEST_F(lua_netpack, warning_carries_kib) {
   payload body = make_socket_message(socket_event::warning, 3, 1024, nullptr);
   ASSERT_EQ(filter(body), 4);
   EXPECT_EQ(string_at(2), "warning");
@@ -238,21 +239,21 @@ TEST_F(LuaNetpack, WarningCarriesKib) {
   EXPECT_EQ(lua_tointeger(L, 4), 1024);
 }
 
-TEST_F(LuaNetpack, UdpIsIgnoredAndItsBufferFreed) {
+TEST_F(lua_netpack, udp_is_ignored_and_its_buffer_freed) {
   void* datagram = std::malloc(16);  // NOLINT(*-no-malloc)
   std::memset(datagram, 0, 16);
   payload body = make_socket_message(socket_event::udp, 3, 9, datagram);
   EXPECT_EQ(filter(body), 1);
 }
 
-TEST_F(LuaNetpack, ARepeatedFilterOfOneMessageDoesNotFreeTwice) {
+TEST_F(lua_netpack, a_repeated_filter_of_one_message_does_not_free_twice) {
   payload body = data_message(1, from_hex("000161"));
   ASSERT_EQ(filter(body), 5);
   EXPECT_EQ(take_packet(4), "a");
   EXPECT_EQ(filter(body), 1);
 }
 
-TEST_F(LuaNetpack, RejectsWhatIsNotASocketMessage) {
+TEST_F(lua_netpack, rejects_what_is_not_a_socket_message) {
   run(R"lua(
     local ok, err = pcall(netpack.filter, nil, nil, 0)
     assert(not ok and err:find("not a socket message"), err)
@@ -261,7 +262,7 @@ TEST_F(LuaNetpack, RejectsWhatIsNotASocketMessage) {
 
 // ---- pop, pack, tostring, clear -----------------------------------------------------------------
 
-TEST_F(LuaNetpack, PopIsAGenericForIteratorAndTakesNil) {
+TEST_F(lua_netpack, pop_is_a_generic_for_iterator_and_takes_nil) {
   payload body = data_message(4, from_hex("000178000179"));
   ASSERT_EQ(filter(body), 2);
   run(R"lua(
@@ -275,7 +276,7 @@ TEST_F(LuaNetpack, PopIsAGenericForIteratorAndTakesNil) {
   )lua");
 }
 
-TEST_F(LuaNetpack, PackOfAPointerFramesItWithoutFreeingIt) {
+TEST_F(lua_netpack, pack_of_a_pointer_frames_it_without_freeing_it) {
   run(R"lua(
     local p, n = netpack.pack("hi")
     local p2, n2 = netpack.pack(p, n)
@@ -291,7 +292,7 @@ TEST_F(LuaNetpack, PackOfAPointerFramesItWithoutFreeingIt) {
   )lua");
 }
 
-TEST_F(LuaNetpack, ClearFreesEverything) {
+TEST_F(lua_netpack, clear_frees_everything) {
   payload body = data_message(4, from_hex("0001780001790003"));
   ASSERT_EQ(filter(body), 2);
   run(R"lua(
@@ -304,7 +305,7 @@ TEST_F(LuaNetpack, ClearFreesEverything) {
   EXPECT_EQ(take_packet(4), "a");
 }
 
-TEST_F(LuaNetpack, ACollectedQueueIsFreed) {
+TEST_F(lua_netpack, a_collected_queue_is_freed) {
   payload body = data_message(4, from_hex("00017800017900037a"));
   ASSERT_EQ(filter(body), 2);
   run("Q = nil; collectgarbage(); collectgarbage()");

@@ -35,7 +35,7 @@ int call(lua_State* L, lua_CFunction f) {
   return lua_pcall(L, 0, LUA_MULTRET, 0);
 }
 
-TEST(Protected, NativePushesAResultWithADestructor) {
+TEST(lua_protected, native_pushes_a_result_with_a_destructor) {
   state s;
   ASSERT_EQ(call(s.L,
                  [](lua_State* L) {
@@ -51,7 +51,7 @@ TEST(Protected, NativePushesAResultWithADestructor) {
   EXPECT_EQ(tracked::alive, 0);
 }
 
-TEST(Protected, AnErrorWhilePushingDestroysTheResultFirst) {
+TEST(lua_protected, an_error_while_pushing_destroys_the_result_first) {
   state s;
   ASSERT_EQ(call(s.L,
                  [](lua_State* L) {
@@ -67,7 +67,7 @@ TEST(Protected, AnErrorWhilePushingDestroysTheResultFirst) {
   EXPECT_EQ(tracked::alive, 0);
 }
 
-TEST(Protected, AnExceptionFromTheWorkIsALuaErrorWithTheCallersPosition) {
+TEST(lua_protected, an_exception_from_the_work_is_a_lua_error_with_the_callers_position) {
   state s;
   lua_register(s.L, "fails", [](lua_State* L) -> int {
     return native(L, []() -> int { throw std::runtime_error("from C++"); });
@@ -79,7 +79,7 @@ TEST(Protected, AnExceptionFromTheWorkIsALuaErrorWithTheCallersPosition) {
   EXPECT_STREQ(lua_tostring(s.L, -1), "[string \"fails()\"]:1: from C++");
 }
 
-TEST(Protected, ProtectKeepsTheCallersObjectsAcrossALuaError) {
+TEST(lua_protected, protect_keeps_the_callers_objects_across_a_lua_error) {
   state s;
   ASSERT_EQ(call(s.L,
                  [](lua_State* L) {
@@ -104,7 +104,7 @@ TEST(Protected, ProtectKeepsTheCallersObjectsAcrossALuaError) {
   EXPECT_STREQ(lua_tostring(s.L, -1), "owned by the caller");
 }
 
-TEST(Protected, ProtectPassesArgumentsAndResults) {
+TEST(lua_protected, protect_passes_arguments_and_results) {
   state s;
   lua_pushinteger(s.L, 40);
   lua_pushinteger(s.L, 2);
@@ -124,7 +124,7 @@ TEST(Protected, ProtectPassesArgumentsAndResults) {
   EXPECT_STREQ(lua_tostring(s.L, 2), "done");
 }
 
-TEST(Protected, ProtectNotesAnException) {
+TEST(lua_protected, protect_notes_an_exception) {
   state s;
   cxx_failure failure;
   const int n = protect(
@@ -154,7 +154,7 @@ struct limited {
   }
 };
 
-TEST(Protected, AtTheMemoryLimitNothingLeaks) {
+TEST(lua_protected, at_the_memory_limit_nothing_leaks) {
   limited heap;
   lua_State* L = lua_newstate(limited::allocate, &heap);
   luaL_openlibs(L);

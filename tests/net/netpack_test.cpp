@@ -45,7 +45,7 @@ std::string eval_lua(const std::string& expr) {
   return {s, size};
 }
 
-TEST(NetpackVectors, ArePresent) {
+TEST(netpack_vectors, are_present) {
   ASSERT_TRUE(vectors().is_object()) << "cannot read " STARLING_VECTORS_DIR "/netpack.json";
   EXPECT_FALSE(refs("pack").empty());
   EXPECT_FALSE(refs("pack_errors").empty());
@@ -54,9 +54,9 @@ TEST(NetpackVectors, ArePresent) {
 
 // ---- pack -----------------------------------------------------------------------------------
 
-class Pack : public ::testing::TestWithParam<case_ref> {};
+class netpack_pack : public ::testing::TestWithParam<case_ref> {};
 
-TEST_P(Pack, IsByteExact) {
+TEST_P(netpack_pack, is_byte_exact) {
   const json& c = entry(GetParam());
   const std::string data = eval_lua(c["lua"].get<std::string>());
   ASSERT_EQ(data.size(), c["payload_size"].get<std::size_t>());
@@ -66,20 +66,21 @@ TEST_P(Pack, IsByteExact) {
   EXPECT_EQ(text_of(*frame), from_hex(c["hex"].get<std::string>()));
 }
 
-INSTANTIATE_TEST_SUITE_P(Vectors, Pack, ::testing::ValuesIn(refs("pack")), test_name);
+INSTANTIATE_TEST_SUITE_P(vectors, netpack_pack, ::testing::ValuesIn(refs("pack")), test_name);
 
-class PackError : public ::testing::TestWithParam<case_ref> {};
+class netpack_pack_error : public ::testing::TestWithParam<case_ref> {};
 
-TEST_P(PackError, IsRefusedWithTheText) {
+TEST_P(netpack_pack_error, is_refused_with_the_text) {
   const json& c = entry(GetParam());
   const std::string data = eval_lua(c["lua"].get<std::string>());
   EXPECT_FALSE(pack(bytes_of(data)).has_value());
   EXPECT_EQ(too_long_message(data.size()), c["error"].get<std::string>());
 }
 
-INSTANTIATE_TEST_SUITE_P(Vectors, PackError, ::testing::ValuesIn(refs("pack_errors")), test_name);
+INSTANTIATE_TEST_SUITE_P(vectors, netpack_pack_error, ::testing::ValuesIn(refs("pack_errors")),
+                         test_name);
 
-TEST(Pack, SizeBoundaries) {
+TEST(netpack_pack, size_boundaries) {
   EXPECT_TRUE(pack(bytes_of(std::string(max_packet_size, 'x'))).has_value());
   EXPECT_FALSE(pack(bytes_of(std::string(max_packet_size + 1, 'x'))).has_value());
   EXPECT_FALSE(pack(bytes_of(std::string(200000, 'x'))).has_value());
@@ -87,9 +88,9 @@ TEST(Pack, SizeBoundaries) {
 
 // ---- filter scenarios -------------------------------------------------------------------------
 
-class Scenario : public ::testing::TestWithParam<case_ref> {};
+class netpack_scenario : public ::testing::TestWithParam<case_ref> {};
 
-TEST_P(Scenario, MatchesFilterResultsAndDeliveries) {
+TEST_P(netpack_scenario, matches_filter_results_and_deliveries) {
   const json& c = entry(GetParam());
   const json& inputs = c["inputs"];
   const json& results = c["filter_results"];
@@ -133,12 +134,12 @@ TEST_P(Scenario, MatchesFilterResultsAndDeliveries) {
   EXPECT_EQ(got, packets_of(c["delivered"]));
 }
 
-INSTANTIATE_TEST_SUITE_P(Vectors, Scenario, ::testing::ValuesIn(refs("filter_scenarios")),
+INSTANTIATE_TEST_SUITE_P(vectors, netpack_scenario, ::testing::ValuesIn(refs("filter_scenarios")),
                          test_name);
 
 // ---- beyond the vectors ------------------------------------------------------------------------
 
-TEST(FrameQueue, AnEmptyReadChangesNothing) {
+TEST(frame_queue, an_empty_read_changes_nothing) {
   frame_queue queue;
   EXPECT_EQ(queue.feed(1, {}).what, frame_queue::outcome::none);
   EXPECT_EQ(queue.pending(), 0U);
@@ -153,7 +154,7 @@ TEST(FrameQueue, AnEmptyReadChangesNothing) {
   EXPECT_EQ(queue.pending(), 0U);
 }
 
-TEST(FrameQueue, PacketsOfDifferentReadsQueueInOrderUntilPopped) {
+TEST(frame_queue, packets_of_different_reads_queue_in_order_until_popped) {
   frame_queue queue;
   const std::string two = from_hex("000161000162");
   EXPECT_EQ(queue.feed(1, bytes_of(two)).what, frame_queue::outcome::more);
@@ -164,7 +165,7 @@ TEST(FrameQueue, PacketsOfDifferentReadsQueueInOrderUntilPopped) {
   EXPECT_EQ(popped, (std::vector<delivered>{{1, "a"}, {1, "b"}, {2, "a"}, {2, "b"}}));
 }
 
-TEST(FrameQueue, DiscardForgetsOnlyThatConnection) {
+TEST(frame_queue, discard_forgets_only_that_connection) {
   frame_queue queue;
   const std::string start = from_hex("000378");
   (void)queue.feed(1, bytes_of(start));
@@ -178,7 +179,7 @@ TEST(FrameQueue, DiscardForgetsOnlyThatConnection) {
   EXPECT_EQ(delivered_of(r.single), (delivered{2, "xyy"}));
 }
 
-TEST(FrameQueue, ClearFreesQueuedAndPartialFrames) {
+TEST(frame_queue, clear_frees_queued_and_partial_frames) {
   frame_queue queue;
   const std::string data = from_hex("0001610002");
   EXPECT_EQ(queue.feed(3, bytes_of(data)).what, frame_queue::outcome::more);
@@ -191,7 +192,7 @@ TEST(FrameQueue, ClearFreesQueuedAndPartialFrames) {
 }
 
 // Random streams cut at random points over a few connections decode to what was framed.
-TEST(FrameQueue, RandomSplitsRoundTrip) {
+TEST(frame_queue, random_splits_round_trip) {
   std::mt19937 rng(12345);
   for (int round = 0; round < 50; ++round) {
     frame_queue queue;
