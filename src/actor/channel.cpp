@@ -327,8 +327,7 @@ task<result<void>> channel::pass() {
     for (std::size_t i = 0; i < list.size() && !restart; ++i) {
       const endpoint& target = list[i];
       if (i > 0) log(fmt::format("socket: connect to backup host {} {}", target.host, target.port));
-      actor::socket_result<actor::socket_id> id =
-          co_await owner_.connect(target.host, target.port);
+      actor::socket_result<actor::socket_id> id = co_await owner_.connect(target.host, target.port);
       if (closed_) {
         if (id) owner_.close(*id);
         co_return errc::channel_closed;

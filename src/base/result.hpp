@@ -15,7 +15,7 @@ template <class T, class E = errc>
 class [[nodiscard]] result {
  public:
   result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
-  result(E error) : state_(std::in_place_index<1>, std::move(error)) {}             // NOLINT: implicit
+  result(E error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
   [[nodiscard]] bool has_value() const noexcept { return state_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }

@@ -261,7 +261,8 @@ TEST_F(no_backpressure_test, zero_turns_backpressure_off) {
   server->start(slow, id);
   for (int i = 0; i < 64; ++i) {
     write_all(client.get(), std::string(1000, 'n'));
-    ASSERT_TRUE(eventually([&] { return info_of(id)->read == static_cast<unsigned>(i + 1) * 1000U; }));
+    ASSERT_TRUE(
+        eventually([&] { return info_of(id)->read == static_cast<unsigned>(i + 1) * 1000U; }));
   }
   EXPECT_GE(node->runtime->queue_length(slow).value_or(0), 2 * pause_length);
   EXPECT_FALSE(info_of(id)->throttled);

@@ -184,8 +184,7 @@ TEST_F(socket_server_test, data_sent_before_the_connect_completes_is_queued) {
   const socket_address any = loopback(AF_INET, 0);
   ASSERT_EQ(::bind(listener.get(), any.get(), any.length), 0);
   ASSERT_EQ(::listen(listener.get(), 8), 0);
-  const std::int32_t id =
-      server->connect(owner, "127.0.0.1", local_port(listener.get())).value();
+  const std::int32_t id = server->connect(owner, "127.0.0.1", local_port(listener.get())).value();
   EXPECT_TRUE(server->send(id, bytes_of("before ")));
   EXPECT_TRUE(server->send_lowpriority(id, bytes_of("connect")));
   unique_fd peer(::accept(listener.get(), nullptr, nullptr));
