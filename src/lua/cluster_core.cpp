@@ -371,16 +371,7 @@ int append(lua_State* L) {
     release(block);
     return luaL_argerror(L, 3, "invalid size");
   }
-  cxx_failure failure;
-  const int n = protect(
-      L, 0,
-      [&](lua_State* S) {
-        lua_pushlstring(S, static_cast<const char*>(block), static_cast<std::size_t>(size));
-        return 1;
-      },
-      failure);
-  release(block);
-  if (n < 0) return lua_error(L);  // pushing raises no C++ exception
+  push_string_taking(L, block, static_cast<std::size_t>(size));
   lua_seti(L, 1, next);
   return 0;
 }

@@ -246,17 +246,7 @@ int to_string(lua_State* L) {
     return 1;
   }
   luaL_argcheck(L, size >= 0, 2, "invalid size");
-  // The block is freed whether the string could be made or not.
-  cxx_failure failure;
-  const int n = protect(
-      L, 0,
-      [&](lua_State* S) {
-        lua_pushlstring(S, static_cast<const char*>(block), static_cast<std::size_t>(size));
-        return 1;
-      },
-      failure);
-  std::free(block);  // NOLINT(*-no-malloc)
-  if (n < 0) return lua_error(L);
+  push_string_taking(L, block, static_cast<std::size_t>(size));
   return 1;
 }
 

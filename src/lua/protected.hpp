@@ -20,6 +20,7 @@
 // An input a binding builds from its arguments (a payload) is made last, after every check
 // that raises, and moved into `work` at once: what stays behind owns nothing.
 
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <lua.hpp>
@@ -149,6 +150,21 @@ int native(lua_State* L, Work&& work, Push&& push) {
   if (n >= 0) return n;
   if (failure.failed()) failure.raise(L);
   return lua_error(L);
+}
+
+/// Pushes the `size` bytes of a malloc'd message body as a string and frees the body, whether
+/// the string could be made or not; a memory error is raised only once the body is gone.
+inline void push_string_taking(lua_State* L, void* body, std::size_t size) {
+  cxx_failure failure;
+  const int n = protect(
+      L, 0,
+      [&](lua_State* S) {
+        lua_pushlstring(S, static_cast<const char*>(body), size);
+        return 1;
+      },
+      failure);
+  std::free(body);          // NOLINT(*-no-malloc): message bodies are malloc'd (base/payload.hpp)
+  if (n < 0) lua_error(L);  // pushing raises no C++ exception
 }
 
 }  // namespace starling::lua

@@ -93,12 +93,8 @@ soaklib.serve(function(console_port, loops)
   port = console_port
   math.randomseed(skynet.self())
   soaklib.workers(loops, function()
-    local id = socket.open("127.0.0.1", port)
-    if not id then
-      soaklib.add("connect_failed")
-      return
-    end
-    soaklib.add("console_requests")
+    local id = soaklib.connect(port, "console_requests")
+    if not id then return end
     if socket.readline(id) == "Welcome to skynet console" then
       REQUESTS[math.random(#REQUESTS)](id)
     else

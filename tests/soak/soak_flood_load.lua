@@ -23,12 +23,8 @@ local function burst()
 end
 
 local function backpressure()
-  local id = socket.open("127.0.0.1", port)
-  if not id then
-    soaklib.add("connect_failed")
-    return
-  end
-  soaklib.add("connections")
+  local id = soaklib.connect(port)
+  if not id then return end
   socket.write(id, soaklib.frame "slow")
   local frame = soaklib.frame(string.rep("f", 16384))
   local frames = 256
@@ -52,12 +48,8 @@ local function backpressure()
 end
 
 local function blast()
-  local id = socket.open("127.0.0.1", port)
-  if not id then
-    soaklib.add("connect_failed")
-    return
-  end
-  soaklib.add("connections")
+  local id = soaklib.connect(port)
+  if not id then return end
   next_token = next_token + 1
   local token = next_token
   blasts[token] = coroutine.running()

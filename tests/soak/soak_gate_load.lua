@@ -15,16 +15,6 @@ local function payload(n)
   return string.char(table.unpack(bytes))
 end
 
-local function connect()
-  local id = socket.open("127.0.0.1", port)
-  if not id then
-    soaklib.add("connect_failed")
-    return nil
-  end
-  soaklib.add("connections")
-  return id
-end
-
 local function send_frames(id, n)
   local sent = {}
   for i = 1, n do
@@ -65,7 +55,7 @@ soaklib.serve(function(gate_port, loops)
   port = gate_port
   math.randomseed(skynet.self())
   soaklib.workers(loops, function()
-    local id = connect()
+    local id = soaklib.connect(port)
     if id then
       LEAVE[math.random(#LEAVE)](id)
       socket.close(id)

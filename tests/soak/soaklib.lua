@@ -84,6 +84,18 @@ function soaklib.group_wait(group)
   end
 end
 
+-- A connection to the node's own port, counted under `counter` ("connections" by default), or
+-- nil, counted as connect_failed.
+function soaklib.connect(port, counter)
+  local id = socket.open("127.0.0.1", port)
+  if not id then
+    soaklib.add("connect_failed")
+    return nil
+  end
+  soaklib.add(counter or "connections")
+  return id
+end
+
 -- One netpack frame (2-byte big-endian length) from socket id, or nil once it closed.
 function soaklib.read_frame(id)
   local head = socket.read(id, 2)
