@@ -9,6 +9,18 @@ local function reader()
   return skynet.newservice("share_reader")
 end
 
+-- The Lua heap of a service, in bytes (debug MEM answers KiB).
+local function heap(r)
+  return math.floor(skynet.call(r, "debug", "MEM") * 1024)
+end
+
+-- The Lua heaps of services, summed.
+local function heaps(list, n)
+  local sum = 0
+  for i = 1, n or #list do sum = sum + heap(list[i]) end
+  return sum
+end
+
 local function bye(r)
   skynet.send(r, "lua", "exit")
 end
@@ -153,16 +165,18 @@ T.test("memory per reader: N readers of one object share it", function()
   for i = 1, N do readers[i] = reader() end
   for i = 1, N do ask(readers[i], "sd_get", "basic", "a") end -- the library loaded everywhere
   collectgarbage()
-  local before = rss()
+  local rss_before, heap_before = rss(), heaps(readers)
   for i = 1, N do
     T.eq(ask(readers[i], "sd_get", "big", "items", 20000, "name"), "item20000")
     T.eq(ask(readers[i], "sd_get", "big", "items", 1, "id"), 1)
   end
-  local after = rss()
-  local per = (after - before) // N
-  skynet.error(string.format("MEMORY sharedata: %d bytes of RSS per reader (%d readers, %d bytes as a Lua table)",
-    per, N, copy_size))
-  T.ok(per < 64 * 1024, "RSS per reader " .. per)
+  local per_rss = (rss() - rss_before) // N
+  local per_heap = (heaps(readers) - heap_before) // N
+  skynet.error(string.format("MEMORY sharedata: reading two items costs a reader %d bytes of Lua heap, "
+    .. "%d bytes of RSS (%d readers; the data is %d bytes as a Lua table)", per_heap, per_rss, N,
+    copy_size))
+  T.ok(per_heap < 16 * 1024, "Lua heap per reader " .. per_heap)
+  T.ok(per_rss < 256 * 1024, "RSS per reader " .. per_rss)
   for _, r in ipairs(readers) do bye(r) end
 end, 6000)
 

@@ -60,6 +60,19 @@ function CMD.copy(slot)
   return copy(held[slot])
 end
 
+-- Visits every entry below a held value without copying; the number of entries.
+function CMD.walk(slot)
+  local function walk(t)
+    local n = 0
+    for _, v in pairs(t) do
+      n = n + 1
+      if type(v) == "table" then n = n + walk(v) end
+    end
+    return n
+  end
+  return walk(held[slot])
+end
+
 function CMD.exit()
   skynet.exit()
 end
