@@ -25,13 +25,26 @@ local function path(proxy)
   return table.concat(keys)
 end
 
--- Re-points the cached children of `proxy` to the nodes at the same keys (false: gone).
+local function invalidate(proxy)
+  proxy.__obj = false
+  for _, child in pairs(rawget(proxy, "__cache")) do invalidate(child) end
+end
+
+-- Re-points the cached children of `proxy` to the nodes at the same keys. A child whose key no
+-- longer leads to a table is detached for good: it raises from now on, and a later read of
+-- the key makes a new child.
 local function repoint(proxy)
   local obj = rawget(proxy, "__obj")
-  for key, child in pairs(rawget(proxy, "__cache")) do
-    local v = obj and index(obj, key)
-    child.__obj = type(v) == "userdata" and v or false
-    repoint(child)
+  local cache = rawget(proxy, "__cache")
+  for key, child in pairs(cache) do
+    local v = index(obj, key)
+    if type(v) == "userdata" then
+      child.__obj = v
+      repoint(child)
+    else
+      cache[key] = nil
+      invalidate(child)
+    end
   end
 end
 

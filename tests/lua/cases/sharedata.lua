@@ -126,6 +126,10 @@ T.test("update: seen by another service after it yields; held children follow", 
   T.eq(ask(r, "held", "b", "c"), 2, "a held child shows the new data")
   T.raises("The key %[%.sub%] doesn't exist after update$", ask, r, "held", "sub", "x")
   T.eq(ask(r, "sd_get", "upd", "sub"), 3)
+  sharedata.update("upd", { a = 3, b = { c = 3 }, sub = { x = 4 } })
+  T.eventually(function() return ask(r, "sd_get", "upd", "a") == 3 end, 500)
+  T.raises("doesn't exist after update$", ask, r, "held", "sub", "x")
+  T.eq(ask(r, "sd_get", "upd", "sub", "x"), 4, "a key that comes back gives a new child")
   bye(r)
 end)
 
