@@ -43,7 +43,8 @@ void multicast_native::on_message(message& msg) {
   }
   const seri::value_list values = delivery->values();
   const std::string text = !values.empty() && values[0].is_string() ? values[0].as_string() : "?";
-  received_.push_back(fmt::format("{} {:08x} {}", delivery->channel(), delivery->publisher(), text));
+  received_.push_back(
+      fmt::format("{} {:08x} {}", delivery->channel(), delivery->publisher(), text));
 }
 
 }  // namespace starling::examples

@@ -38,13 +38,15 @@ task<result<void>> multicast_client::subscribe(std::uint32_t channel) {
 task<bool> multicast_client::unsubscribe(std::uint32_t channel) {
   result<handle_t> mcd = co_await service();
   actor::delegate self(self_);
-  co_return mcd && self.send_raw(*mcd, ptype::lua, seri::pack("USUB", static_cast<std::int64_t>(channel)));
+  co_return mcd&& self.send_raw(*mcd, ptype::lua,
+                                seri::pack("USUB", static_cast<std::int64_t>(channel)));
 }
 
 task<bool> multicast_client::remove(std::uint32_t channel) {
   result<handle_t> mcd = co_await service();
   actor::delegate self(self_);
-  co_return mcd && self.send_raw(*mcd, ptype::lua, seri::pack("DEL", static_cast<std::int64_t>(channel)));
+  co_return mcd&& self.send_raw(*mcd, ptype::lua,
+                                seri::pack("DEL", static_cast<std::int64_t>(channel)));
 }
 
 task<result<void>> multicast_client::publish_packed(std::uint32_t channel, payload body) {
@@ -55,10 +57,10 @@ task<result<void>> multicast_client::publish_packed(std::uint32_t channel, paylo
   if (holder == nullptr) co_return errc::call_failed;
   actor::delegate self(self_);
   // multicastd binds the package to its subscribers (or frees it when there are none).
-  result<reply> r = co_await self.call(
-      *mcd, "PUB", static_cast<std::int64_t>(channel),
-      seri::light_userdata{reinterpret_cast<std::uintptr_t>(holder)},
-      static_cast<std::int64_t>(sizeof(void*)));
+  result<reply> r =
+      co_await self.call(*mcd, "PUB", static_cast<std::int64_t>(channel),
+                         seri::light_userdata{reinterpret_cast<std::uintptr_t>(holder)},
+                         static_cast<std::int64_t>(sizeof(void*)));
   if (!r) co_return r.error();
   co_return result<void>();
 }
@@ -93,6 +95,8 @@ std::span<const std::byte> multicast_delivery::body() const noexcept {
   return {static_cast<const std::byte*>(package_->data()), package_->size()};
 }
 
-seri::value_list multicast_delivery::values() const { return seri::unpack(body()); }
+seri::value_list multicast_delivery::values() const {
+  return seri::unpack(body());
+}
 
 }  // namespace starling

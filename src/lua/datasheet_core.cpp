@@ -88,7 +88,8 @@ int ds_fill(lua_State* L) {
   const std::uint32_t array_count = u32(table);
   const std::uint32_t dict_count = u32(table + 4);
   const unsigned char* types = table + 8;
-  const std::size_t padded = (static_cast<std::size_t>(array_count) + dict_count + 3) & ~std::size_t{3};
+  const std::size_t padded =
+      (static_cast<std::size_t>(array_count) + dict_count + 3) & ~std::size_t{3};
   const unsigned char* values = types + padded;
   luaL_checkstack(L, 4, nullptr);
   for (std::uint32_t k = 0; k < array_count; ++k) {

@@ -104,7 +104,7 @@ std::uint32_t share_converter::table(int index, int depth) {
   const auto size = static_cast<std::size_t>(lua_rawlen(L_, index));
   builder_.set_array_size(n, size);
   for (std::size_t i = 0; i < size; ++i) {
-    lua_rawgeti(L_, index, static_cast<lua_Integer>(i + 1));
+    lua_rawgeti(L_, index, static_cast<lua_Integer>(i) + 1);
     builder_.set_array(n, i, element(-1, depth));
     lua_pop(L_, 1);
   }

@@ -29,9 +29,13 @@ const share::node* object_at(lua_State* L, int index) {
   return n;
 }
 
-share::tree& owner(const share::node* n) { return *n->owner; }
+share::tree& owner(const share::node* n) {
+  return *n->owner;
+}
 
-void* address(const share::node& n) { return const_cast<share::node*>(&n); }
+void* address(const share::node& n) {
+  return const_cast<share::node*>(&n);
+}
 
 int push_value(lua_State* L, const share::tree& t, const share::value& v) {
   if (v.type == share::value::kind::nil) return 0;
@@ -209,10 +213,10 @@ int open_sharedata_core(lua_State* L) {
   }
   lua_pop(L, 1);
   const luaL_Reg functions[] = {
-      {"new", core_new},         {"delete", core_delete},   {"incref", core_incref},
-      {"decref", core_decref},   {"getref", core_getref},   {"markdirty", core_markdirty},
-      {"isdirty", core_isdirty}, {"index", core_index},     {"nextkey", core_nextkey},
-      {"len", core_len},         {"hashlen", core_hashlen}, {"box", core_box},
+      {"new", core_new},         {"delete", core_delete},         {"incref", core_incref},
+      {"decref", core_decref},   {"getref", core_getref},         {"markdirty", core_markdirty},
+      {"isdirty", core_isdirty}, {"index", core_index},           {"nextkey", core_nextkey},
+      {"len", core_len},         {"hashlen", core_hashlen},       {"box", core_box},
       {"update", core_update},   {"needupdate", core_needupdate}, {nullptr, nullptr}};
   luaL_newlib(L, functions);
   return 1;

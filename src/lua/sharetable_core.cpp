@@ -36,7 +36,9 @@ constexpr const char* matrix_metatable = "skynet.sharetable.matrix";
 constexpr int up_state = 1;
 
 // A count on a tree, let go when the last one goes (the matrix box holds one too).
-void retain(share::tree& t) { t.refs.fetch_add(1); }
+void retain(share::tree& t) {
+  t.refs.fetch_add(1);
+}
 void release(share::tree& t) {
   if (t.refs.fetch_sub(1) == 1) std::unique_ptr<share::tree> last(&t);
 }
@@ -52,7 +54,9 @@ int handle_gc(lua_State* L) {
   return 0;
 }
 
-void* address(const void* p) { return const_cast<void*>(p); }
+void* address(const void* p) {
+  return const_cast<void*>(p);
+}
 
 // Pushes field `name` of the state table (at the upvalue).
 void state_field(lua_State* L, const char* name) {
@@ -162,7 +166,9 @@ int proxy_index(lua_State* L) {
   return 1;
 }
 
-int proxy_newindex(lua_State* L) { return luaL_error(L, "attempt to write to a shared table"); }
+int proxy_newindex(lua_State* L) {
+  return luaL_error(L, "attempt to write to a shared table");
+}
 
 int proxy_len(lua_State* L) {
   const share::node& n = *proxy_node(L, 1, true);
@@ -365,7 +371,9 @@ struct matrix {
   share::tree* tree;  // one count; null once closed
 };
 
-matrix* matrix_at(lua_State* L) { return static_cast<matrix*>(luaL_checkudata(L, 1, matrix_metatable)); }
+matrix* matrix_at(lua_State* L) {
+  return static_cast<matrix*>(luaL_checkudata(L, 1, matrix_metatable));
+}
 
 int matrix_close(lua_State* L) {
   matrix* m = matrix_at(L);
@@ -433,8 +441,8 @@ int build_version(lua_State* S) {
   cxx_failure failure;
   if (protect(
           S, 1,
-          [&](lua_State* T) {
-            converter->run(T, 1);
+          [&](lua_State* inner) {
+            converter->run(inner, 1);
             return 0;
           },
           failure) < 0) {

@@ -2,6 +2,8 @@
 //   stm.new(msg, sz | str) -> writer     writer(msg, sz | str)     stm.copy(writer) -> ref
 //   stm.newcopy(ref) -> reader           reader(f, ud) -> false | true, f(msg, sz, ud)...
 
+#include "share/stm.hpp"
+
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -10,7 +12,6 @@
 
 #include "lua/protected.hpp"
 #include "lua/share_modules.hpp"
-#include "share/stm.hpp"
 
 namespace starling::lua {
 
@@ -83,7 +84,8 @@ int writer_gc(lua_State* L) {
 
 // stm.new(msg, sz | str) -> writer
 int stm_new(lua_State* L) {
-  auto* w = std::construct_at(static_cast<writer_slot*>(lua_newuserdatauv(L, sizeof(writer_slot), 0)));
+  auto* w =
+      std::construct_at(static_cast<writer_slot*>(lua_newuserdatauv(L, sizeof(writer_slot), 0)));
   luaL_setmetatable(L, writer_metatable);
   lua_insert(L, 1);
   const message_args m = message_at(L, 2);
@@ -106,7 +108,8 @@ int stm_new(lua_State* L) {
 int stm_copy(lua_State* L) {
   auto* w = static_cast<writer_slot*>(luaL_checkudata(L, 1, writer_metatable));
   if (!w->cell) return luaL_error(L, "stm writer is closed");
-  void* ref = native(L, [&] { return static_cast<void*>(std::make_unique<cell_ref>(*w->cell).release()); });
+  void* ref =
+      native(L, [&] { return static_cast<void*>(std::make_unique<cell_ref>(*w->cell).release()); });
   lua_pushlightuserdata(L, ref);
   return 1;
 }

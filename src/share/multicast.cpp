@@ -24,9 +24,9 @@ void* multicast::pack(void* data, std::size_t size) noexcept {
   } catch (const std::bad_alloc&) {
     return nullptr;
   }
-  owned.release();
+  (void)owned.release();  // the package owns the data
   multicast_package* address = package.release();  // owned by the holder from here on
-  std::memcpy(holder.get(), static_cast<const void*>(&address), sizeof address);
+  std::memcpy(holder.get(), static_cast<const void*>(&address), sizeof(void*));
   return holder.release();
 }
 
@@ -40,7 +40,7 @@ void* multicast::pack_copy(const void* data, std::size_t size) noexcept {
 multicast_package* multicast::unpack(const void* message, std::size_t size) noexcept {
   if (message == nullptr || size != sizeof(void*)) return nullptr;
   multicast_package* package = nullptr;
-  std::memcpy(static_cast<void*>(&package), message, sizeof package);
+  std::memcpy(static_cast<void*>(&package), message, sizeof(void*));
   return package;
 }
 
@@ -64,7 +64,8 @@ bool multicast::close(multicast_package* package) noexcept {
 std::pair<void*, std::size_t> multicast::take(void* holder) noexcept {
   const std::unique_ptr<multicast_package> package(unpack(holder, sizeof(void*)));
   std::free(holder);  // NOLINT(*-no-malloc)
-  const std::pair<void*, std::size_t> message{std::exchange(package->data_, nullptr), package->size_};
+  const std::pair<void*, std::size_t> message{std::exchange(package->data_, nullptr),
+                                              package->size_};
   return message;
 }
 

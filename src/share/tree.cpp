@@ -7,7 +7,9 @@ namespace starling::share {
 
 namespace {
 
-int three_way(auto a, auto b) noexcept { return a < b ? -1 : (b < a ? 1 : 0); }
+int three_way(auto a, auto b) noexcept {
+  return a < b ? -1 : (b < a ? 1 : 0);
+}
 
 }  // namespace
 
@@ -48,11 +50,13 @@ value tree::get(const node& n, std::string_view key) const noexcept {
 }
 
 std::int64_t tree::position(const node& n, std::string_view key) const noexcept {
-  auto it = std::lower_bound(n.hash.begin(), n.hash.end(), key, [&](const auto& e, std::string_view k) {
-    if (e.first.type != value::kind::string) return e.first.type < value::kind::string;
-    return text(e.first.as.index) < k;
-  });
-  if (it == n.hash.end() || it->first.type != value::kind::string || text(it->first.as.index) != key) {
+  auto it =
+      std::lower_bound(n.hash.begin(), n.hash.end(), key, [&](const auto& e, std::string_view k) {
+        if (e.first.type != value::kind::string) return e.first.type < value::kind::string;
+        return text(e.first.as.index) < k;
+      });
+  if (it == n.hash.end() || it->first.type != value::kind::string ||
+      text(it->first.as.index) != key) {
     return -1;
   }
   return static_cast<std::int64_t>(n.array.size()) + (it - n.hash.begin());
@@ -70,8 +74,9 @@ std::int64_t tree::position(const node& n, const value& key) const noexcept {
                ? -1
                : key.as.integer - 1;
   }
-  auto it = std::lower_bound(n.hash.begin(), n.hash.end(), key,
-                             [&](const auto& e, const value& k) { return compare(e.first, k) < 0; });
+  auto it = std::lower_bound(n.hash.begin(), n.hash.end(), key, [&](const auto& e, const value& k) {
+    return compare(e.first, k) < 0;
+  });
   if (it == n.hash.end() || compare(it->first, key) != 0) return -1;
   return array_size + (it - n.hash.begin());
 }
@@ -86,7 +91,8 @@ std::int64_t tree::next(const node& n, std::int64_t pos) const noexcept {
 
 std::pair<value, value> tree::entry(const node& n, std::int64_t pos) const noexcept {
   const auto array_size = static_cast<std::int64_t>(n.array.size());
-  if (pos < array_size) return {value::make_integer(pos + 1), n.array[static_cast<std::size_t>(pos)]};
+  if (pos < array_size)
+    return {value::make_integer(pos + 1), n.array[static_cast<std::size_t>(pos)]};
   return n.hash[static_cast<std::size_t>(pos - array_size)];
 }
 

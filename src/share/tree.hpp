@@ -21,8 +21,17 @@ class tree;
 /// One value. Strings and function bytecode live in the tree's string store; tables are node
 /// indexes; `pointer` is a light userdata or a C function carried as an address.
 struct value {
-  enum class kind : std::uint8_t { nil, boolean, integer, real, string, table, function, pointer,
-                                   cfunction };
+  enum class kind : std::uint8_t {
+    nil,
+    boolean,
+    integer,
+    real,
+    string,
+    table,
+    function,
+    pointer,
+    cfunction
+  };
   kind type = kind::nil;
   union {
     bool boolean;
@@ -32,11 +41,36 @@ struct value {
     void* pointer;
   } as{.integer = 0};
 
-  static value make_boolean(bool b) noexcept { value v; v.type = kind::boolean; v.as.boolean = b; return v; }
-  static value make_integer(std::int64_t i) noexcept { value v; v.type = kind::integer; v.as.integer = i; return v; }
-  static value make_real(double d) noexcept { value v; v.type = kind::real; v.as.real = d; return v; }
-  static value make_index(kind k, std::uint32_t i) noexcept { value v; v.type = k; v.as.index = i; return v; }
-  static value make_pointer(kind k, void* p) noexcept { value v; v.type = k; v.as.pointer = p; return v; }
+  static value make_boolean(bool b) noexcept {
+    value v;
+    v.type = kind::boolean;
+    v.as.boolean = b;
+    return v;
+  }
+  static value make_integer(std::int64_t i) noexcept {
+    value v;
+    v.type = kind::integer;
+    v.as.integer = i;
+    return v;
+  }
+  static value make_real(double d) noexcept {
+    value v;
+    v.type = kind::real;
+    v.as.real = d;
+    return v;
+  }
+  static value make_index(kind k, std::uint32_t i) noexcept {
+    value v;
+    v.type = k;
+    v.as.index = i;
+    return v;
+  }
+  static value make_pointer(kind k, void* p) noexcept {
+    value v;
+    v.type = k;
+    v.as.pointer = p;
+    return v;
+  }
 };
 
 /// A table: the array part (keys 1..n, holes are nil) and the hash part sorted by key.
@@ -54,7 +88,9 @@ class tree {
 
   [[nodiscard]] const node& root() const noexcept { return nodes_.front(); }
   [[nodiscard]] const node& at(std::uint32_t index) const noexcept { return nodes_[index]; }
-  [[nodiscard]] std::string_view text(std::uint32_t index) const noexcept { return strings_[index]; }
+  [[nodiscard]] std::string_view text(std::uint32_t index) const noexcept {
+    return strings_[index];
+  }
   [[nodiscard]] std::size_t node_count() const noexcept { return nodes_.size(); }
 
   /// The value of `key` in `n` (a node of this tree): nil when absent.

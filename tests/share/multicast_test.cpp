@@ -57,7 +57,8 @@ TEST(share_multicast, the_last_of_many_threads_frees_it) {
         }
       });
     }
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+      t.join();
   }
 }
 

@@ -63,9 +63,11 @@ TEST(share_stm, readers_on_threads_see_whole_messages) {
       }
     });
   }
-  for (int n = 1; n <= 2000; ++n) cell.write(message_of(std::to_string(n)));
+  for (int n = 1; n <= 2000; ++n)
+    cell.write(message_of(std::to_string(n)));
   done.store(true);
-  for (auto& t : readers) t.join();
+  for (auto& t : readers)
+    t.join();
 }
 
 }  // namespace

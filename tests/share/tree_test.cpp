@@ -87,7 +87,8 @@ TEST(share_tree, counts_from_many_threads) {
       t->dirty.store(true);
     });
   }
-  for (auto& th : threads) th.join();
+  for (auto& th : threads)
+    th.join();
   EXPECT_EQ(t->refs.load(), 0);
   EXPECT_TRUE(t->dirty.load());
 }
