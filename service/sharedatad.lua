@@ -122,6 +122,13 @@ function CMD.monitor(name, obj)
   return false
 end
 
+-- At exit every object goes back; one still boxed in a service lives until that box goes.
+setmetatable(known, {
+  __gc = function(objects)
+    for obj in pairs(objects) do core.delete(obj) end
+  end,
+})
+
 skynet.start(function()
   skynet.fork(function()
     while true do

@@ -33,6 +33,13 @@ share::tree& owner(const share::node* n) {
   return *n->owner;
 }
 
+// A tree's count includes one for sharedatad, which it gives back with delete(): whoever
+// brings the count to 0 frees the tree, so a box collected after sharedatad let go (at exit)
+// finds it alive. The counts Lua sees leave that one out.
+void release(share::tree& t) {
+  if (t.refs.fetch_sub(1) == 1) std::unique_ptr<share::tree> last(&t);
+}
+
 void* address(const share::node& n) {
   return const_cast<share::node*>(&n);
 }
@@ -63,7 +70,10 @@ int core_new(lua_State* L) {
           return 0;
         },
         failure);
-    if (n >= 0) made = converter.take().release();  // freed by delete(object)
+    if (n >= 0) {
+      made = converter.take().release();  // freed by delete(object) and the last box
+      made->refs.store(1);
+    }
   }
   if (n < 0) {
     if (failure.failed()) failure.raise(L);
@@ -75,22 +85,25 @@ int core_new(lua_State* L) {
 
 int core_delete(lua_State* L) {
   const share::node* n = object_at(L, 1);
-  const std::unique_ptr<share::tree> gone(&owner(n));
+  release(owner(n));
   return 0;
 }
 
 int core_incref(lua_State* L) {
-  lua_pushinteger(L, owner(object_at(L, 1)).refs.fetch_add(1) + 1);
+  lua_pushinteger(L, owner(object_at(L, 1)).refs.fetch_add(1));
   return 1;
 }
 
 int core_decref(lua_State* L) {
-  lua_pushinteger(L, owner(object_at(L, 1)).refs.fetch_sub(1) - 1);
+  share::tree& t = owner(object_at(L, 1));
+  const int before = t.refs.load();
+  release(t);
+  lua_pushinteger(L, before - 2);
   return 1;
 }
 
 int core_getref(lua_State* L) {
-  lua_pushinteger(L, owner(object_at(L, 1)).refs.load());
+  lua_pushinteger(L, owner(object_at(L, 1)).refs.load() - 1);
   return 1;
 }
 
@@ -176,8 +189,8 @@ int core_box(lua_State* L) {
 
 int box_gc(lua_State* L) {
   box* b = box_at(L, 1);
-  if (b->object != nullptr) owner(b->object).refs.fetch_sub(1);
-  if (b->pending != nullptr) owner(b->pending).refs.fetch_sub(1);
+  if (b->object != nullptr) release(owner(b->object));
+  if (b->pending != nullptr) release(owner(b->pending));
   b->object = b->pending = nullptr;
   return 0;
 }
@@ -190,7 +203,7 @@ int core_update(lua_State* L) {
   lua_settop(L, 3);
   lua_setiuservalue(L, 1, 1);
   owner(n).refs.fetch_add(1);
-  if (b->pending != nullptr) owner(b->pending).refs.fetch_sub(1);
+  if (b->pending != nullptr) release(owner(b->pending));
   b->pending = n;
   return 0;
 }

@@ -132,6 +132,12 @@ local channel = nil
 -- Objects of the shared-data modules the calls read.
 local sd_obj = sdcore.new({ 1, 2, x = { 3 } })
 local sd_obj2 = sdcore.new({ 4 })
+-- Gives the two objects back when the service's state closes (a global: nothing else
+-- refers to it until then).
+SD_RELEASE = setmetatable({}, { __gc = function()
+  sdcore.delete(sd_obj)
+  sdcore.delete(sd_obj2)
+end })
 local st_version = stcore.matrix("return { 1, x = { 2 } }")
 local st_version2 = stcore.matrix("return { 3, x = { 4 } }")
 local ds_doc = string.pack("<I4I4I4I4I4BBBBI4I4I4", 36, 1, 0, 1, 1, 1, 5, 0, 0, 1, 0, 2) .. "a\0x\0"
@@ -387,8 +393,12 @@ local BINDINGS = {
     new = { args = function() return { 1, x = { "two" } } end,
             after = function(_, ok, obj) if ok then sdcore.delete(obj) end end },
     delete = { args = function() return sdcore.new({ 1 }) end },
-    incref = plain(sd_obj),
-    decref = plain(sd_obj),
+    incref = { args = function() return sd_obj end,
+               after = function(_, ok) if ok then sdcore.decref(sd_obj) end end },
+    decref = { args = function()
+      sdcore.incref(sd_obj) -- the count decref gives back
+      return sd_obj
+    end },
     getref = plain(sd_obj),
     markdirty = plain(sd_obj2),
     isdirty = plain(sd_obj),
