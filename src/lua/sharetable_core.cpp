@@ -9,7 +9,7 @@
 // Per Lua state, in the registry table `state_key`:
 //   proxies  light userdata (tree node) -> proxy                  (weak values)
 //   handles  proxy -> handle userdata (the node; holds one count)  (weak keys)
-//   funcs    light userdata (tree value) -> loaded Lua function    (weak values)
+//   funcs    proxy -> { slot -> loaded Lua function }              (weak keys)
 //   meta     the proxies' metatable
 
 #include <cstring>
@@ -103,20 +103,28 @@ void push_proxy(lua_State* L, const share::node& n) {
   lua_pushvalue(L, -1);
   lua_rawsetp(L, -3, &n);  // proxies[node] = proxy
   lua_remove(L, -2);
-  // Everything that can raise is done: take the count.
+  // Everything that can raise is done, the handle anchored by the proxy: take the count.
   retain(*n.owner);
-  state_field(L, "handles");
-  lua_pushvalue(L, -2);
-  lua_rawget(L, -2);
-  static_cast<handle*>(lua_touserdata(L, -1))->node = &n;
-  lua_pop(L, 2);
+  h->node = &n;
 }
 
-void push_function(lua_State* L, const share::tree& t, const share::value& v) {
+// Pushes a Lua function of the tree, loaded once per proxy and slot (the entry's position;
+// keys use -1 - position). Cached by proxy, which keeps the tree and the slot meaning alive.
+void push_function(lua_State* L, const share::tree& t, const share::value& v, int proxy,
+                   std::int64_t slot) {
+  proxy = lua_absindex(L, proxy);
   luaL_checkstack(L, 4, nullptr);
   state_field(L, "funcs");
-  lua_rawgetp(L, -1, &v);
-  if (!lua_isnil(L, -1)) {
+  lua_pushvalue(L, proxy);
+  if (lua_rawget(L, -2) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 1);
+    lua_pushvalue(L, proxy);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4);  // funcs[proxy] = {}
+  }
+  lua_remove(L, -2);
+  if (lua_rawgeti(L, -1, slot) != LUA_TNIL) {
     lua_remove(L, -2);
     return;
   }
@@ -126,15 +134,17 @@ void push_function(lua_State* L, const share::tree& t, const share::value& v) {
     lua_error(L);
   }
   lua_pushvalue(L, -1);
-  lua_rawsetp(L, -3, &v);
+  lua_rawseti(L, -3, slot);
   lua_remove(L, -2);
 }
 
-void push_value(lua_State* L, const share::tree& t, const share::value& v) {
+// Pushes `v`, an entry of the proxy at `proxy` (the key when slot < 0).
+void push_value(lua_State* L, const share::tree& t, const share::value& v, int proxy,
+                std::int64_t slot) {
   if (v.type == share::value::kind::table) {
     push_proxy(L, t.at(v.as.index));
   } else if (v.type == share::value::kind::function) {
-    push_function(L, t, v);
+    push_function(L, t, v, proxy, slot);
   } else {
     push_share_scalar(L, t, v);
   }
@@ -162,7 +172,7 @@ int proxy_index(lua_State* L) {
   const share::tree& t = *n.owner;
   const std::int64_t pos = lookup(L, t, n, 2);
   if (pos < 0) return 0;
-  push_value(L, t, value_ref(n, pos));
+  push_value(L, t, value_ref(n, pos), 1, pos);
   return 1;
 }
 
@@ -187,8 +197,8 @@ int proxy_next(lua_State* L) {
   }
   pos = t.next(n, pos);
   if (pos < 0) return 0;
-  push_value(L, t, t.entry(n, pos).first);
-  push_value(L, t, value_ref(n, pos));
+  push_value(L, t, t.entry(n, pos).first, 1, -1 - pos);
+  push_value(L, t, value_ref(n, pos), 1, pos);
   return 2;
 }
 
@@ -206,7 +216,7 @@ void push_state(lua_State* L) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, state_key) == LUA_TTABLE) return;
   lua_pop(L, 1);
   lua_createtable(L, 0, 4);
-  const char* weak[][2] = {{"proxies", "v"}, {"handles", "k"}, {"funcs", "v"}};
+  const char* weak[][2] = {{"proxies", "v"}, {"handles", "k"}, {"funcs", "k"}};
   for (const auto& [name, mode] : weak) {
     lua_newtable(L);
     lua_createtable(L, 0, 1);
@@ -314,6 +324,7 @@ struct repointer {
 int move_proxies(lua_State* L, const repointer& r) {
   lua_getfield(L, 1, "proxies");
   lua_getfield(L, 1, "handles");
+  lua_getfield(L, 1, "funcs");
   for (const auto& [old_node, new_node] : r.moves) {
     if (lua_rawgetp(L, 2, old_node) == LUA_TNIL) {
       lua_pop(L, 1);
@@ -328,6 +339,9 @@ int move_proxies(lua_State* L, const repointer& r) {
     } else if (new_node != nullptr) {
       lua_pop(L, 1);
     }
+    lua_pushvalue(L, -1);
+    lua_pushnil(L);
+    lua_rawset(L, 4);  // its functions belong to the old version
     lua_rawget(L, 3);  // the proxy's handle
     auto* h = static_cast<handle*>(lua_touserdata(L, -1));
     lua_pop(L, 1);

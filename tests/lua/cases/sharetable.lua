@@ -59,6 +59,7 @@ T.test("loadtable, loadstring with arguments, loadfile with a function; query, q
   os.remove(path)
   T.eq(f.n, 21)
   T.eq(f.double(f.n), 42)
+  T.ok(rawequal(f.double, f.double), "a function is loaded once")
   T.eq(sharetable.query "nosuch", nil)
   local some = sharetable.queryall { "tbl", "str", "nosuch" }
   T.eq(copy(some), { tbl = copy(sharetable.query "tbl"), str = { 1, 2.5, true } })
