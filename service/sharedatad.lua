@@ -125,6 +125,7 @@ end
 -- At exit every object goes back; one still boxed in a service lives until that box goes.
 setmetatable(known, {
   __gc = function(objects)
+    for _, obj in pairs(pool) do core.decref(obj) end -- the names' counts
     for obj in pairs(objects) do core.delete(obj) end
   end,
 })
