@@ -140,6 +140,23 @@ int core_index(lua_State* L) {
   }
 }
 
+// read(object, key) -> value, as index; but nil, true without looking when the object is
+// dirty (a newer version may be waiting): the reader's fast path, one call per access.
+int core_read(lua_State* L) {
+  const auto* n = static_cast<const share::node*>(lua_touserdata(L, 1));
+  if (n == nullptr || lua_type(L, 1) != LUA_TLIGHTUSERDATA) return core_index(L);  // raises
+  const share::tree& t = owner(n);
+  if (t.dirty.load(std::memory_order_relaxed)) {
+    lua_pushnil(L);
+    lua_pushboolean(L, 1);
+    return 2;
+  }
+  if (lua_type(L, 2) != LUA_TSTRING) return core_index(L);
+  std::size_t size = 0;
+  const char* s = lua_tolstring(L, 2, &size);
+  return push_value(L, t, t.get(*n, std::string_view(s, size)));
+}
+
 // nextkey(object, key) -> the key after `key` (nil: the first) | nothing
 int core_nextkey(lua_State* L) {
   const share::node* n = object_at(L, 1);
@@ -226,11 +243,12 @@ int open_sharedata_core(lua_State* L) {
   }
   lua_pop(L, 1);
   const luaL_Reg functions[] = {
-      {"new", core_new},         {"delete", core_delete},         {"incref", core_incref},
-      {"decref", core_decref},   {"getref", core_getref},         {"markdirty", core_markdirty},
-      {"isdirty", core_isdirty}, {"index", core_index},           {"nextkey", core_nextkey},
-      {"len", core_len},         {"hashlen", core_hashlen},       {"box", core_box},
-      {"update", core_update},   {"needupdate", core_needupdate}, {nullptr, nullptr}};
+      {"new", core_new},         {"delete", core_delete}, {"incref", core_incref},
+      {"decref", core_decref},   {"getref", core_getref}, {"markdirty", core_markdirty},
+      {"isdirty", core_isdirty}, {"index", core_index},   {"read", core_read},
+      {"nextkey", core_nextkey}, {"len", core_len},       {"hashlen", core_hashlen},
+      {"box", core_box},         {"update", core_update}, {"needupdate", core_needupdate},
+      {nullptr, nullptr}};
   luaL_newlib(L, functions);
   return 1;
 }

@@ -5,6 +5,7 @@
 local core = require "skynet.sharedata.core"
 
 local index = core.index
+local read = core.read
 local nextkey = core.nextkey
 local isdirty = core.isdirty
 local needupdate = core.needupdate
@@ -82,8 +83,20 @@ local function child(proxy, key, obj)
   return c
 end
 
+-- The lookup after an update may be waiting (or the proxy vanished).
+local function index_updated(proxy, key)
+  return index(getobj(proxy), key)
+end
+
 function meta:__index(key)
-  local v = index(getobj(self), key)
+  local obj = self.__obj -- always present (false once vanished): a raw hit
+  -- Both lookups are called `index` here: a bad key's error names it as skynet's does.
+  local v, dirty
+  if obj then
+    local index = read
+    v, dirty = index(obj, key)
+  end
+  if dirty or not obj then v = index_updated(self, key) end
   if type(v) == "userdata" then return child(self, key, v) end
   return v
 end

@@ -403,6 +403,7 @@ local BINDINGS = {
     markdirty = plain(sd_obj2),
     isdirty = plain(sd_obj),
     index = plain(sd_obj, "x"),
+    read = plain(sd_obj, "x"),
     nextkey = plain(sd_obj, 2),
     len = plain(sd_obj),
     hashlen = plain(sd_obj),
