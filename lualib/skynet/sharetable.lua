@@ -125,6 +125,10 @@ local function sharetable_address()
   return address
 end
 
+-- A shared table is a proxy here (docs/LIBRARIES.md, "sharetable"): the service's next walks
+-- it too, as next does skynet's shared tables.
+next = core.next
+
 local sharetable = {}
 local held = {}    -- name -> { [ptr] = true }: versions this service got
 local current = {} -- name -> the ptr this service shows

@@ -252,6 +252,17 @@ int core_clone(lua_State* L) {
   return 1;
 }
 
+// next(t, k): Lua's next, which also walks shared tables (sharetable.lua installs it as the
+// service's global next, so `next(cfg) == nil` works as on skynet's shared tables).
+int core_next(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 2);
+  if (proxy_node(L, 1, false) != nullptr) return proxy_next(L);
+  if (lua_next(L, 1) != 0) return 2;
+  lua_pushnil(L);
+  return 1;
+}
+
 // is_sharedtable(t) -> boolean
 int core_is_sharedtable(lua_State* L) {
   if (lua_type(L, 1) != LUA_TTABLE) {
@@ -586,6 +597,7 @@ int open_sharetable_core(lua_State* L) {
                                 {"clone", core_clone},
                                 {"is_sharedtable", core_is_sharedtable},
                                 {"stackvalues", core_stackvalues},
+                                {"next", core_next},
                                 {"update", core_update},
                                 {nullptr, nullptr}};
   luaL_newlibtable(L, functions);

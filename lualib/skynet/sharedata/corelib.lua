@@ -55,8 +55,9 @@ local function apply(root, newobj)
   repoint(root)
 end
 
--- The object behind a proxy, after applying any update that arrived for its root.
-local function getobj(proxy)
+-- The object behind a proxy, after applying any update that arrived for its root. `level`:
+-- of the reader's code that made the access, for the error of a vanished key.
+local function getobj(proxy, level)
   local obj = rawget(proxy, "__obj")
   if obj and isdirty(obj) then
     local root = proxy
@@ -68,7 +69,7 @@ local function getobj(proxy)
     end
   end
   if not obj then
-    error(string.format("The key [%s] doesn't exist after update", path(proxy)), 3)
+    error(string.format("The key [%s] doesn't exist after update", path(proxy)), level + 1)
   end
   return obj
 end
@@ -85,7 +86,7 @@ end
 
 -- The lookup after an update may be waiting (or the proxy vanished).
 local function index_updated(proxy, key)
-  return index(getobj(proxy), key)
+  return index(getobj(proxy, 3), key)
 end
 
 function meta:__index(key)
@@ -106,11 +107,11 @@ function meta:__newindex(key)
 end
 
 function meta:__len()
-  return core.len(getobj(self))
+  return core.len(getobj(self, 2))
 end
 
 local function next_pair(proxy, key)
-  local k = nextkey(getobj(proxy), key)
+  local k = nextkey(getobj(proxy, 2), key)
   if k == nil then return end
   return k, proxy[k]
 end

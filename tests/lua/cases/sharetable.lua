@@ -99,6 +99,9 @@ T.test("one table per version in a service; is_sharedtable; writes raise", funct
   T.ok(core.is_sharedtable(a) and core.is_sharedtable(a.sub))
   T.ok(not core.is_sharedtable({}))
   T.eq(#a.sub, 2)
+  T.eq(select("#", next(a.sub)), 2, "next walks a shared table")
+  T.eq(next(a.sub), 1)
+  T.eq(next({}), nil)
   local n = 0
   for i, v in ipairs(a.sub) do n = n + i * v end
   T.eq(n, 5)

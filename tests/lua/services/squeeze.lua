@@ -420,6 +420,7 @@ local BINDINGS = {
                after = function(_, ok, box) if ok then box:close() end end },
     clone = plain(st_version:getptr()),
     is_sharedtable = { args = function() return stcore.clone(st_version:getptr()) end },
+    next = { args = function() return stcore.clone(st_version:getptr()) end },
     stackvalues = { args = function()
       local co = coroutine.create(function(...) coroutine.yield(...) end)
       coroutine.resume(co, 1, 2)
