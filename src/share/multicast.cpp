@@ -24,7 +24,7 @@ void* multicast::pack(void* data, std::size_t size) noexcept {
   } catch (const std::bad_alloc&) {
     return nullptr;
   }
-  (void)owned.release();  // the package owns the data
+  (void)owned.release();                           // the package owns the data
   multicast_package* address = package.release();  // owned by the holder from here on
   std::memcpy(holder.get(), static_cast<const void*>(&address), sizeof(void*));
   return holder.release();
