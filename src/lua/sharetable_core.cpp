@@ -297,11 +297,9 @@ int core_stackvalues(lua_State* L) {
   return 1;
 }
 
-// The walk of update(): every proxy of this state on the old version moves to the table at the
-// same key path in the new one (or dies). Trivial locals only; the visited set belongs to the
-// caller.
+// The walk of update(): every table of the old version paired with the table at the same key
+// path in the new one (or null). Pure C++, run before any Lua call; move_proxies applies it.
 struct repointer {
-  lua_State* L;
   std::unordered_set<const share::node*> visited;
   std::vector<std::pair<const share::node*, const share::node*>> moves;
 
@@ -376,7 +374,7 @@ int core_update(lua_State* L) {
   cxx_failure failure;
   int n = -1;
   {
-    repointer r{L, {}, {}};
+    repointer r;
     failure.run([&] { r.walk(*from, to); });
     if (!failure.failed()) {
       n = protect(
