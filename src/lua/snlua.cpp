@@ -20,6 +20,7 @@
 #include "lua/netpack.hpp"
 #include "lua/profile.hpp"
 #include "lua/protected.hpp"
+#include "lua/share_modules.hpp"
 #include "lua/skynet_api.hpp"
 #include "lua/socketdriver.hpp"
 #include "lua/stdlibs.hpp"
@@ -62,14 +63,19 @@ constexpr luaL_Reg builtin_modules[] = {
     {"skynet.cluster.core", open_cluster_core},
     {"skynet.codecache", open_codecache},
     {"skynet.core", open_skynet_core},
+    {"skynet.datasheet.core", open_datasheet_core},
     {"skynet.deadline", open_deadline},
     {"skynet.debugchannel", open_debugchannel},
     {"skynet.loader", open_loader},
     {"skynet.memory", open_memory},
+    {"skynet.multicast.core", open_multicast_core},
     {"skynet.netpack", open_netpack},
     {"skynet.profile", open_profile},
     {"skynet.seri", open_seri},
+    {"skynet.sharedata.core", open_sharedata_core},
+    {"skynet.sharetable.core", open_sharetable_core},
     {"skynet.socketdriver", open_socketdriver},
+    {"skynet.stm", open_stm},
 };
 
 // package.searchers[1]: Lua's preload searcher (upvalue 1), then the native modules; a name
