@@ -22,6 +22,7 @@
 #include "lua/protected.hpp"
 #include "lua/skynet_api.hpp"
 #include "lua/socketdriver.hpp"
+#include "lua/sproto_module.hpp"
 #include "lua/stdlibs.hpp"
 
 namespace starling::lua {
@@ -29,7 +30,9 @@ namespace starling::lua {
 namespace {
 
 constexpr const char* default_lua_path = "./lualib/?.lua;./lualib/?/init.lua";
-constexpr const char* default_lua_cpath = "./luaclib/?.so";
+// skynet's default, then the directory where Debian's Lua 5.4 modules (lua-lpeg: lpeg.so, which
+// sprotoparser needs) are installed, as Debian's own Lua searches it.
+constexpr const char* default_lua_cpath = "./luaclib/?.so;" LUA_CDIR2 "?.so";
 constexpr const char* default_luaservice = "./service/?.lua";
 constexpr const char* default_loader = "./lualib/loader.lua";
 
@@ -70,6 +73,7 @@ constexpr luaL_Reg builtin_modules[] = {
     {"skynet.profile", open_profile},
     {"skynet.seri", open_seri},
     {"skynet.socketdriver", open_socketdriver},
+    {"sproto.core", open_sproto_core},
 };
 
 // package.searchers[1]: Lua's preload searcher (upvalue 1), then the native modules; a name

@@ -26,6 +26,7 @@ local seri = require "skynet.seri"
 local codecache = require "skynet.codecache"
 local loader = require "skynet.loader"
 local memory = require "skynet.memory"
+local sproto_core = require "sproto.core"
 
 local echo = tonumber((...))
 local mtype = math.type
@@ -123,6 +124,19 @@ local buffer = nil
 local proto_id = 100
 local env_count = 0
 local channel = nil
+
+-- `.Person { name 0 : string  children 1 : *Person }  echo 1 { request Person }`, parsed.
+local SPROTO_BUNDLE = (("0200000000004a0000004600000002000000000006000000506572736f6e3200000012"
+  .. "00000004000000060001000200040000006e616d6518000000050000000100020004000400080000006368696c"
+  .. "6472656e14000000100000000300000004000200040000006563686f"):gsub("..", function(h)
+    return string.char(tonumber(h, 16))
+  end))
+local sproto_schema = assert(sproto_core.newproto(SPROTO_BUNDLE))
+local sproto_person = assert(sproto_core.querytype(sproto_schema, "Person"))
+local sproto_message = sproto_core.encode(sproto_person, { name = "x", children = { { name = "y" } } })
+local function sproto_delete(_, ok, p)
+  if ok and p then sproto_core.deleteproto(p) end
+end
 
 local function plain(...)
   local args = table.pack(...)
@@ -368,6 +382,20 @@ local BINDINGS = {
     loadfile = { args = function() return skynet.getenv("test_src") .. "/services/echo.lua" end },
   },
   ["skynet.loader"] = plain(""), -- the module is the loader: no service name, it raises
+  ["sproto.core"] = {
+    newproto = { args = function() return SPROTO_BUNDLE end, after = sproto_delete },
+    deleteproto = { args = function() return sproto_core.newproto(SPROTO_BUNDLE) end },
+    dumpproto = "prints the schema to stdout (from a C++ string: no Lua allocation)",
+    querytype = plain(sproto_schema, "Person"),
+    protocol = plain(sproto_schema, "echo"),
+    encode = plain(sproto_person, { name = "x", children = { { name = "y" } } }),
+    decode = plain(sproto_person, sproto_message),
+    pack = plain(sproto_message),
+    unpack = plain(sproto_core.pack(sproto_message)),
+    saveproto = { args = function() return sproto_core.newproto(SPROTO_BUNDLE), 15 end },
+    loadproto = plain(15),
+    default = plain(sproto_person),
+  },
   ["skynet.memory"] = {
     info = plain(),
     total = plain(),
@@ -385,6 +413,7 @@ local MODULES = {
   ["skynet.cluster.core"] = cluster, ["skynet.profile"] = profile,
   ["skynet.debugchannel"] = debugchannel, ["skynet.seri"] = seri,
   ["skynet.codecache"] = codecache, ["skynet.loader"] = loader, ["skynet.memory"] = memory,
+  ["sproto.core"] = sproto_core,
 }
 
 local function is_binding(module, name, f)
