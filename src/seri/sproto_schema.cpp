@@ -17,7 +17,7 @@ enum field_tag : int {
   field_name = 0,
   field_builtin = 1,
   field_type = 2,
-  field_tag_ = 3,
+  field_number = 3,
   field_array = 4,
   field_key = 5,
   field_map = 6
@@ -88,7 +88,7 @@ bool read_field(std::string_view bytes, std::span<const type> types, field& f) {
       case field_type:
         type_value = e.value;
         break;
-      case field_tag_:
+      case field_number:
         if (e.value > 0xffff) return false;
         f.tag = static_cast<int>(e.value);
         tagged = true;

@@ -169,9 +169,9 @@ inline void put_u16(std::string& out, std::size_t at, unsigned v) {
 }
 
 inline void put_u32(std::string& out, std::size_t at, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i)
-    out[at + static_cast<std::size_t>(i)] =
-        static_cast<char>((v >> (8U * static_cast<unsigned>(i))) & 0xffU);
+  for (unsigned i = 0; i < 4; ++i) {
+    out[at + i] = static_cast<char>((v >> (8U * i)) & 0xffU);
+  }
 }
 
 inline bool fits_int32(std::int64_t v) {
@@ -278,9 +278,10 @@ class integer_array_writer {
     for (std::size_t i = n; i-- > 0;) {
       const auto v =
           static_cast<std::int64_t>(static_cast<std::int32_t>(u32_at(out.data() + first + i * 4)));
-      for (std::size_t b = 0; b < 8; ++b)
+      for (std::size_t b = 0; b < 8; ++b) {
         out[first + i * 8 + b] =
             static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * b)) & 0xffU);
+      }
     }
     out[start_] = 8;
     wide_ = true;
