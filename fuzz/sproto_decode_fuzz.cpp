@@ -4,15 +4,19 @@
 // re-encode to bytes that decode again, to a value that re-encodes to the same bytes (bytes,
 // not values, are compared: a NaN double never equals itself). The input is
 // also offered as a schema bundle: a bundle that loads must dump and encode without fault.
+// The Lua binding (sproto.core.decode, its own walk over the same wire primitives) must agree:
+// the same refusals with the same texts, the same consumed sizes.
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <lua.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "lua/sproto_module.hpp"
 #include "seri/sproto_codec.hpp"
 #include "seri/sproto_schema.hpp"
 
@@ -73,6 +77,36 @@ const sproto::schema& main_schema() {
   return *s;
 }
 
+// A state with sproto.core as the global `core`, and the main schema's types by index.
+lua_State* state() {
+  static lua_State* L = [] {
+    lua_State* s = luaL_newstate();
+    luaL_openlibs(s);
+    starling::lua::open_sproto_core(s);
+    lua_setglobal(s, "core");
+    return s;
+  }();
+  return L;
+}
+
+// core.decode(type, bytes) in `t`'s Lua twin: true with the size used, or false with the text.
+bool lua_decode(const sproto::type& t, std::string_view bytes, std::size_t& used,
+                std::string& text) {
+  lua_State* L = state();
+  lua_getglobal(L, "core");
+  lua_getfield(L, -1, "decode");
+  lua_pushlightuserdata(L, const_cast<sproto::type*>(&t));  // NOLINT(*-const-cast)
+  lua_pushlstring(L, bytes.data(), bytes.size());
+  const bool ok = lua_pcall(L, 2, 2, 0) == LUA_OK;
+  if (ok) {
+    used = static_cast<std::size_t>(lua_tointeger(L, -1));
+  } else {
+    text = lua_tostring(L, -1);
+  }
+  lua_settop(L, 0);
+  return ok;
+}
+
 void try_bundle(std::string_view bytes) {
   const auto s = sproto::schema::load(bytes);
   if (s == nullptr) return;
@@ -92,11 +126,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto types = main_schema().types();
   const sproto::type& t = types[data[0] % types.size()];
   sproto::decoded first;
+  std::size_t lua_used = 0;
+  std::string lua_text;
+  const bool lua_ok = lua_decode(t, input.substr(1), lua_used, lua_text);
   try {
     first = sproto::decode(t, input.substr(1));
-  } catch (const sproto::error&) {
+  } catch (const sproto::error& e) {
+    if (lua_ok || lua_text != e.what()) fail("the Lua decoder disagrees on a refusal");
     return 0;  // a clean refusal
   }
+  if (!lua_ok || lua_used != first.size) fail("the Lua decoder disagrees");
   if (first.size > size - 1) fail("consumed more than given");
   std::string encoded;
   try {

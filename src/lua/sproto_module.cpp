@@ -133,10 +133,15 @@ int protocol(lua_State* L) {
   return 3;
 }
 
+// saveproto(p, i): the slot owns `p` from here on (a schema from newproto that no sproto object
+// wraps: sprotoloader's use), even when `i` is refused.
 int saveproto(lua_State* L) {
   auto* s = static_cast<sproto::schema*>(lua_touserdata(L, 1));
-  const lua_Integer index = luaL_optinteger(L, 2, 0);
-  if (index < 0 || index >= sproto::slots::count) {
+  int is_integer = 1;
+  const lua_Integer index = lua_isnoneornil(L, 2) ? 0 : lua_tointegerx(L, 2, &is_integer);
+  if (is_integer == 0 || index < 0 || index >= sproto::slots::count) {
+    native(L, [&] { std::unique_ptr<sproto::schema> refused(s); });
+    if (is_integer == 0) return static_cast<int>(luaL_checkinteger(L, 2));  // raises
     return luaL_error(L, "Invalid global slot index %d", static_cast<int>(index));
   }
   native(L,
