@@ -137,6 +137,11 @@ local sproto_message = sproto_core.encode(sproto_person, { name = "x", children 
 local function sproto_delete(_, ok, p)
   if ok and p then sproto_core.deleteproto(p) end
 end
+-- deleteproto and saveproto take the schema made for them; a call that failed before getting
+-- there (growing the stack for the arguments) left it to us.
+local function sproto_unused(args, ok)
+  if not ok then sproto_core.deleteproto(args[1]) end
+end
 
 local function plain(...)
   local args = table.pack(...)
@@ -384,7 +389,8 @@ local BINDINGS = {
   ["skynet.loader"] = plain(""), -- the module is the loader: no service name, it raises
   ["sproto.core"] = {
     newproto = { args = function() return SPROTO_BUNDLE end, after = sproto_delete },
-    deleteproto = { args = function() return sproto_core.newproto(SPROTO_BUNDLE) end },
+    deleteproto = { args = function() return sproto_core.newproto(SPROTO_BUNDLE) end,
+                    after = sproto_unused },
     dumpproto = "prints the schema to stdout (from a C++ string: no Lua allocation)",
     querytype = plain(sproto_schema, "Person"),
     protocol = plain(sproto_schema, "echo"),
@@ -392,7 +398,8 @@ local BINDINGS = {
     decode = plain(sproto_person, sproto_message),
     pack = plain(sproto_message),
     unpack = plain(sproto_core.pack(sproto_message)),
-    saveproto = { args = function() return sproto_core.newproto(SPROTO_BUNDLE), 15 end },
+    saveproto = { args = function() return sproto_core.newproto(SPROTO_BUNDLE), 15 end,
+                  after = sproto_unused },
     loadproto = plain(15),
     default = plain(sproto_person),
   },
@@ -511,6 +518,7 @@ function CMD.run()
   for _, s in ipairs(opened) do driver.close(s) end
   driver.close(udp_id)
   driver.close(listen_id)
+  sproto_core.deleteproto(sproto_schema)
   collectgarbage("restart")
   report.functions = functions
   report.calls = stats.calls
