@@ -30,9 +30,11 @@ namespace starling::lua {
 namespace {
 
 constexpr const char* default_lua_path = "./lualib/?.lua;./lualib/?/init.lua";
-// skynet's default, then the directory where Debian's Lua 5.4 modules (lua-lpeg: lpeg.so, which
-// sprotoparser needs) are installed, as Debian's own Lua searches it.
-constexpr const char* default_lua_cpath = "./luaclib/?.so;" LUA_CDIR2 "?.so";
+constexpr const char* default_lua_cpath = "./luaclib/?.so";
+// Searched after lua_cpath, configured or not: where Debian installs Lua 5.4's C modules (as its
+// own Lua searches it), so `require "lpeg"` (lua-lpeg, which sprotoparser needs) works with a
+// skynet config whose lua_cpath names skynet's luaclib/, where skynet keeps its own lpeg.so.
+constexpr const char* system_lua_cpath = ";" LUA_CDIR2 "?.so";
 constexpr const char* default_luaservice = "./service/?.lua";
 constexpr const char* default_loader = "./lualib/loader.lua";
 
@@ -206,6 +208,10 @@ int snlua::boot_protected(lua_State* L) {
   install_code_cache(L);
   set_global_from_env(L, env, "lua_path", "LUA_PATH", default_lua_path);
   set_global_from_env(L, env, "lua_cpath", "LUA_CPATH", default_lua_cpath);
+  lua_getglobal(L, "LUA_CPATH");
+  lua_pushstring(L, system_lua_cpath);
+  lua_concat(L, 2);
+  lua_setglobal(L, "LUA_CPATH");
   set_global_from_env(L, env, "luaservice", "LUA_SERVICE", default_luaservice);
   set_global_from_env(L, env, "preload", "LUA_PRELOAD", nullptr);
   lua_gc(L, LUA_GCGEN, 0, 0);
