@@ -89,7 +89,6 @@ bool read_field(std::string_view bytes, std::span<const type> types, field& f) {
         type_value = e.value;
         break;
       case field_number:
-        if (e.value > 0xffff) return false;
         f.tag = static_cast<int>(e.value);
         tagged = true;
         break;
@@ -171,7 +170,7 @@ bool read_protocol(std::string_view bytes, std::span<const type> types, protocol
     if (e.has_data) return false;
     switch (e.tag) {
       case proto_tag:
-        p.tag = static_cast<int>(std::min<std::int64_t>(e.value, 0xffff));
+        p.tag = static_cast<int>(e.value);  // inline values are at most 32766
         tagged = true;
         break;
       case proto_request:
