@@ -11,6 +11,7 @@ local sproto = require "sproto"
 local parser = require "sprotoparser"
 local loader = require "sprotoloader"
 local core = require "sproto.core"
+local driver = require "skynet.socketdriver"
 
 local V = json.read(T.getenv("test_vectors") .. "/libraries.json").sproto
 
@@ -225,6 +226,19 @@ T.test("the sproto API", function()
   end
   T.eq(sproto.queryproto(sp, "echo").tag, 2)
   T.ok(sp:exist_type("package"))
+  -- A C buffer and its size, and a table to fill (skynet.sharemap decodes this way).
+  local wire = sp:encode("Person", { name = "buffer", age = 7 })
+  local p, sz = driver.str2p(wire .. "trailing")
+  local into = { kept = true }
+  local t, used = sp:decode("Person", p, sz, into)
+  T.ok(t == into, "filled the given table")
+  T.eq(t, { name = "buffer", age = 7, kept = true })
+  T.eq(used, #wire)
+  skynet.trash(p, sz)
+  p, sz = driver.str2p(sproto.pack(wire))
+  T.eq(sproto.unpack(p, sz), sproto.unpack(sproto.pack(wire)), "unpack from a C buffer")
+  T.eq(sp:pdecode("Person", p, sz).name, "buffer")
+  skynet.trash(p, sz)
 end)
 
 T.test("RPC: a client and a server host step by step", function()
