@@ -1,5 +1,7 @@
 #include "lua/sproto_module.hpp"
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -414,7 +416,10 @@ void push_integer(lua_State* L, const field& f, std::int64_t v) {
 
 // Pushes a new table holding the struct that must fill `bytes` exactly.
 void push_struct(lua_State* L, const type& t, std::string_view bytes, int depth) {
-  lua_newtable(L);
+  // Sized for its fields up front (the entry count, at most the type's field count): a decoded
+  // message is mostly table building.
+  const std::size_t entries = bytes.size() >= wire::header_size ? wire::u16_at(bytes.data()) : 0;
+  lua_createtable(L, 0, static_cast<int>(std::min(entries, t.fields.size())));
   if (decode_struct(L, t, bytes, lua_gettop(L), depth) != bytes.size()) decode_error(L);
 }
 
@@ -443,8 +448,33 @@ void add_map_element(lua_State* L, const field& f, int result) {
 }
 
 // Pushes the array (or map) of field `f` held in `data`.
+// How many elements `data` holds (a size hint; 0 for a malformed block array).
+std::size_t element_count(const field& f, std::string_view data) {
+  std::size_t width = 0;
+  std::size_t count = 0;
+  switch (f.what) {
+    case kind::integer:
+    case kind::real:
+      return wire::number_array_of(data, f.what == kind::real, width, count) ? count : 0;
+    case kind::boolean:
+      return data.size();
+    case kind::string:
+    case kind::structure: {
+      std::string_view block;
+      while (!data.empty()) {
+        if (!wire::next_block(data, block)) return 0;
+        ++count;
+      }
+      return count;
+    }
+  }
+  return 0;
+}
+
 void push_array(lua_State* L, const field& f, std::string_view data, int depth) {
-  lua_newtable(L);
+  const int hint = static_cast<int>(std::min<std::size_t>(element_count(f, data), INT_MAX));
+  const bool keyed = f.what == kind::structure && (f.key >= 0 || f.map);
+  lua_createtable(L, keyed ? 0 : hint, keyed ? hint : 0);
   const int result = lua_gettop(L);
   lua_Integer n = 0;
   switch (f.what) {
