@@ -31,6 +31,7 @@ local stcore = require "skynet.sharetable.core"
 local dscore = require "skynet.datasheet.core"
 local stm = require "skynet.stm"
 local mc = require "skynet.multicast.core"
+local sproto_core = require "sproto.core"
 
 local echo = tonumber((...))
 local mtype = math.type
@@ -144,6 +145,23 @@ local ds_doc = string.pack("<I4I4I4I4I4BBBBI4I4I4", 36, 1, 0, 1, 1, 1, 5, 0, 0, 
 local stm_writer = stm.new("a message")
 local function mc_holder() return mc.pack(skynet.pack("a message")) end
 local function mc_close(_, ok, package) if ok then mc.close(package) end end
+-- `.Person { name 0 : string  children 1 : *Person }  echo 1 { request Person }`, parsed.
+local SPROTO_BUNDLE = (("0200000000004a0000004600000002000000000006000000506572736f6e3200000012"
+  .. "00000004000000060001000200040000006e616d6518000000050000000100020004000400080000006368696c"
+  .. "6472656e14000000100000000300000004000200040000006563686f"):gsub("..", function(h)
+    return string.char(tonumber(h, 16))
+  end))
+local sproto_schema = assert(sproto_core.newproto(SPROTO_BUNDLE))
+local sproto_person = assert(sproto_core.querytype(sproto_schema, "Person"))
+local sproto_message = sproto_core.encode(sproto_person, { name = "x", children = { { name = "y" } } })
+local function sproto_delete(_, ok, p)
+  if ok and p then sproto_core.deleteproto(p) end
+end
+-- deleteproto and saveproto take the schema made for them; a call that failed before getting
+-- there (growing the stack for the arguments) left it to us.
+local function sproto_unused(args, ok)
+  if not ok then sproto_core.deleteproto(args[1]) end
+end
 
 local function plain(...)
   local args = table.pack(...)
@@ -459,6 +477,21 @@ local BINDINGS = {
                  if ok then skynet.trash(data, size) else mc.close(mc.bind(args[1], 1)) end
                end },
     nextid = plain(0),
+  ["sproto.core"] = {
+    newproto = { args = function() return SPROTO_BUNDLE end, after = sproto_delete },
+    deleteproto = { args = function() return sproto_core.newproto(SPROTO_BUNDLE) end,
+                    after = sproto_unused },
+    dumpproto = "prints the schema to stdout (from a C++ string: no Lua allocation)",
+    querytype = plain(sproto_schema, "Person"),
+    protocol = plain(sproto_schema, "echo"),
+    encode = plain(sproto_person, { name = "x", children = { { name = "y" } } }),
+    decode = plain(sproto_person, sproto_message),
+    pack = plain(sproto_message),
+    unpack = plain(sproto_core.pack(sproto_message)),
+    saveproto = { args = function() return sproto_core.newproto(SPROTO_BUNDLE), 15 end,
+                  after = sproto_unused },
+    loadproto = plain(15),
+    default = plain(sproto_person),
   },
   ["skynet.memory"] = {
     info = plain(),
@@ -479,6 +512,7 @@ local MODULES = {
   ["skynet.codecache"] = codecache, ["skynet.loader"] = loader, ["skynet.memory"] = memory,
   ["skynet.sharedata.core"] = sdcore, ["skynet.sharetable.core"] = stcore,
   ["skynet.datasheet.core"] = dscore, ["skynet.stm"] = stm, ["skynet.multicast.core"] = mc,
+  ["sproto.core"] = sproto_core,
 }
 
 local function is_binding(module, name, f)
@@ -576,6 +610,7 @@ function CMD.run()
   for _, s in ipairs(opened) do driver.close(s) end
   driver.close(udp_id)
   driver.close(listen_id)
+  sproto_core.deleteproto(sproto_schema)
   collectgarbage("restart")
   report.functions = functions
   report.calls = stats.calls
