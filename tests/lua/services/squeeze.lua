@@ -26,6 +26,8 @@ local seri = require "skynet.seri"
 local codecache = require "skynet.codecache"
 local loader = require "skynet.loader"
 local memory = require "skynet.memory"
+local crypt = require "skynet.crypt"
+local md5core = require "md5.core"
 
 local echo = tonumber((...))
 local mtype = math.type
@@ -368,6 +370,30 @@ local BINDINGS = {
     loadfile = { args = function() return skynet.getenv("test_src") .. "/services/echo.lua" end },
   },
   ["skynet.loader"] = plain(""), -- the module is the loader: no service name, it raises
+  ["skynet.crypt"] = {
+    base64decode = plain("Zm9vYmFy"),
+    base64encode = plain("foobar"),
+    desdecode = plain("12345678", crypt.desencode("12345678", "some text")),
+    desencode = plain("12345678", "some text"),
+    dhexchange = plain("12345678"),
+    dhsecret = plain("12345678", "abcdefgh"),
+    hashkey = plain("some text"),
+    hexdecode = plain("0123abcd"),
+    hexencode = plain("some text"),
+    hmac64 = plain("12345678", "abcdefgh"),
+    hmac64_md5 = plain("12345678", "abcdefgh"),
+    hmac_hash = plain("12345678", "some text"),
+    hmac_sha1 = plain("key", "some text"),
+    randomkey = plain(),
+    sha1 = plain("some text"),
+    xor_str = plain("some text", "key"),
+  },
+  ["md5.core"] = {
+    sum = plain("some text"),
+    exor = plain("abc", "def"),
+    crypt = plain("some text", "key", "seed"),
+    decrypt = plain(md5core.crypt("some text", "key", "seed"), "key"),
+  },
   ["skynet.memory"] = {
     info = plain(),
     total = plain(),
@@ -385,6 +411,7 @@ local MODULES = {
   ["skynet.cluster.core"] = cluster, ["skynet.profile"] = profile,
   ["skynet.debugchannel"] = debugchannel, ["skynet.seri"] = seri,
   ["skynet.codecache"] = codecache, ["skynet.loader"] = loader, ["skynet.memory"] = memory,
+  ["skynet.crypt"] = crypt, ["md5.core"] = md5core,
 }
 
 local function is_binding(module, name, f)
