@@ -28,6 +28,7 @@ local loader = require "skynet.loader"
 local memory = require "skynet.memory"
 local crypt = require "skynet.crypt"
 local md5core = require "md5.core"
+local bson = require "bson"
 
 local echo = tonumber((...))
 local mtype = math.type
@@ -388,6 +389,19 @@ local BINDINGS = {
     sha1 = plain("some text"),
     xor_str = plain("some text", "key"),
   },
+  ["bson"] = {
+    encode = plain({ a = 1, b = { 1, 2, "three" }, c = { x = true, y = bson.int64(4) } }),
+    encode_order = plain("a", 1, "b", { 2, 3 }, "c", "four"),
+    decode = { args = function() return bson.encode({ a = 1, b = { 1, 2 }, c = { x = "y" } }) end },
+    date = plain(100),
+    timestamp = plain(1, 2),
+    regex = plain("a.c", "i"),
+    binary = plain("some bytes"),
+    objectid = plain(),
+    int64 = plain(5),
+    to_lightuserdata = { args = function() return bson.encode({ a = 1 }) end },
+    type = plain(bson.objectid "00112233445566778899aabb"),
+  },
   ["md5.core"] = {
     sum = plain("some text"),
     exor = plain("abc", "def"),
@@ -411,7 +425,7 @@ local MODULES = {
   ["skynet.cluster.core"] = cluster, ["skynet.profile"] = profile,
   ["skynet.debugchannel"] = debugchannel, ["skynet.seri"] = seri,
   ["skynet.codecache"] = codecache, ["skynet.loader"] = loader, ["skynet.memory"] = memory,
-  ["skynet.crypt"] = crypt, ["md5.core"] = md5core,
+  ["skynet.crypt"] = crypt, ["md5.core"] = md5core, ["bson"] = bson,
 }
 
 local function is_binding(module, name, f)
