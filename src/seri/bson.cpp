@@ -249,7 +249,7 @@ void reader::sub_document(element& e) {
   } else {
     // skynet moves back over bytes already read: its later messages count from there. Never
     // before the top-level document.
-    if (at_ + e.child_size < base_) throw error(block_error(size_, e.child_size));
+    if (-e.child_size > at_ - base_) throw error(block_error(size_, e.child_size));
     at_ += e.child_size;
     size_ -= e.child_size;
   }
@@ -278,6 +278,9 @@ bool reader::next(element& e) {
     case type::document:
     case type::array:
       sub_document(e);
+      // A length below 5 moved back (the element could be read again, forever). skynet's
+      // decoder fails on the first read inside: the same error, before anyone walks on.
+      if (e.child_size < 0) throw error(block_error(e.child_size, 1));
       break;
     case type::binary: {
       const std::int32_t length = i32();

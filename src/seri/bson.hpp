@@ -211,7 +211,7 @@ struct value {
   template <class T>
   requires std::is_constructible_v<variant, T&&> value(T&& x)  // NOLINT: implicit, like the variant
       : v(std::forward<T>(x)) {}
-  value(const char* s) : v(std::string(s)) {}  // NOLINT: implicit, a string
+  value(const char* s);  // NOLINT: implicit, a string
 
   friend bool operator==(const value&, const value&);
 };
@@ -222,6 +222,8 @@ struct member {
   friend bool operator==(const member&, const member&) = default;
 };
 
+// Defined once member is complete: they instantiate the variant's operations.
+inline value::value(const char* s) : v(std::string(s)) {}
 inline bool operator==(const value& a, const value& b) {
   return a.v == b.v;
 }

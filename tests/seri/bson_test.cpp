@@ -261,7 +261,8 @@ TEST(bson, the_example_of_api_md) {
   reader r(bytes);
   element e;
   std::vector<std::string_view> keys;
-  while (r.next(e)) keys.push_back(e.key);
+  while (r.next(e))
+    keys.push_back(e.key);
   EXPECT_EQ(keys, (std::vector<std::string_view>{"_id", "name", "level", "gold", "items", "seen"}));
 }
 
@@ -338,6 +339,25 @@ TEST(bson, every_truncation_fails_cleanly) {
   std::string longer = bytes;
   store_le32(longer.data(), static_cast<std::uint32_t>(bytes.size() + 1));
   EXPECT_THROW(decode(longer), error);
+}
+
+TEST(bson, a_negative_length_never_moves_before_the_document) {
+  // skynet moves back over a sub-document whose length is below 5; from here, far back.
+  const std::string bytes = from_hex("0d000000036400000000800000");
+  try {
+    (void)decode(bytes);
+    ADD_FAILURE() << "decoded";
+  } catch (const error& e) {
+    EXPECT_STREQ(e.what(), "Invalid bson block (1:-2147483653)");
+  }
+}
+
+TEST(bson, a_short_sub_document_is_never_read_twice) {
+  // Length -2: skynet moves back 7 bytes, onto the same element; a walker that skips
+  // sub-documents (makeindex) would read it forever.
+  reader r(from_hex("10000000040000feffffff0a000b0000008b").substr(0, 16));
+  element e;
+  EXPECT_THROW(while (r.next(e)){}, error);
 }
 
 TEST(bson, objectids) {
