@@ -76,7 +76,7 @@ std::string des_ecb(std::string_view key, std::string_view blocks, bool encrypt)
       EVP_CipherFinal_ex(context.get(), to + written, &last) != 1) {
     throw error("DES failed");
   }
-  out.resize(static_cast<std::size_t>(written + last));
+  out.resize(static_cast<std::size_t>(written) + static_cast<std::size_t>(last));
   return out;
 }
 

@@ -60,10 +60,10 @@ std::string md5_crypt(std::string_view msg, std::string_view key, std::string_vi
 
 bool md5_cipher_valid(std::string_view cipher) noexcept {
   if (cipher.empty()) return false;
-  // The seed size byte is a signed char in skynet: 0x80 and above are refused too.
-  const int seed_size = static_cast<signed char>(cipher[0]);
-  return seed_size >= 0 && static_cast<std::size_t>(seed_size) <= max_seed &&
-         cipher.size() >= 1 + static_cast<std::size_t>(seed_size);
+  // The seed size byte is a signed char in skynet: 0x80 and above are refused too, as they
+  // are above 16.
+  const auto seed_size = static_cast<std::size_t>(static_cast<unsigned char>(cipher[0]));
+  return seed_size <= max_seed && cipher.size() >= 1 + seed_size;
 }
 
 std::string md5_decrypt(std::string_view cipher, std::string_view key) {
