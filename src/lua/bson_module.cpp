@@ -192,6 +192,7 @@ int encode_with(lua_State* L, int nargs, Fill fill) {
   int n = 0;
   {
     std::string bytes;
+    bytes.reserve(256);  // most documents fit: no regrowth
     n = protect(
         L, nargs,
         [&](lua_State* S) {
