@@ -1,7 +1,7 @@
 #include "lua/bson_module.hpp"
 
 #include <bit>
-#include <cstdio>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -81,9 +81,9 @@ void pack_array(lua_State* L, bson::writer& w, int depth, lua_Integer size) {
   const std::size_t at = w.begin();
   char key[24];
   for (lua_Integer i = 1; i <= size; ++i) {
-    const int n = std::snprintf(key, sizeof key, "%lld", static_cast<long long>(i - 1));
+    const auto written = std::to_chars(key, key + sizeof key, i - 1);
     lua_geti(L, -1, i);
-    append_value(L, w, std::string_view(key, static_cast<std::size_t>(n)), depth);
+    append_value(L, w, std::string_view(key, static_cast<std::size_t>(written.ptr - key)), depth);
     lua_pop(L, 1);
   }
   w.end(at);

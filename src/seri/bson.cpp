@@ -49,6 +49,10 @@ std::string_view array_key(char (&buffer)[16], std::size_t index) noexcept {
 
 void check_utf8(std::string_view s) {
   while (!s.empty()) {
+    if (static_cast<std::uint8_t>(s[0]) < 0x80) {  // the common case, a byte at a time
+      s.remove_prefix(1);
+      continue;
+    }
     const std::size_t n = utf8_sequence(s);
     if (n == 0) throw error("Invalid utf8 string");
     s.remove_prefix(n);
