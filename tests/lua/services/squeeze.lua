@@ -480,6 +480,7 @@ local BINDINGS = {
                  if ok then skynet.trash(data, size) else mc.close(mc.bind(args[1], 1)) end
                end },
     nextid = plain(0),
+  },
   ["sproto.core"] = {
     newproto = { args = function() return SPROTO_BUNDLE end, after = sproto_delete },
     deleteproto = { args = function() return sproto_core.newproto(SPROTO_BUNDLE) end,
@@ -495,6 +496,7 @@ local BINDINGS = {
                   after = sproto_unused },
     loadproto = plain(15),
     default = plain(sproto_person),
+  },
   ["skynet.crypt"] = {
     base64decode = plain("Zm9vYmFy"),
     base64encode = plain("foobar"),
