@@ -2,6 +2,10 @@
 
 #include <ctime>
 
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+
 namespace starling {
 
 namespace {
@@ -25,6 +29,12 @@ std::chrono::nanoseconds wall_clock_ns() noexcept {
 
 std::uint64_t thread_cpu_ns() noexcept {
   return read_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+void use_precise_timers() noexcept {
+#if defined(__linux__)
+  (void)prctl(PR_SET_TIMERSLACK, 1UL);  // 0 would mean "the default" again
+#endif
 }
 
 }  // namespace starling

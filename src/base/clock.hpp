@@ -18,4 +18,9 @@ using ticks = std::chrono::duration<std::int64_t, std::centi>;
 /// CPU time consumed by the calling thread, in nanoseconds.
 [[nodiscard]] std::uint64_t thread_cpu_ns() noexcept;
 
+/// Makes the calling thread's timed waits end at their deadline: Linux lets a normal thread's
+/// wait run 50 us late by default (its timer slack) to batch wake-ups, a quarter of a worker's
+/// timer lateness. For the threads that fire timers.
+void use_precise_timers() noexcept;
+
 }  // namespace starling

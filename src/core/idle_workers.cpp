@@ -122,9 +122,17 @@ idle_workers::wait_plan idle_workers::plan_wait(bool notified, bool trusts_leade
   wait_plan plan;
   // One waiting worker always waits for the next timer deadline itself, so the timer thread
   // need not be told that the workers wait: that would cost it a wake-up, and a context
-  // switch, every time the node goes idle.
-  plan.watching = !timer_watcher_.exchange(true, std::memory_order_relaxed);
-  plan.wake_at = plan.watching ? node_.next_timer_deadline() : UINT64_MAX;
+  // switch, every time the node goes idle. The watch goes to whoever waits with the
+  // earliest deadline.
+  const std::uint64_t next = node_.next_timer_deadline();
+  std::uint64_t watched = watch_until_.load(std::memory_order_relaxed);
+  while (next < watched) {
+    if (watch_until_.compare_exchange_weak(watched, next, std::memory_order_relaxed)) {
+      plan.watching = true;
+      plan.watched = plan.wake_at = next;
+      break;
+    }
+  }
   // Registered before the looks at the slots and the leader (paired with slot_filled and
   // lead's notice): a slot filled, or a leader gone, after the look notifies us. After such a
   // notice the next wait keeps the rescue deadline, so a conversation that fills and empties
@@ -141,7 +149,11 @@ idle_workers::wait_plan idle_workers::plan_wait(bool notified, bool trusts_leade
 
 void idle_workers::end_wait(const wait_plan& plan) noexcept {
   if (!plan.rescuing) unrescued_sleepers_.fetch_sub(1);
-  if (plan.watching) timer_watcher_.store(false, std::memory_order_relaxed);
+  // Unless a worker with an earlier deadline took the watch over meanwhile.
+  if (plan.watching) {
+    std::uint64_t mine = plan.watched;
+    (void)watch_until_.compare_exchange_strong(mine, UINT64_MAX, std::memory_order_relaxed);
+  }
 }
 
 // ---- the poller -----------------------------------------------------------------------

@@ -70,10 +70,10 @@ class idle_workers {
   /// With the lead: waits in the poller unless the queue has work (then moved to `next`,
   /// false), then gives the lead up. True after a wait: the caller looks for work.
   bool lead(std::shared_ptr<context>& next, last_wait& last) EXCLUDES(sleep_mutex_);
-  /// True when some worker will fire due timers soon: one is awake, or a sleeping one waits
-  /// for the next deadline.
-  [[nodiscard]] bool timers_covered(int workers) const noexcept {
-    return queue_.waiting() < workers || timer_watcher_.load(std::memory_order_relaxed);
+  /// True when some worker will fire a timer due at `deadline` soon: one is awake, or a
+  /// sleeping one waits until that deadline at the latest.
+  [[nodiscard]] bool timers_covered(int workers, std::uint64_t deadline) const noexcept {
+    return queue_.waiting() < workers || watch_until_.load(std::memory_order_relaxed) <= deadline;
   }
 
   // ---- the poller ---------------------------------------------------------------------
@@ -91,6 +91,7 @@ class idle_workers {
   struct wait_plan {
     bool watching = false;
     bool rescuing = false;
+    std::uint64_t watched = UINT64_MAX;  // the timer deadline it watches
     std::uint64_t wake_at = UINT64_MAX;
   };
   /// The rescue deadline applies after a notice, while a next slot is occupied, and, for a
@@ -120,7 +121,10 @@ class idle_workers {
   std::atomic<bool> stopping_{false};
   // Sleepers without the rescue deadline: they must be told when a next slot fills.
   std::atomic<int> unrescued_sleepers_{0};
-  std::atomic<bool> timer_watcher_{false};  // one waiting worker waits for the next timer
+  // When the waiting worker that watches the timers wakes (UINT64_MAX: none watches). A worker
+  // about to wait takes the watch over when the next deadline comes before it: the watcher
+  // planned its wait before that timer was added, and nobody would fire it on time.
+  std::atomic<std::uint64_t> watch_until_{UINT64_MAX};
   // When work last came from outside the workers' dispatches: schedule() from another thread,
   // or a poll that read something.
   std::atomic<std::uint64_t> last_arrival_ns_{0};

@@ -30,8 +30,8 @@ node::node(node_options options, const module_registry& modules, environment& en
             message expired{0, session, ptype::response, {}};
             deliver(target, expired);
           },
-          [this] {
-            return scheduler_.timers_covered() && started_.load(std::memory_order_relaxed);
+          [this](std::uint64_t deadline) {
+            return scheduler_.timers_covered(deadline) && started_.load(std::memory_order_relaxed);
           }),
       trimmer_([this](handle_t h) { return queue_length(h); }),
       start_mono_ns_(monotonic_ns()) {

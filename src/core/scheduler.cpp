@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/clock.hpp"
 #include "base/spinlock.hpp"
 #include "base/thread_safety.hpp"
 #include "core/cpu_meter.hpp"
@@ -120,6 +121,7 @@ bool scheduler::dispatch_batch(worker_probe& probe, context& target, int weight,
 }
 
 void scheduler::work(int index) {
+  use_precise_timers();  // a waiting worker fires the next timer itself
   next_slots::slot& own = slots_.of(index);
   this_worker = worker_identity{this, &own};
   dispatch_turn::set_worker(&own.occupied());

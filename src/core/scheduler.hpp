@@ -52,10 +52,10 @@ class scheduler {
   /// poller's state to itself. Any thread but a poller's own.
   void with_poller_lead(const std::function<void()>& fn) { idle_.with_poller_lead(fn); }
 
-  /// True when some worker will fire due timers soon: one is awake, or a sleeping one waits
-  /// for the next deadline. Any thread.
-  [[nodiscard]] bool timers_covered() const noexcept {
-    return idle_.timers_covered(static_cast<int>(probes_.size()));
+  /// True when some worker will fire a timer due at `deadline` soon: one is awake, or a
+  /// sleeping one waits until that deadline at the latest. Any thread.
+  [[nodiscard]] bool timers_covered(std::uint64_t deadline) const noexcept {
+    return idle_.timers_covered(static_cast<int>(probes_.size()), deadline);
   }
 
   /// Workers waiting for work: asleep, or blocked in the poller (a moment old). Any thread.

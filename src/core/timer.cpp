@@ -9,9 +9,9 @@
 
 namespace starling {
 
-timer::timer(fire_fn fire, std::function<bool()> workers_awake)
+timer::timer(fire_fn fire, std::function<bool(std::uint64_t)> workers_cover)
     : fire_(std::move(fire)),
-      workers_awake_(std::move(workers_awake)),
+      workers_cover_(std::move(workers_cover)),
       thread_([this] { run(); }) {}
 
 timer::~timer() {
@@ -77,6 +77,7 @@ void timer::fire_locked() {
 }
 
 void timer::run() {
+  use_precise_timers();
   mutex_lock lock(mutex_);
   while (!stopping_) {
     if (heap_.empty()) {
@@ -86,8 +87,9 @@ void timer::run() {
     // While workers are awake they fire between batches; the thread steps in only for what
     // they leave overdue, so it does not have to win a core from them (and cannot be
     // preempted while holding the firing lock they need).
+    const std::uint64_t deadline = heap_.front().deadline;
     const std::uint64_t wake_at =
-        heap_.front().deadline + (workers_awake_ && workers_awake_() ? grace_ns : 0);
+        deadline + (workers_cover_ && workers_cover_(deadline) ? grace_ns : 0);
     if (wake_at > monotonic_ns()) {
       lock.wait_until(wake_, wake_at);
       continue;

@@ -30,9 +30,10 @@ class timer {
   /// How long the thread leaves a due entry to awake workers.
   static constexpr std::uint64_t grace_ns = 500'000;
 
-  /// `workers_awake()` tells whether some worker will call `fire_due` soon; the thread then
-  /// leaves due entries to the workers for `grace_ns` before firing them itself.
-  timer(fire_fn fire, std::function<bool()> workers_awake);
+  /// `workers_cover(deadline)` tells whether some worker will call `fire_due` soon after
+  /// `deadline`; the thread then leaves due entries to the workers for `grace_ns` before firing
+  /// them itself.
+  timer(fire_fn fire, std::function<bool(std::uint64_t deadline)> workers_cover);
   ~timer();
   timer(const timer&) = delete;
   timer& operator=(const timer&) = delete;
@@ -76,7 +77,7 @@ class timer {
   void publish_earliest() REQUIRES(mutex_);
 
   fire_fn fire_;
-  std::function<bool()> workers_awake_;
+  std::function<bool(std::uint64_t)> workers_cover_;
   mutex mutex_;
   std::condition_variable wake_;
   std::vector<entry> heap_ GUARDED_BY(mutex_);

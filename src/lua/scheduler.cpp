@@ -344,6 +344,7 @@ coroutine_info& scheduler::take_coroutine(lua_State* L) {
 }
 
 void scheduler::release(coroutine_info& co) {
+  co.self_sleep = 0;
   co.request = request_state::none;
   co.session = 0;
   co.source = 0;
@@ -388,13 +389,26 @@ void scheduler::note_call(std::int32_t session, handle_t handle, std::string_vie
   pending_watch_deadline_ = deadline == 0 ? self_.owner().options().call_timeout : deadline;
 }
 
+coroutine_info* scheduler::managed(lua_State* thread) noexcept {
+  coroutine_info* info = extra_space(thread);
+  if (info == nullptr || info == &main_info_ || info->owner != this || info->thread != thread ||
+      info->state == co_state::pooled) {
+    return nullptr;
+  }
+  return info;
+}
+
 bool scheduler::wakeup(lua_State* L, int token) {
   token = lua_absindex(L, token);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, sleeping_);
-  lua_pushvalue(L, token);
-  const bool sleeps = lua_rawget(L, -2) != LUA_TNIL;
-  lua_pop(L, 2);
-  if (!sleeps) return false;
+  coroutine_info* own =
+      lua_type(L, token) == LUA_TTHREAD ? managed(lua_tothread(L, token)) : nullptr;
+  if (own == nullptr || own->self_sleep == 0) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, sleeping_);
+    lua_pushvalue(L, token);
+    const bool sleeps = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    if (!sleeps) return false;
+  }
   lua_rawgeti(L, LUA_REGISTRYINDEX, wakeups_);
   lua_pushvalue(L, token);
   lua_rawseti(L, -2, wakeup_tail_++);
@@ -446,6 +460,7 @@ void scheduler::kill_coroutine(coroutine_info& co) {
     } else {
       (void)waiting_.take(co.waiting);
     }
+    co.self_sleep = 0;
     lua_State* L = main_;
     lua_rawgeti(L, LUA_REGISTRYINDEX, sleeping_);
     lua_pushnil(L);
@@ -696,12 +711,18 @@ void scheduler::drain() {
       lua_rawgeti(L, -1, wakeup_head_);  // the token
       lua_pushnil(L);
       lua_rawseti(L, -3, wakeup_head_++);
-      lua_rawgeti(L, LUA_REGISTRYINDEX, sleeping_);
-      lua_insert(L, -2);
-      lua_rawget(L, -2);
-      const bool sleeps = lua_isinteger(L, -1) != 0;
-      const auto session = static_cast<std::int32_t>(lua_tointeger(L, -1));
-      lua_pop(L, 3);
+      coroutine_info* own = lua_type(L, -1) == LUA_TTHREAD ? managed(lua_tothread(L, -1)) : nullptr;
+      std::int32_t session = own != nullptr ? own->self_sleep : 0;
+      bool sleeps = session != 0;
+      if (!sleeps) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, sleeping_);
+        lua_insert(L, -2);
+        lua_rawget(L, -2);
+        sleeps = lua_isinteger(L, -1) != 0;
+        session = static_cast<std::int32_t>(lua_tointeger(L, -1));
+        lua_pop(L, 1);
+      }
+      lua_pop(L, 2);
       if (!sleeps) continue;
       coroutine_info* co = waiting_.find(session);
       if (co == nullptr || co == &break_marker_) continue;

@@ -70,6 +70,10 @@ struct coroutine_info {
   std::string watch_name;
 
   bool calling = false;  // `waiting` is a call (its reply is ignored if killed)
+  // The session of a sleep or wait whose token is this coroutine itself (skynet.sleep(ti),
+  // skynet.wait(), skynet.yield()): kept here instead of the sleeping table, where churning
+  // thousands of distinct coroutine keys made Lua rehash the table over and over.
+  std::int32_t self_sleep = 0;
   // A call's deadline: the session of the timer that fails it (0: none), and its length.
   std::int32_t deadline = 0;
   std::int64_t deadline_ticks = 0;
@@ -243,6 +247,8 @@ class scheduler {
   void end_woken_wait(std::int32_t session);
   /// Removes a coroutine (fork or waiting one); see skynet.killthread.
   coroutine_info* find_waiting(lua_State* L, int index);
+  /// The record of `thread` when it is one of this service's coroutines (not pooled), else null.
+  [[nodiscard]] coroutine_info* managed(lua_State* thread) noexcept;
   void kill_coroutine(coroutine_info& co);
   /// Number of sessions waited for (BREAK markers excluded).
   [[nodiscard]] std::size_t pending_sessions() const;

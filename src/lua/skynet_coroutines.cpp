@@ -21,19 +21,31 @@ int l_fork(lua_State* L) {
   return 1;
 }
 
+// The record of the running coroutine when the token at index 1 is that coroutine itself and
+// it is one of the service's own: its sleep is kept in the record, not the sleeping table.
+coroutine_info* own_token(lua_State* L, scheduler& s) {
+  return lua_tothread(L, 1) == L ? s.managed(L) : nullptr;
+}
+
 // Stack [token, resume values...] after a sleep or wait.
 int sleep_k(lua_State* L, int status, lua_KContext ctx) {
   (void)status;
   scheduler& s = host(L);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, s.sleeping_ref());
-  lua_pushvalue(L, 1);
-  lua_rawget(L, -2);
-  const auto session = static_cast<std::int32_t>(lua_tointeger(L, -1));
-  lua_pop(L, 1);
-  lua_pushvalue(L, 1);
-  lua_pushnil(L);
-  lua_rawset(L, -3);
-  lua_pop(L, 1);
+  std::int32_t session = 0;
+  if (coroutine_info* own = own_token(L, s)) {
+    session = own->self_sleep;
+    own->self_sleep = 0;
+  } else {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s.sleeping_ref());
+    lua_pushvalue(L, 1);
+    lua_rawget(L, -2);
+    session = static_cast<std::int32_t>(lua_tointeger(L, -1));
+    lua_pop(L, 1);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+  }
   const bool woken = lua_toboolean(L, 2) == 0;
   if (!woken) return 0;
   if (ctx == 0) s.end_woken_wait(session);
@@ -47,10 +59,14 @@ int sleep_k(lua_State* L, int status, lua_KContext ctx) {
 // Suspends the running coroutine on `session` under `token` (stack index 1).
 int suspend_on(lua_State* L, scheduler& s, std::int32_t session, lua_KContext ctx) {
   native(L, [&] { s.trace_event("sleep", L, 1); });
-  lua_rawgeti(L, LUA_REGISTRYINDEX, s.sleeping_ref());
-  lua_pushvalue(L, 1);
-  lua_pushinteger(L, session);
-  lua_rawset(L, -3);
+  if (coroutine_info* own = own_token(L, s)) {
+    own->self_sleep = session;
+  } else {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s.sleeping_ref());
+    lua_pushvalue(L, 1);
+    lua_pushinteger(L, session);
+    lua_rawset(L, -3);
+  }
   lua_settop(L, 1);
   lua_pushliteral(L, "SUSPEND");
   lua_pushinteger(L, session);
@@ -67,10 +83,14 @@ void check_token(lua_State* L, scheduler& s, int token_index) {
     lua_replace(L, 1);
     lua_settop(L, 1);
   }
-  lua_rawgeti(L, LUA_REGISTRYINDEX, s.sleeping_ref());
-  lua_pushvalue(L, 1);
-  const bool taken = lua_rawget(L, -2) != LUA_TNIL;
-  lua_pop(L, 2);
+  coroutine_info* own = lua_type(L, 1) == LUA_TTHREAD ? s.managed(lua_tothread(L, 1)) : nullptr;
+  bool taken = own != nullptr && own->self_sleep != 0;
+  if (!taken) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s.sleeping_ref());
+    lua_pushvalue(L, 1);
+    taken = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+  }
   if (taken) luaL_error(L, "token duplicative");
 }
 

@@ -214,7 +214,20 @@ TEST(scheduler, a_sleeping_worker_wakes_for_the_next_timer) {
   // Nothing else runs: only a worker that waits with the timer's deadline calls
   // between_batches once it has passed.
   EXPECT_TRUE(eventually([&] { return fake.fired(); }, generous));
-  EXPECT_TRUE(s.timers_covered());
+  s.stop();
+}
+
+TEST(scheduler, the_watch_covers_only_deadlines_the_watcher_wakes_for) {
+  owner_node owner;
+  fake_dispatcher fake([](context&, message&) {});
+  scheduler s(2, fake);
+  const std::uint64_t later = monotonic_ns() + 600'000'000'000;  // never reached by the test
+  fake.set_deadline(later);
+  s.start();
+  ASSERT_TRUE(eventually([&] { return s.waiting() == 2 && s.timers_covered(later); }, generous));
+  // A timer added now for an earlier deadline: the watcher planned its wait before it, so the
+  // timer thread must not leave it to the workers (node::timeout's timer fires it instead).
+  EXPECT_FALSE(s.timers_covered(later - 1'000'000));
   s.stop();
 }
 
