@@ -1,6 +1,7 @@
 #include "core/scheduler.hpp"
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "base/clock.hpp"
@@ -200,6 +201,9 @@ std::shared_ptr<context> scheduler::spin(int index) {
       if (!others_dispatching(index) && !idle_.arrivals_recent()) break;
       node_.between_batches();
       idle_.poll_now();
+      // Spinning is for a spare core: where another thread waits for this one (another node on
+      // the same machine), it runs first.
+      std::this_thread::yield();
       // What a timer or a packet just made runnable waits in our own slot.
       next = slots_.take(slots_.of(index));
       if (!next) next = slots_.steal_stale(index, probes_);
