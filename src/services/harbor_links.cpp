@@ -44,7 +44,7 @@ void harbor_links::log(std::string_view text) {
   node_.log(self_, text);
 }
 
-void harbor_links::tell_slave(std::string text) {
+void harbor_links::tell_slave(const std::string& text) {
   node_.send(self_, slave_, ptype::text, 0, payload::copy_of(text));
 }
 
@@ -117,20 +117,17 @@ void harbor_links::route(handle_t source, handle_t dest, ptype type, std::int32_
 void harbor_links::send_global(handle_t source, std::string_view name, ptype type,
                                std::int32_t session, payload data) {
   const std::string key(name.substr(0, name_limit));
-  std::optional<handle_t> dest;
-  {
-    mutex_lock lock(mutex_);
-    if (auto it = names_.find(key); it != names_.end()) {
-      dest = it->second;
-    } else {
-      parked_[key].push_back(parked{source, type, session, std::move(data)});
-    }
-  }
-  if (dest) {
-    route(source, *dest, type, session, std::move(data));
-  } else {
+  mutex_lock lock(mutex_);
+  const auto it = names_.find(key);
+  if (it == names_.end()) {
+    parked_[key].push_back(parked{source, type, session, std::move(data)});
+    lock.unlock();
     tell_slave("Q " + key);  // one query per message, as skynet's harbor asks
+    return;
   }
+  const handle_t dest = it->second;
+  lock.unlock();
+  route(source, dest, type, session, std::move(data));
 }
 
 // ---- commands of the cslave ----------------------------------------------------------------

@@ -78,7 +78,7 @@ class harbor_links final : public remote_router {
   void take_socket(std::string_view args, bool connector);
   void deliver_frames(std::uint8_t id, std::int32_t fd, std::span<const std::byte> bytes);
   void finish(after& then);
-  void tell_slave(std::string text);
+  void tell_slave(const std::string& text);
   void log(std::string_view text);
 
   node& node_;
