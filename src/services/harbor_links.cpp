@@ -187,6 +187,7 @@ void harbor_links::take_socket(std::string_view text, bool connector) {
   }
   // Our id byte goes out once the socket is ours (its "transfer" event): the peer sends
   // frames only after it, so none can reach the cslave in between (skynet's race).
+  sockets_.nodelay(fd);  // a call and its reply are small writes that must not wait
   sockets_.start(self_, fd);
 }
 
