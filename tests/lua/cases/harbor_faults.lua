@@ -1,7 +1,8 @@
 -- Harbor mode under faults and bad input (docs/HARBOR.md, "Failures"): this node (harbor 0)
 -- starts Starling nodes A (harbor 1, the master) and B (2), and plays other harbors and
 -- slaves itself over raw sockets: a wrong id byte, a frame length of 2^24, a peer that closes
--- in the middle of a frame, bad packets to the master; then the master node dies. Every fault
+-- in the middle of a frame, bad packets to the master, a peer that stops reading; then the
+-- master node dies. Every fault
 -- gets its log line, calls fail instead of hanging, and the nodes keep working.
 local skynet = require "skynet"
 local socket = require "skynet.socket"
@@ -192,6 +193,23 @@ T.test("the master refuses bad handshakes and drops a slave that sends a bad R",
   socket.write(h.master, packet("R", "BAD", "notanumber"))
   logged("a", "%[:01000004%] slave 11 is down")
   T.eventually(link, 1000, "B's harbor.link(11) returned at the master's D")
+  for _, fd in pairs(h.links) do
+    socket.close(fd)
+  end
+  socket.close(h.master)
+end, 3000)
+
+T.test("a peer that stops reading: the sender logs the unsent bytes as they grow", function()
+  local h = fake_harbor(12)
+  socket.write(h.links[2], "\12")
+  socket.write(h.links[1], "\12")
+  eval("b", [[
+    local block = string.rep("z", 100000)
+    for _ = 1, 160 do skynet.send(0x0c000001, "lua", block) end
+    return true
+  ]])
+  logged("b", "%[:02000005%] message havn't send to Harbor %(12%) reach %d+ K")
+  T.eq(eval("b", 'return skynet.call("PEER1", "lua", "echo", "unaffected")'), "unaffected")
   for _, fd in pairs(h.links) do
     socket.close(fd)
   end
