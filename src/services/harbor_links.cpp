@@ -223,6 +223,7 @@ void harbor_links::deliver_frames(std::uint8_t id, std::int32_t fd,
                                   std::span<const std::byte> bytes) {
   std::vector<wire::frame> frames;
   after then;
+  bool ended = false;
   {
     mutex_lock lock(mutex_);
     remote& r = remotes_[id];
@@ -246,6 +247,7 @@ void harbor_links::deliver_frames(std::uint8_t id, std::int32_t fd,
             break;
         }
         end_link(id, link_state::down, then);
+        ended = true;
         break;
       }
       if (handshaking && !r.reader->in_handshake()) link_up(r);
@@ -270,6 +272,8 @@ void harbor_links::deliver_frames(std::uint8_t id, std::int32_t fd,
     }
   }
   finish(then);
+  // skynet tells its slave nothing here, so harbor.link(id) never returned.
+  if (ended) tell_slave(fmt::format("D {}", id));
 }
 
 void harbor_links::on_socket(message& msg) {

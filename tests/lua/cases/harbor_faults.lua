@@ -123,8 +123,12 @@ end, 3000)
 T.test("a wrong id byte and a length of 2^24 mark the harbor down: calls to it fail", function()
   local h = fake_harbor(9)
   T.eq(h.count, 2)
+  local link = spawn("b", "harbor.link(9) return true")
+  skynet.sleep(10)
+  T.ok(not link(), "harbor.link(9) returned while the link was being set up")
   socket.write(h.links[2], "\8") -- B expects 9
   logged("b", "%[:02000005%] Invalid shakehand id %(9%) from fd = %d+ , harbor = 8")
+  T.eventually(link, 1000, "harbor.link(9) returned when the link broke (skynet's never does)")
   socket.write(h.links[1], "\9\1\0\0\0")
   logged("a", "%[:01000006%] Message is too long from harbor 9")
   for name, prefix in pairs { a = "1000009", b = "2000007" } do
