@@ -203,7 +203,8 @@ void harbor_links::link_up(remote& r) {
 void harbor_links::end_link(std::uint8_t id, link_state to, after& then) {
   remote& r = remotes_[id];
   fds_.erase(r.fd);
-  sockets_.close(self_, r.fd);
+  // A socket that closed by itself is not closed again: its id may belong to another by now.
+  if (to == link_state::down) sockets_.close(self_, r.fd);
   const bool was_up = r.state == link_state::linked || r.state == link_state::handshake;
   r.state = to;
   r.reader.reset();

@@ -73,7 +73,8 @@ class harbor_links final : public remote_router {
 
   void route(handle_t source, handle_t dest, ptype type, std::int32_t session, payload data);
   void link_up(remote& r) REQUIRES(mutex_);
-  /// Ends a link: state `to`, the socket closed, every call in flight or queued failed.
+  /// Ends a link: state `to` (down: a protocol error, so the socket is closed here), every
+  /// call in flight or queued failed.
   void end_link(std::uint8_t id, link_state to, after& then) REQUIRES(mutex_);
   void take_socket(std::string_view args, bool connector);
   void deliver_frames(std::uint8_t id, std::int32_t fd, std::span<const std::byte> bytes);
