@@ -1,7 +1,8 @@
 -- A Starling node (harbor 2) under a master played by this node over a raw socket
 -- (docs/HARBOR.md): the bytes of its H and R packets, one Q per message sent to an unknown
 -- name and one per burst of queryname, names cut to 16 bytes, names the harbor service
--- refuses, master packets it does not know.
+-- refuses, master packets it does not know, a newcomer announced by C (the node links to
+-- this test playing harbor 5), a D for a link that is still up, the master going away.
 local skynet = require "skynet"
 local socket = require "skynet.socket"
 local cluster = require "skynet.cluster"
@@ -119,6 +120,58 @@ T.test("master packets of unknown types are ignored", function()
   socket.write(master.fd, packet("Z", 1))
   socket.write(master.fd, packet("N", "LATER", 0x02000007))
   T.eq(eval 'return harbor.queryname "LATER"', 0x02000007)
+end, 3000)
+
+local function frame(source, ptype, dest, session, payload)
+  return string.pack(">I4", #payload + 12) .. payload
+    .. string.pack(">I4I4I4", source, ptype << 24 | (dest & 0xffffff), session)
+end
+
+local function read_frame(fd)
+  local head = socket.read(fd, 4)
+  local length = head and string.unpack(">I4", head)
+  local body = length and socket.read(fd, length)
+  if not body then
+    return nil
+  end
+  local source, dest, session = string.unpack(">I4I4I4", body, length - 11)
+  return { source = source, type = dest >> 24, dest = dest & 0xffffff, session = session,
+    payload = body:sub(1, length - 12) }
+end
+
+T.test("C makes the node link to a newcomer; D leaves a live link up", function()
+  local listener, _, port = socket.listen("127.0.0.1", 0)
+  local link
+  socket.start(listener, function(fd)
+    socket.start(fd)
+    link = fd
+  end)
+  local connected = spawn "harbor.connect(5) return true"
+  socket.write(master.fd, packet("C", 5, "127.0.0.1:" .. port))
+  T.eventually(function() return link end)
+  T.eq(socket.read(link, 1), "\2", "the connector's id byte")
+  T.eventually(connected)
+  T.match(node:log(), "%[:02000004%] Connect to harbor 5 %(fd=%d+%), 127%.0%.0%.1:" .. port)
+  socket.write(link, "\5")
+  local call = spawn 'return skynet.call(0x05000001, "lua", "echo", "over the link")'
+  local f = read_frame(link)
+  T.eq({ f.source, f.type, f.dest }, { 0x02000007, 10, 1 })
+  socket.write(link, frame(0x05000001, 1, 7, f.session, skynet.packstring("answered")))
+  T.eventually(call)
+  T.eq(call()[2], "answered")
+  -- The master says 5 is gone: harbor.link(5) returns, the link itself stays up.
+  local watched = spawn "harbor.link(5) return true"
+  skynet.sleep(10)
+  T.ok(not watched(), "harbor.link(5) returned while 5 was linked")
+  socket.write(master.fd, packet("D", 5))
+  T.eventually(watched)
+  call = spawn 'return skynet.call(0x05000001, "lua", "echo", "after D")'
+  f = read_frame(link)
+  socket.write(link, frame(0x05000001, 1, 7, f.session, skynet.packstring("still here")))
+  T.eventually(call)
+  T.eq(call()[2], "still here")
+  socket.close(link)
+  socket.close(listener)
 end, 3000)
 
 T.test("the node keeps working when the master goes; linkmaster returns", function()
