@@ -16,7 +16,8 @@ namespace {
 
 namespace wire = net::harbor;
 
-/// skynet keeps 16 bytes of a global name, its terminator included.
+/// A name sent to is cut to its first 16 bytes, as skynet does; a name the cslave binds must
+/// be shorter (skynet stores it with its terminator).
 constexpr std::size_t name_limit = 16;
 
 std::uint64_t call_key(handle_t caller, std::int32_t session) noexcept {
