@@ -122,6 +122,7 @@ end
 local master_packet = {}
 
 function master_packet.C(id, address)
+  assert(math.type(id) == "integer" and id > 0 and id < 256 and type(address) == "string")
   if ready then
     connect_to(id, address)
   else
@@ -130,11 +131,13 @@ function master_packet.C(id, address)
 end
 
 function master_packet.N(name, handle)
+  assert(type(name) == "string" and math.type(handle) == "integer")
   learn_name(name, handle)
 end
 
 -- The master's word that a node left; the link itself, if still up, is left alone.
 function master_packet.D(id)
+  assert(math.type(id) == "integer")
   link_lost(id)
 end
 
@@ -145,8 +148,8 @@ local function read_master()
       break
     end
     local f = master_packet[t]
-    if f then
-      f(a, b)
+    if f and not pcall(f, a, b) then
+      skynet.error("Invalid master packet " .. tostring(t))
     end
   end
   skynet.error "Master disconnect"

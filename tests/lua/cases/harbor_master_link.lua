@@ -116,8 +116,10 @@ T.test("a name is cut to 16 bytes when sent to, and refused from 16 bytes on", f
   T.eq(eval 'return skynet.localname "PEER2"', nil)
 end, 3000)
 
-T.test("master packets of unknown types are ignored", function()
+T.test("master packets of unknown types are ignored, bad ones logged", function()
   socket.write(master.fd, packet("Z", 1))
+  socket.write(master.fd, packet("C", "not an id", 1))
+  T.eventually(function() return node:log():find "%[:02000004%] Invalid master packet C" end)
   socket.write(master.fd, packet("N", "LATER", 0x02000007))
   T.eq(eval 'return harbor.queryname "LATER"', 0x02000007)
 end, 3000)
