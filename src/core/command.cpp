@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "core/cpu_meter.hpp"
 #include "core/node.hpp"
 
 namespace starling {
@@ -110,7 +111,10 @@ result_text cmd_stat(context& self, std::string_view param) {
   if (param == "mqlen") return std::to_string(self.inbox().size());
   if (param == "endless") return self.take_endless() ? "1" : "0";
   if (param == "message") return std::to_string(self.message_count());
-  if (param == "cpu") return fmt::format("{:.6f}", static_cast<double>(self.cpu_ns()) / 1e9);
+  if (param == "cpu") {
+    cpu_meter::local().settle();  // the figure includes this worker's last messages
+    return fmt::format("{:.6f}", static_cast<double>(self.cpu_ns()) / 1e9);
+  }
   if (param == "time") {
     return fmt::format("{:.6f}", static_cast<double>(self.current_message_cpu_ns()) / 1e9);
   }

@@ -1,8 +1,10 @@
 #include "core/context.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "base/clock.hpp"
+#include "core/cpu_meter.hpp"
 #include "core/node.hpp"
 
 namespace starling {
@@ -14,8 +16,13 @@ context::context(node& owner, std::unique_ptr<service> instance, std::string mod
       module_(std::move(module)),
       param_(std::move(param)) {}
 
-std::uint64_t context::current_message_cpu_ns() const noexcept {
-  return message_cpu_start_ == 0 ? 0 : thread_cpu_ns() - message_cpu_start_;
+std::uint64_t context::current_message_cpu_ns() {
+  if (message_start_tick_ == 0) return 0;
+  const std::uint64_t cpu = thread_cpu_ns();
+  if (message_cpu_base_ == 0) {
+    message_cpu_base_ = cpu - std::min(cpu, cpu_meter::local().elapsed_ns(message_start_tick_));
+  }
+  return cpu - message_cpu_base_;
 }
 
 std::int32_t context::new_session() noexcept {

@@ -65,19 +65,25 @@ class context : public std::enable_shared_from_this<context> {
     return cpu_ns_.load(std::memory_order_relaxed);
   }
   /// CPU spent so far in the message being dispatched (0 outside a dispatch or without
-  /// profiling). The service's own thread only.
-  [[nodiscard]] std::uint64_t current_message_cpu_ns() const noexcept;
-  /// Marks the start of a dispatch (0: profiling off). The dispatching worker only.
-  void begin_message(std::uint64_t cpu_start) noexcept { message_cpu_start_ = cpu_start; }
-  void account(std::uint64_t cpu) noexcept {
-    message_cpu_start_ = 0;
+  /// profiling). The service's own thread only. The first call of a message estimates from
+  /// the tick clock what came before it; later calls add the thread's CPU clock since then,
+  /// so differences between two calls are exact.
+  [[nodiscard]] std::uint64_t current_message_cpu_ns();
+  /// Marks the start of a dispatch (a cpu_meter tick; 0: profiling off). The dispatching
+  /// worker only.
+  void begin_message(std::uint64_t start_tick) noexcept { message_start_tick_ = start_tick; }
+  void end_message() noexcept {
+    message_start_tick_ = 0;
+    message_cpu_base_ = 0;
     // One writer at a time (the worker running the service; the run queue orders them), so
     // a load and a store rather than a locked read-modify-write.
     message_count_.store(message_count_.load(std::memory_order_relaxed) + 1,
                          std::memory_order_relaxed);
-    if (cpu != 0) {
-      cpu_ns_.store(cpu_ns_.load(std::memory_order_relaxed) + cpu, std::memory_order_relaxed);
-    }
+  }
+  /// Adds CPU time measured by a worker's cpu_meter (any worker: windows of several workers
+  /// may hold the same service).
+  void add_cpu(std::uint64_t ns) noexcept {
+    if (ns != 0) cpu_ns_.fetch_add(ns, std::memory_order_relaxed);
   }
 
   /// The LOGON / LOGOFF message log (any thread).
@@ -89,8 +95,9 @@ class context : public std::enable_shared_from_this<context> {
   std::unique_ptr<service> instance_;
   mailbox inbox_;
   // Read for every message, together after the mailbox (its first field is its `active` flag).
-  std::int32_t session_ = 0;             // touched only by the service's own dispatch
-  std::uint64_t message_cpu_start_ = 0;  // likewise
+  std::int32_t session_ = 0;              // touched only by the service's own dispatch
+  std::uint64_t message_start_tick_ = 0;  // likewise
+  std::uint64_t message_cpu_base_ = 0;    // likewise: thread CPU ns at the message's start
   std::atomic<bool> retired_{false};
   std::atomic<bool> endless_{false};
   std::atomic<std::uint64_t> message_count_{0};

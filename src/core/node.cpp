@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "base/clock.hpp"
+#include "core/cpu_meter.hpp"
 #include "core/dispatch_turn.hpp"
 #include "core/socket_message.hpp"
 
@@ -346,8 +347,8 @@ void node::dispatch(context& target, message& msg) {
     return;
   }
   if (target.messages_log().active()) target.messages_log().write(msg, now());
-  const std::uint64_t cpu_start = options_.profile ? thread_cpu_ns() : 0;
-  target.begin_message(cpu_start);
+  const std::uint64_t start = options_.profile ? cpu_meter::local().begin() : 0;
+  target.begin_message(start);
   dispatch_turn::set_current(&target);
   try {
     target.instance().dispatch(target, msg);
@@ -356,7 +357,8 @@ void node::dispatch(context& target, message& msg) {
   }
   dispatch_turn::set_current(nullptr);
   dispatch_turn::after_dispatch();
-  target.account(options_.profile ? thread_cpu_ns() - cpu_start : 0);
+  if (options_.profile) cpu_meter::local().charge(target, start);
+  target.end_message();
 }
 
 void node::between_batches() {

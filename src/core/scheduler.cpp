@@ -5,6 +5,7 @@
 
 #include "base/spinlock.hpp"
 #include "base/thread_safety.hpp"
+#include "core/cpu_meter.hpp"
 #include "core/dispatch_turn.hpp"
 
 namespace starling {
@@ -152,6 +153,7 @@ void scheduler::work(int index) {
     }
   }
   dispatch_turn::end();
+  cpu_meter::local().settle();  // lets go of the services the last window held
   this_worker = worker_identity{};
 }
 
@@ -159,6 +161,10 @@ void scheduler::work(int index) {
 
 std::shared_ptr<context> scheduler::take(int index) {
   if (std::shared_ptr<context> next = spin(index)) return next;
+  // The wait's time belongs to no service (and burns no CPU): the CPU meter's window ends
+  // here and starts again when the worker runs.
+  cpu_meter& meter = cpu_meter::local();
+  meter.pause();
   idle_workers::last_wait last;
   while (!idle_.stopping()) {
     std::shared_ptr<context> next;
@@ -169,7 +175,10 @@ std::shared_ptr<context> scheduler::take(int index) {
     } else {
       next = look_after_wait(index, false);
     }
-    if (next) return next;
+    if (next) {
+      meter.resume();
+      return next;
+    }
   }
   return nullptr;
 }

@@ -26,7 +26,7 @@ class timer {
   using fire_fn = std::function<void(handle_t, std::int32_t session)>;
 
   /// The grid deadlines are rounded up to.
-  static constexpr std::uint64_t resolution_ns = 500'000;
+  static constexpr std::uint64_t resolution_ns = 100'000;
   /// How long the thread leaves a due entry to awake workers.
   static constexpr std::uint64_t grace_ns = 500'000;
 

@@ -578,7 +578,9 @@ void scheduler::resume(coroutine_info& co, int nargs) {
     return;
   }
   if (command != nullptr && std::strcmp(command, "QUIT") == 0) {
+    // skynet.exit() from this coroutine: as skynet, its to-be-closed variables run now.
     lua_pop(t, results);
+    close_thread(t, main_);
     return;
   }
   auto describe = [&](lua_State* L) {

@@ -29,9 +29,11 @@ class poller {
   /// Changes the events wanted for a registered fd; false with errno set on failure.
   bool modify(int fd, std::uint64_t key, bool read, bool write);
   void remove(int fd);
-  /// Waits up to `timeout_ms` (-1: no limit, 0: not at all) for something to happen; fills
-  /// `events` and returns how many (0 on timeout or when interrupted by a signal).
-  int wait(std::span<poll_event> events, int timeout_ms);
+  /// Waits until `deadline_ns` (monotonic ns; 0: not at all; UINT64_MAX: no limit) for
+  /// something to happen; fills `events` and returns how many (0 on timeout or when
+  /// interrupted by a signal). The deadline is kept to the microsecond where the kernel has
+  /// epoll_pwait2 (Linux 5.11), else rounded up to the millisecond.
+  int wait(std::span<poll_event> events, std::uint64_t deadline_ns);
 
  private:
   unique_fd epoll_;

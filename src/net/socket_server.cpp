@@ -682,14 +682,7 @@ bool socket_server::impl::poll(std::uint64_t deadline_ns) {
     const std::uint64_t now = monotonic_ns();
     if (now - paced_at_ns_ >= pace_interval_ns) resumed = pace(now);
   }
-  int timeout_ms = deadline_ns == 0 ? 0 : -1;  // 0: a spinning worker's look, no clock read
-  if (deadline_ns != 0 && deadline_ns != UINT64_MAX) {
-    const std::uint64_t now = monotonic_ns();
-    // Rounded up: waking before the deadline would only make the caller wait again.
-    const std::uint64_t left = deadline_ns > now ? deadline_ns - now + 999'999 : 0;
-    timeout_ms = static_cast<int>(std::min<std::uint64_t>(left / 1'000'000, INT32_MAX));
-  }
-  const int n = poller_.wait(events_, timeout_ms);
+  const int n = poller_.wait(events_, deadline_ns);
   bool handled = false;
   for (int i = 0; i < n;) {
     const poll_event& event = events_[static_cast<std::size_t>(i)];

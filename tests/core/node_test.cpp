@@ -469,6 +469,12 @@ TEST_F(node_test, profile_accounts_cpu_only_when_enabled) {
     f.runtime->send(0, h, ptype::lua, 0, {});
     auto ctx = f.runtime->grab(h);
     ASSERT_TRUE(eventually([&] { return ctx->message_count() == 1; }));
+    // The worker's CPU meter settles when it waits for work, after the message.
+    if (profile) {
+      EXPECT_TRUE(eventually([&] { return ctx->cpu_ns() > 0; }));
+    }
+    f.runtime->abort();
+    f.runtime->wait();
     EXPECT_EQ(ctx->cpu_ns() > 0, profile);
   }
 }

@@ -83,6 +83,18 @@ T.test("skynet.exit: no code after it, queued forks dropped, callers fail, to-be
   T.raises("call to invalid address " .. T.esc(T.hex(h)) .. "$", skynet.call, h, "lua", "hold")
 end)
 
+T.test("skynet.exit in the start function closes every coroutine's to-be-closed variables", function()
+  local from = T.mark()
+  T.eq(skynet.newservice "closer", nil, "the start function exited")
+  for _, where in ipairs { "fork raising", "handler waiting", "handler raising", "fork waiting",
+    "fork calling", "start function" } do
+    T.log("closer: closed " .. where .. "$", from)
+  end
+  T.log("KILL self", from)
+  skynet.sleep(20) -- a fork that never ran would log by now
+  T.no_log("closer: closed fork never run", from)
+end)
+
 T.test("skynet.exit from a request handler: the caller gets call failed", function()
   local h = skynet.newservice("echo")
   local from = T.mark()
