@@ -14,6 +14,8 @@
 # 2. skynet's test/testharborlink.lua on the standalone node and examples/main_log.lua (which
 #    registers LOG) on the other, both unchanged: `harbor 2 connected`, `LOG = :...`, then
 #    `disconnected` once the second node is stopped.
+# 3. Part 1 once more on two Starling nodes that run skynet's own service/cslave.lua and
+#    cmaster.lua instead of Starling's (the harbor service keeps skynet's local interface).
 #
 # Fixed ports (2013, 2526, 2527, as skynet's examples), so everything runs inside a private
 # network namespace (unshare -n, or unshare -rn when not root). Every node logs to a file of its
@@ -38,7 +40,7 @@ fi
 skynet_dir=$(cd "$skynet_dir" && pwd) || die "no directory $1"
 [ -x "$skynet_dir/skynet" ] || die "no skynet binary in $skynet_dir (build skynet first)"
 for f in test/testharborlink.lua examples/main_log.lua examples/globallog.lua \
-  examples/simplemonitor.lua; do
+  examples/simplemonitor.lua service/cslave.lua service/cmaster.lua; do
   [ -f "$skynet_dir/$f" ] || die "$skynet_dir/$f not found"
 done
 starling=${STARLING:-$repo/build/release/bin/starling}
@@ -86,6 +88,10 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 export SKYNET_DIR="$skynet_dir" INTEROP_DIR="$repo/tests/interop" INTEROP_MASTER=127.0.0.1:2013
+# Services searched before the runtime's own: none, or skynet's cslave.lua and cmaster.lua.
+mkdir "$work/none" "$work/stock"
+ln -s "$skynet_dir/service/cslave.lua" "$skynet_dir/service/cmaster.lua" "$work/stock/"
+export INTEROP_STOCK="$work/none"
 
 # start_node RUNTIME NAME HARBOR START: a node of harbor id HARBOR (1: the standalone one) with
 # start service START, its output in $work/NAME.out, its log in $work/NAME.log.
@@ -136,9 +142,9 @@ done_line() {
     [ "${line#"$2" }" = "$(grep -c '^INTEROP PASS ' "$work/$1.out")/${line##*/}" ]
 }
 
-# services MASTER_RUNTIME SLAVE_RUNTIME: part 1.
+# services MASTER_RUNTIME SLAVE_RUNTIME [LABEL]: part 1 (and 3, labelled).
 services() {
-  local tag="$1:$2" m="m.$1-$2" s="s.$1-$2"
+  local tag="$1:$2${3:+ $3}" m="m.$1-$2${3:+.$3}" s="s.$1-$2${3:+.$3}"
   echo "harbor-interop: interop services, standalone $1, joining $2"
   start_node "$1" "$m" 1 harbor_interop_master
   if ! wait_for "$m" 'INTEROP READY' 60; then
@@ -193,6 +199,12 @@ for p in "${pairs[@]}"; do
 done
 for p in "${pairs[@]}"; do services "${p%:*}" "${p#*:}"; done
 for p in "${pairs[@]}"; do harborlink "${p%:*}" "${p#*:}"; done
+# Starling's harbor service under skynet's own cslave.lua and cmaster.lua: their local
+# interface (N, S, A in; Q, D out) is skynet's.
+if [[ " ${pairs[*]} " == *" starling:starling "* ]]; then
+  echo "harbor-interop: Starling nodes running skynet's cslave.lua and cmaster.lua"
+  INTEROP_STOCK="$work/stock" services starling starling stock-cslave
+fi
 
 if [ "$failures" -gt 0 ]; then
   echo "harbor-interop: $failures run(s) failed"
