@@ -20,8 +20,10 @@
 #include "lua/netpack.hpp"
 #include "lua/profile.hpp"
 #include "lua/protected.hpp"
+#include "lua/share_modules.hpp"
 #include "lua/skynet_api.hpp"
 #include "lua/socketdriver.hpp"
+#include "lua/sproto_module.hpp"
 #include "lua/stdlibs.hpp"
 
 namespace starling::lua {
@@ -30,6 +32,10 @@ namespace {
 
 constexpr const char* default_lua_path = "./lualib/?.lua;./lualib/?/init.lua";
 constexpr const char* default_lua_cpath = "./luaclib/?.so";
+// Searched after lua_cpath, configured or not: where Debian installs Lua 5.4's C modules (as its
+// own Lua searches it), so `require "lpeg"` (lua-lpeg, which sprotoparser needs) works with a
+// skynet config whose lua_cpath names skynet's luaclib/, where skynet keeps its own lpeg.so.
+constexpr const char* system_lua_cpath = ";" LUA_CDIR2 "?.so";
 constexpr const char* default_luaservice = "./service/?.lua";
 constexpr const char* default_loader = "./lualib/loader.lua";
 
@@ -62,14 +68,20 @@ constexpr luaL_Reg builtin_modules[] = {
     {"skynet.cluster.core", open_cluster_core},
     {"skynet.codecache", open_codecache},
     {"skynet.core", open_skynet_core},
+    {"skynet.datasheet.core", open_datasheet_core},
     {"skynet.deadline", open_deadline},
     {"skynet.debugchannel", open_debugchannel},
     {"skynet.loader", open_loader},
     {"skynet.memory", open_memory},
+    {"skynet.multicast.core", open_multicast_core},
     {"skynet.netpack", open_netpack},
     {"skynet.profile", open_profile},
     {"skynet.seri", open_seri},
+    {"skynet.sharedata.core", open_sharedata_core},
+    {"skynet.sharetable.core", open_sharetable_core},
     {"skynet.socketdriver", open_socketdriver},
+    {"skynet.stm", open_stm},
+    {"sproto.core", open_sproto_core},
 };
 
 // package.searchers[1]: Lua's preload searcher (upvalue 1), then the native modules; a name
@@ -202,6 +214,10 @@ int snlua::boot_protected(lua_State* L) {
   install_code_cache(L);
   set_global_from_env(L, env, "lua_path", "LUA_PATH", default_lua_path);
   set_global_from_env(L, env, "lua_cpath", "LUA_CPATH", default_lua_cpath);
+  lua_getglobal(L, "LUA_CPATH");
+  lua_pushstring(L, system_lua_cpath);
+  lua_concat(L, 2);
+  lua_setglobal(L, "LUA_CPATH");
   set_global_from_env(L, env, "luaservice", "LUA_SERVICE", default_luaservice);
   set_global_from_env(L, env, "preload", "LUA_PRELOAD", nullptr);
   lua_gc(L, LUA_GCGEN, 0, 0);

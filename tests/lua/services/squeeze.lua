@@ -26,6 +26,12 @@ local seri = require "skynet.seri"
 local codecache = require "skynet.codecache"
 local loader = require "skynet.loader"
 local memory = require "skynet.memory"
+local sdcore = require "skynet.sharedata.core"
+local stcore = require "skynet.sharetable.core"
+local dscore = require "skynet.datasheet.core"
+local stm = require "skynet.stm"
+local mc = require "skynet.multicast.core"
+local sproto_core = require "sproto.core"
 
 local echo = tonumber((...))
 local mtype = math.type
@@ -123,6 +129,39 @@ local buffer = nil
 local proto_id = 100
 local env_count = 0
 local channel = nil
+
+-- Objects of the shared-data modules the calls read.
+local sd_obj = sdcore.new({ 1, 2, x = { 3 } })
+local sd_obj2 = sdcore.new({ 4 })
+-- Gives the two objects back when the service's state closes (a global: nothing else
+-- refers to it until then).
+SD_RELEASE = setmetatable({}, { __gc = function()
+  sdcore.delete(sd_obj)
+  sdcore.delete(sd_obj2)
+end })
+local st_version = stcore.matrix("return { 1, x = { 2 } }")
+local st_version2 = stcore.matrix("return { 3, x = { 4 } }")
+local ds_doc = string.pack("<I4I4I4I4I4BBBBI4I4I4", 36, 1, 0, 1, 1, 1, 5, 0, 0, 1, 0, 2) .. "a\0x\0"
+local stm_writer = stm.new("a message")
+local function mc_holder() return mc.pack(skynet.pack("a message")) end
+local function mc_close(_, ok, package) if ok then mc.close(package) end end
+-- `.Person { name 0 : string  children 1 : *Person }  echo 1 { request Person }`, parsed.
+local SPROTO_BUNDLE = (("0200000000004a0000004600000002000000000006000000506572736f6e3200000012"
+  .. "00000004000000060001000200040000006e616d6518000000050000000100020004000400080000006368696c"
+  .. "6472656e14000000100000000300000004000200040000006563686f"):gsub("..", function(h)
+    return string.char(tonumber(h, 16))
+  end))
+local sproto_schema = assert(sproto_core.newproto(SPROTO_BUNDLE))
+local sproto_person = assert(sproto_core.querytype(sproto_schema, "Person"))
+local sproto_message = sproto_core.encode(sproto_person, { name = "x", children = { { name = "y" } } })
+local function sproto_delete(_, ok, p)
+  if ok and p then sproto_core.deleteproto(p) end
+end
+-- deleteproto and saveproto take the schema made for them; a call that failed before getting
+-- there (growing the stack for the arguments) left it to us.
+local function sproto_unused(args, ok)
+  if not ok then sproto_core.deleteproto(args[1]) end
+end
 
 local function plain(...)
   local args = table.pack(...)
@@ -368,6 +407,92 @@ local BINDINGS = {
     loadfile = { args = function() return skynet.getenv("test_src") .. "/services/echo.lua" end },
   },
   ["skynet.loader"] = plain(""), -- the module is the loader: no service name, it raises
+  ["skynet.sharedata.core"] = {
+    new = { args = function() return { 1, x = { "two" } } end,
+            after = function(_, ok, obj) if ok then sdcore.delete(obj) end end },
+    delete = { args = function() return sdcore.new({ 1 }) end },
+    incref = { args = function() return sd_obj end,
+               after = function(_, ok) if ok then sdcore.decref(sd_obj) end end },
+    decref = { args = function()
+      sdcore.incref(sd_obj) -- the count decref gives back
+      return sd_obj
+    end },
+    getref = plain(sd_obj),
+    markdirty = plain(sd_obj2),
+    isdirty = plain(sd_obj),
+    index = plain(sd_obj, "x"),
+    read = plain(sd_obj, "x"),
+    nextkey = plain(sd_obj, 2),
+    len = plain(sd_obj),
+    hashlen = plain(sd_obj),
+    box = plain(sd_obj),
+    update = { args = function() return sdcore.box(sd_obj), sd_obj2, {} end },
+    needupdate = { args = function()
+      local box = sdcore.box(sd_obj)
+      sdcore.update(box, sd_obj2, {})
+      return box
+    end },
+  },
+  ["skynet.sharetable.core"] = {
+    matrix = { args = function() return "return { 1, x = { 2 }, f = function(a) return a end }", 1 end,
+               after = function(_, ok, box) if ok then box:close() end end },
+    clone = plain(st_version:getptr()),
+    is_sharedtable = { args = function() return stcore.clone(st_version:getptr()) end },
+    next = { args = function() return stcore.clone(st_version:getptr()) end },
+    stackvalues = { args = function()
+      local co = coroutine.create(function(...) coroutine.yield(...) end)
+      coroutine.resume(co, 1, 2)
+      return co, {}
+    end },
+    update = { args = function()
+      local _ = stcore.clone(st_version:getptr()).x -- a proxy and a child to move
+      return st_version:getptr(), st_version2:getptr()
+    end },
+  },
+  ["skynet.datasheet.core"] = {
+    stringpointer = plain(ds_doc),
+    count = plain(dscore.stringpointer(ds_doc)),
+    fill = plain(dscore.stringpointer(ds_doc), 0, {}, function() return {} end),
+  },
+  ["skynet.stm"] = {
+    new = plain("a message"),
+    copy = { args = function() return stm_writer end,
+             after = function(_, ok, ref) if ok then stm.newcopy(ref) end end },
+    newcopy = { args = function() return stm.copy(stm_writer) end },
+  },
+  ["skynet.multicast.core"] = {
+    pack = { args = function() return skynet.pack("a message") end,
+             after = function(_, ok, holder) if ok then mc.close(mc.bind(holder, 1)) end end },
+    packremote = { args = function() return skynet.pack("a message") end,
+                   after = function(args, ok, holder)
+                     skynet.trash(args[1], args[2])
+                     if ok then mc.close(mc.bind(holder, 1)) end
+                   end },
+    unpack = { args = mc_holder, after = function(args) mc.close(mc.bind(args[1], 1)) end },
+    bind = { args = function() return mc_holder(), 1 end, after = mc_close },
+    close = { args = function() return mc.bind(mc_holder(), 1) end,
+              after = function(args, ok) if not ok then mc.close(args[1]) end end },
+    remote = { args = function() return mc_holder() end,
+               after = function(args, ok, data, size)
+                 if ok then skynet.trash(data, size) else mc.close(mc.bind(args[1], 1)) end
+               end },
+    nextid = plain(0),
+  ["sproto.core"] = {
+    newproto = { args = function() return SPROTO_BUNDLE end, after = sproto_delete },
+    deleteproto = { args = function() return sproto_core.newproto(SPROTO_BUNDLE) end,
+                    after = sproto_unused },
+    dumpproto = "prints the schema to stdout (from a C++ string: no Lua allocation)",
+    querytype = plain(sproto_schema, "Person"),
+    protocol = plain(sproto_schema, "echo"),
+    encode = plain(sproto_person, { name = "x", children = { { name = "y" } } }),
+    decode = plain(sproto_person, sproto_message),
+    pack = plain(sproto_message),
+    unpack = plain(sproto_core.pack(sproto_message)),
+    saveproto = { args = function() return sproto_core.newproto(SPROTO_BUNDLE), 15 end,
+                  after = sproto_unused },
+    loadproto = plain(15),
+    default = plain(sproto_person),
+  },
   ["skynet.memory"] = {
     info = plain(),
     total = plain(),
@@ -385,6 +510,9 @@ local MODULES = {
   ["skynet.cluster.core"] = cluster, ["skynet.profile"] = profile,
   ["skynet.debugchannel"] = debugchannel, ["skynet.seri"] = seri,
   ["skynet.codecache"] = codecache, ["skynet.loader"] = loader, ["skynet.memory"] = memory,
+  ["skynet.sharedata.core"] = sdcore, ["skynet.sharetable.core"] = stcore,
+  ["skynet.datasheet.core"] = dscore, ["skynet.stm"] = stm, ["skynet.multicast.core"] = mc,
+  ["sproto.core"] = sproto_core,
 }
 
 local function is_binding(module, name, f)
@@ -482,6 +610,7 @@ function CMD.run()
   for _, s in ipairs(opened) do driver.close(s) end
   driver.close(udp_id)
   driver.close(listen_id)
+  sproto_core.deleteproto(sproto_schema)
   collectgarbage("restart")
   report.functions = functions
   report.calls = stats.calls
