@@ -1,7 +1,7 @@
 -- Memory per sharetable reader, on Starling and on skynet alike: a start service (and its own
 -- reader services) that loads a 20,000-record table, lets 50 readers query it and read one
 -- record, then walk every record, and prints the growth of the node's RSS and of the readers'
--- Lua heaps (after a full collection) per reader, as one RESULT line.
+-- Lua heaps (after a full collection) per reader, as RESULT lines (bench/libs.sh).
 --
 -- Run it as the start service of a node whose luaservice path includes bench/lua/; the script
 -- ends the node itself. Figures: docs/LIBRARIES.md, "sharetable".
@@ -56,8 +56,11 @@ skynet.start(function()
   local rss1, heap1 = rss(), heaps()
   for i = 1, N do skynet.call(readers[i], "lua", "walk") end
   local rss2, heap2 = rss(), heaps()
-  print(string.format("RESULT sharetable readers=%d read_one: rss=%d heap=%d walk_all: rss=%d heap=%d"
-    .. " (bytes per reader)", N, (rss1 - rss0) // N, (heap1 - heap0) // N, (rss2 - rss1) // N,
-    (heap2 - heap1) // N))
+  -- Bytes per reader: after the first query and one read, then after walking every record.
+  local function result(name, value) print(string.format("RESULT %s %d bytes", name, value)) end
+  result("sharetable_read_one_rss", (rss1 - rss0) // N)
+  result("sharetable_read_one_heap", (heap1 - heap0) // N)
+  result("sharetable_walk_all_rss", (rss2 - rss1) // N)
+  result("sharetable_walk_all_heap", (heap2 - heap1) // N)
   os.exit(0)
 end)

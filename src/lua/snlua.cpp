@@ -11,8 +11,10 @@
 #include <string>
 
 #include "core/node.hpp"
+#include "lua/bson_module.hpp"
 #include "lua/cluster_core.hpp"
 #include "lua/code_cache.hpp"
+#include "lua/crypt_module.hpp"
 #include "lua/debugchannel.hpp"
 #include "lua/loader.hpp"
 #include "lua/lua_seri.hpp"
@@ -64,10 +66,13 @@ void set_global_from_env(lua_State* L, const environment& env, const char* key, 
 // The modules built into the binary, found by name instead of being put in every state's
 // package.preload: that table stays empty unless Lua code fills it.
 constexpr luaL_Reg builtin_modules[] = {
+    {"bson", open_bson},
+    {"md5.core", open_md5_core},
     {"skynet", open_skynet},
     {"skynet.cluster.core", open_cluster_core},
     {"skynet.codecache", open_codecache},
     {"skynet.core", open_skynet_core},
+    {"skynet.crypt", open_crypt},
     {"skynet.datasheet.core", open_datasheet_core},
     {"skynet.deadline", open_deadline},
     {"skynet.debugchannel", open_debugchannel},

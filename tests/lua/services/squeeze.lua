@@ -32,6 +32,9 @@ local dscore = require "skynet.datasheet.core"
 local stm = require "skynet.stm"
 local mc = require "skynet.multicast.core"
 local sproto_core = require "sproto.core"
+local crypt = require "skynet.crypt"
+local md5core = require "md5.core"
+local bson = require "bson"
 
 local echo = tonumber((...))
 local mtype = math.type
@@ -477,6 +480,7 @@ local BINDINGS = {
                  if ok then skynet.trash(data, size) else mc.close(mc.bind(args[1], 1)) end
                end },
     nextid = plain(0),
+  },
   ["sproto.core"] = {
     newproto = { args = function() return SPROTO_BUNDLE end, after = sproto_delete },
     deleteproto = { args = function() return sproto_core.newproto(SPROTO_BUNDLE) end,
@@ -492,6 +496,43 @@ local BINDINGS = {
                   after = sproto_unused },
     loadproto = plain(15),
     default = plain(sproto_person),
+  },
+  ["skynet.crypt"] = {
+    base64decode = plain("Zm9vYmFy"),
+    base64encode = plain("foobar"),
+    desdecode = plain("12345678", crypt.desencode("12345678", "some text")),
+    desencode = plain("12345678", "some text"),
+    dhexchange = plain("12345678"),
+    dhsecret = plain("12345678", "abcdefgh"),
+    hashkey = plain("some text"),
+    hexdecode = plain("0123abcd"),
+    hexencode = plain("some text"),
+    hmac64 = plain("12345678", "abcdefgh"),
+    hmac64_md5 = plain("12345678", "abcdefgh"),
+    hmac_hash = plain("12345678", "some text"),
+    hmac_sha1 = plain("key", "some text"),
+    randomkey = plain(),
+    sha1 = plain("some text"),
+    xor_str = plain("some text", "key"),
+  },
+  ["bson"] = {
+    encode = plain({ a = 1, b = { 1, 2, "three" }, c = { x = true, y = bson.int64(4) } }),
+    encode_order = plain("a", 1, "b", { 2, 3 }, "c", "four"),
+    decode = { args = function() return bson.encode({ a = 1, b = { 1, 2 }, c = { x = "y" } }) end },
+    date = plain(100),
+    timestamp = plain(1, 2),
+    regex = plain("a.c", "i"),
+    binary = plain("some bytes"),
+    objectid = plain(),
+    int64 = plain(5),
+    to_lightuserdata = { args = function() return bson.encode({ a = 1 }) end },
+    type = plain(bson.objectid "00112233445566778899aabb"),
+  },
+  ["md5.core"] = {
+    sum = plain("some text"),
+    exor = plain("abc", "def"),
+    crypt = plain("some text", "key", "seed"),
+    decrypt = plain(md5core.crypt("some text", "key", "seed"), "key"),
   },
   ["skynet.memory"] = {
     info = plain(),
@@ -513,6 +554,7 @@ local MODULES = {
   ["skynet.sharedata.core"] = sdcore, ["skynet.sharetable.core"] = stcore,
   ["skynet.datasheet.core"] = dscore, ["skynet.stm"] = stm, ["skynet.multicast.core"] = mc,
   ["sproto.core"] = sproto_core,
+  ["skynet.crypt"] = crypt, ["md5.core"] = md5core, ["bson"] = bson,
 }
 
 local function is_binding(module, name, f)
