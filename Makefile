@@ -88,6 +88,8 @@ fuzz: deps build/fuzz/build.ninja
 	build/fuzz/bin/cluster_request_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus/cluster_request
 	mkdir -p build/fuzz/corpus/cluster_response
 	build/fuzz/bin/cluster_response_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus/cluster_response
+	mkdir -p build/fuzz/corpus/harbor_link
+	build/fuzz/bin/harbor_link_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus/harbor_link
 	mkdir -p build/fuzz/corpus/sproto_decode
 	build/fuzz/bin/sproto_decode_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/sproto_decode
 	mkdir -p build/fuzz/corpus/sproto_unpack

@@ -1,5 +1,6 @@
 -- First Lua service of a node (docs/LUA_SERVICES.md): starts the launcher and the system
 -- services in a fixed order (so handles 3..7 are always the same), then the start service.
+-- With a harbor id other than 0 it boots harbor mode as skynet does (docs/HARBOR.md).
 local skynet = require "skynet"
 local deadline = require "skynet.deadline"
 local shutdown = require "skynet.shutdown"
@@ -24,29 +25,40 @@ local function boot()
   skynet.name(".launcher", launcher)
 
   local harbor_id = tonumber(skynet.getenv "harbor") or 0
-  if harbor_id ~= 0 then
-    fatal(string.format(
-      "bootstrap: harbor = %s asks for multi-node harbor mode, which Starling does not support;"
-        .. " set harbor = 0 (use cluster for several nodes)",
-      harbor_id))
-    return
+  local standalone = skynet.getenv "standalone"
+  if harbor_id == 0 then
+    if standalone ~= nil then
+      fatal "bootstrap: standalone must not be set when harbor = 0"
+      return
+    end
+    skynet.setenv("standalone", "true")
+    local ok, slave = pcall(newservice, "cdummy")
+    if not ok or not slave then
+      fatal("bootstrap: cdummy failed to start: " .. tostring(slave))
+      return
+    end
+    skynet.name(".cslave", slave)
+  else
+    -- Harbor mode (docs/HARBOR.md): the master on the standalone node, then the slave, whose
+    -- start returns once the links of its boot are up.
+    if standalone ~= nil then
+      if not pcall(newservice, "cmaster") then
+        fatal "bootstrap: cmaster failed to start (its error is in the log above)"
+        return
+      end
+    end
+    local ok, slave = pcall(newservice, "cslave")
+    if not ok or not slave then
+      fatal "bootstrap: cslave failed to start (its error is in the log above)"
+      return
+    end
+    skynet.name(".cslave", slave)
   end
 
-  if skynet.getenv "standalone" ~= nil then
-    fatal "bootstrap: standalone must not be set when harbor = 0"
-    return
+  if standalone ~= nil or harbor_id == 0 then
+    local datacenter = newservice "datacenterd"
+    skynet.name("DATACENTER", datacenter)
   end
-  skynet.setenv("standalone", "true")
-
-  local ok, slave = pcall(newservice, "cdummy")
-  if not ok or not slave then
-    fatal("bootstrap: cdummy failed to start: " .. tostring(slave))
-    return
-  end
-  skynet.name(".cslave", slave)
-
-  local datacenter = newservice "datacenterd"
-  skynet.name("DATACENTER", datacenter)
   newservice "service_mgr"
 
   if skynet.getenv "enablessl" == "true" then

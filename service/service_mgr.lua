@@ -71,7 +71,9 @@ function command.QUERY(name, ...)
 end
 
 -- Node-wide unique services (key "@name"): this node holds them when it is the standalone
--- one; any other node asks the standalone node's service manager, global name SERVICE.
+-- one; any other node asks the standalone node's service manager, global name SERVICE, the
+-- way skynet's does (LAUNCH / QUERY with "@name"), so either runtime can be the standalone
+-- node of a harbor network (docs/HARBOR.md).
 if standalone then
   function command.GLAUNCH(name, ...)
     return resolve("@" .. key_of(name, ...), start_service, name, ...)
@@ -80,9 +82,28 @@ if standalone then
   function command.GQUERY(name, ...)
     return resolve("@" .. key_of(name, ...))
   end
+
+  -- What the other nodes' service managers send.
+  local launch, query = command.LAUNCH, command.QUERY
+  function command.LAUNCH(name, ...)
+    if name:byte(1) == 64 then -- '@'
+      return command.GLAUNCH(name:sub(2), ...)
+    end
+    return launch(name, ...)
+  end
+
+  function command.QUERY(name, ...)
+    if name:byte(1) == 64 then
+      return command.GQUERY(name:sub(2), ...)
+    end
+    return query(name, ...)
+  end
+
+  -- A joining skynet node reports its service manager at boot; nothing to keep.
+  function command.REPORT() end
 else
-  local function ask_master(cmd, ...)
-    local handle, err = skynet.call("SERVICE", "lua", cmd, ...)
+  local function ask_master(cmd, name, ...)
+    local handle, err = skynet.call("SERVICE", "lua", cmd, "@" .. name, ...)
     if handle == nil then
       error(err, 0)
     end
@@ -90,11 +111,11 @@ else
   end
 
   function command.GLAUNCH(name, ...)
-    return resolve("@" .. key_of(name, ...), ask_master, "GLAUNCH", name, ...)
+    return resolve("@" .. key_of(name, ...), ask_master, "LAUNCH", name, ...)
   end
 
   function command.GQUERY(name, ...)
-    return resolve("@" .. key_of(name, ...), ask_master, "GQUERY", name, ...)
+    return resolve("@" .. key_of(name, ...), ask_master, "QUERY", name, ...)
   end
 end
 

@@ -184,6 +184,14 @@ std::optional<handle_t> node::find_name(std::string_view name) const {
   return handles_.find_name(name);
 }
 
+bool node::set_remote_router(std::shared_ptr<remote_router> router) {
+  scoped_lock lock(globals_mutex_);
+  if (router_owner_ || !router) return false;
+  router_owner_ = std::move(router);
+  router_.store(router_owner_.get());
+  return true;
+}
+
 bool node::register_global(std::string_view name, handle_t h) {
   std::vector<parked_message> waiting;
   {
@@ -220,7 +228,11 @@ bool node::send(handle_t source, handle_t dest, ptype type, std::int32_t session
     return false;
   }
   if (const std::uint32_t harbor = harbor_of(dest); harbor != 0 && harbor != options_.harbor) {
-    drop_remote(source, dest, session, data.size());
+    if (remote_router* router = router_.load(std::memory_order_acquire)) {
+      router->send_remote(source, dest, type, session, std::move(data));
+    } else {
+      drop_remote(source, dest, session, data.size());
+    }
     return true;
   }
   message msg{source, session, type, std::move(data)};
@@ -233,6 +245,10 @@ bool node::send(handle_t source, std::string_view address, ptype type, std::int3
   if (address[0] == ':' || address[0] == '.') {
     std::optional<handle_t> dest = resolve(address);
     return dest && send(source, *dest, type, session, std::move(data));
+  }
+  if (remote_router* router = router_.load(std::memory_order_acquire)) {
+    router->send_global(source, address, type, session, std::move(data));
+    return true;
   }
   mutex_lock lock(globals_mutex_);
   if (auto it = globals_.find(std::string(address)); it != globals_.end()) {

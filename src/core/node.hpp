@@ -22,6 +22,7 @@
 #include "core/io_poller.hpp"
 #include "core/memory_trimmer.hpp"
 #include "core/module_registry.hpp"
+#include "core/remote_router.hpp"
 #include "core/scheduler.hpp"
 #include "core/shutdown_board.hpp"
 #include "core/stall_monitor.hpp"
@@ -92,6 +93,10 @@ class node final : private dispatcher {
   [[nodiscard]] std::vector<handle_t> services() const { return handles_.handles(); }
   /// The harbor service: it is the one that reports messages dropped for other harbors.
   void set_harbor_service(handle_t h) noexcept { harbor_service_.store(h); }
+  /// Harbor mode: from now on messages for other harbors and for global names go to `router`
+  /// (core/remote_router.hpp), which the node keeps until it is destroyed. Only the first
+  /// router is taken; false for a later one.
+  bool set_remote_router(std::shared_ptr<remote_router> router);
   /// Sets the service told of every exit and kill (0 clears it).
   void set_exit_monitor(handle_t h) noexcept { exit_monitor_.store(h); }
   [[nodiscard]] handle_t exit_monitor() const noexcept { return exit_monitor_.load(); }
@@ -177,6 +182,9 @@ class node final : private dispatcher {
 
   std::atomic<handle_t> exit_monitor_{0};
   std::atomic<handle_t> harbor_service_{0};
+  // Set once, never cleared: a sender may be inside the router at any time.
+  std::atomic<remote_router*> router_{nullptr};
+  std::shared_ptr<remote_router> router_owner_ GUARDED_BY(globals_mutex_);
   std::atomic<handle_t> logger_{0};
 
   struct parked_message {

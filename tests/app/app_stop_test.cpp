@@ -160,13 +160,15 @@ TEST_F(app_stop, lua_start_service_that_fails_exits_one_with_the_reason) {
   EXPECT_TRUE(contains(r.out, "startfail: boom in start")) << r.out;
 }
 
-TEST_F(app_stop, lua_bootstrap_with_harbor_other_than_zero_exits_one) {
+TEST_F(app_stop, lua_bootstrap_in_harbor_mode_without_address_exits_one) {
+  // harbor = 1 is harbor mode (docs/HARBOR.md); without `address` the cslave cannot start.
   write_config(lua_config("main", "harbor = 1\n"));
   const run_result r = run({"cfg"});
   ASSERT_EQ(r.exit_code(), 1) << r.describe();
-  EXPECT_TRUE(r.err.starts_with("starling: bootstrap: harbor = 1 asks for multi-node harbor mode"))
-      << r.err;
-  EXPECT_TRUE(contains(r.out, "[:01000002] bootstrap: harbor = 1 asks for")) << r.out;
+  EXPECT_EQ(r.err, "starling: bootstrap: cslave failed to start (its error is in the log above)\n");
+  EXPECT_TRUE(contains(r.out, "[:01000004] init service failed: ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "cslave.lua")) << r.out;
+  EXPECT_TRUE(contains(r.out, "assertion failed!")) << r.out;
 }
 
 TEST_F(app_stop, lua_bootstrap_that_cannot_be_loaded_exits_one) {

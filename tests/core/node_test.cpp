@@ -268,6 +268,64 @@ TEST_F(node_test, message_to_another_harbor_is_dropped_with_an_error) {
   }));
 }
 
+/// A remote_router that records what the node hands it.
+class recording_router final : public remote_router {
+ public:
+  struct routed {
+    handle_t source;
+    handle_t dest;  ///< 0 for a global name
+    std::string name;
+    ptype type;
+    std::int32_t session;
+    std::string body;
+  };
+  void send_remote(handle_t source, handle_t dest, ptype type, std::int32_t session,
+                   payload data) override {
+    std::lock_guard lock(mutex_);
+    seen_.push_back({source, dest, {}, type, session, std::string(data.view())});
+  }
+  void send_global(handle_t source, std::string_view name, ptype type, std::int32_t session,
+                   payload data) override {
+    std::lock_guard lock(mutex_);
+    seen_.push_back({source, 0, std::string(name), type, session, std::string(data.view())});
+  }
+  std::vector<routed> get() const {
+    std::lock_guard lock(mutex_);
+    return seen_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<routed> seen_;
+};
+
+TEST_F(node_test, a_remote_router_takes_other_harbors_and_global_names_but_not_local_ones) {
+  testing::node_fixture f(modules);
+  const handle_t r = f.runtime->launch("recorder", "");
+  auto router = std::make_shared<recording_router>();
+  ASSERT_TRUE(f.runtime->set_remote_router(router));
+  EXPECT_FALSE(f.runtime->set_remote_router(std::make_shared<recording_router>()))
+      << "only the first router is taken";
+  EXPECT_TRUE(f.runtime->send(r, 0x03000001, ptype::lua, 4, payload::copy_of("abc")));
+  EXPECT_TRUE(f.runtime->send(r, ":03000002", ptype::lua, 0, payload::copy_of("hex")));
+  EXPECT_TRUE(f.runtime->send(r, "GLOBAL", ptype::lua, 5, payload::copy_of("by name")));
+  // Local destinations are not the router's: harbor 0 and a `.name`.
+  ASSERT_TRUE(f.runtime->bind_name("local", r));
+  EXPECT_TRUE(f.runtime->send(r, ".local", ptype::text, 0, payload::copy_of("here")));
+  ASSERT_TRUE(eventually([&] { return record->size() == 1; }));
+  EXPECT_EQ(record->get()[0].body, "here");
+  const auto routed = router->get();
+  ASSERT_EQ(routed.size(), 3U);
+  EXPECT_EQ(routed[0].dest, 0x03000001U);
+  EXPECT_EQ(routed[0].source, r);
+  EXPECT_EQ(routed[0].session, 4);
+  EXPECT_EQ(routed[0].body, "abc");
+  EXPECT_EQ(routed[1].dest, 0x03000002U);
+  EXPECT_EQ(routed[2].name, "GLOBAL");
+  EXPECT_EQ(routed[2].session, 5);
+  EXPECT_FALSE(f.log->contains("Drop message to harbor"));
+}
+
 TEST_F(node_test, timeouts_zero_run_behind_queued_messages_and_before_one_tick) {
   std::latch release(1);
   std::atomic<handle_t> target{0};
