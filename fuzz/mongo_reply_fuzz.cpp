@@ -28,7 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   const mongo::reply r = mongo::parse_reply(bytes);
   if (r.status != mongo::reply_status::ok) return 0;
-  if (r.doc_offset > size || r.doc_size > size - r.doc_offset) fail("a document outside the message");
+  if (r.doc_offset > size || r.doc_size > size - r.doc_offset)
+    fail("a document outside the message");
   std::int32_t announced = 0;
   std::memcpy(&announced, data + r.doc_offset, sizeof announced);  // little-endian hosts only
   if (static_cast<std::size_t>(announced) != r.doc_size) fail("a document of another length");

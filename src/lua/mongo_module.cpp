@@ -15,7 +15,8 @@ namespace {
 namespace wire = seri::mongo;
 
 void put32(char* at, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) at[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  for (int i = 0; i < 4; ++i)
+    at[i] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
 
 // op_msg(id, flags, document) -> the request: header, flagBits, one kind-0 section. The
@@ -52,7 +53,8 @@ int length(lua_State* L) {
   const auto* s = reinterpret_cast<const unsigned char*>(luaL_checklstring(L, 1, &size));
   luaL_argcheck(L, size == 4, 1, "need the 4 bytes of a length field");
   std::uint32_t v = 0;
-  for (std::size_t i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(s[i]) << (8 * i);
+  for (std::size_t i = 0; i < 4; ++i)
+    v |= static_cast<std::uint32_t>(s[i]) << (8 * i);
   std::int32_t n = 0;
   std::memcpy(&n, &v, sizeof n);
   lua_pushinteger(L, static_cast<lua_Integer>(n) - 4);

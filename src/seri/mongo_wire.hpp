@@ -17,13 +17,13 @@ inline constexpr std::size_t header_size = 21;
 
 enum class reply_status {
   ok,
-  too_short,        // fewer than 16 bytes after the length: not even a header
-  bad_opcode,       // detail: the opcode
-  checksum,         // flagBits has checksumPresent
-  bad_flags,        // detail: the flags (only 0 and moreToCome are understood)
-  bad_section,      // detail: the section kind (only 0, a body document)
-  truncated,        // the document's length goes past the message (or is below 5)
-  extra_sections,   // bytes after the document
+  too_short,       // fewer than 16 bytes after the length: not even a header
+  bad_opcode,      // detail: the opcode
+  checksum,        // flagBits has checksumPresent
+  bad_flags,       // detail: the flags (only 0 and moreToCome are understood)
+  bad_section,     // detail: the section kind (only 0, a body document)
+  truncated,       // the document's length goes past the message (or is below 5)
+  extra_sections,  // bytes after the document
 };
 
 struct reply {
