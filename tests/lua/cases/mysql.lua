@@ -193,7 +193,11 @@ T.test("a server sending garbage: a protocol error, the connection closed, no wa
     socket.write(fd, string.pack("<I3B", 1, 1) .. "\2" .. string.pack("<I3B", 3, 2) .. "\3de")
   end)
   local c = connect { port = fport, user = "x", password = "", database = "" }
-  T.raises("mysql protocol error: ", c.query, c, "SELECT")
+  local bad = T.spawn(c.query, c, "SELECT")
+  local behind = T.spawn(c.query, c, "SELECT 2")
+  T.match(bad:err(300), "mysql protocol error: string runs past its packet$")
+  T.match(behind:err(300), "mysql protocol error: string runs past its packet$",
+    "the query pipelined behind it fails at once")
   -- nothing after the greeting: a short read when the server closes
   local fport2, lid2 = fake_server(function(fd) socket.close(fd) end)
   T.raises("", connect, { port = fport2 })
