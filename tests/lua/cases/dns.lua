@@ -33,13 +33,16 @@ T.test("without a server: literals need none, a name asserts", function()
   T.raises("Call dns.server first", dns.resolve, "a.test")
 end)
 
-T.test("a query: the open log line, one answer, several answers", function()
+T.test("a query: the packet, the open log line, one answer, several answers", function()
   responder = skynet.newservice "dns_responder"
   local port = skynet.call(responder, "lua", "port")
   dns.server("127.0.0.1", port)
   local from = T.mark()
   T.eq({ dns.resolve "A.test" }, { "127.0.0.1", { "127.0.0.1" } })
   T.log("Udp server open 127%.0%.0%.1:" .. port .. " %(%d+%)$", from)
+  local query = skynet.call(responder, "lua", "query", "a.test")
+  T.eq(query, (string.gsub("000101000001000000000000016104746573740000010001", "%x%x",
+    function(h) return string.char(tonumber(h, 16)) end)), "id 1, RD, one question, a.test A IN")
   T.eq({ dns.resolve "multi.test" }, { "127.0.0.1", { "127.0.0.1", "127.0.0.2" } })
 end)
 

@@ -5,13 +5,15 @@
 --   silent.test   nothing                         short.test   5 bytes
 --   cut.test      a record cut short              loop.test    a name pointer to itself
 -- Names use compression pointers to the question (offset 12).
---   skynet.call(h, "lua", "port") -> port;  "count", name -> queries seen for name
+--   skynet.call(h, "lua", "port") -> port;  "count", name -> queries seen for name;
+--   "query", name -> the last query packet for name
 local skynet = require "skynet"
 local socket = require "skynet.socket"
 
 local spack, sunpack = string.pack, string.unpack
 
 local counts = {}
+local last_query = {}
 local port
 
 local QNAME = "\xc0\x0c" -- a pointer to the question's name
@@ -41,6 +43,7 @@ local function respond(query)
   local name = table.concat(parts, ".")
   local qtype = sunpack(">I2", query, pos + 1)
   counts[name] = (counts[name] or 0) + 1
+  last_query[name] = query
   local A, AAAA = 1, 28
   if name == "a.test" and qtype == A then
     return answer(query, 0, { record(QNAME, A, 1, "\127\0\0\1") })
@@ -85,6 +88,8 @@ skynet.start(function()
   skynet.dispatch("lua", function(_, _, cmd, name)
     if cmd == "port" then
       skynet.retpack(port)
+    elseif cmd == "query" then
+      skynet.retpack(last_query[name])
     else
       skynet.retpack(counts[name] or 0)
     end
