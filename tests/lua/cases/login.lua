@@ -171,6 +171,23 @@ T.test("a session repeated twice while running: Conflict session, connection clo
   socket.close(fd2)
 end, 1500)
 
+T.test("answers older than expired_number (128) requests are dropped every 256", function()
+  local fd, answer = gate_connect(alice.username, 30, alice.secret)
+  T.eq(answer, "200 OK")
+  request(fd, "fastold", 7777)
+  T.eq({ response(fd) }, { "fastold", true, 7777 })
+  for session = 1000, 1299 do request(fd, "fast" .. session, session) end
+  for session = 1000, 1299 do T.eq({ response(fd) }, { "fast" .. session, true, session }) end
+  socket.close(fd)
+  fd, answer = gate_connect(alice.username, 31, alice.secret)
+  T.eq(answer, "200 OK")
+  request(fd, "fastnew", 7777) -- dropped from the cache: a new request
+  T.eq({ response(fd) }, { "fastnew", true, 7777 })
+  request(fd, "ignored", 1299) -- still cached: the old answer
+  T.eq({ response(fd) }, { "fast1299", true, 1299 })
+  socket.close(fd)
+end, 2000)
+
 T.test("a second login kicks the first session; its subid changes", function()
   local result, secret = login "alice"
   T.eq(result, "200 " .. b64encode "2")
