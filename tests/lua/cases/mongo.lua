@@ -150,6 +150,19 @@ T.test("update, delete, findAndModify, createIndex, drop; an unknown command", f
   T.eq(bogus, { ok = 0, errmsg = "no such command: 'bogus'", code = 59 })
 end)
 
+T.test("aggregate: the pipeline with sort, skip and limit stages; count", function()
+  local agg = client.testdb.agg
+  T.eq((agg:safe_batch_insert { { k = 3, g = 1 }, { k = 1, g = 1 }, { k = 2, g = 1 }, { k = 9, g = 2 } }), true)
+  local c = agg:aggregate({ { ["$match"] = { g = 1 } } }):sort({ k = -1 }):skip(1):limit(5)
+  local ks = {}
+  while c:hasNext() do ks[#ks + 1] = c:next().k end
+  T.eq(ks, { 2, 1 })
+  local r = last "aggregate"
+  T.eq(r.keys, { "aggregate", "$db", "pipeline", "cursor" })
+  T.eq(#r.doc.pipeline, 4, "$match, $sort, $skip, $limit")
+  T.eq(agg:aggregate({ { ["$match"] = { g = 1 } } }):count(), 3)
+end)
+
 T.test("bad replies: a clear error, the connection closed, the next request reconnects", function()
   local db = client.testdb
   for _, cmd in ipairs { "truncated", "badopcode", "twosections", "shortreply" } do

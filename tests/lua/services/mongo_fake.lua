@@ -1,6 +1,6 @@
 -- A fake MongoDB for the mongo case: OP_MSG on a loopback port, SCRAM-SHA-1 for user "admin"
 -- with password "secret" (the proof is checked), in-memory collections with equality
--- filters, cursors, and commands that make it misbehave:
+-- filters, cursors, a few aggregation stages, and commands that make it misbehave:
 --   truncated   a reply whose document runs past the message
 --   badopcode   a reply with opcode 1            twosections  bytes after the document
 --   shortreply  a message length of 10           closeconn    the connection closed
@@ -169,6 +169,35 @@ function handle.find(req)
     cursors[id] = c
   end
   return { cursor = { id = bson.int64(id), ns = ns, firstBatch = first }, ok = 1 }
+end
+
+-- Stages $match (equality), $sort (one key), $skip, $limit, $count; one batch.
+function handle.aggregate(req)
+  local coll, ns = coll_of(req, req.aggregate)
+  local docs = table.move(coll, 1, #coll, 1, {})
+  for _, stage in ipairs(req.pipeline) do
+    local op, arg = next(stage)
+    if op == "$match" then
+      local kept = {}
+      for _, doc in ipairs(docs) do
+        if matches(doc, arg) then kept[#kept + 1] = doc end
+      end
+      docs = kept
+    elseif op == "$sort" then
+      local key, dir = next(arg)
+      table.sort(docs, function(a, b)
+        if dir < 0 then return a[key] > b[key] end
+        return a[key] < b[key]
+      end)
+    elseif op == "$skip" then
+      docs = table.move(docs, arg + 1, #docs, 1, {})
+    elseif op == "$limit" then
+      docs = table.move(docs, 1, math.min(arg, #docs), 1, {})
+    elseif op == "$count" then
+      docs = { { [arg] = #docs } }
+    end
+  end
+  return { cursor = { id = bson.int64(0), ns = ns, firstBatch = docs }, ok = 1 }
 end
 
 function handle.getMore(req)
