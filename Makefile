@@ -96,6 +96,8 @@ fuzz: deps build/fuzz/build.ninja
 	build/fuzz/bin/sproto_unpack_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/sproto_unpack
 	mkdir -p build/fuzz/corpus/bson
 	build/fuzz/bin/bson_decode_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/bson
+	mkdir -p build/fuzz/corpus/mongo_reply
+	build/fuzz/bin/mongo_reply_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/mongo_reply
 
 bench: build
 	build/release/bin/starling_bench

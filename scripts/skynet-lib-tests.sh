@@ -14,15 +14,24 @@
 set -euo pipefail
 
 # The tests: "NAME DONE", DONE an extended regular expression for the whole line that shows
-# the test has run to its end. Add a test with one line here.
+# the test has run to its end. Add a test with one line here. NAME is test/NAME.lua, or a
+# path DIR/NAME (without .lua) of an example: its services are read from DIR, and when DIR
+# has a client.lua it is run once the node listens, with the tree's own Lua 5.5 and
+# luaclib/client.so (its output goes to the same log; without them the example is skipped).
 tests=(
   'testcrypt \[:[0-9a-f]+\] KILL self'
   'testsha 199'
   'testbson o\.hello	number	1'
+  'examples/login/main <===	true	again	1'
+  'testmysql test1 loop times=	1	'
 )
 seconds=30  # per test
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Tests that need a server run under a wrapper that starts it (a SKIP line: skipped).
+declare -A wrappers=(
+  [testmysql]="$repo/tests/support/with_mariadb.sh --port 3306 --root-password 123456 --"
+)
 die() {
   echo "skynet-lib-tests: $*" >&2
   exit 1
@@ -35,9 +44,16 @@ if [ -z "$skynet_dir" ]; then
   exit 0
 fi
 skynet_dir=$(cd "$skynet_dir" && pwd) || die "no directory $1"
+# script_dir NAME: the directory of a test's services.
+script_dir() {
+  case "$1" in
+    */*) echo "$skynet_dir/${1%/*}" ;;
+    *) echo "$skynet_dir/test" ;;
+  esac
+}
 for entry in "${tests[@]}"; do
   name=${entry%% *}
-  [ -f "$skynet_dir/test/$name.lua" ] || die "$skynet_dir/test/$name.lua not found"
+  [ -f "$(script_dir "$name")/${name##*/}.lua" ] || die "$(script_dir "$name")/${name##*/}.lua not found"
 done
 starling=${STARLING:-$repo/build/release/bin/starling}
 [ -x "$starling" ] || die "no Starling binary at $starling (build it, or set STARLING)"
@@ -53,20 +69,39 @@ trap cleanup EXIT
 # run_test NAME DONE: runs the node with the test as its start service until a line matches
 # DONE, the node exits or $seconds pass; then stops it. Output: $work/NAME.out.
 run_test() {
-  local name=$1 done=$2 out="$work/$1.out" i
-  cat >"$work/$name.config" <<EOF
+  local name=$1 done=$2 out="$work/${1//\//_}.out" dir i
+  local config="${out%.out}.config"
+  dir=$(script_dir "$name")
+  cat >"$config" <<EOF
 thread = 2
 harbor = 0
 bootstrap = "snlua bootstrap"
-start = "$name"
+start = "${name##*/}"
 lualoader = "$repo/lualib/loader.lua"
 lua_path = "$repo/lualib/?.lua;$repo/lualib/?/init.lua"
 lua_cpath = "$repo/luaclib/?.so"
-luaservice = "$repo/service/?.lua;$skynet_dir/test/?.lua"
+luaservice = "$repo/service/?.lua;$dir/?.lua"
 EOF
   : >"$out"
-  (cd "$work" && exec "$starling" "$work/$name.config") >"$out" 2>&1 &
+  local wrapper=()
+  [ -z "${wrappers[$name]:-}" ] || read -r -a wrapper <<<"${wrappers[$name]}"
+  (cd "$work" && exec "${wrapper[@]}" "$starling" "$config") >"$out" 2>&1 &
   node_pid=$!
+  if [[ $name == */* && -f $dir/client.lua ]]; then
+    # The example's client, once the node listens (its last service logs "Listen on"). Its
+    # socket library exits when stdin closes, so stdin stays open while it runs.
+    for ((i = 0; i < seconds * 10; i++)); do
+      grep -q "Listen on" "$out" && break
+      sleep 0.1
+    done
+    (
+      cd "$skynet_dir" || exit
+      exec 3< <(exec sleep "$seconds")
+      stdin_holder=$!
+      timeout "$seconds" 3rd/lua/lua "${dir#"$skynet_dir"/}/client.lua" <&3
+      kill "$stdin_holder" 2>/dev/null
+    ) >>"$out" 2>&1 || true
+  fi
   for ((i = 0; i < seconds * 10; i++)); do
     grep -qEx -- "$done" "$out" && break
     kill -0 "$node_pid" 2>/dev/null || break
@@ -82,10 +117,18 @@ failures=0
 for entry in "${tests[@]}"; do
   name=${entry%% *}
   done_line=${entry#* }
+  if [[ $name == */* && -f $(script_dir "$name")/client.lua ]] &&
+    ! [[ -x $skynet_dir/3rd/lua/lua && -f $skynet_dir/luaclib/client.so ]]; then
+    echo "skynet-lib-tests: $name: SKIP, no 3rd/lua/lua or luaclib/client.so in the skynet tree"
+    continue
+  fi
   run_test "$name" "$done_line"
-  out="$work/$name.out"
+  out="$work/${name//\//_}.out"
   why=""
-  if ! grep -qEx -- "$done_line" "$out"; then
+  if skip=$(grep -m1 "with_[a-z]*\.sh: SKIP" "$out"); then
+    echo "skynet-lib-tests: $name: $skip"
+    continue
+  elif ! grep -qEx -- "$done_line" "$out"; then
     why="its last line never came"
   elif grep -qE "^\[:[0-9a-f]*\] .*(lua:[0-9]+:|init service failed)" "$out"; then
     why="an error was logged"

@@ -19,6 +19,7 @@
 #include "lua/loader.hpp"
 #include "lua/lua_seri.hpp"
 #include "lua/memory.hpp"
+#include "lua/mongo_module.hpp"
 #include "lua/netpack.hpp"
 #include "lua/profile.hpp"
 #include "lua/protected.hpp"
@@ -78,6 +79,7 @@ constexpr luaL_Reg builtin_modules[] = {
     {"skynet.debugchannel", open_debugchannel},
     {"skynet.loader", open_loader},
     {"skynet.memory", open_memory},
+    {"skynet.mongo.driver", open_mongo_driver},
     {"skynet.multicast.core", open_multicast_core},
     {"skynet.netpack", open_netpack},
     {"skynet.profile", open_profile},

@@ -20,7 +20,8 @@
 # throwaway redis-server instances and exports their ports (REDIS_PORT, REDIS_CLUSTER_PORTS,
 # REDIS_CTL; a case reads them with `--! test_redis_port = "$REDIS_PORT"`). A line
 # `-- with_redis: <options>` of the case file passes options to it (e.g. `--cluster 3`).
-# Without redis-server such a case fails.
+# Without redis-server such a case fails. Cases named mysql*.lua run under
+# tests/support/with_mariadb.sh in the same way (MYSQL_PORT; `--! test_mysql_port = "$MYSQL_PORT"`).
 
 foreach(var STARLING SOURCE_DIR CASE WORK_DIR)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
@@ -86,6 +87,12 @@ if(CASE MATCHES "^redis")
   set(node_command "${SOURCE_DIR}/tests/support/with_redis.sh" ${fixture_options}
     --timeout ${TIMEOUT} -- ${node_command})
   math(EXPR process_timeout "${TIMEOUT} + 30")
+endif()
+
+if(CASE MATCHES "^mysql")
+  # A throwaway MariaDB server (MYSQL_PORT); without MariaDB a SKIP line (ctest skips the case).
+  set(node_command "${SOURCE_DIR}/tests/support/with_mariadb.sh" --timeout ${TIMEOUT} -- ${node_command})
+  math(EXPR process_timeout "${TIMEOUT} + 60")
 endif()
 
 execute_process(

@@ -35,6 +35,7 @@ local sproto_core = require "sproto.core"
 local crypt = require "skynet.crypt"
 local md5core = require "md5.core"
 local bson = require "bson"
+local mongo_driver = require "skynet.mongo.driver"
 
 local echo = tonumber((...))
 local mtype = math.type
@@ -528,6 +529,11 @@ local BINDINGS = {
     to_lightuserdata = { args = function() return bson.encode({ a = 1 }) end },
     type = plain(bson.objectid "00112233445566778899aabb"),
   },
+  ["skynet.mongo.driver"] = {
+    op_msg = plain(1, 0, bson.encode({ ping = 1 })),
+    length = plain("\20\0\0\0"),
+    reply = plain(mongo_driver.op_msg(1, 0, bson.encode({ ok = 1 })):sub(5)),
+  },
   ["md5.core"] = {
     sum = plain("some text"),
     exor = plain("abc", "def"),
@@ -555,6 +561,7 @@ local MODULES = {
   ["skynet.datasheet.core"] = dscore, ["skynet.stm"] = stm, ["skynet.multicast.core"] = mc,
   ["sproto.core"] = sproto_core,
   ["skynet.crypt"] = crypt, ["md5.core"] = md5core, ["bson"] = bson,
+  ["skynet.mongo.driver"] = mongo_driver,
 }
 
 local function is_binding(module, name, f)
