@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Runs skynet's own tests of its data libraries unchanged on Starling:
+# Runs skynet's own tests of its data libraries unchanged on Starling and checks what they
+# print:
 #
 #   scripts/skynet-lib-tests.sh SKYNET_SOURCE_DIR
 #
-# Each test/<name>.lua is read from the given skynet tree at run time (never copied here) and
-# started as the node's start service, with Starling's lualib/ and service/. skynet's tests
-# never stop the node: a test has passed when its last line (below) appears and no Lua error
-# was logged; the node is then stopped.
+# Each test is read from the given skynet tree at run time (never copied here) and started as
+# the node's start service, with Starling's lualib/ and service/, in the skynet tree as the
+# working directory (test/testsm.lua opens ./test/sharemap.sp). skynet's tests never stop the
+# node: a test has passed when its last line (below) appears, no Lua error was logged and its
+# own checks (check_<name> below, if any) find what it must print; the node is then stopped.
 #
 # Environment: STARLING, the binary (default: build/release/bin/starling of this tree).
 # Without SKYNET_SOURCE_DIR the script prints a SKIP line and exits 0; a failed test prints
@@ -14,13 +16,26 @@
 set -euo pipefail
 
 # The tests: "NAME DONE", DONE an extended regular expression for the whole line that shows
-# the test has run to its end. Add a test with one line here.
+# the test has run to its end. NAME is test/NAME.lua, or DIR/NAME.lua when it has a slash.
+# Add a test with one line here.
 tests=(
   'testcrypt \[:[0-9a-f]+\] KILL self'
   'testsha 199'
   'testbson o\.hello	number	1'
+  'testsharetable test	3	3'
+  'teststm write	5'
+  'testdatasheet \[3\]	.*'
+  'testmulticast :[0-9a-f]+ <=== .*	Hello World.*'
+  'testmulticast2 ======>	\[Multicast:[0-9a-f]+\]	[0-9]+	Remote message'
+  'testsm s=	world'
+  'examples/share \[:[0-9a-f]+\] sleep'
 )
 seconds=30  # per test
+
+# Seconds to wait after the last line for output that may still come (default 0.3).
+declare -A grace=([testdatasheet]=1 [testmulticast]=1 [examples/share]=1.5)
+# Logged errors a test provokes on purpose (an extended regular expression).
+declare -A expected_errors=([examples/share]='The key \[\.b\] doesn.t exist after update')
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 die() {
@@ -35,9 +50,15 @@ if [ -z "$skynet_dir" ]; then
   exit 0
 fi
 skynet_dir=$(cd "$skynet_dir" && pwd) || die "no directory $1"
+script_of() { # NAME: the test's path inside the skynet tree, without .lua
+  case $1 in
+    */*) echo "$1" ;;
+    *) echo "test/$1" ;;
+  esac
+}
 for entry in "${tests[@]}"; do
   name=${entry%% *}
-  [ -f "$skynet_dir/test/$name.lua" ] || die "$skynet_dir/test/$name.lua not found"
+  [ -f "$skynet_dir/$(script_of "$name").lua" ] || die "$skynet_dir/$(script_of "$name").lua not found"
 done
 starling=${STARLING:-$repo/build/release/bin/starling}
 [ -x "$starling" ] || die "no Starling binary at $starling (build it, or set STARLING)"
@@ -51,31 +72,125 @@ cleanup() {
 trap cleanup EXIT
 
 # run_test NAME DONE: runs the node with the test as its start service until a line matches
-# DONE, the node exits or $seconds pass; then stops it. Output: $work/NAME.out.
+# DONE, the node exits or $seconds pass; then stops it. Output: $work/<NAME's base>.out.
 run_test() {
-  local name=$1 done=$2 out="$work/$1.out" i
-  cat >"$work/$name.config" <<EOF
+  local name=$1 done=$2 script base dir i
+  script=$(script_of "$name")
+  base=${script##*/}
+  dir=$skynet_dir/${script%/*}
+  local out="$work/$base.out"
+  cat >"$work/$base.config" <<CONFIG
 thread = 2
 harbor = 0
 bootstrap = "snlua bootstrap"
-start = "$name"
+start = "$base"
 lualoader = "$repo/lualib/loader.lua"
 lua_path = "$repo/lualib/?.lua;$repo/lualib/?/init.lua"
 lua_cpath = "$repo/luaclib/?.so"
-luaservice = "$repo/service/?.lua;$skynet_dir/test/?.lua"
-EOF
+luaservice = "$repo/service/?.lua;$dir/?.lua;$skynet_dir/test/?.lua"
+CONFIG
   : >"$out"
-  (cd "$work" && exec "$starling" "$work/$name.config") >"$out" 2>&1 &
+  (cd "$skynet_dir" && exec "$starling" "$work/$base.config" </dev/null) >"$out" 2>&1 &
   node_pid=$!
   for ((i = 0; i < seconds * 10; i++)); do
     grep -qEx -- "$done" "$out" && break
     kill -0 "$node_pid" 2>/dev/null || break
     sleep 0.1
   done
-  sleep 0.3
+  sleep "${grace[$name]:-0.3}"
   kill -TERM "$node_pid" 2>/dev/null || true
   wait "$node_pid" 2>/dev/null || true
   node_pid=""
+}
+
+# The checks of what a test prints. Each check_<name> (a slash in NAME becomes _) reads
+# $out and sets $why when something is missing.
+t=$'\t'
+addr='\[:[0-9a-f]+\]'
+
+# expect LINE...: the output contains these lines in this order (others may come between).
+# Each LINE is an extended regular expression for a whole line.
+expect() {
+  local missing
+  missing=$(printf '%s\n' "$@" | awk '
+    NR == FNR { want[++n] = $0; next }
+    i < n && $0 ~ ("^" want[i + 1] "$") { i++ }
+    END { if (i < n) print want[i + 1] }' - "$out")
+  [ -z "$missing" ] || why=${why:-"expected line not found (in order): $missing"}
+}
+
+# expect_count N LINE: exactly N lines match LINE (a whole-line regular expression).
+expect_count() {
+  local n
+  n=$(grep -cE -- "^$2\$" "$out" || true)
+  [ "$n" = "$1" ] || why=${why:-"$n lines match $2, expected $1"}
+}
+
+check_testsharetable() {
+  local line name
+  for line in "hello world${t}true" "x${t}1" "y${t}table: 0x[0-9a-f]+" "1${t}1" "2${t}2" \
+    "3${t}3" "test queryall default"; do
+    expect "$line"
+  done
+  for name in one two; do
+    expect "test_$name${t}message${t}hello $name" "test queryall default" \
+      "test_$name${t}message${t}hello $name"
+  done
+  expect "test queryall default" "test_three${t}x${t}3"
+  expect_count 1 "test_three${t}message${t}hello three"
+}
+
+check_teststm() {
+  expect "read:${t}true${t}1${t}2${t}3${t}4${t}5" "read:${t}false" \
+    "write${t}1" "read:${t}true${t}hello world${t}1" \
+    "write${t}2" "read:${t}true${t}hello world${t}2" \
+    "write${t}3" "read:${t}true${t}hello world${t}3" \
+    "write${t}4" "read:${t}true${t}hello world${t}4" "write${t}5"
+}
+
+check_testdatasheet() {
+  local line
+  for line in "\[CHILD\]${t}a${t}1" "\[CHILD\]${t}b${t}2" "\[CHILD\]\.c${t}1${t}3"; do
+    expect "$line"
+  done
+  expect "\[1\]${t}a${t}1" "sleep" "\[2\]${t}b${t}4" "\[2\.c\]${t}1${t}5" "sleep"
+  expect "\[2\]\.c${t}1${t}5"
+  for line in "\[3\]${t}a${t}6" "\[3\]${t}c${t}7" "\[3\]${t}d${t}8"; do
+    expect "sleep" "sleep" "$line"
+  done
+}
+
+check_testmulticast() {
+  expect "New channel${t}\[Multicast:0\]" ":[0-9a-f]+${t}===>${t}\[Multicast:0\]"
+  expect_count 10 ":[0-9a-f]+${t}sub${t}\[Multicast:0\]"
+  expect_count 10 ":[0-9a-f]+ <=== :[0-9a-f]+ \[Multicast:0\]${t}Hello World"
+}
+
+# On one node there is no channel in the datacenter: each testmulticast subscriber makes a
+# channel of its own, and the test's own subscriber gets the first message only (it
+# unsubscribes before the second).
+check_testmulticast2() {
+  expect "remote start" "create local channel" \
+    "======>${t}\[Multicast:[0-9a-f]+\]${t}[0-9]+${t}Remote message"
+  expect_count 10 ":[0-9a-f]+${t}sub${t}\[Multicast:[0-9a-f]+\]"
+  expect_count 0 ".*Remote message2"
+}
+
+# The slave reads the shared map after each commit of the writer.
+check_testsm() {
+  expect "x=${t}1" "y=${t}0" "s=${t}hello" "x=${t}1" "y=${t}2" "s=${t}hello" \
+    "x=${t}1" "y=${t}2" "s=${t}world"
+}
+
+# The reader wakes every second and the host updates every two: which second first shows
+# an update depends on the schedule, the order of what the reader sees does not.
+check_examples_share() {
+  expect "$addr a=1" "$addr b\[1\]=hello" "$addr b\[2\]=world" "$addr nobj\.b\[1\]=hello" \
+    "$addr nobj\.b\[2\]=world" "$addr second 1" "$addr a = 1" "$addr update foobar a = 2" \
+    "$addr a = 2" "$addr update foobar a = 3" "$addr a = 3" "$addr second 5" "$addr a = 3" \
+    "$addr .*share\.lua:[0-9]+: The key \[\.b\] doesn't exist after update" \
+    "$addr b\[1\] = change" "$addr sleep" "$addr sleep"
+  expect "$addr delete foobar"
 }
 
 failures=0
@@ -83,12 +198,17 @@ for entry in "${tests[@]}"; do
   name=${entry%% *}
   done_line=${entry#* }
   run_test "$name" "$done_line"
-  out="$work/$name.out"
+  script=$(script_of "$name")
+  out="$work/${script##*/}.out"
   why=""
+  allowed=${expected_errors[$name]:-}
   if ! grep -qEx -- "$done_line" "$out"; then
     why="its last line never came"
-  elif grep -qE "^\[:[0-9a-f]*\] .*(lua:[0-9]+:|init service failed)" "$out"; then
+  elif grep -E "^\[:[0-9a-f]*\] .*(lua:[0-9]+:|init service failed)" "$out" |
+    { if [ -n "$allowed" ]; then grep -vE -- "$allowed"; else cat; fi; } | grep -q .; then
     why="an error was logged"
+  elif declare -F "check_${name//\//_}" >/dev/null; then
+    "check_${name//\//_}"
   fi
   if [ -n "$why" ]; then
     echo "skynet-lib-tests: $name: FAIL, $why"
