@@ -323,18 +323,30 @@ lua_Integer array_index(std::string_view key) {
   return static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<unsigned long>(n) + 1));
 }
 
+constexpr int max_presize = 1 << 20;
+
 void push_document(lua_State* L, bson::reader r, bool array) {
   luaL_checkstack(L, 16, nullptr);
-  lua_newtable(L);
+  // A first pass counts the elements, so the table is sized once: growing it step by step
+  // (and freeing each smaller part) cost more than reading the element headers twice. A bad
+  // element ends the count only: the second pass raises, after the errors of the elements
+  // before it, as a single pass would.
   bson::element e;
+  int count = 0;
+  try {
+    for (bson::reader counter = r; count < max_presize && counter.next(e);) ++count;
+  } catch (const bson::error&) {
+  }
+  lua_createtable(L, array ? count : 0, array ? 0 : count);
   while (r.next(e)) {
     if (array) {
-      lua_pushinteger(L, array_index(e.key));
+      push_value(L, r, e);
+      lua_rawseti(L, -2, array_index(e.key));
     } else {
       lua_pushlstring(L, e.key.data(), e.key.size());
+      push_value(L, r, e);
+      lua_rawset(L, -3);
     }
-    push_value(L, r, e);
-    lua_rawset(L, -3);
   }
 }
 

@@ -17,10 +17,14 @@ constexpr int run_joins_at = 6;
 }  // namespace
 
 std::string pack(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() + bytes.size() / word + 2);
-  std::size_t run_count_at = 0;  // the count byte of the open raw run
-  std::size_t run_words = 0;     // 0: no run open
+  // Written through a pointer into room for the worst case (a word of 8 bytes becomes 10 when
+  // it opens a raw run), then cut: byte-wise appends checked the capacity at every byte.
+  const std::size_t words = (bytes.size() + word - 1) / word;
+  std::string out(words * (word + 2), '\0');
+  char* const begin = out.data();
+  char* o = begin;
+  char* run_count = nullptr;  // the count byte of the open raw run
+  std::size_t run_words = 0;  // 0: no run open
   for (std::size_t at = 0; at < bytes.size(); at += word) {
     char w[word] = {};
     const std::size_t n = std::min(word, bytes.size() - at);
@@ -29,31 +33,31 @@ std::string pack(std::string_view bytes) {
     for (char c : w)
       dense += c != 0 ? 1 : 0;
     if (run_words > 0 && run_words < max_run_words && dense >= run_joins_at) {
-      out.append(w, word);
-      out[run_count_at] = static_cast<char>(run_words);
+      o = std::copy_n(w, word, o);
+      *run_count = static_cast<char>(run_words);
       ++run_words;
       continue;
     }
     if (dense == static_cast<int>(word)) {
-      out.push_back(static_cast<char>(raw_marker));
-      run_count_at = out.size();
-      out.push_back(0);
-      out.append(w, word);
+      *o++ = static_cast<char>(raw_marker);
+      run_count = o;
+      *o++ = 0;
+      o = std::copy_n(w, word, o);
       run_words = 1;
       continue;
     }
     run_words = 0;
-    const std::size_t mask_at = out.size();
-    out.push_back(0);
+    char* const mask_at = o++;
     unsigned mask = 0;
     for (std::size_t i = 0; i < word; ++i) {
       if (w[i] != 0) {
         mask |= 1U << i;
-        out.push_back(w[i]);
+        *o++ = w[i];
       }
     }
-    out[mask_at] = static_cast<char>(mask);
+    *mask_at = static_cast<char>(mask);
   }
+  out.resize(static_cast<std::size_t>(o - begin));
   return out;
 }
 
