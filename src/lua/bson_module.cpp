@@ -142,8 +142,7 @@ void append_value(lua_State* L, bson::writer& w, std::string_view key, int depth
       if (lua_isinteger(L, -1) != 0) {
         w.integer(key, lua_tointeger(L, -1));
       } else {
-        w.key(type::real, key);
-        w.real(lua_tonumber(L, -1));
+        w.real_element(key, lua_tonumber(L, -1));
       }
       return;
     case LUA_TLIGHTUSERDATA:
@@ -158,8 +157,7 @@ void append_value(lua_State* L, bson::writer& w, std::string_view key, int depth
       if (s.size() > 1 && s[0] == '\0') {
         w.special(key, s);
       } else {
-        w.key(type::string, key);
-        w.string(s);
+        w.string_element(key, s);
       }
       return;
     }
@@ -167,8 +165,7 @@ void append_value(lua_State* L, bson::writer& w, std::string_view key, int depth
       append_table(L, w, key, depth + 1);
       return;
     case LUA_TBOOLEAN:
-      w.key(type::boolean, key);
-      w.boolean(lua_toboolean(L, -1) != 0);
+      w.boolean_element(key, lua_toboolean(L, -1) != 0);
       return;
     case LUA_TNIL:
       throw bson::error("Bson array has a hole (nil), Use bson.null instead");
@@ -191,8 +188,13 @@ int encode_with(lua_State* L, int nargs, Fill fill) {
   cxx_failure failure;
   int n = 0;
   {
-    std::string bytes;
-    bytes.reserve(256);  // most documents fit: no regrowth
+    // The storage is kept for the next call on this thread: a document is not grown from
+    // empty each time (a nested encode, from a metamethod, finds it taken and starts anew).
+    constexpr std::size_t keep_capacity = 64 * 1024;
+    thread_local std::string spare;
+    std::string bytes = std::move(spare);
+    bytes.clear();
+    bytes.reserve(256);
     n = protect(
         L, nargs,
         [&](lua_State* S) {
@@ -214,6 +216,7 @@ int encode_with(lua_State* L, int nargs, Fill fill) {
           return 1;
         },
         failure);
+    if (bytes.capacity() <= keep_capacity) spare = std::move(bytes);
   }
   if (n >= 0) return n;
   if (failure.failed()) failure.raise(L);

@@ -104,11 +104,18 @@ class writer {
 
   /// An integer element: int32 when it fits, else int64.
   void integer(std::string_view key, std::int64_t v);
+  /// A double, boolean or string element (the same as key() then real(), boolean(), string()).
+  void real_element(std::string_view key, double v);
+  void boolean_element(std::string_view key, bool v);
+  void string_element(std::string_view key, std::string_view s);
   /// The element of a skynet "special" string (2 bytes or more, the first 0, the second the
   /// type: spec 3.2): "\0\5" subtype data, "\0\7" 12 bytes, "\0\9" u32 seconds, ...
   void special(std::string_view key, std::string_view value);
 
  private:
+  // Type, key and the first `n` bytes of the value in one append (the key is UTF-8 checked).
+  void element(type t, std::string_view key, const char* value, std::size_t n);
+
   std::string& out_;
 };
 
