@@ -65,8 +65,10 @@ starling=${STARLING:-$repo/build/release/bin/starling}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/skynet-lib-tests.XXXXXX")
 node_pid=""
+client_pid=""
 cleanup() {
   [ -z "$node_pid" ] || kill -KILL "$node_pid" 2>/dev/null || true
+  [ -z "$client_pid" ] || kill -KILL "$client_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -220,6 +222,109 @@ for entry in "${tests[@]}"; do
     echo "skynet-lib-tests: $name: ok"
   fi
 done
+
+# skynet's examples/main.lua (watchdog, gate, agent, simpledb, protoloader, console,
+# debug_console) with examples/userlog.lua as the logger, as examples/config.userlog has them
+# but with harbor 0; skynet's own examples/client.lua, run by the skynet tree's Lua 5.5 with
+# its luaclib/client.so, talks to it over sproto. main.lua listens on the fixed ports 8888
+# and 8000: the check is skipped when either is taken, or when the tree is not built.
+wait_line() { # FILE REGEX SECONDS [PID]: until a whole line of FILE matches (or PID exits)
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    grep -qEx -- "$2" "$1" 2>/dev/null && return 0
+    [ -z "${4:-}" ] || kill -0 "$4" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -qEx -- "$2" "$1" 2>/dev/null
+}
+
+run_examples_main() {
+  local client_lua=$skynet_dir/3rd/lua/lua out="$work/main.out" cout="$work/client.out"
+  if [ ! -x "$client_lua" ] || [ ! -f "$skynet_dir/luaclib/client.so" ]; then
+    echo "skynet-lib-tests: examples/main: SKIP (the skynet tree is not built: no 3rd/lua/lua or luaclib/client.so)"
+    return
+  fi
+  if ss -ltn 2>/dev/null | awk '{ print $4 }' | grep -qE ':(8888|8000)$'; then
+    echo "skynet-lib-tests: examples/main: SKIP (port 8888 or 8000 is taken; skynet's main.lua fixes them)"
+    return
+  fi
+  cat >"$work/main.config" <<CONFIG
+root = "$skynet_dir/"
+thread = 2
+logger = "userlog"
+logservice = "snlua"
+harbor = 0
+start = "main"
+bootstrap = "snlua bootstrap"
+lualoader = "$repo/lualib/loader.lua"
+lua_path = "$repo/lualib/?.lua;$repo/lualib/?/init.lua;" .. root .. "examples/?.lua"
+lua_cpath = "$repo/luaclib/?.so"
+luaservice = "$repo/service/?.lua;" .. root .. "examples/?.lua"
+snax = root .. "examples/?.lua;" .. root .. "test/?.lua"
+CONFIG
+  : >"$out"
+  (cd "$skynet_dir" && exec "$starling" "$work/main.config" </dev/null) >"$out" 2>&1 &
+  node_pid=$!
+  why=""
+  if ! wait_line "$out" ".*Watchdog listen on .*:8888" "$seconds" "$node_pid"; then
+    why="the watchdog never listened"
+  else
+    # The client reads commands from standard input: a line is `get <line>`, `quit` ends it.
+    mkfifo "$work/client.in"
+    (cd "$skynet_dir" && exec stdbuf -oL "$client_lua" examples/client.lua) \
+      <"$work/client.in" >"$cout" 2>&1 &
+    client_pid=$!
+    exec 7>"$work/client.in"
+    if ! wait_line "$cout" "msg${t}Welcome to skynet, I will send heartbeat every 5 sec\." \
+      "$seconds" "$client_pid"; then
+      why="no handshake response"
+    else
+      echo hello >&7
+      if ! wait_line "$cout" "result${t}world" "$seconds" "$client_pid"; then
+        why="no answer to get hello"
+      else
+        echo quit >&7
+        wait_line "$cout" ".*Server closed" "$seconds" "$client_pid" || why="quit did not close"
+      fi
+    fi
+    exec 7>&-
+    kill -TERM "$client_pid" 2>/dev/null || true
+    wait "$client_pid" 2>/dev/null || true
+    client_pid=""
+  fi
+  sleep 0.3
+  kill -TERM "$node_pid" 2>/dev/null || true
+  wait "$node_pid" 2>/dev/null || true
+  node_pid=""
+  local log=':[0-9a-f]{8}\([0-9.]+\): '
+  if [ -z "$why" ]; then
+    out=$cout
+    expect "Request:${t}1" "Request:${t}2" "RESPONSE${t}1" \
+      "msg${t}Welcome to skynet, I will send heartbeat every 5 sec\." "RESPONSE${t}2" \
+      "RESPONSE${t}3" "result${t}world"
+    out="$work/main.out"
+    expect "${log}Server start" "${log}LAUNCH snlua protoloader" "${log}LAUNCH snlua console" \
+      "${log}Start debug console at 127\.0\.0\.1:8000" "${log}LAUNCH snlua watchdog" \
+      "${log}LAUNCH snlua gate" "${log}Watchdog listen on 0\.0\.0\.0:8888" \
+      "${log}New client from : 127\.0\.0\.1:[0-9]+" "${log}LAUNCH snlua agent" \
+      "set${t}hello${t}world" "get${t}hello" "socket close${t}[0-9]+"
+    if grep -E "^${log}.*(lua:[0-9]+:|init service failed)" "$out" | grep -q .; then
+      why="an error was logged"
+    fi
+  fi
+  if [ -n "$why" ]; then
+    echo "skynet-lib-tests: examples/main: FAIL, $why"
+    echo "---- output of the node"
+    cat "$work/main.out"
+    echo "---- output of examples/client.lua"
+    cat "$cout" 2>/dev/null || true
+    echo "----"
+    failures=$((failures + 1))
+  else
+    echo "skynet-lib-tests: examples/main: ok"
+  fi
+}
+run_examples_main
 
 if [ "$failures" -gt 0 ]; then
   echo "skynet-lib-tests: $failures test(s) failed"
