@@ -142,22 +142,6 @@ void writer::raw(std::string_view bytes) {
   out_.append(bytes);
 }
 
-void writer::element(type t, std::string_view k, const char* value, std::size_t n) {
-  constexpr std::size_t assembled = 64;  // most keys: one append, not four
-  if (k.size() + n + 2 > assembled) {
-    key(t, k);
-    out_.append(value, n);
-    return;
-  }
-  check_utf8(k);
-  char b[assembled];
-  b[0] = static_cast<char>(t);
-  std::memcpy(b + 1, k.data(), k.size());
-  b[k.size() + 1] = '\0';
-  std::memcpy(b + k.size() + 2, value, n);
-  out_.append(b, k.size() + 2 + n);
-}
-
 void writer::integer(std::string_view k, std::int64_t v) {
   char b[8];
   if (v >= INT32_MIN && v <= INT32_MAX) {

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -118,6 +119,23 @@ class writer {
 
   std::string& out_;
 };
+
+// Inline: the value's size is a constant at each caller.
+inline void writer::element(type t, std::string_view k, const char* value, std::size_t n) {
+  constexpr std::size_t assembled = 64;  // most keys: one append, not four
+  if (k.size() + n + 2 > assembled) {
+    key(t, k);
+    out_.append(value, n);
+    return;
+  }
+  check_utf8(k);
+  char b[assembled];
+  b[0] = static_cast<char>(t);
+  std::memcpy(b + 1, k.data(), k.size());
+  b[k.size() + 1] = '\0';
+  std::memcpy(b + k.size() + 2, value, n);
+  out_.append(b, k.size() + 2 + n);
+}
 
 /// One element read by reader::next. Which fields hold its value depends on `kind`.
 struct element {
