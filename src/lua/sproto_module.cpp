@@ -241,7 +241,7 @@ void encode_pair(lua_State* L, std::string& out, const field& f, int k, int v, i
   if (depth + 1 >= sproto::max_depth) throw sproto::error("The table is too deep");
   const std::size_t length_at = out.size();
   wire::append_u32(out, 0);
-  wire::struct_writer w(out, 2);
+  wire::struct_writer w(out, st.max_entries());
   encode_value(L, out, w, st, st.fields[0], k, depth + 1);
   encode_value(L, out, w, st, st.fields[1], v, depth + 1);
   w.finish();
@@ -356,7 +356,7 @@ void encode_value(lua_State* L, std::string& out, wire::struct_writer& w, const 
 void encode_struct(lua_State* L, std::string& out, const type& t, int table, int depth) {
   if (depth >= sproto::max_depth) throw sproto::error("The table is too deep");
   luaL_checkstack(L, 8, nullptr);
-  wire::struct_writer w(out, t.fields.size());
+  wire::struct_writer w(out, t.max_entries());
   for (const field& f : t.fields) {
     // Any value may be indexed: a string goes through its metatable, a number raises.
     // By length: lua_getfield's C string would be compared with strcmp in Lua's string cache.
