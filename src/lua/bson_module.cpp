@@ -142,8 +142,7 @@ void append_value(lua_State* L, bson::writer& w, std::string_view key, int depth
       if (lua_isinteger(L, -1) != 0) {
         w.integer(key, lua_tointeger(L, -1));
       } else {
-        w.key(type::real, key);
-        w.real(lua_tonumber(L, -1));
+        w.real_element(key, lua_tonumber(L, -1));
       }
       return;
     case LUA_TLIGHTUSERDATA:
@@ -158,8 +157,7 @@ void append_value(lua_State* L, bson::writer& w, std::string_view key, int depth
       if (s.size() > 1 && s[0] == '\0') {
         w.special(key, s);
       } else {
-        w.key(type::string, key);
-        w.string(s);
+        w.string_element(key, s);
       }
       return;
     }
@@ -167,8 +165,7 @@ void append_value(lua_State* L, bson::writer& w, std::string_view key, int depth
       append_table(L, w, key, depth + 1);
       return;
     case LUA_TBOOLEAN:
-      w.key(type::boolean, key);
-      w.boolean(lua_toboolean(L, -1) != 0);
+      w.boolean_element(key, lua_toboolean(L, -1) != 0);
       return;
     case LUA_TNIL:
       throw bson::error("Bson array has a hole (nil), Use bson.null instead");
@@ -191,8 +188,13 @@ int encode_with(lua_State* L, int nargs, Fill fill) {
   cxx_failure failure;
   int n = 0;
   {
-    std::string bytes;
-    bytes.reserve(256);  // most documents fit: no regrowth
+    // The storage is kept for the next call on this thread: a document is not grown from
+    // empty each time (a nested encode, from a metamethod, finds it taken and starts anew).
+    constexpr std::size_t keep_capacity = 64 * 1024;
+    thread_local std::string spare;
+    std::string bytes = std::move(spare);
+    bytes.clear();
+    bytes.reserve(256);
     n = protect(
         L, nargs,
         [&](lua_State* S) {
@@ -214,6 +216,7 @@ int encode_with(lua_State* L, int nargs, Fill fill) {
           return 1;
         },
         failure);
+    if (bytes.capacity() <= keep_capacity) spare = std::move(bytes);
   }
   if (n >= 0) return n;
   if (failure.failed()) failure.raise(L);
@@ -323,18 +326,30 @@ lua_Integer array_index(std::string_view key) {
   return static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<unsigned long>(n) + 1));
 }
 
+constexpr int max_presize = 1 << 20;
+
 void push_document(lua_State* L, bson::reader r, bool array) {
   luaL_checkstack(L, 16, nullptr);
-  lua_newtable(L);
+  // A first pass counts the elements, so the table is sized once: growing it step by step
+  // (and freeing each smaller part) cost more than reading the element headers twice. A bad
+  // element ends the count only: the second pass raises, after the errors of the elements
+  // before it, as a single pass would.
   bson::element e;
+  int count = 0;
+  try {
+    for (bson::reader counter = r; count < max_presize && counter.next(e);) ++count;
+  } catch (const bson::error&) {
+  }
+  lua_createtable(L, array ? count : 0, array ? 0 : count);
   while (r.next(e)) {
     if (array) {
-      lua_pushinteger(L, array_index(e.key));
+      push_value(L, r, e);
+      lua_rawseti(L, -2, array_index(e.key));
     } else {
       lua_pushlstring(L, e.key.data(), e.key.size());
+      push_value(L, r, e);
+      lua_rawset(L, -3);
     }
-    push_value(L, r, e);
-    lua_rawset(L, -3);
   }
 }
 

@@ -157,6 +157,49 @@ int core_read(lua_State* L) {
   return push_value(L, t, t.get(*n, std::string_view(s, size)));
 }
 
+// The proxies' __index (a closure from indexer(slow)): answers a string or integer key of a
+// clean object whose value is not a table in one C call; anything else (a table value, a
+// dirty or vanished object, another key type) goes to `slow`, corelib's __index in Lua.
+// Upvalues: the string "__obj", `slow`.
+int proxy_index(lua_State* L) {
+  const int key_type = lua_type(L, 2);
+  if (key_type == LUA_TSTRING || (key_type == LUA_TNUMBER && lua_isinteger(L, 2) != 0)) {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    if (lua_rawget(L, 1) == LUA_TLIGHTUSERDATA) {
+      const auto* n = static_cast<const share::node*>(lua_touserdata(L, -1));
+      const share::tree& t = owner(n);
+      if (!t.dirty.load(std::memory_order_relaxed)) {
+        share::value v;
+        if (key_type == LUA_TSTRING) {
+          std::size_t size = 0;
+          const char* s = lua_tolstring(L, 2, &size);
+          v = t.get(*n, std::string_view(s, size));
+        } else {
+          v = t.get(*n, static_cast<std::int64_t>(lua_tointeger(L, 2)));
+        }
+        if (v.type != share::value::kind::table) {
+          push_share_scalar(L, t, v);
+          return 1;
+        }
+      }
+    }
+    lua_settop(L, 2);
+  }
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_insert(L, 1);
+  lua_call(L, 2, 1);
+  return 1;
+}
+
+// indexer(slow) -> the proxies' __index
+int core_indexer(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_pushliteral(L, "__obj");
+  lua_pushvalue(L, 1);
+  lua_pushcclosure(L, proxy_index, 2);
+  return 1;
+}
+
 // nextkey(object, key) -> the key after `key` (nil: the first) | nothing
 int core_nextkey(lua_State* L) {
   const share::node* n = object_at(L, 1);
@@ -246,6 +289,7 @@ int open_sharedata_core(lua_State* L) {
       {"new", core_new},         {"delete", core_delete}, {"incref", core_incref},
       {"decref", core_decref},   {"getref", core_getref}, {"markdirty", core_markdirty},
       {"isdirty", core_isdirty}, {"index", core_index},   {"read", core_read},
+      {"indexer", core_indexer},
       {"nextkey", core_nextkey}, {"len", core_len},       {"hashlen", core_hashlen},
       {"box", core_box},         {"update", core_update}, {"needupdate", core_needupdate},
       {nullptr, nullptr}};

@@ -241,7 +241,7 @@ void encode_pair(lua_State* L, std::string& out, const field& f, int k, int v, i
   if (depth + 1 >= sproto::max_depth) throw sproto::error("The table is too deep");
   const std::size_t length_at = out.size();
   wire::append_u32(out, 0);
-  wire::struct_writer w(out, 2);
+  wire::struct_writer w(out, st.max_entries());
   encode_value(L, out, w, st, st.fields[0], k, depth + 1);
   encode_value(L, out, w, st, st.fields[1], v, depth + 1);
   w.finish();
@@ -356,10 +356,12 @@ void encode_value(lua_State* L, std::string& out, wire::struct_writer& w, const 
 void encode_struct(lua_State* L, std::string& out, const type& t, int table, int depth) {
   if (depth >= sproto::max_depth) throw sproto::error("The table is too deep");
   luaL_checkstack(L, 8, nullptr);
-  wire::struct_writer w(out, t.fields.size());
+  wire::struct_writer w(out, t.max_entries());
   for (const field& f : t.fields) {
     // Any value may be indexed: a string goes through its metatable, a number raises.
-    if (lua_getfield(L, table, f.name.c_str()) != LUA_TNIL) {
+    // By length: lua_getfield's C string would be compared with strcmp in Lua's string cache.
+    lua_pushlstring(L, f.name.data(), f.name.size());
+    if (lua_gettable(L, table) != LUA_TNIL) {
       encode_value(L, out, w, t, f, lua_gettop(L), depth);
     }
     lua_pop(L, 1);
@@ -369,8 +371,13 @@ void encode_struct(lua_State* L, std::string& out, const type& t, int table, int
 
 // Owns the output across the protected walk; returns protect's count (-1: failed).
 int run_encoder(lua_State* L, const type& t, cxx_failure& failure) {
-  std::string out;
-  return protect(
+  // The output's storage is kept for the next call on this thread, so a message is not grown
+  // from empty each time (a nested encode, from an __index, finds it taken and starts anew).
+  constexpr std::size_t keep_capacity = 64 * 1024;
+  thread_local std::string spare;
+  std::string out = std::move(spare);
+  out.clear();
+  const int n = protect(
       L, 1,
       [&](lua_State* S) {
         encode_struct(S, out, t, 1, 0);
@@ -378,6 +385,8 @@ int run_encoder(lua_State* L, const type& t, cxx_failure& failure) {
         return 1;
       },
       failure);
+  if (out.capacity() <= keep_capacity) spare = std::move(out);
+  return n;
 }
 
 int encode(lua_State* L) {
@@ -657,8 +666,15 @@ int push_bytes(lua_State* L, const std::string& bytes) {
 
 int pack(lua_State* L) {
   const std::string_view bytes = buffer_arg(L, 1);
-  return native(
-      L, [&] { return sproto::pack(bytes); }, push_bytes);
+  // Packed into storage of this thread, kept for the next call: no allocation per call, and
+  // nothing of ours to leak should lua_pushlstring raise (out of memory). Nothing else runs
+  // between packing and the copy Lua makes (a finalizer can only run after it).
+  constexpr std::size_t keep_capacity = 64 * 1024;
+  thread_local std::string packed;
+  native(L, [&] { sproto::pack(bytes, packed); });
+  lua_pushlstring(L, packed.data(), packed.size());
+  if (packed.capacity() > keep_capacity) std::string().swap(packed);
+  return 1;
 }
 
 struct unpacked {

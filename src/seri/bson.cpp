@@ -7,6 +7,7 @@
 #include <atomic>
 #include <bit>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 #include <string>
 
@@ -47,9 +48,38 @@ std::string_view array_key(char (&buffer)[16], std::size_t index) noexcept {
 
 }  // namespace
 
+namespace {
+
+// True when no byte has its top bit set: the common case (keys, most text), tested a word
+// at a time (a short tail as two overlapping 4-byte words).
+bool is_ascii(std::string_view s) {
+  const char* p = s.data();
+  std::size_t n = s.size();
+  std::uint64_t any = 0;
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, p, sizeof v);
+    any |= v;
+  }
+  if (n >= 4) {
+    std::uint32_t a = 0;
+    std::uint32_t b = 0;
+    std::memcpy(&a, p, sizeof a);
+    std::memcpy(&b, p + n - 4, sizeof b);
+    any |= a | b;
+  } else {
+    for (std::size_t i = 0; i < n; ++i)
+      any |= static_cast<std::uint8_t>(p[i]);
+  }
+  return (any & 0x8080808080808080ULL) == 0;
+}
+
+}  // namespace
+
 void check_utf8(std::string_view s) {
+  if (is_ascii(s)) return;
   while (!s.empty()) {
-    if (static_cast<std::uint8_t>(s[0]) < 0x80) {  // the common case, a byte at a time
+    if (static_cast<std::uint8_t>(s[0]) < 0x80) {
       s.remove_prefix(1);
       continue;
     }
@@ -113,13 +143,32 @@ void writer::raw(std::string_view bytes) {
 }
 
 void writer::integer(std::string_view k, std::int64_t v) {
+  char b[8];
   if (v >= INT32_MIN && v <= INT32_MAX) {
-    key(type::int32, k);
-    int32(static_cast<std::int32_t>(v));
+    store_le32(b, static_cast<std::uint32_t>(v));
+    element(type::int32, k, b, 4);
   } else {
-    key(type::int64, k);
-    int64(v);
+    store_le64(b, static_cast<std::uint64_t>(v));
+    element(type::int64, k, b, 8);
   }
+}
+
+void writer::real_element(std::string_view k, double v) {
+  char b[8];
+  store_le64(b, std::bit_cast<std::uint64_t>(v));
+  element(type::real, k, b, 8);
+}
+
+void writer::boolean_element(std::string_view k, bool v) {
+  const char b = v ? '\1' : '\0';
+  element(type::boolean, k, &b, 1);
+}
+
+void writer::string_element(std::string_view k, std::string_view s) {
+  char b[4];
+  store_le32(b, static_cast<std::uint32_t>(s.size() + 1));
+  element(type::string, k, b, 4);
+  cstring(s);
 }
 
 void writer::special(std::string_view k, std::string_view value) {

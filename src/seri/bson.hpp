@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -104,13 +105,37 @@ class writer {
 
   /// An integer element: int32 when it fits, else int64.
   void integer(std::string_view key, std::int64_t v);
+  /// A double, boolean or string element (the same as key() then real(), boolean(), string()).
+  void real_element(std::string_view key, double v);
+  void boolean_element(std::string_view key, bool v);
+  void string_element(std::string_view key, std::string_view s);
   /// The element of a skynet "special" string (2 bytes or more, the first 0, the second the
   /// type: spec 3.2): "\0\5" subtype data, "\0\7" 12 bytes, "\0\9" u32 seconds, ...
   void special(std::string_view key, std::string_view value);
 
  private:
+  // Type, key and the first `n` bytes of the value in one append (the key is UTF-8 checked).
+  void element(type t, std::string_view key, const char* value, std::size_t n);
+
   std::string& out_;
 };
+
+// Inline: the value's size is a constant at each caller.
+inline void writer::element(type t, std::string_view k, const char* value, std::size_t n) {
+  constexpr std::size_t assembled = 64;  // most keys: one append, not four
+  if (k.size() + n + 2 > assembled) {
+    key(t, k);
+    out_.append(value, n);
+    return;
+  }
+  check_utf8(k);
+  char b[assembled];
+  b[0] = static_cast<char>(t);
+  std::memcpy(b + 1, k.data(), k.size());
+  b[k.size() + 1] = '\0';
+  std::memcpy(b + k.size() + 2, value, n);
+  out_.append(b, k.size() + 2 + n);
+}
 
 /// One element read by reader::next. Which fields hold its value depends on `kind`.
 struct element {

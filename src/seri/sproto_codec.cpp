@@ -169,7 +169,7 @@ void encode_field(wire::struct_writer& w, std::string& out, const type& t, const
 
 void encode_struct(std::string& out, const type& t, const object& v, int depth) {
   if (depth >= max_depth) throw error("The table is too deep");
-  wire::struct_writer w(out, t.fields.size());
+  wire::struct_writer w(out, t.max_entries());
   for (const field& f : t.fields) {
     auto it = v.find(f.name);
     if (it == v.end() || it->second.is_nil()) continue;

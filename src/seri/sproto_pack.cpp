@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 
 namespace starling::sproto {
 
@@ -14,47 +16,76 @@ constexpr unsigned char raw_marker = 0xff;
 // less than a mask byte would save.
 constexpr int run_joins_at = 6;
 
+struct nonzero {
+  unsigned mask;  // bit i: byte i is not 0
+  int count;
+};
+
+// The non-zero bytes of a word, with word-wide arithmetic instead of a test per byte.
+nonzero nonzero_bytes(const char* w) {
+  constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+  std::uint64_t v = 0;  // little-endian whatever the machine (one load on x86)
+  for (std::size_t i = 0; i < word; ++i)
+    v |= std::uint64_t{static_cast<unsigned char>(w[i])} << (8 * i);
+  // The top bit of each byte of `ones`: the byte is not zero; then one 0/1 per byte.
+  const std::uint64_t ones = (((v & low7) + low7) | v) & ~low7;
+  const std::uint64_t bits = ones >> 7;
+  return {static_cast<unsigned>((bits * 0x0102040810204080ULL) >> 56),
+          static_cast<int>((bits * 0x0101010101010101ULL) >> 56)};
+}
+
 }  // namespace
 
 std::string pack(std::string_view bytes) {
   std::string out;
-  out.reserve(bytes.size() + bytes.size() / word + 2);
-  std::size_t run_count_at = 0;  // the count byte of the open raw run
-  std::size_t run_words = 0;     // 0: no run open
+  pack(bytes, out);
+  return out;
+}
+
+void pack(std::string_view bytes, std::string& out) {
+  // Written through a pointer into room for the worst case (a word of 8 bytes becomes 10 when
+  // it opens a raw run), then cut: byte-wise appends checked the capacity at every byte.
+  const std::size_t words = (bytes.size() + word - 1) / word;
+  out.resize(words * (word + 2));
+  char* const begin = out.data();
+  char* o = begin;
+  char* run_count = nullptr;  // the count byte of the open raw run
+  std::size_t run_words = 0;  // 0: no run open
   for (std::size_t at = 0; at < bytes.size(); at += word) {
-    char w[word] = {};
-    const std::size_t n = std::min(word, bytes.size() - at);
-    std::copy_n(bytes.data() + at, n, w);
-    int dense = 0;
-    for (char c : w)
-      dense += c != 0 ? 1 : 0;
+    char w[word];
+    if (bytes.size() - at >= word) {
+      std::memcpy(w, bytes.data() + at, word);  // one load, not a copy of `n` bytes
+    } else {
+      std::fill_n(w, word, 0);
+      std::memcpy(w, bytes.data() + at, bytes.size() - at);
+    }
+    const nonzero nz = nonzero_bytes(w);
+    const unsigned mask = nz.mask;
+    const int dense = nz.count;
     if (run_words > 0 && run_words < max_run_words && dense >= run_joins_at) {
-      out.append(w, word);
-      out[run_count_at] = static_cast<char>(run_words);
+      o = std::copy_n(w, word, o);
+      *run_count = static_cast<char>(run_words);
       ++run_words;
       continue;
     }
     if (dense == static_cast<int>(word)) {
-      out.push_back(static_cast<char>(raw_marker));
-      run_count_at = out.size();
-      out.push_back(0);
-      out.append(w, word);
+      *o++ = static_cast<char>(raw_marker);
+      run_count = o;
+      *o++ = 0;
+      o = std::copy_n(w, word, o);
       run_words = 1;
       continue;
     }
     run_words = 0;
-    const std::size_t mask_at = out.size();
-    out.push_back(0);
-    unsigned mask = 0;
-    for (std::size_t i = 0; i < word; ++i) {
-      if (w[i] != 0) {
-        mask |= 1U << i;
-        out.push_back(w[i]);
-      }
+    *o++ = static_cast<char>(mask);
+    // Every byte is stored and only the non-zero ones kept: no branch per byte (the room for
+    // a raw run's header covers the zeros written past the end).
+    for (char c : w) {
+      *o = c;
+      o += c != 0 ? 1 : 0;
     }
-    out[mask_at] = static_cast<char>(mask);
   }
-  return out;
+  out.resize(static_cast<std::size_t>(o - begin));
 }
 
 bool unpack(std::string_view bytes, std::string& out) {

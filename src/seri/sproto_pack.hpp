@@ -10,6 +10,8 @@ namespace starling::sproto {
 
 /// Packs `bytes` (always succeeds).
 std::string pack(std::string_view bytes);
+/// The same into `out` (replaced), reusing its storage.
+void pack(std::string_view bytes, std::string& out);
 
 /// Unpacks `bytes` into `out` (a multiple of 8 bytes: the padding stays). False for a malformed
 /// stream ("Invalid unpack stream"): `out` then holds what was decoded before the fault.

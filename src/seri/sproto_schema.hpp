@@ -34,6 +34,18 @@ struct type {
 
   [[nodiscard]] const field* find(int tag) const;
   [[nodiscard]] const field* find(std::string_view field_name) const;
+
+  /// The most entries an encoded struct of this type has: one per field, and a skip before a
+  /// field whose tag does not follow the previous field's (absent fields only merge skips).
+  [[nodiscard]] std::size_t max_entries() const noexcept {
+    std::size_t n = fields.size();
+    int next = 0;
+    for (const field& f : fields) {
+      if (f.tag != next) ++n;
+      next = f.tag + 1;
+    }
+    return n;
+  }
 };
 
 struct protocol {

@@ -178,12 +178,12 @@ inline bool fits_int32(std::int64_t v) {
   return v >= INT32_MIN && v <= INT32_MAX;
 }
 
-/// Writes one struct at the end of `out`. The entries' room (two per field at most: a skip and
-/// the field) is reserved first; finish() closes the gap left by the entries not needed.
+/// Writes one struct at the end of `out`. Room for `entries` entries (type::max_entries) is
+/// reserved first; finish() closes the gap left by the entries not needed.
 class struct_writer {
  public:
-  struct_writer(std::string& out, std::size_t fields)
-      : out_(&out), start_(out.size()), room_(2 * fields) {
+  struct_writer(std::string& out, std::size_t entries)
+      : out_(&out), start_(out.size()), room_(entries) {
     out.append(header_size + entry_size * room_, '\0');
     data_ = out.size();
   }

@@ -84,12 +84,15 @@ local function child(proxy, key, obj)
   return c
 end
 
--- The lookup after an update may be waiting (or the proxy vanished).
+-- The lookup after an update may be waiting (or the proxy vanished). Level 4: the reader's
+-- code, above core.indexer's C closure and slow_index.
 local function index_updated(proxy, key)
-  return index(getobj(proxy, 3), key)
+  return index(getobj(proxy, 4), key)
 end
 
-function meta:__index(key)
+-- What the C __index (core.indexer) does not answer itself: table values (child proxies),
+-- dirty or vanished objects, keys other than strings and integers.
+local function slow_index(self, key)
   local obj = self.__obj -- always present (false once vanished): a raw hit
   -- Both lookups are called `index` here: a bad key's error names it as skynet's does.
   local v, dirty
@@ -101,6 +104,8 @@ function meta:__index(key)
   if type(v) == "userdata" then return child(self, key, v) end
   return v
 end
+
+meta.__index = core.indexer(slow_index)
 
 function meta:__newindex(key)
   error(string.format("Error newindex, the key [%s]", path(self)), 2)

@@ -426,6 +426,7 @@ local BINDINGS = {
     isdirty = plain(sd_obj),
     index = plain(sd_obj, "x"),
     read = plain(sd_obj, "x"),
+    indexer = plain(function() end),
     nextkey = plain(sd_obj, 2),
     len = plain(sd_obj),
     hashlen = plain(sd_obj),
