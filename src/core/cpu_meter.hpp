@@ -7,7 +7,7 @@
 // asks for its own figure. The window's CPU time is then shared among the services it ran in
 // proportion to their ticks, so time the thread was preempted is charged to no one, and what
 // the worker spent between messages (scheduling, polling, spinning) stays uncharged as well.
-// A window never spans a wait: it ends before and a new one starts after.
+// A window never spans a worker's spin or wait: it ends before and a new one starts after.
 // Thread contract: local() is the calling thread's meter; every member on that thread only.
 
 #include <array>
@@ -38,7 +38,8 @@ class cpu_meter {
   void charge(context& target, std::uint64_t start);
   /// Shares the window's CPU time out now and opens the next window.
   void settle();
-  /// The thread is about to wait: what it ran so far is settled, and the wait is left out.
+  /// The thread is out of work (it spins, then waits): what it ran so far is settled, and
+  /// the spin and the wait are left out.
   void pause() { settle(); }
   /// The thread runs again after a wait: a new window (what waking cost is no one's either).
   void resume() {

@@ -163,11 +163,15 @@ void scheduler::work(int index) {
 // ---- a worker out of work -------------------------------------------------------------
 
 std::shared_ptr<context> scheduler::take(int index) {
-  if (std::shared_ptr<context> next = spin(index)) return next;
-  // The wait's time belongs to no service (and burns no CPU): the CPU meter's window ends
-  // here and starts again when the worker runs.
+  // Spinning and waiting belong to no service, and burn CPU at another rate than messages
+  // (a spinner yields its core, a sleeper burns none): the CPU meter's window ends here and a
+  // new one starts when the worker runs again, so they do not skew its share-out.
   cpu_meter& meter = cpu_meter::local();
   meter.pause();
+  if (std::shared_ptr<context> next = spin(index)) {
+    meter.resume();
+    return next;
+  }
   idle_workers::last_wait last;
   while (!idle_.stopping()) {
     std::shared_ptr<context> next;

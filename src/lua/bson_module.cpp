@@ -337,7 +337,8 @@ void push_document(lua_State* L, bson::reader r, bool array) {
   bson::element e;
   int count = 0;
   try {
-    for (bson::reader counter = r; count < max_presize && counter.next(e);) ++count;
+    for (bson::reader counter = r; count < max_presize && counter.next(e);)
+      ++count;
   } catch (const bson::error&) {
   }
   lua_createtable(L, array ? count : 0, array ? 0 : count);

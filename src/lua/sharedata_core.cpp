@@ -285,14 +285,15 @@ int open_sharedata_core(lua_State* L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
-  const luaL_Reg functions[] = {
-      {"new", core_new},         {"delete", core_delete}, {"incref", core_incref},
-      {"decref", core_decref},   {"getref", core_getref}, {"markdirty", core_markdirty},
-      {"isdirty", core_isdirty}, {"index", core_index},   {"read", core_read},
-      {"indexer", core_indexer},
-      {"nextkey", core_nextkey}, {"len", core_len},       {"hashlen", core_hashlen},
-      {"box", core_box},         {"update", core_update}, {"needupdate", core_needupdate},
-      {nullptr, nullptr}};
+  const luaL_Reg functions[] = {{"new", core_new},         {"delete", core_delete},
+                                {"incref", core_incref},   {"decref", core_decref},
+                                {"getref", core_getref},   {"markdirty", core_markdirty},
+                                {"isdirty", core_isdirty}, {"index", core_index},
+                                {"read", core_read},       {"indexer", core_indexer},
+                                {"nextkey", core_nextkey}, {"len", core_len},
+                                {"hashlen", core_hashlen}, {"box", core_box},
+                                {"update", core_update},   {"needupdate", core_needupdate},
+                                {nullptr, nullptr}};
   luaL_newlib(L, functions);
   return 1;
 }

@@ -1,7 +1,7 @@
 -- The debug_console command layer, reached in-process through its lua "line" command, and
 -- its TCP side (lines, HTTP GET and POST). docs/TESTING.md: Lua API checklist item 32. The
--- case is not named debug_console: the node's start service of that name would be the console
--- itself.
+-- case is named neither debug_console nor console: the node's start service of either name
+-- would be that service itself.
 local skynet = require "skynet"
 local socket = require "skynet.socket"
 local T = require "testlib"
