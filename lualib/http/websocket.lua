@@ -107,6 +107,8 @@ local function read_upgrade(ws, upgrade)
     local lines = {}
     local rest = internal.recvheader(ws.read, lines, "")
     if not rest then return nil, 413 end
+    -- bytes that came with the request belong to the first frame
+    if rest ~= "" then ws.read = ws.reread(rest) end
     local version
     method, url, version = lines[1]:match("^(%a+)%s+(.-)%s+HTTP/([%d%.]+)$")
     assert(method and url and version)
@@ -211,12 +213,14 @@ function M.accept(id, handle, protocol, addr, options)
       local tls = server_tls()
       ws = connection(id, helper.readfunc(id, tls), helper.writefunc(id, tls),
         function() tls:close() socket.close(id) end, addr)
+      ws.reread = function(rest) return helper.readfunc(id, tls, rest) end
       call(handle, "connect", id)
       helper.init_responsefunc(id, tls)()
     else
       assert(protocol == "ws", "invalid protocol")
       ws = connection(id, sockethelper.readfunc(id), sockethelper.writefunc(id),
         function() socket.close(id) end, addr)
+      ws.reread = function(rest) return sockethelper.readfunc(id, rest) end
       call(handle, "connect", id)
     end
     if handle.warning then
