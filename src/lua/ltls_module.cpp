@@ -94,9 +94,8 @@ int newtls(lua_State* L) {
   const std::string_view host = client ? opt_view(L, 3) : std::string_view{};
   tls_box* box = new_box<tls_box>(L, tls_type);
   native(L, [&] {
-    box->emplace(ctx, client ? net::tls_connection::role::client
-                             : net::tls_connection::role::server,
-                 host);
+    box->emplace(
+        ctx, client ? net::tls_connection::role::client : net::tls_connection::role::server, host);
   });
   return 1;
 }

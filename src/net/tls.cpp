@@ -25,7 +25,9 @@ int clamp(std::size_t n) {
 
 }  // namespace
 
-void tls_context::free_ctx::operator()(SSL_CTX* ctx) const noexcept { SSL_CTX_free(ctx); }
+void tls_context::free_ctx::operator()(SSL_CTX* ctx) const noexcept {
+  SSL_CTX_free(ctx);
+}
 
 tls_context::tls_context() : ctx_(SSL_CTX_new(TLS_method())) {
   if (!ctx_) fail("SSL_CTX_new failed");
@@ -47,7 +49,9 @@ void tls_context::set_ciphers(const std::string& ciphers) {
   if (ret != 1) fail("SSL_CTX_set_cipher_list error:" + std::to_string(ret));
 }
 
-void tls_connection::free_ssl::operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
+void tls_connection::free_ssl::operator()(SSL* ssl) const noexcept {
+  SSL_free(ssl);
+}
 
 tls_connection::tls_connection(const tls_context& ctx, role r, std::string_view host_name)
     : ssl_(SSL_new(ctx.native())) {
@@ -103,7 +107,9 @@ std::string tls_connection::handshake(std::string_view received) {
   return drain();
 }
 
-bool tls_connection::finished() const noexcept { return SSL_is_init_finished(ssl_.get()) != 0; }
+bool tls_connection::finished() const noexcept {
+  return SSL_is_init_finished(ssl_.get()) != 0;
+}
 
 std::string tls_connection::read(std::string_view received) {
   feed(received);
