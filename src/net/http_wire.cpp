@@ -266,6 +266,13 @@ message parser::take() {
   return out;
 }
 
+std::string parser::take_rest() {
+  std::string rest = buffer_.substr(used_);
+  buffer_.clear();
+  used_ = 0;
+  return rest;
+}
+
 std::string_view reason_phrase(int status) {
   switch (status) {
     case 100:

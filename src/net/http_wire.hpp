@@ -56,6 +56,8 @@ class parser {
   void expect_no_body() { no_body_ = true; }
   [[nodiscard]] int status() const noexcept { return status_; }
   message take();
+  /// The bytes received past the messages taken (after an upgrade: the other protocol's).
+  std::string take_rest();
 
  private:
   enum class phase { head, length, chunk_size, chunk_data, trailers, until_close, done };
