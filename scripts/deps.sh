@@ -10,6 +10,7 @@ packages=(
   clang libclang-rt-14-dev clang-format clang-tidy
   redis-server redis-tools
   lua-lpeg
+  curl wrk openssl
 )
 
 missing=()

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Runs skynet's own tests of its data libraries unchanged on Starling:
+# Runs skynet's own tests of its data libraries, and its web examples, unchanged on Starling:
 #
 #   scripts/skynet-lib-tests.sh SKYNET_SOURCE_DIR
 #
-# Each test/<name>.lua is read from the given skynet tree at run time (never copied here) and
-# started as the node's start service, with Starling's lualib/ and service/. skynet's tests
-# never stop the node: a test has passed when its last line (below) appears and no Lua error
-# was logged; the node is then stopped.
+# Each test/<name>.lua (or examples/<name>.lua) is read from the given skynet tree at run time
+# (never copied here) and started as the node's start service, with Starling's lualib/ and
+# service/. skynet's tests never stop the node: a test has passed when its last line (below)
+# appears and no Lua error was logged; the node is then stopped. An example with a probe_<name>
+# function below is also talked to once its line appeared (the probe must succeed). The web
+# examples listen on skynet's fixed ports (8001, 9948): a busy port fails that example.
 #
 # Environment: STARLING, the binary (default: build/release/bin/starling of this tree).
 # Without SKYNET_SOURCE_DIR the script prints a SKIP line and exits 0; a failed test prints
@@ -19,6 +21,8 @@ tests=(
   'testcrypt \[:[0-9a-f]+\] KILL self'
   'testsha 199'
   'testbson o\.hello	number	1'
+  'simpleweb .*Listen web port 8001 protocol:http'
+  'simplewebsocket <: hello world!'
 )
 seconds=30  # per test
 
@@ -37,8 +41,16 @@ fi
 skynet_dir=$(cd "$skynet_dir" && pwd) || die "no directory $1"
 for entry in "${tests[@]}"; do
   name=${entry%% *}
-  [ -f "$skynet_dir/test/$name.lua" ] || die "$skynet_dir/test/$name.lua not found"
+  [ -f "$skynet_dir/test/$name.lua" ] || [ -f "$skynet_dir/examples/$name.lua" ] ||
+    die "$skynet_dir/test/$name.lua not found"
 done
+
+# simpleweb: a GET with a query through one of its agents; the page echoes path and query.
+probe_simpleweb() {
+  local page
+  page=$(curl -s --max-time 10 "http://127.0.0.1:8001/some/path?x=1") || return 1
+  grep -q "^path: /some/path$" <<<"$page" && grep -q "^query: x= 1$" <<<"$page"
+}
 starling=${STARLING:-$repo/build/release/bin/starling}
 [ -x "$starling" ] || die "no Starling binary at $starling (build it, or set STARLING)"
 
@@ -62,7 +74,7 @@ start = "$name"
 lualoader = "$repo/lualib/loader.lua"
 lua_path = "$repo/lualib/?.lua;$repo/lualib/?/init.lua"
 lua_cpath = "$repo/luaclib/?.so"
-luaservice = "$repo/service/?.lua;$skynet_dir/test/?.lua"
+luaservice = "$repo/service/?.lua;$skynet_dir/test/?.lua;$skynet_dir/examples/?.lua"
 EOF
   : >"$out"
   (cd "$work" && exec "$starling" "$work/$name.config") >"$out" 2>&1 &
@@ -72,6 +84,10 @@ EOF
     kill -0 "$node_pid" 2>/dev/null || break
     sleep 0.1
   done
+  probe_failed=""
+  if declare -F "probe_$name" >/dev/null && grep -qEx -- "$done" "$out"; then
+    "probe_$name" || probe_failed=1
+  fi
   sleep 0.3
   kill -TERM "$node_pid" 2>/dev/null || true
   wait "$node_pid" 2>/dev/null || true
@@ -87,6 +103,8 @@ for entry in "${tests[@]}"; do
   why=""
   if ! grep -qEx -- "$done_line" "$out"; then
     why="its last line never came"
+  elif [ -n "$probe_failed" ]; then
+    why="the probe failed"
   elif grep -qE "^\[:[0-9a-f]*\] .*(lua:[0-9]+:|init service failed)" "$out"; then
     why="an error was logged"
   fi
