@@ -59,35 +59,39 @@ function M.read_request(readbytes, bodylimit)
   return nil, code
 end
 
+-- The status line and fields go out in one write with a string body: one segment for a small
+-- response instead of three (Nagle's algorithm would hold the later ones back).
 local function write_response(write, code, body, header)
-  write(string.format("HTTP/1.1 %03d %s\r\n", code, reasons[code] or ""))
+  local out = { string.format("HTTP/1.1 %03d %s\r\n", code, reasons[code] or "") }
   if header then
     for name, value in pairs(header) do
       if type(value) == "table" then
-        for _, v in ipairs(value) do write(string.format("%s: %s\r\n", name, v)) end
+        for _, v in ipairs(value) do out[#out + 1] = string.format("%s: %s\r\n", name, v) end
       else
-        write(string.format("%s: %s\r\n", name, value))
+        out[#out + 1] = string.format("%s: %s\r\n", name, value)
       end
     end
   end
   local kind = type(body)
   if kind == "string" then
-    write(string.format("content-length: %d\r\n\r\n", #body))
-    write(body)
+    out[#out + 1] = string.format("content-length: %d\r\n\r\n", #body)
+    out[#out + 1] = body
+    write(table.concat(out))
   elseif kind == "function" then
-    write("transfer-encoding: chunked\r\n")
+    out[#out + 1] = "transfer-encoding: chunked\r\n"
+    write(table.concat(out))
     while true do
       local piece = body()
       if piece == nil then break end
       if piece ~= "" then
-        write(string.format("\r\n%x\r\n", #piece))
-        write(piece)
+        write(string.format("\r\n%x\r\n", #piece) .. piece)
       end
     end
     write("\r\n0\r\n\r\n")
   else
-    write("\r\n")
     assert(body == nil)
+    out[#out + 1] = "\r\n"
+    write(table.concat(out))
   end
 end
 
