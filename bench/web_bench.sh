@@ -71,7 +71,7 @@ run_http() {
   (cd "$work" && exec "$(binary "$runtime")" "$(config "$runtime" http "$tls")") >"$out" 2>&1 &
   node_pid=$!
   for ((i = 0; i < 100; i++)); do
-    port=$(grep -oE 'WEB_BENCH port [0-9]+' "$out" | grep -oE '[0-9]+$' || true)
+    port=$(grep -oE 'WEB_BENCH port [0-9]+' "$out" 2>/dev/null | grep -oE '[0-9]+$' || true)
     [ -n "$port" ] && break
     sleep 0.1
   done

@@ -20,9 +20,11 @@ constexpr const char* tls_type = "ltls.tls";
 using ctx_box = std::optional<net::tls_context>;
 using tls_box = std::optional<net::tls_connection>;
 
+// An empty optional owns nothing: resetting is all its destruction needs, and a userdata
+// resurrected after its __gc then finds a closed object, not freed memory.
 template <class Box>
 int collect(lua_State* L) {
-  std::destroy_at(static_cast<Box*>(lua_touserdata(L, 1)));
+  static_cast<Box*>(lua_touserdata(L, 1))->reset();
   return 0;
 }
 
