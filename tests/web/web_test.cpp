@@ -42,7 +42,7 @@ class server final : public web::service {
   task<> accept_http(socket_id listener) {
     web::server_options options;
     options.limits.body = 64;
-    options.head_timeout = 50;
+    options.head_timeout = 300;  // ticks: long enough for a loaded machine
     for (;;) {
       auto c = co_await accept(listener);
       if (!c) co_return;
