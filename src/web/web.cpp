@@ -253,8 +253,9 @@ task<web_result<ws_message>> websocket::receive() {
       case net::ws::close: {
         std::string detail = "close";
         if (f.payload.size() >= 2) {
-          const unsigned code = (static_cast<std::uint8_t>(f.payload[0]) << 8U) |
-                                static_cast<std::uint8_t>(f.payload[1]);
+          const unsigned code =
+              (static_cast<unsigned>(static_cast<std::uint8_t>(f.payload[0])) << 8U) |
+              static_cast<std::uint8_t>(f.payload[1]);
           detail += " " + std::to_string(code) + " " + f.payload.substr(2);
         }
         close(1000);
