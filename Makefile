@@ -98,6 +98,10 @@ fuzz: deps build/fuzz/build.ninja
 	build/fuzz/bin/bson_decode_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/bson
 	mkdir -p build/fuzz/corpus/mongo_reply
 	build/fuzz/bin/mongo_reply_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/mongo_reply
+	mkdir -p build/fuzz/corpus/http_request
+	build/fuzz/bin/http_request_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/http_request
+	mkdir -p build/fuzz/corpus/ws_frame
+	build/fuzz/bin/ws_frame_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus/ws_frame
 
 bench: build
 	build/release/bin/starling_bench

@@ -11,6 +11,7 @@ packages=(
   redis-server redis-tools
   mariadb-server mariadb-client
   lua-lpeg
+  curl wrk openssl
 )
 
 missing=()

@@ -9,6 +9,9 @@
 # working directory (test/testsm.lua opens ./test/sharemap.sp). skynet's tests never stop the
 # node: a test has passed when its last line (below) appears, no Lua error was logged and its
 # own checks (check_<name> below, if any) find what it must print; the node is then stopped.
+# skynet's web examples (simpleweb, simplewebsocket) run the same way; one with a
+# probe_<name> function below is also talked to once its line appeared (the probe must
+# succeed). They listen on skynet's fixed ports (8001, 9948): a busy port fails that example.
 #
 # Environment: STARLING, the binary (default: build/release/bin/starling of this tree).
 # Without SKYNET_SOURCE_DIR the script prints a SKIP line and exits 0; a failed test prints
@@ -29,6 +32,8 @@ tests=(
   'testmulticast2 ======>	\[Multicast:[0-9a-f]+\]	[0-9]+	Remote message'
   'testsm s=	world'
   'examples/share \[:[0-9a-f]+\] sleep'
+  'examples/simpleweb .*Listen web port 8001 protocol:http'
+  'examples/simplewebsocket <: hello world!'
 )
 seconds=30  # per test
 
@@ -60,6 +65,13 @@ for entry in "${tests[@]}"; do
   name=${entry%% *}
   [ -f "$skynet_dir/$(script_of "$name").lua" ] || die "$skynet_dir/$(script_of "$name").lua not found"
 done
+
+# simpleweb: a GET with a query through one of its agents; the page echoes path and query.
+probe_simpleweb() {
+  local page
+  page=$(curl -s --max-time 10 "http://127.0.0.1:8001/some/path?x=1") || return 1
+  grep -q "^path: /some/path$" <<<"$page" && grep -q "^query: x= 1$" <<<"$page"
+}
 starling=${STARLING:-$repo/build/release/bin/starling}
 [ -x "$starling" ] || die "no Starling binary at $starling (build it, or set STARLING)"
 
@@ -99,6 +111,10 @@ CONFIG
     kill -0 "$node_pid" 2>/dev/null || break
     sleep 0.1
   done
+  probe_failed=""
+  if declare -F "probe_${name##*/}" >/dev/null && grep -qEx -- "$done" "$out"; then
+    "probe_${name##*/}" || probe_failed=1
+  fi
   sleep "${grace[$name]:-0.3}"
   kill -TERM "$node_pid" 2>/dev/null || true
   wait "$node_pid" 2>/dev/null || true
@@ -206,6 +222,8 @@ for entry in "${tests[@]}"; do
   allowed=${expected_errors[$name]:-}
   if ! grep -qEx -- "$done_line" "$out"; then
     why="its last line never came"
+  elif [ -n "$probe_failed" ]; then
+    why="the probe failed"
   elif grep -E "^\[:[0-9a-f]*\] .*(lua:[0-9]+:|init service failed)" "$out" |
     { if [ -n "$allowed" ]; then grep -vE -- "$allowed"; else cat; fi; } | grep -q .; then
     why="an error was logged"

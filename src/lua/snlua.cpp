@@ -17,6 +17,7 @@
 #include "lua/crypt_module.hpp"
 #include "lua/debugchannel.hpp"
 #include "lua/loader.hpp"
+#include "lua/ltls_module.hpp"
 #include "lua/lua_seri.hpp"
 #include "lua/memory.hpp"
 #include "lua/mongo_module.hpp"
@@ -68,6 +69,7 @@ void set_global_from_env(lua_State* L, const environment& env, const char* key, 
 // package.preload: that table stays empty unless Lua code fills it.
 constexpr luaL_Reg builtin_modules[] = {
     {"bson", open_bson},
+    {"ltls.c", open_ltls},
     {"md5.core", open_md5_core},
     {"skynet", open_skynet},
     {"skynet.cluster.core", open_cluster_core},

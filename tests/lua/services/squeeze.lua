@@ -36,6 +36,7 @@ local crypt = require "skynet.crypt"
 local md5core = require "md5.core"
 local bson = require "bson"
 local mongo_driver = require "skynet.mongo.driver"
+local ltls = require "ltls.c"
 
 local echo = tonumber((...))
 local mtype = math.type
@@ -166,6 +167,10 @@ end
 local function sproto_unused(args, ok)
   if not ok then sproto_core.deleteproto(args[1]) end
 end
+
+local tls_ctx = ltls.newctx()
+local tls_client = ltls.newtls("client", tls_ctx, "example.test")
+local function new_client() return ltls.newtls("client", tls_ctx, nil) end
 
 local function plain(...)
   local args = table.pack(...)
@@ -541,6 +546,22 @@ local BINDINGS = {
     crypt = plain("some text", "key", "seed"),
     decrypt = plain(md5core.crypt("some text", "key", "seed"), "key"),
   },
+  ["ltls.c"] = {
+    newctx = plain(),
+    newtls = plain("client", tls_ctx, "example.test"),
+  },
+  ["ltls.c/ctx"] = {
+    set_cert = plain(tls_ctx, "no-such-cert.pem", "no-such-key.pem"),
+    set_ciphers = plain(tls_ctx, "HIGH"),
+  },
+  ["ltls.c/tls"] = {
+    handshake = { args = new_client },
+    finished = plain(tls_client),
+    read = plain(tls_client, ""),
+    write = { args = function() return new_client(), "some text" end },
+    set_ext_host_name = plain(tls_client, "example.test"),
+    close = { args = new_client },
+  },
   ["skynet.memory"] = {
     info = plain(),
     total = plain(),
@@ -563,6 +584,12 @@ local MODULES = {
   ["sproto.core"] = sproto_core,
   ["skynet.crypt"] = crypt, ["md5.core"] = md5core, ["bson"] = bson,
   ["skynet.mongo.driver"] = mongo_driver,
+  ["ltls.c"] = ltls,
+}
+-- method tables of userdata, checked like modules
+local METHODS = {
+  ["ltls.c/ctx"] = getmetatable(tls_ctx).__index,
+  ["ltls.c/tls"] = getmetatable(tls_client).__index,
 }
 
 local function is_binding(module, name, f)
@@ -589,6 +616,7 @@ local function coverage(report)
     if module == "skynet.debugchannel/channel" then
       exported = getmetatable(channel).__index
     end
+    exported = METHODS[module] or exported
     if exported == nil then
       report.stale[#report.stale + 1] = module
     elseif type(exported) == "function" then
@@ -610,6 +638,7 @@ local function entries()
   for module, listed in pairs(BINDINGS) do
     local exported = MODULES[module]
     if module == "skynet.debugchannel/channel" then exported = getmetatable(channel).__index end
+    exported = METHODS[module] or exported
     if type(exported) == "function" then
       listed.f = exported
       out[#out + 1] = { module, listed }
