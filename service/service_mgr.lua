@@ -10,6 +10,8 @@ local standalone = skynet.getenv "standalone"
 local entries = {}
 
 local command = {}
+-- On the standalone node: the other nodes' service managers (handle -> true), from REPORT.
+local reported_managers = nil
 
 -- Returns the handle for key, raising its cached error. The first caller that brings a launch
 -- function runs it; everyone else waits for that launch.
@@ -99,8 +101,12 @@ if standalone then
     return query(name, ...)
   end
 
-  -- A joining skynet node reports its service manager at boot; nothing to keep.
-  function command.REPORT() end
+  -- Every other node's service manager reports itself at boot; LIST lists theirs too.
+  local managers = {}
+  function command.REPORT(manager)
+    managers[manager] = true
+  end
+  reported_managers = managers
 else
   local function ask_master(cmd, name, ...)
     local handle, err = skynet.call("SERVICE", "lua", cmd, "@" .. name, ...)
@@ -159,6 +165,15 @@ function command.LIST()
       list[key] = describe(entry)
     end
   end
+  -- The standalone node adds every reported node's own list, its keys tagged "@<harbor id>".
+  for manager in pairs(reported_managers or {}) do
+    local ok, remote = pcall(skynet.call, manager, "lua", "LIST")
+    if ok and type(remote) == "table" then
+      for key, value in pairs(remote) do
+        list[key .. "@" .. skynet.harbor(manager)] = value
+      end
+    end
+  end
   return list
 end
 
@@ -185,5 +200,8 @@ skynet.start(function()
   skynet.register ".service"
   if standalone then
     skynet.register "SERVICE"
+  elseif (tonumber(skynet.getenv "harbor") or 0) ~= 0 then
+    -- As skynet's: a joining node's boot waits until the standalone node's manager answers.
+    skynet.call("SERVICE", "lua", "REPORT", skynet.self())
   end
 end)

@@ -58,8 +58,12 @@ local function listen_as_master()
           return
         end
         master.packets[#master.packets + 1] = size .. body
-        if skynet.unpack(body) == "H" then
+        local kind, name = skynet.unpack(body)
+        if kind == "H" then
           socket.write(fd, packet("W", 0))
+        elseif kind == "Q" and name == "SERVICE" then
+          -- No standalone node here: the node's own service manager answers its REPORT.
+          socket.write(fd, packet("N", "SERVICE", 0x02000006))
         end
       end
     end)
@@ -76,9 +80,11 @@ T.test("the node's handshake and registration, byte for byte", function()
     string.format('address = "%s"', address),
   })
   cluster.reload { x = "127.0.0.1:" .. node.port }
-  T.eventually(function() return #master.packets >= 2 end)
+  T.eventually(function() return #master.packets >= 3 end)
   T.eq(master.packets[1], packet("H", 2, address))
-  T.eq(master.packets[2], packet("R", "PEER2", 0x02000007))
+  -- The boot's service manager reports to SERVICE (spec: boot `Q SERVICE` + `REPORT`).
+  T.eq(master.packets[2], packet("Q", "SERVICE"))
+  T.eq(master.packets[3], packet("R", "PEER2", 0x02000007))
   T.match(node:log(), "%[:02000004%] Waiting for 0 harbors")
 end, 3000)
 
