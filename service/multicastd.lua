@@ -21,14 +21,17 @@ local function owner(c)
   return c & 0xff
 end
 
--- The multicastd of another node, registered there in the datacenter.
-local peers = setmetatable({}, {
-  __index = function(t, node)
-    local addr = assert(datacenter.get("multicast", node), "no multicastd on harbor " .. node)
-    t[node] = addr
-    return addr
-  end,
-})
+-- The multicastd of another node, registered there in the datacenter; nil when that harbor has
+-- none (an id of no node: its requests are dropped, as for an unknown local channel).
+local peers = {}
+local function peer(node)
+  local addr = peers[node]
+  if addr == nil then
+    addr = datacenter.get("multicast", node)
+    peers[node] = addr
+  end
+  return addr
+end
 
 local function forget(c)
   channels[c] = nil
@@ -37,7 +40,10 @@ local function forget(c)
 end
 
 local function send_to_node(node, c, source, msg, sz)
-  skynet.redirect(peers[node], source, "multicast", c, msg, sz)
+  local addr = peer(node)
+  if addr then
+    skynet.redirect(addr, source, "multicast", c, msg, sz)
+  end
 end
 
 -- Delivers a package (a holder pointer and its size) of channel c published by source.
@@ -79,7 +85,8 @@ end
 function command.SUB(source, c)
   local node = owner(c)
   if node ~= harbor_id and channels[c] == nil then
-    if skynet.call(peers[node], "lua", "SUBR", c) then
+    local addr = peer(node)
+    if addr == nil or skynet.call(addr, "lua", "SUBR", c) then
       return -- no such channel on its owner
     end
     if channels[c] == nil then -- another SUB may have made it while the call waited
@@ -102,7 +109,7 @@ function command.USUB(source, c)
   local node = owner(c)
   if counts[c] == 0 and node ~= harbor_id then
     forget(c)
-    skynet.send(peers[node], "lua", "USUBR", c)
+    skynet.send(peer(node), "lua", "USUBR", c)
   end
   return NORET
 end
@@ -110,13 +117,14 @@ end
 function command.DEL(_, c)
   local node = owner(c)
   if node ~= harbor_id then
-    skynet.send(peers[node], "lua", "DEL", c)
+    local addr = peer(node)
+    if addr then skynet.send(addr, "lua", "DEL", c) end
     return NORET
   end
   local nodes = remote_nodes[c]
   forget(c)
   for n in pairs(nodes or {}) do
-    skynet.send(peers[n], "lua", "DELR", c)
+    skynet.send(peer(n), "lua", "DELR", c)
   end
   return NORET
 end
@@ -125,7 +133,11 @@ function command.PUB(source, c, holder, size)
   assert(skynet.harbor(source) == harbor_id, "PUB from another node")
   local node = owner(c)
   if node ~= harbor_id then
-    send_to_node(node, c, source, mc.remote(holder))
+    if peer(node) then
+      send_to_node(node, c, source, mc.remote(holder))
+    else
+      mc.close(mc.bind(holder, 1))
+    end
   else
     publish(c, source, holder, size)
   end
@@ -137,6 +149,8 @@ function command.SUBR(source, c)
   if channels[c] == nil then return true end
   local node = skynet.harbor(source)
   assert(node ~= harbor_id and owner(c) == harbor_id, "SUBR for a channel of another node")
+  -- Looked up now: publish must not wait on the datacenter, a later message would overtake.
+  assert(peer(node), "SUBR from a node without multicastd")
   local nodes = remote_nodes[c]
   if nodes == nil then
     nodes = {}
