@@ -168,7 +168,9 @@ function command.USUBR(source, c)
 end
 
 -- From the owner: the channel is gone.
-function command.DELR(_, c)
+function command.DELR(source, c)
+  local node = owner(c)
+  assert(node ~= harbor_id and skynet.harbor(source) == node, "DELR not from the owner node")
   forget(c)
   return NORET
 end
