@@ -248,6 +248,9 @@ T.test("transactions: mongo.enable, run_transaction commits, an error aborts", f
   T.eq(abort.doc.txnNumber, first.doc.txnNumber + 1)
   T.eq(last("endSessions").doc.endSessions, { abort.doc.lsid })
   T.eq(db.t:findOne { _id = 3 }, nil, "the fake rolled the insert back")
+  local ran = false
+  T.eq(client.nosessions:run_transaction(function() ran = true end), "sessions refused")
+  T.eq(ran, false)
 end)
 
 T.test("bad replies: a clear error, the connection closed, the next request reconnects", function()

@@ -8,7 +8,7 @@
 -- Sessions and one transaction at a time: startSession, endSessions, commands carrying
 -- lsid/txnNumber (an int64)/autocommit false, the first with startTransaction (the
 -- collections are snapshotted), commitTransaction, abortTransaction (the snapshot comes
--- back). bulkWrite runs insert, update and delete ops over its nsInfo.
+-- back); startSession on the database "nosessions" is refused. bulkWrite runs insert, update and delete ops over its nsInfo.
 --   skynet.call(h, "lua", "port") -> port
 --   skynet.call(h, "lua", "requests") -> { { name =, keys = {top-level keys in order},
 --     types = {key -> bson type byte}, nested = {key -> layout of that document}, doc =, flags = } }
@@ -308,7 +308,8 @@ local sessions = {} -- session id bytes -> true
 local next_session = 0
 local txn -- { session =, number =, snapshot = } of the transaction in progress
 
-function handle.startSession()
+function handle.startSession(req)
+  if req["$db"] == "nosessions" then return { ok = 0, errmsg = "sessions refused", code = 1 } end
   next_session = next_session + 1
   local id = string.format("session-%010d", next_session)
   sessions[id] = true
