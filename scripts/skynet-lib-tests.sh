@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs skynet's own tests of its data libraries unchanged on Starling and checks what they
-# print:
+# Runs skynet's own tests and examples unchanged on Starling and checks what they print: the
+# data libraries, the web examples, the login example and the mysql test:
 #
 #   scripts/skynet-lib-tests.sh SKYNET_SOURCE_DIR
 #
@@ -12,6 +12,9 @@
 # skynet's web examples (simpleweb, simplewebsocket) run the same way; one with a
 # probe_<name> function below is also talked to once its line appeared (the probe must
 # succeed). They listen on skynet's fixed ports (8001, 9948): a busy port fails that example.
+# A test with a drive_<name> function below is driven by it while the node runs (the login
+# example by its own client); a test with a wrapper below runs under it (testmysql under a
+# throwaway MariaDB; a SKIP line of the wrapper skips the test).
 #
 # Environment: STARLING, the binary (default: build/release/bin/starling of this tree).
 # Without SKYNET_SOURCE_DIR the script prints a SKIP line and exits 0; a failed test prints
@@ -34,6 +37,8 @@ tests=(
   'examples/share \[:[0-9a-f]+\] sleep'
   'examples/simpleweb .*Listen web port 8001 protocol:http'
   'examples/simplewebsocket <: hello world!'
+  'examples/login/main <===	true	again	1'
+  'testmysql test1 loop times=	1	'
 )
 seconds=30  # per test
 
@@ -43,6 +48,10 @@ declare -A grace=([testdatasheet]=1 [testmulticast]=1 [examples/share]=1.5)
 declare -A expected_errors=([examples/share]='The key \[\.b\] doesn.t exist after update')
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Commands a test's node runs under (skynet's test/testmysql.lua wants MySQL on port 3306).
+declare -A wrappers=(
+  [testmysql]="$repo/tests/support/with_mariadb.sh --port 3306 --root-password 123456 --"
+)
 die() {
   echo "skynet-lib-tests: $*" >&2
   exit 1
@@ -72,6 +81,34 @@ probe_simpleweb() {
   page=$(curl -s --max-time 10 "http://127.0.0.1:8001/some/path?x=1") || return 1
   grep -q "^path: /some/path$" <<<"$page" && grep -q "^query: x= 1$" <<<"$page"
 }
+wait_line() { # FILE REGEX SECONDS [PID]: until a whole line of FILE matches (or PID exits)
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    grep -qEx -- "$2" "$1" 2>/dev/null && return 0
+    [ -z "${4:-}" ] || kill -0 "$4" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -qEx -- "$2" "$1" 2>/dev/null
+}
+
+# The login example: skynet's examples/login/client.lua, once the node listens (its gate logs
+# "Listen on"), run by the skynet tree's Lua 5.5 with its luaclib/client.so. Its socket
+# library exits when stdin closes, so stdin stays open while it runs.
+drive_examples_login_main() {
+  wait_line "$out" ".*Listen on.*" "$seconds" "$node_pid" || return 0
+  (
+    cd "$skynet_dir" || exit
+    exec 3< <(exec sleep "$seconds")
+    stdin_holder=$!
+    timeout "$seconds" 3rd/lua/lua examples/login/client.lua <&3
+    kill "$stdin_holder" 2>/dev/null
+  ) >>"$out" 2>&1 || true
+}
+# needs_<name>: why the test cannot run here (empty: it can).
+needs_examples_login_main() {
+  [[ -x $skynet_dir/3rd/lua/lua && -f $skynet_dir/luaclib/client.so ]] ||
+    echo "the skynet tree is not built: no 3rd/lua/lua or luaclib/client.so"
+}
 starling=${STARLING:-$repo/build/release/bin/starling}
 [ -x "$starling" ] || die "no Starling binary at $starling (build it, or set STARLING)"
 
@@ -85,15 +122,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+out_of() { # NAME: the file of the test's output
+  echo "$work/test_${1//\//_}.out"
+}
+
 # run_test NAME DONE: runs the node with the test as its start service until a line matches
-# DONE, the node exits or $seconds pass; then stops it. Output: $work/<NAME's base>.out.
+# DONE, the node exits or $seconds pass; then stops it. Output: $(out_of NAME).
 run_test() {
-  local name=$1 done=$2 script base dir i
+  local name=$1 done=$2 script base dir i wrapper=()
   script=$(script_of "$name")
   base=${script##*/}
   dir=$skynet_dir/${script%/*}
-  local out="$work/$base.out"
-  cat >"$work/$base.config" <<CONFIG
+  out=$(out_of "$name")
+  cat >"${out%.out}.config" <<CONFIG
 thread = 2
 harbor = 0
 bootstrap = "snlua bootstrap"
@@ -104,8 +145,10 @@ lua_cpath = "$repo/luaclib/?.so"
 luaservice = "$repo/service/?.lua;$dir/?.lua;$skynet_dir/test/?.lua"
 CONFIG
   : >"$out"
-  (cd "$skynet_dir" && exec "$starling" "$work/$base.config" </dev/null) >"$out" 2>&1 &
+  [ -z "${wrappers[$name]:-}" ] || read -r -a wrapper <<<"${wrappers[$name]}"
+  (cd "$skynet_dir" && exec "${wrapper[@]}" "$starling" "${out%.out}.config" </dev/null) >"$out" 2>&1 &
   node_pid=$!
+  if declare -F "drive_${name//\//_}" >/dev/null; then "drive_${name//\//_}"; fi
   for ((i = 0; i < seconds * 10; i++)); do
     grep -qEx -- "$done" "$out" && break
     kill -0 "$node_pid" 2>/dev/null || break
@@ -215,12 +258,18 @@ failures=0
 for entry in "${tests[@]}"; do
   name=${entry%% *}
   done_line=${entry#* }
+  if declare -F "needs_${name//\//_}" >/dev/null && reason=$("needs_${name//\//_}") &&
+    [ -n "$reason" ]; then
+    echo "skynet-lib-tests: $name: SKIP ($reason)"
+    continue
+  fi
   run_test "$name" "$done_line"
-  script=$(script_of "$name")
-  out="$work/${script##*/}.out"
   why=""
   allowed=${expected_errors[$name]:-}
-  if ! grep -qEx -- "$done_line" "$out"; then
+  if skip=$(grep -m1 "with_[a-z]*\.sh: SKIP" "$out"); then
+    echo "skynet-lib-tests: $name: $skip"
+    continue
+  elif ! grep -qEx -- "$done_line" "$out"; then
     why="its last line never came"
   elif [ -n "$probe_failed" ]; then
     why="the probe failed"
@@ -246,16 +295,6 @@ done
 # but with harbor 0; skynet's own examples/client.lua, run by the skynet tree's Lua 5.5 with
 # its luaclib/client.so, talks to it over sproto. main.lua listens on the fixed ports 8888
 # and 8000: the check is skipped when either is taken, or when the tree is not built.
-wait_line() { # FILE REGEX SECONDS [PID]: until a whole line of FILE matches (or PID exits)
-  local i
-  for ((i = 0; i < $3 * 10; i++)); do
-    grep -qEx -- "$2" "$1" 2>/dev/null && return 0
-    [ -z "${4:-}" ] || kill -0 "$4" 2>/dev/null || break
-    sleep 0.1
-  done
-  grep -qEx -- "$2" "$1" 2>/dev/null
-}
-
 run_examples_main() {
   local client_lua=$skynet_dir/3rd/lua/lua out="$work/main.out" cout="$work/client.out"
   if [ ! -x "$client_lua" ] || [ ! -f "$skynet_dir/luaclib/client.so" ]; then

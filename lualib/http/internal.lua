@@ -133,15 +133,18 @@ local function request_header(interface, method, host, url, recvheader, header, 
   return code, got, rest
 end
 
-local function no_body(code)
-  return (code >= 100 and code < 200) or code == 204 or code == 304
+-- A HEAD response and these statuses carry no body whatever their header says.
+local function no_body(method, code)
+  return method == "HEAD" or (code >= 100 and code < 200) or code == 204 or code == 304
 end
 
 function M.request(interface, method, host, url, recvheader, header, content)
   local code, got, body = request_header(interface, method, host, url, recvheader, header,
     content)
   local mode = got["transfer-encoding"]
-  if mode == "chunked" then
+  if no_body(method, code) then
+    body = ""
+  elseif mode == "chunked" then
     body = M.recvchunkedbody(interface.read, nil, got, body)
     if not body then error("Invalid response body") end
   elseif mode and mode ~= "identity" then
@@ -154,8 +157,6 @@ function M.request(interface, method, host, url, recvheader, header, content)
       else
         body = body .. interface.read(length - #body)
       end
-    elseif no_body(code) then
-      body = ""
     else
       body = body .. interface.readall()
     end
@@ -257,7 +258,9 @@ function M.request_stream(interface, method, host, url, recvheader, header, cont
     _interface = interface, _buffer = rest, _onclose = onclose,
   }, stream)
   local mode = got["transfer-encoding"]
-  if mode == "chunked" then
+  if no_body(method, code) then
+    s._reader = empty_reader
+  elseif mode == "chunked" then
     s._reader = chunk_reader
   elseif mode and mode ~= "identity" then
     s:close()
@@ -265,8 +268,6 @@ function M.request_stream(interface, method, host, url, recvheader, header, cont
   elseif tonumber(got["content-length"]) then
     s._left = tonumber(got["content-length"])
     s._reader = length_reader
-  elseif no_body(code) then
-    s._reader = empty_reader
   else
     s._reader = eof_reader
   end

@@ -577,4 +577,78 @@ function cursor_meta:count(with_limit_and_skip)
   return r.n
 end
 
+-- bulkWrite (MongoDB 8.0): one command over several collections. Each op is
+-- { op = "insert"|"update"|"delete", collection = "<db>.<coll>", ... }: insert takes `insert`
+-- (the document); update `filter`, `update`, `multi`, `upsert`, `hint`, `constants`,
+-- `collation`; delete `filter`, `multi`, `hint`, `collation` (skynet's `hit` is taken for
+-- `hint`). Returns ok, err, reply and the 1-based positions in the first batch of the failed
+-- ops.
+local bulk_op = {}
+
+function bulk_op.insert(index, op)
+  return bson_encode_order("insert", index, "document", bson_encode(op.insert))
+end
+
+function bulk_op.update(index, op)
+  local args = { "update", index, "filter", op.filter, "updateMods", op.update,
+    "multi", op.multi or false, "upsert", op.upsert or false }
+  optional_pair(args, "hint", op.hint or op.hit)
+  optional_pair(args, "constants", op.constants)
+  optional_pair(args, "collation", op.collation)
+  return bson_encode_order(unpack(args))
+end
+
+function bulk_op.delete(index, op)
+  local args = { "delete", index, "filter", op.filter, "multi", op.multi or false }
+  optional_pair(args, "hint", op.hint or op.hit)
+  optional_pair(args, "collation", op.collation)
+  return bson_encode_order(unpack(args))
+end
+
+function client_meta:bulkWrite(ops, comment, ordered, bypass_validation, errors_only)
+  local encoded, ns_info, ns_index = {}, {}, {}
+  for i, op in ipairs(ops) do
+    local encode = bulk_op[op.op]
+    if not encode then error("bulkWrite: unknown op " .. tostring(op.op), 2) end
+    if type(op.collection) ~= "string" then error("bulkWrite: op " .. i .. " has no collection", 2) end
+    local index = ns_index[op.collection]
+    if not index then
+      index = #ns_info -- nsInfo is indexed from 0
+      ns_index[op.collection] = index
+      ns_info[index + 1] = { ns = op.collection }
+    end
+    encoded[i] = encode(index, op)
+  end
+  local args = { "bulkWrite", 1, "ops", encoded, "nsInfo", ns_info }
+  optional_pair(args, "ordered", ordered)
+  optional_pair(args, "bypassDocumentValidation", bypass_validation)
+  optional_pair(args, "comment", comment)
+  optional_pair(args, "errorsOnly", errors_only)
+  local r = self:runCommand(unpack(args))
+  local ok, err = werror(r)
+  local failed
+  if r.nErrors and r.nErrors ~= 0 and r.cursor then
+    failed = {}
+    local messages = { err and err .. ";" or "" }
+    for i, result in ipairs(r.cursor.firstBatch or {}) do
+      if result.ok ~= 1 then
+        failed[#failed + 1] = i
+        messages[#messages + 1] = tostring(result.errmsg) .. ";"
+      end
+    end
+    err = concat(messages)
+  end
+  return ok, err, r, failed
+end
+
+-- mongo.enable(name) loads the extension skynet.db.mongo.<name> once ("transaction").
+local enabled = {}
+function mongo.enable(name)
+  if enabled[name] then return end
+  local extension = require("skynet.db.mongo." .. name)
+  extension.init { mongo_db = db_meta, werror = werror, request = request,
+    MORE_TO_COME = MORE_TO_COME }
+  enabled[name] = true
+end
+
 return mongo

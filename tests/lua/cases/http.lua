@@ -197,6 +197,33 @@ T.test("httpc: request_stream of a chunked body", function()
   s:close()
 end)
 
+T.test("httpc: a HEAD response has no body whatever its Content-Length says", function()
+  -- the server announces 5 bytes and keeps the connection open without sending them
+  local listener, _, head_port = socket.listen("127.0.0.1", 0)
+  local held = {}
+  socket.start(listener, function(id)
+    held[#held + 1] = id
+    socket.start(id)
+    socket.write(id, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+  end)
+  local host = "127.0.0.1:" .. head_port
+  -- the timeout only turns a regression into a failure instead of a hang
+  httpc.timeout = 1000
+  local recv = {}
+  local ok, code, body = pcall(httpc.request, "HEAD", host, "/", recv)
+  T.eq({ ok, code, body }, { true, 200, "" })
+  T.eq(recv["content-length"], "5")
+  local s = httpc.request_stream("HEAD", host, "/")
+  httpc.timeout = nil
+  T.eq(s.status, 200)
+  local piece = s()
+  T.eq(piece, "")
+  T.eq(s.connected, nil)
+  s:close()
+  for _, id in ipairs(held) do socket.close(id) end
+  socket.close(listener)
+end)
+
 T.test("httpc: host forms and errors", function()
   T.raises("Invalid protocol: ftp", httpc.get, "ftp://127.0.0.1", "/")
   T.raises("Invalid host: bare IPv6 address '::1', use '%[::1%]' instead", httpc.get, "::1",

@@ -163,6 +163,96 @@ T.test("aggregate: the pipeline with sort, skip and limit stages; count", functi
   T.eq(agg:aggregate({ { ["$match"] = { g = 1 } } }):count(), 3)
 end)
 
+T.test("bulkWrite: ops over two collections, the documents sent, failed ops", function()
+  local ok, err, r, failed = client:bulkWrite({
+    { op = "insert", collection = "bulk.a", insert = { _id = 1, v = 1 } },
+    { op = "insert", collection = "bulk.b", insert = { _id = 1, v = 2 } },
+    { op = "update", collection = "bulk.a", filter = { _id = 1 }, update = { ["$set"] = { v = 10 } } },
+    { op = "update", collection = "bulk.a", filter = { _id = 5 }, update = { v = 5 }, upsert = true,
+      multi = true, collation = { locale = "fr" } },
+    { op = "delete", collection = "bulk.b", filter = { _id = 1 }, hit = { _id = 1 } },
+  }, "a note", true)
+  T.eq({ ok, err, failed }, { true, nil, nil })
+  T.eq({ r.nInserted, r.nModified, r.nUpserted, r.nDeleted, r.nErrors }, { 2, 1, 1, 1, 0 })
+  local req = last "bulkWrite"
+  T.eq(req.keys, { "bulkWrite", "$db", "ops", "nsInfo", "ordered", "comment" })
+  T.eq(req.doc["$db"], "admin")
+  T.eq(req.doc.nsInfo, { { ns = "bulk.a" }, { ns = "bulk.b" } })
+  T.eq({ req.doc.ops[1].insert, req.doc.ops[2].insert, req.doc.ops[5].delete }, { 0, 1, 1 })
+  local ops = req.nested.ops.nested
+  T.eq(ops["0"].keys, { "insert", "document" })
+  T.eq(ops["2"].keys, { "update", "filter", "updateMods", "multi", "upsert" })
+  T.eq(ops["3"].keys, { "update", "filter", "updateMods", "multi", "upsert", "collation" })
+  T.eq(ops["4"].keys, { "delete", "filter", "multi", "hint" })
+  T.eq(req.doc.ops[5].hint, { _id = 1 }, "skynet's `hit` is sent as hint")
+  T.eq(client.bulk.a:findOne({ _id = 1 }).v, 10)
+  T.eq(client.bulk.a:findOne({ _id = 5 }).v, 5)
+  T.eq(client.bulk.b:findOne { _id = 1 }, nil)
+  -- unordered: the duplicate fails, the op after it still runs
+  ok, err, r, failed = client:bulkWrite({
+    { op = "insert", collection = "bulk.a", insert = { _id = 1 } },
+    { op = "insert", collection = "bulk.a", insert = { _id = 2 } },
+  }, nil, false)
+  T.eq({ ok, err, failed, r.nErrors }, { true, "E11000 duplicate key error;", { 1 }, 1 })
+  T.eq(last("bulkWrite").keys, { "bulkWrite", "$db", "ops", "nsInfo", "ordered" })
+  T.eq(client.bulk.a:findOne({ _id = 2 })._id, 2)
+  T.raises("bulkWrite: unknown op drop$", client.bulkWrite, client, { { op = "drop", collection = "x" } })
+  T.raises("bulkWrite: op 1 has no collection$", client.bulkWrite, client, { { op = "insert", insert = {} } })
+end)
+
+T.test("transactions: mongo.enable, run_transaction commits, an error aborts", function()
+  T.eq(rawget(getmetatable(client.testdb), "run_transaction"), nil, "not there before mongo.enable")
+  mongo.enable "transaction"
+  mongo.enable "transaction"
+  local db = client.txdb
+  local before = #requests()
+  local outside
+  T.eq(db:run_transaction(function()
+    T.eq((db.t:safe_insert { _id = 1 }), true)
+    db.t:insert { _id = 2 }
+    T.eq(db.t:findOne({ _id = 2 })._id, 2)
+    -- another coroutine of the service is not part of the transaction
+    outside = T.spawn(db.runCommand, db, "ismaster")
+    outside:value(300)
+    T.eq(db:run_transaction(function() end), "run_transaction: already in a transaction")
+  end), nil)
+  local all = requests()
+  local names = {}
+  for i = before + 1, #all do names[#names + 1] = all[i].name end
+  T.eq(names, { "startSession", "insert", "insert", "find", "ismaster", "commitTransaction",
+    "endSessions" })
+  local start, first, plain, find, other, commit, finish = table.unpack(all, before + 1)
+  T.eq(start.keys, { "startSession", "$db" })
+  T.eq(first.keys, { "insert", "$db", "documents", "lsid", "txnNumber", "autocommit", "startTransaction" })
+  T.eq(first.types.txnNumber, 18, "txnNumber is an int64")
+  T.eq({ first.doc.autocommit, first.doc.startTransaction }, { false, true })
+  T.eq(plain.keys, { "insert", "$db", "documents", "lsid", "txnNumber", "autocommit" }, "no writeConcern")
+  T.eq(plain.flags, 2, "moreToCome")
+  T.eq(find.keys, { "find", "$db", "filter", "limit", "projection", "lsid", "txnNumber", "autocommit" })
+  T.eq(other.keys, { "ismaster", "$db" })
+  T.eq(commit.keys, { "commitTransaction", "$db", "lsid", "txnNumber", "autocommit" })
+  T.eq(commit.doc["$db"], "admin")
+  T.eq({ commit.doc.lsid, commit.doc.txnNumber }, { first.doc.lsid, first.doc.txnNumber })
+  T.eq(finish.keys, { "endSessions", "$db" })
+  T.eq(finish.doc.endSessions, { first.doc.lsid })
+  T.eq(db.t:find {}:count(), 2)
+  T.eq(last("count").doc.lsid, nil, "after the transaction, plain commands again")
+
+  local err = db:run_transaction(function()
+    T.eq((db.t:safe_insert { _id = 3 }), true)
+    error "boom"
+  end)
+  T.match(err, "boom")
+  local abort = last "abortTransaction"
+  T.eq(abort.keys, { "abortTransaction", "$db", "lsid", "txnNumber", "autocommit" })
+  T.eq(abort.doc.txnNumber, first.doc.txnNumber + 1)
+  T.eq(last("endSessions").doc.endSessions, { abort.doc.lsid })
+  T.eq(db.t:findOne { _id = 3 }, nil, "the fake rolled the insert back")
+  local ran = false
+  T.eq(client.nosessions:run_transaction(function() ran = true end), "sessions refused")
+  T.eq(ran, false)
+end)
+
 T.test("bad replies: a clear error, the connection closed, the next request reconnects", function()
   local db = client.testdb
   for _, cmd in ipairs { "truncated", "badopcode", "twosections", "shortreply" } do

@@ -5,8 +5,13 @@
 --   badopcode   a reply with opcode 1            twosections  bytes after the document
 --   shortreply  a message length of 10           closeconn    the connection closed
 -- Requests with moreToCome get no reply. Anything else unknown: ok 0, code 59.
+-- Sessions and one transaction at a time: startSession, endSessions, commands carrying
+-- lsid/txnNumber (an int64)/autocommit false, the first with startTransaction (the
+-- collections are snapshotted), commitTransaction, abortTransaction (the snapshot comes
+-- back); startSession on the database "nosessions" is refused. bulkWrite runs insert, update and delete ops over its nsInfo.
 --   skynet.call(h, "lua", "port") -> port
---   skynet.call(h, "lua", "requests") -> { { name =, keys = {top-level keys in order}, doc =, flags = } }
+--   skynet.call(h, "lua", "requests") -> { { name =, keys = {top-level keys in order},
+--     types = {key -> bson type byte}, nested = {key -> layout of that document}, doc =, flags = } }
 local skynet = require "skynet"
 local socket = require "skynet.socket"
 local driver = require "skynet.mongo.driver"
@@ -23,21 +28,26 @@ local next_cursor = 1000
 local requests = {}
 local sasl -- the conversation in progress
 
--- The top-level keys of a BSON document, in order.
+-- The layout of a BSON document: its keys in order, their type bytes, and the layout of each
+-- embedded document or array.
 local FIXED = { [1] = 8, [7] = 12, [8] = 1, [9] = 8, [10] = 0, [16] = 4, [17] = 8, [18] = 8,
   [127] = 0, [255] = 0 }
-local function keys_of(raw)
-  local keys, pos = {}, 5
+local function layout_of(raw, start)
+  local keys, types, nested = {}, {}, {}
+  local pos = (start or 1) + 4
   while raw:byte(pos) ~= 0 do
     local t = raw:byte(pos)
     local key_end = raw:find("\0", pos + 1, true)
-    keys[#keys + 1] = raw:sub(pos + 1, key_end - 1)
+    local key = raw:sub(pos + 1, key_end - 1)
+    keys[#keys + 1] = key
+    types[key] = t
     pos = key_end + 1
     if FIXED[t] then
       pos = pos + FIXED[t]
     elseif t == 2 then
       pos = pos + 4 + sunpack("<i4", raw, pos)
     elseif t == 3 or t == 4 then
+      nested[key] = layout_of(raw, pos)
       pos = pos + sunpack("<i4", raw, pos)
     elseif t == 5 then
       pos = pos + 5 + sunpack("<i4", raw, pos)
@@ -45,7 +55,7 @@ local function keys_of(raw)
       error("fake: bson type " .. t)
     end
   end
-  return keys
+  return { keys = keys, types = types, nested = nested }
 end
 
 local function salted_password()
@@ -294,6 +304,121 @@ function handle.createIndexes()
   return { numIndexesBefore = 1, numIndexesAfter = 2, ok = 1 }
 end
 
+local sessions = {} -- session id bytes -> true
+local next_session = 0
+local txn -- { session =, number =, snapshot = } of the transaction in progress
+
+function handle.startSession(req)
+  if req["$db"] == "nosessions" then return { ok = 0, errmsg = "sessions refused", code = 1 } end
+  next_session = next_session + 1
+  local id = string.format("session-%010d", next_session)
+  sessions[id] = true
+  return { id = { id = bson.binary(id) }, timeoutMinutes = 30, ok = 1 }
+end
+
+-- A session id as the driver sent it back (bson.decode marks a binary's bytes).
+local function session_key(lsid)
+  return type(lsid) == "table" and type(lsid.id) == "string" and lsid.id:match "session%-%d+" or nil
+end
+
+function handle.endSessions(req)
+  for _, lsid in ipairs(req.endSessions) do sessions[session_key(lsid) or ""] = nil end
+  return { ok = 1 }
+end
+
+local function copy(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = copy(x) end
+  return out
+end
+
+-- Checks the transaction fields of a request; returns an error reply or nil.
+local function transaction_error(req, types)
+  local key = session_key(req.lsid)
+  if not key or not sessions[key] then return { ok = 0, errmsg = "unknown lsid", code = 206 } end
+  if types.txnNumber ~= 18 then
+    return { ok = 0, errmsg = "BSON field 'OperationSessionInfo.txnNumber' is the wrong type, expected type 'long'", code = 14 }
+  end
+  if req.autocommit ~= false then return { ok = 0, errmsg = "autocommit must be false", code = 50768 } end
+  if req.startTransaction then
+    if txn then return { ok = 0, errmsg = "a transaction is in progress", code = 251 } end
+    txn = { session = key, number = req.txnNumber, snapshot = copy(collections) }
+  elseif not txn or txn.session ~= key or txn.number ~= req.txnNumber then
+    return { ok = 0, errmsg = "Transaction " .. tostring(req.txnNumber) .. " has been aborted.", code = 251 }
+  end
+end
+
+function handle.commitTransaction()
+  txn = nil
+  return { ok = 1 }
+end
+
+function handle.abortTransaction()
+  collections = txn.snapshot
+  txn = nil
+  return { ok = 1 }
+end
+
+function handle.bulkWrite(req)
+  local results, counts = {}, { nInserted = 0, nMatched = 0, nModified = 0, nUpserted = 0, nDeleted = 0 }
+  local errors = 0
+  for i, op in ipairs(req.ops) do
+    local kind = op.insert and "insert" or op.update and "update" or "delete"
+    local index = op[kind]
+    local ns = req.nsInfo[index + 1].ns
+    collections[ns] = collections[ns] or {}
+    local coll = collections[ns]
+    local result = { ok = 1, idx = i - 1, n = 0 }
+    if kind == "insert" then
+      for _, old in ipairs(coll) do
+        if op.document._id ~= nil and old._id == op.document._id then
+          result = { ok = 0, idx = i - 1, code = 11000, errmsg = "E11000 duplicate key error" }
+        end
+      end
+      if result.ok == 1 then
+        coll[#coll + 1] = op.document
+        result.n = 1
+        counts.nInserted = counts.nInserted + 1
+      end
+    elseif kind == "update" then
+      for j, doc in ipairs(coll) do
+        if matches(doc, op.filter) and (op.multi or result.n == 0) then
+          coll[j] = apply_update(doc, op.updateMods)
+          result.n = result.n + 1
+        end
+      end
+      counts.nMatched = counts.nMatched + result.n
+      counts.nModified = counts.nModified + result.n
+      if result.n == 0 and op.upsert then
+        coll[#coll + 1] = apply_update(copy(op.filter), op.updateMods)
+        result.n = 1
+        counts.nUpserted = counts.nUpserted + 1
+      end
+    else
+      local j = 1
+      while j <= #coll do
+        if matches(coll[j], op.filter) and (op.multi or result.n == 0) then
+          table.remove(coll, j)
+          result.n = result.n + 1
+        else
+          j = j + 1
+        end
+      end
+      counts.nDeleted = counts.nDeleted + result.n
+    end
+    results[#results + 1] = result
+    if result.ok ~= 1 then
+      errors = errors + 1
+      if req.ordered ~= false then break end
+    end
+  end
+  local r = { cursor = { id = bson.int64(0), ns = "admin.$cmd.bulkWrite", firstBatch = results },
+    nErrors = errors, ok = 1 }
+  for k, v in pairs(counts) do r[k] = v end
+  return r
+end
+
 local function message(response_to, body, opcode, flags)
   local msg = spack("<i4i4i4I4B", 0, response_to, opcode or 2013, flags or 0, 0) .. body
   return spack("<i4", #msg + 4) .. msg
@@ -329,15 +454,17 @@ local function serve(fd)
     local _, _, docptr = driver.reply(msg) -- requests have the reply's layout
     local req = bson.decode(docptr)
     local raw = msg:sub(18) -- after requestID, responseTo, opCode, flagBits, kind
-    local keys = keys_of(raw)
-    local name = keys[1]
-    requests[#requests + 1] = { name = name, keys = keys, doc = req, flags = flags }
+    local layout = layout_of(raw)
+    local name = layout.keys[1]
+    requests[#requests + 1] = { name = name, keys = layout.keys, types = layout.types,
+      nested = layout.nested, doc = req, flags = flags }
     if misbehave[name] then
       misbehave[name](fd, id)
       if name == "closeconn" then return end
     else
       local f = handle[name]
-      local r = f and f(req) or { ok = 0, errmsg = "no such command: '" .. name .. "'", code = 59 }
+      local r = req.lsid and req.txnNumber and transaction_error(req, layout.types)
+      r = r or f and f(req) or { ok = 0, errmsg = "no such command: '" .. name .. "'", code = 59 }
       if flags & 2 == 0 then socket.write(fd, message(id, tostring(bson.encode(r)))) end
     end
   end
