@@ -190,7 +190,7 @@ int encode_with(lua_State* L, int nargs, Fill fill) {
   {
     // The storage is kept for the next call on this thread: a document is not grown from
     // empty each time (a nested encode, from a metamethod, finds it taken and starts anew).
-    constexpr std::size_t keep_capacity = 64 * 1024;
+    constexpr std::size_t keep_capacity = std::size_t{64} * 1024;
     thread_local std::string spare;
     std::string bytes = std::move(spare);
     bytes.clear();

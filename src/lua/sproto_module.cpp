@@ -373,7 +373,7 @@ void encode_struct(lua_State* L, std::string& out, const type& t, int table, int
 int run_encoder(lua_State* L, const type& t, cxx_failure& failure) {
   // The output's storage is kept for the next call on this thread, so a message is not grown
   // from empty each time (a nested encode, from an __index, finds it taken and starts anew).
-  constexpr std::size_t keep_capacity = 64 * 1024;
+  constexpr std::size_t keep_capacity = std::size_t{64} * 1024;
   thread_local std::string spare;
   std::string out = std::move(spare);
   out.clear();
@@ -669,7 +669,7 @@ int pack(lua_State* L) {
   // Packed into storage of this thread, kept for the next call: no allocation per call, and
   // nothing of ours to leak should lua_pushlstring raise (out of memory). Nothing else runs
   // between packing and the copy Lua makes (a finalizer can only run after it).
-  constexpr std::size_t keep_capacity = 64 * 1024;
+  constexpr std::size_t keep_capacity = std::size_t{64} * 1024;
   thread_local std::string packed;
   native(L, [&] { sproto::pack(bytes, packed); });
   lua_pushlstring(L, packed.data(), packed.size());
