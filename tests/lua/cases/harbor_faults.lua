@@ -6,45 +6,23 @@
 -- gets its log line, calls fail instead of hanging, and the nodes keep working.
 local skynet = require "skynet"
 local socket = require "skynet.socket"
-local cluster = require "skynet.cluster"
-local nodes = require "nodes"
+local harbor_peers = require "harbor_peers"
 local T = require "testlib"
 
 local master_port
 local peers = {}
 
-local function free_port()
-  local id, _, port = socket.listen("127.0.0.1", 0)
-  socket.close(id)
-  return port
-end
+local free_port = harbor_peers.free_port
 
 local function start(name, id, standalone)
-  local extra = {
-    string.format("harbor = %d", id),
-    string.format('master = "127.0.0.1:%d"', master_port),
-    string.format('address = "127.0.0.1:%d"', free_port()),
-  }
-  if standalone then
-    extra[#extra + 1] = string.format('standalone = "127.0.0.1:%d"', master_port)
-  end
-  local p = nodes.start(name, "harbor_peer", extra)
-  cluster.reload { [name] = "127.0.0.1:" .. p.port }
+  local p = harbor_peers.start(name, id, master_port, standalone)
   peers[name] = p
   return p
 end
 
-local function eval(name, code)
-  return cluster.call(name, "@ctl", "eval", code)
-end
+local eval = harbor_peers.eval
 
-local function spawn(name, code)
-  local key = cluster.call(name, "@ctl", "spawn", code)
-  return function()
-    local r = cluster.call(name, "@ctl", "result", key)
-    return r.done and r
-  end
-end
+local spawn = harbor_peers.spawn
 
 local function logged(name, pattern)
   T.eventually(function() return peers[name]:log():find(pattern) ~= nil end, 1000,
@@ -53,10 +31,7 @@ end
 
 -- ---- the bytes ---------------------------------------------------------------------------
 
-local function packet(...)
-  local body = skynet.packstring(...)
-  return string.char(#body) .. body
-end
+local packet = harbor_peers.packet
 
 local function read_packet(fd)
   local size = socket.read(fd, 1)
@@ -67,23 +42,9 @@ local function read_packet(fd)
   return skynet.unpack(body)
 end
 
-local function frame(source, ptype, dest, session, payload)
-  payload = payload or ""
-  return string.pack(">I4", #payload + 12) .. payload
-    .. string.pack(">I4I4I4", source, ptype << 24 | (dest & 0xffffff), session)
-end
+local frame = harbor_peers.frame
 
-local function read_frame(fd)
-  local head = socket.read(fd, 4)
-  local length = head and string.unpack(">I4", head)
-  local body = length and socket.read(fd, length)
-  if not body then
-    return nil
-  end
-  local source, dest, session = string.unpack(">I4I4I4", body, length - 11)
-  return { source = source, type = dest >> 24, dest = dest & 0xffffff, session = session,
-    payload = body:sub(1, length - 12) }
-end
+local read_frame = harbor_peers.read_frame
 
 -- A harbor played by this node: it tells the master it is harbor `id` and accepts the links
 -- of the nodes already there; `links[peer id]` is each link's socket once its id byte came.

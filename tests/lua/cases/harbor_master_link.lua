@@ -7,33 +7,23 @@ local skynet = require "skynet"
 local socket = require "skynet.socket"
 local cluster = require "skynet.cluster"
 local nodes = require "nodes"
+local harbor_peers = require "harbor_peers"
 local T = require "testlib"
 
 local master = { packets = {} }
 local address
 local node
 
-local function free_port()
-  local id, _, port = socket.listen("127.0.0.1", 0)
-  socket.close(id)
-  return port
-end
+local free_port = harbor_peers.free_port
 
-local function packet(...)
-  local body = skynet.packstring(...)
-  return string.char(#body) .. body
-end
+local packet = harbor_peers.packet
 
 local function eval(code)
-  return cluster.call("x", "@ctl", "eval", code)
+  return harbor_peers.eval("x", code)
 end
 
 local function spawn(code)
-  local key = cluster.call("x", "@ctl", "spawn", code)
-  return function()
-    local r = cluster.call("x", "@ctl", "result", key)
-    return r.done and r
-  end
+  return harbor_peers.spawn("x", code)
 end
 
 -- The packets the node sent so far, as raw bytes (length byte included), from `first` on.
@@ -130,22 +120,9 @@ T.test("master packets of unknown types are ignored, bad ones logged", function(
   T.eq(eval 'return harbor.queryname "LATER"', 0x02000007)
 end, 3000)
 
-local function frame(source, ptype, dest, session, payload)
-  return string.pack(">I4", #payload + 12) .. payload
-    .. string.pack(">I4I4I4", source, ptype << 24 | (dest & 0xffffff), session)
-end
+local frame = harbor_peers.frame
 
-local function read_frame(fd)
-  local head = socket.read(fd, 4)
-  local length = head and string.unpack(">I4", head)
-  local body = length and socket.read(fd, length)
-  if not body then
-    return nil
-  end
-  local source, dest, session = string.unpack(">I4I4I4", body, length - 11)
-  return { source = source, type = dest >> 24, dest = dest & 0xffffff, session = session,
-    payload = body:sub(1, length - 12) }
-end
+local read_frame = harbor_peers.read_frame
 
 T.test("C makes the node link to a newcomer; D leaves a live link up", function()
   local listener, _, port = socket.listen("127.0.0.1", 0)

@@ -6,47 +6,23 @@
 -- fail at once), an id that joins again, a message over the link limit and a second
 -- registration of a name.
 local skynet = require "skynet"
-local socket = require "skynet.socket"
-local cluster = require "skynet.cluster"
-local nodes = require "nodes"
+local harbor_peers = require "harbor_peers"
 local T = require "testlib"
 
 local master_port
 local peers = {}
 
-local function free_port()
-  local id, _, port = socket.listen("127.0.0.1", 0)
-  socket.close(id)
-  return port
-end
+local free_port = harbor_peers.free_port
 
 local function start(name, id, standalone)
-  local extra = {
-    string.format("harbor = %d", id),
-    string.format('master = "127.0.0.1:%d"', master_port),
-    string.format('address = "127.0.0.1:%d"', free_port()),
-  }
-  if standalone then
-    extra[#extra + 1] = string.format('standalone = "127.0.0.1:%d"', master_port)
-  end
-  local p = nodes.start(name, "harbor_peer", extra)
-  cluster.reload { [name] = "127.0.0.1:" .. p.port }
+  local p = harbor_peers.start(name, id, master_port, standalone)
   peers[name] = p
   return p
 end
 
-local function eval(name, code)
-  return cluster.call(name, "@ctl", "eval", code)
-end
+local eval = harbor_peers.eval
 
--- Runs code on a peer in a fork there; returns a function that polls its result.
-local function spawn(name, code)
-  local key = cluster.call(name, "@ctl", "spawn", code)
-  return function()
-    local r = cluster.call(name, "@ctl", "result", key)
-    return r.done and r
-  end
-end
+local spawn = harbor_peers.spawn
 
 local function has_line(p, pattern)
   return p:log():find(pattern) ~= nil

@@ -3,36 +3,19 @@
 -- This node (harbor 0) drives both through the cluster (harbor_peer's "@ctl") and asks
 -- mc_member services there to subscribe, publish, unsubscribe and delete.
 local skynet = require "skynet"
-local socket = require "skynet.socket"
-local cluster = require "skynet.cluster"
-local nodes = require "nodes"
+local harbor_peers = require "harbor_peers"
 local T = require "testlib"
 
 local master_port
 
-local function free_port()
-  local id, _, port = socket.listen("127.0.0.1", 0)
-  socket.close(id)
-  return port
-end
+local free_port = harbor_peers.free_port
 
 local function start(name, id, standalone)
-  local extra = {
-    string.format("harbor = %d", id),
-    string.format('master = "127.0.0.1:%d"', master_port),
-    string.format('address = "127.0.0.1:%d"', free_port()),
-  }
-  if standalone then
-    extra[#extra + 1] = string.format('standalone = "127.0.0.1:%d"', master_port)
-  end
-  local p = nodes.start(name, "harbor_peer", extra)
-  cluster.reload { [name] = "127.0.0.1:" .. p.port }
+  local p = harbor_peers.start(name, id, master_port, standalone)
   return p
 end
 
-local function eval(name, code)
-  return cluster.call(name, "@ctl", "eval", code)
-end
+local eval = harbor_peers.eval
 
 -- A member service on a node; returns a function that calls it there.
 local function member(name)
