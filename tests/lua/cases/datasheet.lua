@@ -3,20 +3,13 @@ local skynet = require "skynet"
 local builder = require "skynet.datasheet.builder"
 local datasheet = require "skynet.datasheet"
 local T = require "testlib"
+local readers = require "share_readers"
 
-local function reader()
-  return skynet.newservice("share_reader")
-end
+local reader = readers.new
 
-local function ask(r, ...)
-  local ok, v = skynet.call(r, "lua", ...)
-  if not ok then error(v, 0) end
-  return v
-end
+local ask = readers.ask
 
-local function bye(r)
-  skynet.send(r, "lua", "exit")
-end
+local bye = readers.bye
 
 T.test("new, then query from another service: values, #, nested tables", function()
   builder.new("basic", { a = 1, s = "str", yes = false, list = { 10, 20, 30 }, c = { d = { e = "deep" } } })

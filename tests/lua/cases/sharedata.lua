@@ -3,34 +3,18 @@
 local skynet = require "skynet"
 local sharedata = require "skynet.sharedata"
 local T = require "testlib"
+local readers = require "share_readers"
 local rss = require "rss"
 
-local function reader()
-  return skynet.newservice("share_reader")
-end
+local reader = readers.new
 
--- The Lua heap of a service, in bytes (debug MEM answers KiB).
-local function heap(r)
-  return math.floor(skynet.call(r, "debug", "MEM") * 1024)
-end
+local heap = readers.heap
 
--- The Lua heaps of services, summed.
-local function heaps(list, n)
-  local sum = 0
-  for i = 1, n or #list do sum = sum + heap(list[i]) end
-  return sum
-end
+local heaps = readers.heaps
 
-local function bye(r)
-  skynet.send(r, "lua", "exit")
-end
+local bye = readers.bye
 
--- Calls a reader command: its results when it succeeded, else raises its error.
-local function ask(r, ...)
-  local ok, v = skynet.call(r, "lua", ...)
-  if not ok then error(v, 0) end
-  return v
-end
+local ask = readers.ask
 
 T.test("new and query: scalars, nested tables, arrays; # is the creation-time array size", function()
   sharedata.new("basic", { a = 1, s = "str", f = 2.5, yes = true, b = { n = { z = "deep" } },

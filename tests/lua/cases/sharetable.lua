@@ -5,33 +5,18 @@ local sharetable = require "skynet.sharetable"
 local core = require "skynet.sharetable.core"
 local service = require "skynet.service"
 local T = require "testlib"
+local readers = require "share_readers"
 local rss = require "rss"
 
-local function reader()
-  return skynet.newservice("share_reader")
-end
+local reader = readers.new
 
--- The Lua heap of a service, in bytes (debug MEM answers KiB).
-local function heap(r)
-  return math.floor(skynet.call(r, "debug", "MEM") * 1024)
-end
+local heap = readers.heap
 
--- The Lua heaps of services, summed.
-local function heaps(list, n)
-  local sum = 0
-  for i = 1, n or #list do sum = sum + heap(list[i]) end
-  return sum
-end
+local heaps = readers.heaps
 
-local function bye(r)
-  skynet.send(r, "lua", "exit")
-end
+local bye = readers.bye
 
-local function ask(r, ...)
-  local ok, v = skynet.call(r, "lua", ...)
-  if not ok then error(v, 0) end
-  return v
-end
+local ask = readers.ask
 
 local function tmpfile(text)
   local path = os.tmpname()
