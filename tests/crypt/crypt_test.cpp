@@ -74,12 +74,21 @@ const std::map<std::string, std::pair<std::size_t, function>>& functions() {
   return table;
 }
 
+// A call C++ can make: a known function given enough string arguments. The rest are
+// Lua-level cases (argument errors, md5.sumhexa), run by tests/lua/cases/crypt.lua.
+bool callable_from_cpp(const json& c) {
+  const auto known = functions().find(c["function"].get<std::string>());
+  const auto args = string_args(c["args"]);
+  return known != functions().end() && args && args->size() >= known->second.first;
+}
+
 std::vector<case_ref> calls() {
   std::vector<case_ref> out;
   for (const char* section : {"crypt", "md5"}) {
     if (!vectors().is_object()) break;
     const json& list = vectors()[section]["calls"];
     for (std::size_t i = 0; i < list.size(); ++i) {
+      if (!callable_from_cpp(list[i])) continue;
       std::string name = std::string(section) + "_" + list[i]["name"].get<std::string>();
       for (char& ch : name) {
         if (std::isalnum(static_cast<unsigned char>(ch)) == 0) ch = '_';
@@ -101,9 +110,6 @@ TEST_P(crypt_call, matches_skynet) {
   const json& c = vectors()[GetParam().section]["calls"][GetParam().index];
   const auto known = functions().find(c["function"].get<std::string>());
   const auto args = string_args(c["args"]);
-  if (known == functions().end() || !args || args->size() < known->second.first) {
-    GTEST_SKIP() << "a Lua-level case (tests/lua/cases/crypt.lua)";
-  }
   if (c["ok"].get<bool>()) {
     EXPECT_EQ(vector_file::from_hex(c["result_hex"].get<std::string>()),
               known->second.second(*args));

@@ -164,7 +164,6 @@ class bson_encoded : public ::testing::TestWithParam<case_ref> {};
 
 TEST_P(bson_encoded, decodes_and_encodes_back) {
   const json& c = entry(GetParam());
-  if (!c["ok"].get<bool>()) GTEST_SKIP() << "an encoding error: the Lua case's";
   const std::string bytes = from_hex(c["hex"].get<std::string>());
   if (c.contains("decode_error")) {
     try {
@@ -182,7 +181,14 @@ TEST_P(bson_encoded, decodes_and_encodes_back) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(vectors, bson_encoded, ::testing::ValuesIn(refs("encode")),
+// Encoding errors come from Lua values only: tests/lua/cases/bson.lua runs those cases.
+std::vector<case_ref> encoded_documents() {
+  if (!vectors().is_object()) return {};
+  return vector_file::refs_where(vectors()["bson"], "encode",
+                                 [](const json& c) { return c["ok"].get<bool>(); });
+}
+
+INSTANTIATE_TEST_SUITE_P(vectors, bson_encoded, ::testing::ValuesIn(encoded_documents()),
                          vector_file::test_name);
 
 // The crafted documents. The tree keeps array elements in wire order whatever their keys say

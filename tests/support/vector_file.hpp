@@ -34,13 +34,21 @@ inline void PrintTo(const case_ref& ref, std::ostream* out) {
 }
 
 /// The cases of `section` in `all` (none when the file or the section is missing).
-inline std::vector<case_ref> refs_in(const json& all, const char* section) {
+// The cases of a section that `runs_here` accepts: a case another layer covers (a Lua-only
+// input, say) is left out rather than instantiated and skipped.
+template <typename Predicate>
+std::vector<case_ref> refs_where(const json& all, const char* section, Predicate runs_here) {
   std::vector<case_ref> result;
   if (!all.is_object() || !all.contains(section)) return result;
   for (std::size_t i = 0; i < all[section].size(); ++i) {
+    if (!runs_here(all[section][i])) continue;
     result.push_back({section, i, all[section][i]["name"].get<std::string>()});
   }
   return result;
+}
+
+inline std::vector<case_ref> refs_in(const json& all, const char* section) {
+  return refs_where(all, section, [](const json&) { return true; });
 }
 
 inline std::string test_name(const ::testing::TestParamInfo<case_ref>& info) {

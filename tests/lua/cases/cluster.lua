@@ -123,6 +123,7 @@ T.test("calls and sends made before the sender is known keep their order", funct
   T.eq(n, before + 3)
   T.eq(last, table.pack(3))
   skynet.send(client, "lua", "exit")
+  T.gone(client)
 end)
 
 T.test("register, rename and unregister; remote name caches follow", function()
@@ -140,6 +141,7 @@ T.test("register, rename and unregister; remote name caches follow", function()
   T.raises("call failed$", cluster.call, "self", "@second", "echo", 4)
   cluster.unregister "never registered"
   skynet.send(other, "lua", "exit")
+  T.gone(other)
 end)
 
 T.test("proxy: equivalent forms give one handle; calls and sends go through", function()

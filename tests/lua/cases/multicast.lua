@@ -49,6 +49,8 @@ T.test("2 subscribers x 3 publishes: in order, the publisher as source, self inc
   me:unsubscribe()
   skynet.send(s1, "lua", "exit")
   skynet.send(s2, "lua", "exit")
+  T.gone(s1)
+  T.gone(s2)
 end)
 
 T.test("unsubscribe stops delivery to that service only; delete; silent drops", function()
@@ -73,6 +75,8 @@ T.test("unsubscribe stops delivery to that service only; delete; silent drops", 
   mc.new { channel = 99999 }:subscribe() -- an unknown local id: nothing happens
   skynet.send(s1, "lua", "exit")
   skynet.send(s2, "lua", "exit")
+  T.gone(s1)
+  T.gone(s2)
 end)
 
 T.test("an error in dispatch is logged by that subscriber only", function()
@@ -89,6 +93,8 @@ T.test("an error in dispatch is logged by that subscriber only", function()
   T.eq(#got(bad), 2, "the failing subscriber got both messages")
   skynet.send(bad, "lua", "exit")
   skynet.send(good, "lua", "exit")
+  T.gone(bad)
+  T.gone(good)
 end)
 
 T.test("packages are freed: many publishes to many subscribers", function()

@@ -21,6 +21,7 @@ T.test("teststm sequence: first read, unchanged, each write, writer gone", funct
   T.eventually(function() return skynet.call(r, "lua", "read").n == 1 end, 500)
   T.eq(skynet.call(r, "lua", "read"), table.pack(false))
   skynet.send(r, "lua", "exit")
+  T.gone(r)
 end)
 
 T.test("a string message is copied; readers of one cell are independent", function()
