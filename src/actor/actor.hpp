@@ -317,7 +317,7 @@ class actor : public service, private detail::task_owner {
   std::vector<request> start_waiters_;  // PTYPE_SYSTEM calls asking "has start returned?"
   bool exiting_ = false;
 
-  detail::session_map<detail::pending_op> pending_;
+  detail::session_map<detail::pending_op, detail::sequential_keys> pending_;
   std::unordered_map<const void*, detail::pending_op*> sleeping_;
   std::deque<detail::pending_op*> wakeups_;
   std::deque<task<>> forks_;

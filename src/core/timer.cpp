@@ -1,6 +1,5 @@
 #include "core/timer.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <utility>
@@ -19,13 +18,21 @@ timer::~timer() {
 }
 
 void timer::add(std::uint64_t deadline_ns, handle_t target, std::int32_t session) {
+  const std::uint64_t step = (deadline_ns + resolution_ns - 1) / resolution_ns;
   bool earliest = false;
   {
     scoped_lock lock(mutex_);
-    const std::uint64_t rounded = (deadline_ns + resolution_ns - 1) / resolution_ns * resolution_ns;
-    heap_.push_back(entry{rounded, sequence_++, target, session});
-    std::push_heap(heap_.begin(), heap_.end());
-    earliest = heap_.front().sequence == sequence_ - 1;
+    if (last_added_ == slots_.end() || last_added_->first != step) {
+      auto [it, inserted] = slots_.try_emplace(step);
+      if (inserted && !spare_.empty()) {
+        it->second = std::move(spare_.back());
+        spare_.pop_back();
+      }
+      last_added_ = it;
+      earliest = it == slots_.begin() && inserted;
+    }
+    last_added_->second.push_back(entry{target, session});
+    ++pending_;
     if (earliest) publish_earliest();
   }
   // Only a new earliest deadline changes how long the thread must sleep.
@@ -34,7 +41,7 @@ void timer::add(std::uint64_t deadline_ns, handle_t target, std::int32_t session
 
 std::size_t timer::pending() {
   scoped_lock lock(mutex_);
-  return heap_.size();
+  return pending_;
 }
 
 void timer::stop() {
@@ -49,7 +56,7 @@ void timer::stop() {
 }
 
 void timer::publish_earliest() {
-  earliest_.store(heap_.empty() || stopping_ ? UINT64_MAX : heap_.front().deadline,
+  earliest_.store(slots_.empty() || stopping_ ? UINT64_MAX : slots_.begin()->first * resolution_ns,
                   std::memory_order_relaxed);
 }
 
@@ -64,10 +71,20 @@ void timer::fire_locked() {
     scoped_lock lock(mutex_);
     if (stopping_) return;
     const std::uint64_t now = monotonic_ns();
-    while (!heap_.empty() && heap_.front().deadline <= now) {
-      std::pop_heap(heap_.begin(), heap_.end());
-      due_.push_back(heap_.back());
-      heap_.pop_back();
+    while (!slots_.empty() && slots_.begin()->first * resolution_ns <= now) {
+      auto first = slots_.begin();
+      std::vector<entry>& entries = first->second;
+      pending_ -= entries.size();
+      if (due_.empty()) {
+        due_.swap(entries);
+      } else {
+        due_.insert(due_.end(), entries.begin(), entries.end());
+        entries.clear();
+      }
+      if (entries.capacity() != 0 && spare_.size() < max_spare_slots)
+        spare_.push_back(std::move(entries));
+      if (last_added_ == first) last_added_ = slots_.end();
+      slots_.erase(first);
     }
     publish_earliest();
   }
@@ -80,14 +97,14 @@ void timer::run() {
   use_precise_timers();
   mutex_lock lock(mutex_);
   while (!stopping_) {
-    if (heap_.empty()) {
+    if (slots_.empty()) {
       lock.wait(wake_);
       continue;
     }
     // While workers are awake they fire between batches; the thread steps in only for what
     // they leave overdue, so it does not have to win a core from them (and cannot be
     // preempted while holding the firing lock they need).
-    const std::uint64_t deadline = heap_.front().deadline;
+    const std::uint64_t deadline = slots_.begin()->first * resolution_ns;
     const std::uint64_t wake_at =
         deadline + (workers_cover_ && workers_cover_(deadline) ? grace_ns : 0);
     if (wake_at > monotonic_ns()) {

@@ -403,6 +403,7 @@ bool scheduler::wakeup(lua_State* L, int token) {
   coroutine_info* own =
       lua_type(L, token) == LUA_TTHREAD ? managed(lua_tothread(L, token)) : nullptr;
   if (own == nullptr || own->self_sleep == 0) {
+    if (!tokens_sleep()) return false;
     lua_rawgeti(L, LUA_REGISTRYINDEX, sleeping_);
     lua_pushvalue(L, token);
     const bool sleeps = lua_rawget(L, -2) != LUA_TNIL;
@@ -471,6 +472,7 @@ void scheduler::kill_coroutine(coroutine_info& co) {
         lua_pushvalue(L, -1);
         lua_pushnil(L);
         lua_rawset(L, -4);
+        token_wakes();
       }
     }
     lua_pop(L, 1);
@@ -714,7 +716,7 @@ void scheduler::drain() {
       coroutine_info* own = lua_type(L, -1) == LUA_TTHREAD ? managed(lua_tothread(L, -1)) : nullptr;
       std::int32_t session = own != nullptr ? own->self_sleep : 0;
       bool sleeps = session != 0;
-      if (!sleeps) {
+      if (!sleeps && tokens_sleep()) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, sleeping_);
         lua_insert(L, -2);
         lua_rawget(L, -2);

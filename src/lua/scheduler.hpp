@@ -142,7 +142,7 @@ class scheduler {
   std::atomic<lua_State*> active_{nullptr};
   std::vector<protocol> protocols_;
   std::vector<coroutine_info*> pool_;
-  detail::session_map<coroutine_info> waiting_;
+  detail::session_map<coroutine_info, detail::sequential_keys> waiting_;
   std::vector<std::string> failures_;  // error texts of the message being handled
   lua_Integer wakeup_head_ = 1, wakeup_tail_ = 1;
   std::unordered_map<handle_t, std::string> trace_sources_;  // PTYPE_TRACE tags by sender
@@ -333,8 +333,14 @@ class scheduler {
 
   /// The registry table of response closures still owed: closure -> requester handle.
   [[nodiscard]] int unanswered_ref() const noexcept { return unanswered_; }
-  /// The registry table of sleeping tokens: token -> session.
+  /// The registry table of sleeping tokens: token -> session. A coroutine sleeping on itself
+  /// is kept in its own record instead (coroutine_info::self_sleep).
   [[nodiscard]] int sleeping_ref() const noexcept { return sleeping_; }
+  /// Counts the entries of the sleeping table, so the common case (no token but the sleeper
+  /// itself) skips looking it up.
+  void token_sleeps() noexcept { ++sleeping_tokens_; }
+  void token_wakes() noexcept { --sleeping_tokens_; }
+  [[nodiscard]] bool tokens_sleep() const noexcept { return sleeping_tokens_ != 0; }
 
   // ---- hooks kept as Lua values --------------------------------------------------------------
 
@@ -388,6 +394,7 @@ class scheduler {
   std::vector<std::unique_ptr<coroutine_info>> coroutines_;
   int wakeups_ = LUA_NOREF;  // registry: array of tokens
   int sleeping_ = LUA_NOREF;
+  std::size_t sleeping_tokens_ = 0;
   int unanswered_ = LUA_NOREF;
   std::int32_t pending_watch_session_ = 0;
   handle_t pending_watch_handle_ = 0;

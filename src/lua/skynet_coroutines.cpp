@@ -45,6 +45,7 @@ int sleep_k(lua_State* L, int status, lua_KContext ctx) {
     lua_pushnil(L);
     lua_rawset(L, -3);
     lua_pop(L, 1);
+    s.token_wakes();
   }
   const bool woken = lua_toboolean(L, 2) == 0;
   if (!woken) return 0;
@@ -66,6 +67,7 @@ int suspend_on(lua_State* L, scheduler& s, std::int32_t session, lua_KContext ct
     lua_pushvalue(L, 1);
     lua_pushinteger(L, session);
     lua_rawset(L, -3);
+    s.token_sleeps();
   }
   lua_settop(L, 1);
   lua_pushliteral(L, "SUSPEND");
@@ -85,7 +87,7 @@ void check_token(lua_State* L, scheduler& s, int token_index) {
   }
   coroutine_info* own = lua_type(L, 1) == LUA_TTHREAD ? s.managed(lua_tothread(L, 1)) : nullptr;
   bool taken = own != nullptr && own->self_sleep != 0;
-  if (!taken) {
+  if (!taken && s.tokens_sleep()) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, s.sleeping_ref());
     lua_pushvalue(L, 1);
     taken = lua_rawget(L, -2) != LUA_TNIL;

@@ -8,8 +8,17 @@
 namespace starling::detail {
 namespace {
 
-TEST(session_map, put_find_take) {
-  session_map<int> map;
+template <class Placement>
+class session_map_test : public ::testing::Test {
+ protected:
+  using map_type = session_map<int, Placement>;
+};
+
+using placements = ::testing::Types<sequential_keys, scattered_keys>;
+TYPED_TEST_SUITE(session_map_test, placements);
+
+TYPED_TEST(session_map_test, put_find_take) {
+  typename TestFixture::map_type map;
   int a = 1;
   int b = 2;
   map.put(5, &a);
@@ -23,8 +32,8 @@ TEST(session_map, put_find_take) {
   EXPECT_EQ(map.size(), 1U);
 }
 
-TEST(session_map, matches_std_map_under_random_churn) {
-  session_map<int> map;
+TYPED_TEST(session_map_test, matches_std_map_under_random_churn) {
+  typename TestFixture::map_type map;
   std::map<std::int32_t, int*> model;
   std::vector<int> storage(64);
   std::mt19937 rng(7);
@@ -56,6 +65,32 @@ TEST(session_map, matches_std_map_under_random_churn) {
     EXPECT_EQ(model.at(s), v);
   });
   EXPECT_EQ(visited, model.size());
+}
+
+// A service's own sessions: a window of live ones slides forward (calls answered out of
+// order, some waiting long), across the table's wrap-around many times.
+TYPED_TEST(session_map_test, sliding_window_of_sessions) {
+  typename TestFixture::map_type map;
+  std::map<std::int32_t, int*> model;
+  std::vector<int> storage(16);
+  std::mt19937 rng(11);
+  std::int32_t next = 1;
+  for (int step = 0; step < 100000; ++step) {
+    if (model.size() < 1000 && rng() % 2 == 0) {
+      int* value = &storage[rng() % storage.size()];
+      map.put(next, value);
+      model[next++] = value;
+    } else if (!model.empty()) {
+      // Mostly the oldest, sometimes one from the middle.
+      auto it = model.begin();
+      if (rng() % 4 == 0) std::advance(it, static_cast<long>(rng() % model.size()));
+      ASSERT_EQ(map.take(it->first), it->second);
+      model.erase(it);
+    }
+    ASSERT_EQ(map.find(next), nullptr);
+    ASSERT_EQ(map.size(), model.size());
+  }
+  for (const auto& [session, value] : model) EXPECT_EQ(map.find(session), value);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -44,6 +45,34 @@ TEST(timer, earlier_deadline_added_later_fires_first) {
   t.add(now + 10'000'000, 1, 1);
   ASSERT_TRUE(testing::eventually([&] { return fired.get().size() == 2; }));
   EXPECT_EQ(fired.get(), (std::vector<std::int32_t>{1, 2}));
+}
+
+TEST(timer, interleaved_deadlines_fire_by_deadline_then_registration) {
+  fired_log fired;
+  timer t([&](handle_t, std::int32_t s) { fired.add(s); }, nullptr);
+  const std::uint64_t now = monotonic_ns();
+  const std::uint64_t late = now + 30'000'000;
+  const std::uint64_t early = now + 20'000'000;
+  // Alternating between two grid slots, then a third one between them.
+  for (std::int32_t s = 1; s <= 6; ++s)
+    t.add(s % 2 == 1 ? late : early, 1, s);
+  t.add(now + 25'000'000, 1, 7);
+  ASSERT_TRUE(testing::eventually([&] { return fired.get().size() == 7; }));
+  EXPECT_EQ(fired.get(), (std::vector<std::int32_t>{2, 4, 6, 7, 1, 3, 5}));
+  EXPECT_EQ(t.pending(), 0U);
+}
+
+TEST(timer, many_slots_come_and_go) {
+  // Slots are created and fired over and over (their vectors recycled): every entry fires once.
+  std::atomic<int> count{0};
+  timer t([&](handle_t, std::int32_t) { ++count; }, nullptr);
+  for (int round = 0; round < 20; ++round) {
+    const std::uint64_t base = monotonic_ns();
+    for (int i = 0; i < 500; ++i)
+      t.add(base + static_cast<std::uint64_t>(i % 100) * timer::resolution_ns, 1, i + 1);
+  }
+  ASSERT_TRUE(testing::eventually([&] { return count.load() == 20 * 500; }));
+  EXPECT_EQ(t.pending(), 0U);
 }
 
 TEST(timer, never_fires_early) {
