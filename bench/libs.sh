@@ -32,15 +32,7 @@ lua_path = "$skynet_dir/lualib/?.lua;$skynet_dir/lualib/?/init.lua"
 lua_cpath = "$skynet_dir/luaclib/?.so"
 EOC
   else
-    cat <<EOC
-thread = 2
-harbor = 0
-start = "$2"
-bootstrap = "snlua bootstrap"
-luaservice = "$root/service/?.lua;$root/bench/lua/?.lua"
-lualoader = "$root/lualib/loader.lua"
-lua_path = "$root/lualib/?.lua;$root/lualib/?/init.lua"
-EOC
+    starling_config "$root" "$2" "$root/bench/lua/?.lua"
   fi
 }
 

@@ -111,16 +111,7 @@ run_test() {
   base=${script##*/}
   dir=$skynet_dir/${script%/*}
   out=$(out_of "$name")
-  cat >"${out%.out}.config" <<CONFIG
-thread = 2
-harbor = 0
-bootstrap = "snlua bootstrap"
-start = "$base"
-lualoader = "$repo/lualib/loader.lua"
-lua_path = "$repo/lualib/?.lua;$repo/lualib/?/init.lua"
-lua_cpath = "$repo/luaclib/?.so"
-luaservice = "$repo/service/?.lua;$dir/?.lua;$skynet_dir/test/?.lua"
-CONFIG
+  starling_config "$repo" "$base" "$dir/?.lua;$skynet_dir/test/?.lua" >"${out%.out}.config"
   : >"$out"
   [ -z "${wrappers[$name]:-}" ] || read -r -a wrapper <<<"${wrappers[$name]}"
   (cd "$skynet_dir" && exec "${wrapper[@]}" "$starling" "${out%.out}.config" </dev/null) >"$out" 2>&1 &
@@ -217,11 +208,13 @@ check_testsm() {
 }
 
 # The reader wakes every second and the host updates every two: which second first shows
-# an update depends on the schedule, the order of what the reader sees does not.
+# an update depends on the schedule (an update reaches the reader's object a moment after the
+# host logs it, so the second right after may still show the old value), the order of what
+# the reader sees does not.
 check_examples_share() {
   expect "$addr a=1" "$addr b\[1\]=hello" "$addr b\[2\]=world" "$addr nobj\.b\[1\]=hello" \
     "$addr nobj\.b\[2\]=world" "$addr second 1" "$addr a = 1" "$addr update foobar a = 2" \
-    "$addr a = 2" "$addr update foobar a = 3" "$addr a = 3" "$addr second 5" "$addr a = 3" \
+    "$addr a = 2" "$addr update foobar a = 3" "$addr second 5" "$addr a = 3" \
     "$addr .*share\.lua:[0-9]+: The key \[\.b\] doesn't exist after update" \
     "$addr b\[1\] = change" "$addr sleep" "$addr sleep"
   expect "$addr delete foobar"

@@ -39,16 +39,7 @@ scratch_dir
 # skynet's tests never end the node, so it is killed afterwards. Output: $work/TEST.out.
 run_node() {
   local test=$1 last=$2 seconds=$3 out="$work/$1.out"
-  cat >"$work/$test.config" <<EOF
-thread = 2
-harbor = 0
-bootstrap = "snlua bootstrap"
-start = "$test"
-lualoader = "$repo/lualib/loader.lua"
-lua_path = "$repo/lualib/?.lua;$repo/lualib/?/init.lua"
-lua_cpath = "$repo/luaclib/?.so"
-luaservice = "$repo/service/?.lua;$skynet_dir/test/?.lua"
-EOF
+  starling_config "$repo" "$test" "$skynet_dir/test/?.lua" >"$work/$test.config"
   : >"$out"
   (cd "$work" && exec "$starling" "$work/$test.config") >"$out" 2>&1 &
   node_pid=$!

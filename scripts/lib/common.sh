@@ -30,6 +30,21 @@ need_starling() {
   starling=$(cd "$(dirname "$starling")" && pwd)/$(basename "$starling")
 }
 
+# starling_config REPO START SERVICES: a config that starts START on Starling with REPO's
+# lualib/ and service/, then the service search path SERVICES.
+starling_config() {
+  cat <<CONFIG
+thread = 2
+harbor = 0
+bootstrap = "snlua bootstrap"
+start = "$2"
+lualoader = "$1/lualib/loader.lua"
+lua_path = "$1/lualib/?.lua;$1/lualib/?/init.lua"
+lua_cpath = "$1/luaclib/?.so"
+luaservice = "$1/service/?.lua;$3"
+CONFIG
+}
+
 # enter_netns VAR COMMAND...: when the variable named VAR is empty, runs COMMAND (the script
 # again) with VAR=netns in a private network namespace, where nothing else listens on the
 # fixed ports skynet's examples use (unshare -n, or unshare -rn when not root), and does not
