@@ -19,19 +19,15 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-skynet_dir=${1:-}
-if [ -z "$skynet_dir" ]; then
-  echo "SKIP bench/compare.sh: no reference skynet build given (bench/compare.sh SKYNET_DIR ...)"
-  exit 0
-fi
+me=compare
+# shellcheck source=../scripts/lib/common.sh
+source "$root/scripts/lib/common.sh"
+need_skynet_tree "bench/compare.sh SKYNET_DIR [BENCH ...]" "${1:-}" skynet
 shift
-skynet_dir=$(cd "$skynet_dir" && pwd)
-[ -x "$skynet_dir/skynet" ] || { echo "compare: no skynet binary in $skynet_dir" >&2; exit 2; }
 bench_dir=${BENCH_DIR:-$root/../shared/bench}
-[ -x "$bench_dir/run.sh" ] || { echo "compare: no run.sh in $bench_dir (set BENCH_DIR)" >&2; exit 2; }
+[ -x "$bench_dir/run.sh" ] || die "no run.sh in $bench_dir (set BENCH_DIR)"
 bench_dir=$(cd "$bench_dir" && pwd)
-starling=${STARLING:-$root/build/release/bin/starling}
-[ -x "$starling" ] || { echo "compare: $starling is not built (make build)" >&2; exit 2; }
+need_starling "$root"
 benches=("$@")
 [ ${#benches[@]} -gt 0 ] || benches=(call_rtt send_rate spawn_ring timer gate_echo)
 raw=${RAW:-$(mktemp -d)}

@@ -11,21 +11,18 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+me=harbor_call
+# shellcheck source=../scripts/lib/common.sh
+source "$here/../scripts/lib/common.sh"
 [ -n "${RUNTIME_CMD:-}" ] && [ -n "${RUNTIME_ROOT:-}" ] || {
   echo "harbor_call: set RUNTIME_CMD and RUNTIME_ROOT" >&2
   exit 2
 }
-if [ "${HARBOR_BENCH_PHASE:-}" != run ]; then
-  ns=(unshare -n)
-  [ "$(id -u)" = 0 ] || ns=(unshare -rn)
-  HARBOR_BENCH_PHASE=run exec "${ns[@]}" bash "${BASH_SOURCE[0]}"
-fi
-ip link set lo up
+enter_netns HARBOR_BENCH_PHASE bash "${BASH_SOURCE[0]}"
 root=$(cd "$RUNTIME_ROOT" && pwd)
 cmd=$RUNTIME_CMD
 [[ $cmd == /* ]] || cmd=$(cd "$(dirname "$cmd")" && pwd)/$(basename "$cmd")
-work=$(mktemp -d "${TMPDIR:-/tmp}/harbor_call.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+scratch_dir
 
 config() { # ID ROLE
   cat <<CFG
@@ -53,14 +50,12 @@ config 2 client >"$work/client.config"
 
 for ((run = 1; run <= ${RUNS:-5}; run++)); do
   (cd "$root" && exec timeout 120 "$cmd" "$work/server.config") >"$work/server.out" 2>&1 &
-  server=$!
-  for ((i = 0; i < 100; i++)); do
-    grep -q BENCH_READY "$work/server.out" && break
-    sleep 0.1
-  done
+  node_pid=$!
+  wait_grep 10 "$node_pid" BENCH_READY "$work/server.out" || true
   (cd "$root" && timeout 120 "$cmd" "$work/client.config") >"$work/client.out" 2>&1 || true
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
+  kill "$node_pid" 2>/dev/null || true
+  wait "$node_pid" 2>/dev/null || true
+  node_pid=""
   grep '^RESULT harbor_call ' "$work/client.out" >>"$work/results" ||
     { echo "harbor_call: run $run gave no result:"; cat "$work/client.out" "$work/server.out"; }
 done

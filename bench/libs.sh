@@ -10,16 +10,13 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-skynet_dir=${1:-}
-if [ -z "$skynet_dir" ]; then
-  echo "SKIP bench/libs.sh: no reference skynet build given"
-  exit 0
-fi
-skynet_dir=$(cd "$skynet_dir" && pwd)
-starling=${STARLING:-$root/build/release/bin/starling}
+me=libs
+# shellcheck source=../scripts/lib/common.sh
+source "$root/scripts/lib/common.sh"
+need_skynet_tree "bench/libs.sh SKYNET_DIR" "${1:-}" skynet
+need_starling "$root"
 runs=${RUNS:-5}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+scratch_dir
 
 config() { # SIDE START
   if [ "$1" = skynet ]; then
@@ -35,15 +32,7 @@ lua_path = "$skynet_dir/lualib/?.lua;$skynet_dir/lualib/?/init.lua"
 lua_cpath = "$skynet_dir/luaclib/?.so"
 EOC
   else
-    cat <<EOC
-thread = 2
-harbor = 0
-start = "$2"
-bootstrap = "snlua bootstrap"
-luaservice = "$root/service/?.lua;$root/bench/lua/?.lua"
-lualoader = "$root/lualib/loader.lua"
-lua_path = "$root/lualib/?.lua;$root/lualib/?/init.lua"
-EOC
+    starling_config "$root" "$2" "$root/bench/lua/?.lua"
   fi
 }
 

@@ -15,18 +15,15 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+me=web_bench
+# shellcheck source=../scripts/lib/common.sh
+source "$repo/scripts/lib/common.sh"
 starling=$(realpath "${STARLING:-$repo/build/release/bin/starling}")
 skynet_dir=${1:-}
 seconds=${SECONDS_PER_RUN:-10}
 command -v wrk >/dev/null || { echo "web_bench: wrk is not installed (scripts/deps.sh)"; exit 1; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/web_bench.XXXXXX")
-node_pid=""
-cleanup() {
-  [ -z "$node_pid" ] || kill -KILL "$node_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+scratch_dir
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
   -subj /CN=127.0.0.1 -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
@@ -66,16 +63,12 @@ config() {
 binary() { [ "$1" = starling ] && echo "$starling" || echo "$skynet_dir/skynet"; }
 
 run_http() {
-  local runtime=$1 tls=$2 out="$work/$1-http-$2.out" port="" i scheme=http
+  local runtime=$1 tls=$2 out="$work/$1-http-$2.out" port="" scheme=http
   [ "$tls" = true ] && scheme=https
   (cd "$work" && exec "$(binary "$runtime")" "$(config "$runtime" http "$tls")") >"$out" 2>&1 &
   node_pid=$!
-  for ((i = 0; i < 100; i++)); do
-    port=$(grep -oE 'WEB_BENCH port [0-9]+' "$out" 2>/dev/null | grep -oE '[0-9]+$' || true)
-    [ -n "$port" ] && break
-    sleep 0.1
-  done
-  [ -n "$port" ] || { cat "$out"; return 1; }
+  wait_grep 10 "$node_pid" -E 'WEB_BENCH port [0-9]+' "$out" || { cat "$out"; return 1; }
+  port=$(grep -oE 'WEB_BENCH port [0-9]+' "$out" | grep -oE '[0-9]+$')
   local rps
   rps=$(wrk -t2 -c64 -d"${seconds}s" "$scheme://127.0.0.1:$port/" | awk '/Requests\/sec/ {print $2}')
   echo "RESULT $runtime http tls=$tls requests/s $rps"

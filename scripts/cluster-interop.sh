@@ -30,116 +30,33 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-self="$repo/scripts/cluster-interop.sh"
-die() {
-  echo "cluster-interop: $*" >&2
-  exit 1
-}
+me=cluster-interop
+# shellcheck source=lib/interop.sh
+source "$repo/scripts/lib/interop.sh"
 
-skynet_dir=${1:-}
-if [ -z "$skynet_dir" ]; then
-  echo "cluster-interop: SKIP: no skynet tree given (usage: scripts/cluster-interop.sh SKYNET_DIR)"
-  exit 0
-fi
-skynet_dir=$(cd "$skynet_dir" && pwd) || die "no directory $1"
+need_skynet_tree "scripts/cluster-interop.sh SKYNET_DIR" "${1:-}" examples/cluster1.lua \
+  examples/cluster2.lua examples/simpledb.lua examples/config.c1 examples/config.c2 \
+  examples/clustername.lua test/pingserver.lua
 [ -x "$skynet_dir/skynet" ] || die "no skynet binary in $skynet_dir (build skynet first)"
-for f in examples/cluster1.lua examples/cluster2.lua examples/simpledb.lua \
-  examples/config.c1 examples/config.c2 examples/clustername.lua test/pingserver.lua; do
-  [ -f "$skynet_dir/$f" ] || die "$skynet_dir/$f not found"
-done
-starling=${STARLING:-$repo/build/release/bin/starling}
-[ -x "$starling" ] || die "no Starling binary at $starling (build it, or set STARLING)"
-starling=$(cd "$(dirname "$starling")" && pwd)/$(basename "$starling")
-
-case "${CLUSTER_INTEROP_PHASE:-start}" in
-  start)
-    ns=(unshare -n)
-    [ "$(id -u)" = 0 ] || ns=(unshare -rn)
-    CLUSTER_INTEROP_PHASE=run STARLING="$starling" exec "${ns[@]}" bash "$self" "$skynet_dir" ||
-      die "cannot create a network namespace with ${ns[*]}"
-    ;;
-  run) ip link set lo up ;;
-  *) die "unknown phase" ;;
-esac
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/cluster-interop.XXXXXX")
-pids=()
-declare -A node_pid # node name -> pid
-# stop_nodes: SIGTERM to every node still running, SIGKILL to any left after 10 s.
-stop_nodes() {
-  local pid i
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  pids=()
-}
-cleanup() {
-  stop_nodes
-  if [ -n "${CLUSTER_INTEROP_KEEP:-}" ]; then
-    echo "cluster-interop: the nodes' outputs are in $work"
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM # so that the nodes are stopped when the script is
+need_starling "$repo"
+enter_netns CLUSTER_INTEROP_PHASE bash "$repo/scripts/cluster-interop.sh" "$skynet_dir"
+interop_setup "${CLUSTER_INTEROP_KEEP:-}"
 
 # the variables the configs in tests/interop read (skynet refuses a config naming an unset one)
 export SKYNET_DIR="$skynet_dir" STARLING_ROOT="$repo" INTEROP_DIR="$repo/tests/interop" \
   INTEROP_START="" INTEROP_NODE="" INTEROP_LOG=""
 
-# start_node RUNTIME NAME CONFIG [VAR=VALUE...]: starts a node in the background, its output
-# (stdout line-buffered, so that print lines come as they are printed) in $work/NAME.out, its
-# log in $work/NAME.log. A skynet node runs in the skynet tree (skynet's own configs use
-# relative paths); a Starling node runs in $work.
+# start_node RUNTIME NAME CONFIG [VAR=VALUE...]: starts a node in the background. A skynet
+# node runs in the skynet tree (skynet's own configs use relative paths); a Starling node runs
+# in $work.
 start_node() {
-  local runtime=$1 name=$2 config=$3 dir=$work binary=$starling
+  local runtime=$1 name=$2 config=$3
   shift 3
   if [ "$runtime" = skynet ]; then
-    dir=$skynet_dir
-    binary=./skynet
+    launch_node "$name" "$skynet_dir" ./skynet "$config" "$@"
+  else
+    launch_node "$name" "$work" "$starling" "$config" "$@"
   fi
-  : >"$work/$name.out"
-  : >"$work/$name.log"
-  (cd "$dir" && exec env INTEROP_LOG="$work/$name.log" "$@" stdbuf -oL "$binary" "$config") \
-    >"$work/$name.out" 2>&1 &
-  pids+=($!)
-  node_pid[$name]=$!
-}
-
-# wait_for NAME REGEX SECONDS: waits until the output or log of node NAME has a line matching
-# the extended regular expression, or its node ended, or SECONDS passed. Fails if the line is
-# not there.
-wait_for() {
-  local i
-  for ((i = 0; i < $3 * 10; i++)); do
-    grep -qE -- "$2" "$work/$1.out" "$work/$1.log" && return 0
-    jobs -rp | grep -qx "${node_pid[$1]}" || break
-    sleep 0.1
-  done
-  grep -qE -- "$2" "$work/$1.out" "$work/$1.log"
-}
-
-failures=0
-# fail WHAT NAME...: counts a failure and shows the output and the log of the nodes NAME...
-fail() {
-  local what=$1 name
-  shift
-  echo "cluster-interop: FAIL $what"
-  for name in "$@"; do
-    echo "---- output of $name"
-    cat "$work/$name.out"
-    echo "---- log of $name"
-    cat "$work/$name.log"
-  done
-  echo "----"
-  failures=$((failures + 1))
 }
 
 # expect NAME REGEX...: each extended regular expression matches a line of NAME's output or
@@ -237,16 +154,7 @@ examples() {
   fi
 }
 
-all_pairs="skynet:skynet starling:skynet skynet:starling starling:starling"
-read -ra pairs <<<"${CLUSTER_INTEROP_PAIRS:-$all_pairs}"
-for p in "${pairs[@]}"; do
-  [[ $p =~ ^(skynet|starling):(skynet|starling)$ ]] || die "bad pair $p in CLUSTER_INTEROP_PAIRS"
-done
+runtime_pairs CLUSTER_INTEROP_PAIRS
 for p in "${pairs[@]}"; do interop "${p%:*}" "${p#*:}"; done
 for p in "${pairs[@]}"; do examples "${p%:*}" "${p#*:}"; done
-
-if [ "$failures" -gt 0 ]; then
-  echo "cluster-interop: $failures run(s) failed"
-  exit 1
-fi
-echo "cluster-interop: all passed"
+finish "run(s)"

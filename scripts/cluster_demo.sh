@@ -8,6 +8,9 @@
 # looked for in STARLING_CSERVICE (default: the cservice/ directory beside its bin/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+me=cluster_demo
+# shellcheck source=lib/common.sh
+source scripts/lib/common.sh
 starling=${STARLING:-build/release/bin/starling}
 export STARLING_CSERVICE=${STARLING_CSERVICE:-$(dirname "$starling")/../cservice}
 case "${1:-demo}" in
@@ -16,48 +19,39 @@ case "${1:-demo}" in
   *) echo "usage: $0 [demo|bench]" >&2; exit 2 ;;
 esac
 
-dir=$(mktemp -d)
-db_pid=""
-cleanup() {
-  if [ -n "$db_pid" ]; then
-    kill "$db_pid" 2>/dev/null || true
-    wait "$db_pid" 2>/dev/null || true
-  fi
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+scratch_dir
 fail() {
   echo "cluster_demo: $*" >&2
   echo "--- db node ---" >&2
-  cat "$dir/db.log" >&2 || true
+  cat "$work/db.log" >&2 || true
   exit 1
 }
 
-CLUSTER_DEMO_DIR=$dir "$starling" "$server" >"$dir/db.log" 2>&1 </dev/null &
-db_pid=$!
+CLUSTER_DEMO_DIR=$work "$starling" "$server" >"$work/db.log" 2>&1 </dev/null &
+node_pid=$!
 for _ in $(seq 400); do
-  [ -s "$dir/db.port" ] && break
-  kill -0 "$db_pid" 2>/dev/null || fail "the db node exited before it listened"
+  [ -s "$work/db.port" ] && break
+  kill -0 "$node_pid" 2>/dev/null || fail "the db node exited before it listened"
   sleep 0.05
 done
-[ -s "$dir/db.port" ] || fail "the db node did not listen"
-port=$(cat "$dir/db.port")
+[ -s "$work/db.port" ] || fail "the db node did not listen"
+port=$(cat "$work/db.port")
 echo "cluster_demo: the db node listens on 127.0.0.1:$port"
 
 status=0
-CLUSTER_DEMO_PORT=$port timeout 60 "$starling" "$client" 2>&1 | tee "$dir/client.log" || status=$?
+CLUSTER_DEMO_PORT=$port timeout 60 "$starling" "$client" 2>&1 | tee "$work/client.log" || status=$?
 [ "$status" -eq 0 ] || fail "the client node exited with status $status"
-timeout 20 tail --pid="$db_pid" -f /dev/null || fail "the db node did not stop"
-wait "$db_pid" || fail "the db node exited with an error"
-db_pid=""
+timeout 20 tail --pid="$node_pid" -f /dev/null || fail "the db node did not stop"
+wait "$node_pid" || fail "the db node exited with an error"
+node_pid=""
 echo "--- db node ---"
-cat "$dir/db.log"
+cat "$work/db.log"
 if [ "${1:-demo}" = bench ]; then
-  grep -q '^RESULT cluster_native send_16B_msgs' "$dir/client.log" || fail "the benchmark did not finish"
+  grep -q '^RESULT cluster_native send_16B_msgs' "$work/client.log" || fail "the benchmark did not finish"
   exit 0
 fi
 for want in "GET hello -> world" "GET hello through a proxy -> world" \
   "client (C++): GET native -> from C++" "the native client succeeded"; do
-  grep -qF "$want" "$dir/client.log" || fail "the client did not print: $want"
+  grep -qF "$want" "$work/client.log" || fail "the client did not print: $want"
 done
 echo "cluster_demo: passed"

@@ -26,66 +26,17 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-self="$repo/scripts/harbor-interop.sh"
-die() {
-  echo "harbor-interop: $*" >&2
-  exit 1
-}
+me=harbor-interop
+# shellcheck source=lib/interop.sh
+source "$repo/scripts/lib/interop.sh"
 
-skynet_dir=${1:-}
-if [ -z "$skynet_dir" ]; then
-  echo "harbor-interop: SKIP: no skynet tree given (usage: scripts/harbor-interop.sh SKYNET_DIR)"
-  exit 0
-fi
-skynet_dir=$(cd "$skynet_dir" && pwd) || die "no directory $1"
+need_skynet_tree "scripts/harbor-interop.sh SKYNET_DIR" "${1:-}" test/testharborlink.lua \
+  examples/main_log.lua examples/globallog.lua examples/simplemonitor.lua service/cslave.lua \
+  service/cmaster.lua
 [ -x "$skynet_dir/skynet" ] || die "no skynet binary in $skynet_dir (build skynet first)"
-for f in test/testharborlink.lua examples/main_log.lua examples/globallog.lua \
-  examples/simplemonitor.lua service/cslave.lua service/cmaster.lua; do
-  [ -f "$skynet_dir/$f" ] || die "$skynet_dir/$f not found"
-done
-starling=${STARLING:-$repo/build/release/bin/starling}
-[ -x "$starling" ] || die "no Starling binary at $starling (build it, or set STARLING)"
-starling=$(cd "$(dirname "$starling")" && pwd)/$(basename "$starling")
-
-case "${HARBOR_INTEROP_PHASE:-start}" in
-  start)
-    ns=(unshare -n)
-    [ "$(id -u)" = 0 ] || ns=(unshare -rn)
-    HARBOR_INTEROP_PHASE=run STARLING="$starling" exec "${ns[@]}" bash "$self" "$skynet_dir" ||
-      die "cannot create a network namespace with ${ns[*]}"
-    ;;
-  run) ip link set lo up ;;
-  *) die "unknown phase" ;;
-esac
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/harbor-interop.XXXXXX")
-pids=()
-declare -A node_pid # node name -> pid
-stop_node() {
-  local pid=${node_pid[$1]} i
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-stop_nodes() {
-  local name
-  for name in "${!node_pid[@]}"; do stop_node "$name"; done
-  node_pid=()
-}
-cleanup() {
-  stop_nodes
-  if [ -n "${HARBOR_INTEROP_KEEP:-}" ]; then
-    echo "harbor-interop: the nodes' outputs are in $work"
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+need_starling "$repo"
+enter_netns HARBOR_INTEROP_PHASE bash "$repo/scripts/harbor-interop.sh" "$skynet_dir"
+interop_setup "${HARBOR_INTEROP_KEEP:-}"
 
 export SKYNET_DIR="$skynet_dir" INTEROP_DIR="$repo/tests/interop" INTEROP_MASTER=127.0.0.1:2013
 # Services searched before the runtime's own: none, or skynet's cslave.lua and cmaster.lua.
@@ -99,39 +50,8 @@ start_node() {
   local runtime=$1 name=$2 id=$3 start=$4 root=$repo binary=$starling config=harbor.config
   [ "$runtime" = skynet ] && root=$skynet_dir binary=$skynet_dir/skynet
   [ "$id" = 1 ] && config=harbor-standalone.config
-  : >"$work/$name.out"
-  : >"$work/$name.log"
-  (cd "$work" && exec env RUNTIME_ROOT="$root" INTEROP_LOG="$work/$name.log" \
-    INTEROP_HARBOR="$id" INTEROP_ADDRESS="127.0.0.1:$((2525 + id))" INTEROP_START="$start" \
-    stdbuf -oL "$binary" "$INTEROP_DIR/$config") >"$work/$name.out" 2>&1 &
-  node_pid[$name]=$!
-}
-
-# wait_for NAME REGEX SECONDS: until NAME's output or log has a matching line (extended regex),
-# or the node ended, or SECONDS passed; fails if the line is not there.
-wait_for() {
-  local i
-  for ((i = 0; i < $3 * 10; i++)); do
-    grep -qE -- "$2" "$work/$1.out" "$work/$1.log" && return 0
-    kill -0 "${node_pid[$1]}" 2>/dev/null || break
-    sleep 0.1
-  done
-  grep -qE -- "$2" "$work/$1.out" "$work/$1.log"
-}
-
-failures=0
-fail() {
-  local what=$1 name
-  shift
-  echo "harbor-interop: FAIL $what"
-  for name in "$@"; do
-    echo "---- output of $name"
-    cat "$work/$name.out"
-    echo "---- log of $name"
-    cat "$work/$name.log"
-  done
-  echo "----"
-  failures=$((failures + 1))
+  launch_node "$name" "$work" "$binary" "$INTEROP_DIR/$config" RUNTIME_ROOT="$root" \
+    INTEROP_HARBOR="$id" INTEROP_ADDRESS="127.0.0.1:$((2525 + id))" INTEROP_START="$start"
 }
 
 # done_line NAME PREFIX: checks NAME's `PREFIX <passed>/<checks>` line against its PASS lines.
@@ -192,11 +112,7 @@ harborlink() {
   stop_nodes
 }
 
-all_pairs="skynet:skynet starling:skynet skynet:starling starling:starling"
-read -ra pairs <<<"${HARBOR_INTEROP_PAIRS:-$all_pairs}"
-for p in "${pairs[@]}"; do
-  [[ $p =~ ^(skynet|starling):(skynet|starling)$ ]] || die "bad pair $p in HARBOR_INTEROP_PAIRS"
-done
+runtime_pairs HARBOR_INTEROP_PAIRS
 for p in "${pairs[@]}"; do services "${p%:*}" "${p#*:}"; done
 for p in "${pairs[@]}"; do harborlink "${p%:*}" "${p#*:}"; done
 # Starling's harbor service under skynet's own cslave.lua and cmaster.lua: their local
@@ -205,9 +121,4 @@ if [[ " ${pairs[*]} " == *" starling:starling "* ]]; then
   echo "harbor-interop: Starling nodes running skynet's cslave.lua and cmaster.lua"
   INTEROP_STOCK="$work/stock" services starling starling stock-cslave
 fi
-
-if [ "$failures" -gt 0 ]; then
-  echo "harbor-interop: $failures run(s) failed"
-  exit 1
-fi
-echo "harbor-interop: all passed"
+finish "run(s)"

@@ -17,75 +17,33 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 self="$repo/scripts/skynet-redis-tests.sh"
-die() {
-  echo "skynet-redis-tests: $*" >&2
-  exit 1
-}
+me=skynet-redis-tests
+# shellcheck source=lib/common.sh
+source "$repo/scripts/lib/common.sh"
 
-skynet_dir=${1:-}
-if [ -z "$skynet_dir" ]; then
-  echo "skynet-redis-tests: SKIP: no skynet source tree given" \
-    "(usage: scripts/skynet-redis-tests.sh SKYNET_SOURCE_DIR)"
-  exit 0
+need_skynet_tree "scripts/skynet-redis-tests.sh SKYNET_SOURCE_DIR" "${1:-}" test/testredis.lua \
+  test/testredis2.lua test/testpipeline.lua test/testrediscluster.lua
+need_starling "$repo"
+enter_netns SKYNET_REDIS_TESTS_PHASE bash "$self" "$skynet_dir"
+if [ "$SKYNET_REDIS_TESTS_PHASE" = netns ]; then
+  fixture="$repo/tests/support/with_redis.sh"
+  SKYNET_REDIS_TESTS_PHASE=run exec "$fixture" --port 6379 -- \
+    "$fixture" --port 6300 --requirepass foobared -- \
+    "$fixture" --no-standalone --cluster 3 --cluster-ports 7000,7001,7002 -- \
+    bash "$self" "$skynet_dir"
 fi
-skynet_dir=$(cd "$skynet_dir" && pwd) || die "no directory $1"
-for t in testredis testredis2 testpipeline testrediscluster; do
-  [ -f "$skynet_dir/test/$t.lua" ] || die "$skynet_dir/test/$t.lua not found"
-done
-starling=${STARLING:-$repo/build/release/bin/starling}
-[ -x "$starling" ] || die "no Starling binary at $starling (build it, or set STARLING)"
-
-case "${SKYNET_REDIS_TESTS_PHASE:-start}" in
-  start)
-    # a private network namespace with only a loopback interface
-    ns=(unshare -n)
-    [ "$(id -u)" = 0 ] || ns=(unshare -rn)
-    SKYNET_REDIS_TESTS_PHASE=namespace exec "${ns[@]}" bash "$self" "$skynet_dir" ||
-      die "cannot create a network namespace with ${ns[*]}"
-    ;;
-  namespace)
-    ip link set lo up
-    fixture="$repo/tests/support/with_redis.sh"
-    SKYNET_REDIS_TESTS_PHASE=run exec "$fixture" --port 6379 -- \
-      "$fixture" --port 6300 --requirepass foobared -- \
-      "$fixture" --no-standalone --cluster 3 --cluster-ports 7000,7001,7002 -- \
-      bash "$self" "$skynet_dir"
-    ;;
-  run) ;;
-  *) die "unknown phase" ;;
-esac
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/skynet-redis-tests.XXXXXX")
-node_pid=""
-cleanup() {
-  [ -z "$node_pid" ] || kill -KILL "$node_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+scratch_dir
 
 # run_node TEST LAST_LINE SECONDS: runs the node with the test as its start service until it
 # prints LAST_LINE (a whole line, exactly) plus a moment for late output, or SECONDS pass.
 # skynet's tests never end the node, so it is killed afterwards. Output: $work/TEST.out.
 run_node() {
-  local test=$1 last=$2 seconds=$3 out="$work/$1.out" i
-  cat >"$work/$test.config" <<EOF
-thread = 2
-harbor = 0
-bootstrap = "snlua bootstrap"
-start = "$test"
-lualoader = "$repo/lualib/loader.lua"
-lua_path = "$repo/lualib/?.lua;$repo/lualib/?/init.lua"
-lua_cpath = "$repo/luaclib/?.so"
-luaservice = "$repo/service/?.lua;$skynet_dir/test/?.lua"
-EOF
+  local test=$1 last=$2 seconds=$3 out="$work/$1.out"
+  starling_config "$repo" "$test" "$skynet_dir/test/?.lua" >"$work/$test.config"
   : >"$out"
   (cd "$work" && exec "$starling" "$work/$test.config") >"$out" 2>&1 &
   node_pid=$!
-  for ((i = 0; i < seconds * 10; i++)); do
-    grep -qFx -- "$last" "$out" && break
-    kill -0 "$node_pid" 2>/dev/null || break
-    sleep 0.1
-  done
+  wait_grep "$seconds" "$node_pid" -Fx -- "$last" "$out" || true
   sleep 0.5
   kill -TERM "$node_pid" 2>/dev/null || true
   wait "$node_pid" 2>/dev/null || true
@@ -154,9 +112,4 @@ for line in "onmessage${tab}hello,world${tab}world${tab}nil" \
   "onmessage${tab}hello,2team${tab}2team${tab}*team"; do
   expect testrediscluster "$line"
 done
-
-if [ "$failures" -gt 0 ]; then
-  echo "skynet-redis-tests: $failures check(s) failed"
-  exit 1
-fi
-echo "skynet-redis-tests: all passed"
+finish "check(s)"

@@ -6,6 +6,7 @@
 local skynet = require "skynet"
 require "skynet.manager"
 local harbor = require "skynet.harbor"
+local interop_checks = require "interop_checks"
 
 local role = ...
 
@@ -31,17 +32,8 @@ skynet.start(function()
   local echo = skynet.newservice(SERVICE_NAME, "echo")
   skynet.name("IECHO", echo)
   skynet.error "INTEROP READY"
-  local checks, passed = 0, 0
-  local function check(name, f)
-    checks = checks + 1
-    local ok, err = pcall(f)
-    if ok then
-      passed = passed + 1
-      print("INTEROP PASS master " .. name)
-    else
-      print("INTEROP FAIL master " .. name .. ": " .. tostring(err))
-    end
-  end
+  local tally = interop_checks.new "master "
+  local check = tally.check
   local slave = harbor.queryname "ISLAVE"
   check("ISLAVE is on harbor 2", function()
     assert(skynet.harbor(slave) == 2, skynet.address(slave))
@@ -52,5 +44,5 @@ skynet.start(function()
   check("call by handle keeps the source", function()
     assert(skynet.call(slave, "lua", "source") == skynet.self())
   end)
-  print(string.format("INTEROP MASTER DONE %d/%d", passed, checks))
+  tally.done "MASTER DONE"
 end)

@@ -6,6 +6,7 @@
 local skynet = require "skynet"
 require "skynet.manager"
 local harbor = require "skynet.harbor"
+local interop_checks = require "interop_checks"
 
 skynet.start(function()
   skynet.dispatch("lua", function(_, source, cmd, ...)
@@ -15,17 +16,8 @@ skynet.start(function()
       skynet.retpack(source)
     end
   end)
-  local checks, passed = 0, 0
-  local function check(name, f)
-    checks = checks + 1
-    local ok, err = pcall(f)
-    if ok then
-      passed = passed + 1
-      print("INTEROP PASS " .. name)
-    else
-      print("INTEROP FAIL " .. name .. ": " .. tostring(err))
-    end
-  end
+  local tally = interop_checks.new()
+  local check = tally.check
   local echo = harbor.queryname "IECHO"
   check("skynet.harbor", function()
     local id, remote = skynet.harbor(echo)
@@ -59,5 +51,5 @@ skynet.start(function()
     skynet.send("IECHO", "lua", "note", "sent by name")
   end)
   skynet.name("ISLAVE", skynet.self())
-  print(string.format("INTEROP DONE %d/%d", passed, checks))
+  tally.done "DONE"
 end)

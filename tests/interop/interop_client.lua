@@ -8,15 +8,15 @@ local skynet = require "skynet"
 require "skynet.manager"
 local cluster = require "skynet.cluster"
 local payload = require "interop_payload"
+local interop_checks = require "interop_checks"
 
 local NODE = "srv" -- no '.' or '@': cluster.proxy "srv@interop" splits there
 local LIMIT = 6000 -- centiseconds a check may take
 local MiB = 1024 * 1024
 
-local checks, passed = 0, 0
+local tally = interop_checks.new()
 
 local function run(name, f)
-  checks = checks + 1
   local token, done, ok, err = {}, false, false, nil
   skynet.fork(function()
     ok, err = pcall(f)
@@ -30,12 +30,7 @@ local function run(name, f)
   if not done then
     ok, err = false, "no answer within " .. LIMIT // 100 .. " s"
   end
-  if ok then
-    passed = passed + 1
-    print("INTEROP PASS " .. name)
-  else
-    print("INTEROP FAIL " .. name .. ": " .. tostring(err))
-  end
+  tally.record(name, ok, err)
 end
 
 local function show(v)
@@ -155,6 +150,6 @@ skynet.start(function()
   run("reply 10 MiB", function()
     eq(call("make", 10 * MiB, 6), payload(10 * MiB, 6), "reply")
   end)
-  print(string.format("INTEROP DONE %d/%d", passed, checks))
+  tally.done "DONE"
   skynet.abort()
 end)

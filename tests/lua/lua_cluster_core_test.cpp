@@ -627,19 +627,8 @@ TEST_P(lua_cluster_wire_session, decodes_both_ways_and_reencodes) {
   expect_values(op["results"], results(), reply);
 }
 
-std::vector<std::size_t> operation_indices() {
-  std::vector<std::size_t> indices;
-  if (!vectors().is_object()) return indices;
-  for (std::size_t i = 0; i < vectors()["wire_session"]["operations"].size(); ++i)
-    indices.push_back(i);
-  return indices;
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    vectors, lua_cluster_wire_session, ::testing::ValuesIn(operation_indices()),
-    [](const ::testing::TestParamInfo<std::size_t>& case_info) {
-      return vectors()["wire_session"]["operations"][case_info.param]["name"].get<std::string>();
-    });
+INSTANTIATE_TEST_SUITE_P(vectors, lua_cluster_wire_session,
+                         ::testing::ValuesIn(operation_indices()), operation_name);
 
 // ---- beyond the vectors --------------------------------------------------------------------
 

@@ -7,24 +7,19 @@
 #include <limits>
 #include <string>
 
+#include "../support/hex.hpp"
 #include "seri/writer.hpp"
 
 namespace starling::seri {
 namespace {
 
-std::string from_hex(std::string_view hex) {
-  std::string bytes;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    bytes.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return bytes;
-}
+using hex_text::from_hex;
 
 std::span<const std::byte> as_bytes(const std::string& s) {
   return std::as_bytes(std::span(s.data(), s.size()));
 }
 
-value_list unpack_hex(std::string_view hex) {
+value_list unpack_hex(const std::string& hex) {
   const std::string bytes = from_hex(hex);
   return unpack(as_bytes(bytes));
 }

@@ -22,6 +22,7 @@
 namespace starling::sproto {
 namespace {
 
+using hex_text::to_hex;
 using vector_file::from_hex;
 using vector_file::json;
 
@@ -31,17 +32,6 @@ const json& vectors() {
     return file.is_object() ? file["sproto"] : json();
   }();
   return all;
-}
-
-std::string to_hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (const char c : bytes) {
-    const auto b = static_cast<unsigned char>(c);
-    out.push_back(digits[b >> 4U]);
-    out.push_back(digits[b & 15U]);
-  }
-  return out;
 }
 
 // skynet's texts carry the Lua caller's position ("./lualib/sproto.lua:77: "): what follows.

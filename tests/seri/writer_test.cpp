@@ -7,21 +7,15 @@
 #include <stdexcept>
 #include <string>
 
+#include "../support/hex.hpp"
+
 namespace starling::seri {
 namespace {
 
-std::string hex(std::span<const std::byte> bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (std::byte b : bytes) {
-    out.push_back(digits[std::to_integer<unsigned>(b) >> 4]);
-    out.push_back(digits[std::to_integer<unsigned>(b) & 15]);
-  }
-  return out;
-}
+using hex_text::to_hex;
 
 std::string hex(const payload& p) {
-  return hex(p.bytes());
+  return to_hex(p.bytes());
 }
 
 template <class... Args>
@@ -114,7 +108,7 @@ TEST(seri_writer, table_count_headers) {
            {0, "06"}, {30, "f6"}, {31, "fe0a1f"}, {256, "fe120001"}, {65536, "fe2200000100"}}) {
     writer w;
     w.begin_table(count);
-    EXPECT_EQ(hex(w.bytes()), header) << count;
+    EXPECT_EQ(to_hex(w.bytes()), header) << count;
     w.clear();
   }
   writer w;
@@ -208,10 +202,7 @@ TEST(seri_writer, growth_keeps_earlier_bytes) {
   std::string expected;
   for (int i = 0; i < 5000; ++i) {
     w.write_integer(i % 200 + 1);
-    expected += "0a";
-    static constexpr char digits[] = "0123456789abcdef";
-    expected += digits[(i % 200 + 1) >> 4];
-    expected += digits[(i % 200 + 1) & 15];
+    expected += "0a" + to_hex(std::string(1, static_cast<char>(i % 200 + 1)));
   }
   EXPECT_EQ(hex(w.finish()), expected);
 }

@@ -39,6 +39,19 @@ inline const json& entry(const case_ref& ref) {
   return vectors()[ref.section][ref.index];
 }
 
+/// The indices of wire_session's operations (none when the file is missing), as parameters.
+inline std::vector<std::size_t> operation_indices() {
+  std::vector<std::size_t> indices;
+  if (!vectors().is_object()) return indices;
+  for (std::size_t i = 0; i < vectors()["wire_session"]["operations"].size(); ++i)
+    indices.push_back(i);
+  return indices;
+}
+
+inline std::string operation_name(const ::testing::TestParamInfo<std::size_t>& info) {
+  return vectors()["wire_session"]["operations"][info.param]["name"].get<std::string>();
+}
+
 /// A frame of the file without its 2-byte length, which must match the body's size.
 inline std::string body_of(const std::string& frame) {
   if (frame.size() < 2) {

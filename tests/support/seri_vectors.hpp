@@ -23,6 +23,7 @@ using seri::table;
 using seri::value;
 using seri::value_list;
 
+using hex_text::to_hex;
 using vector_file::case_ref;
 using vector_file::from_hex;
 using vector_file::test_name;
@@ -38,17 +39,6 @@ inline std::vector<case_ref> refs(const char* section) {
 
 inline const json& entry(const case_ref& ref) {
   return vectors()[ref.section][ref.index];
-}
-
-inline std::string to_hex(std::span<const std::byte> bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(bytes.size() * 2);
-  for (std::byte b : bytes) {
-    hex.push_back(digits[std::to_integer<unsigned>(b) >> 4]);
-    hex.push_back(digits[std::to_integer<unsigned>(b) & 15]);
-  }
-  return hex;
 }
 
 inline std::span<const std::byte> as_bytes(const std::string& s) {
@@ -107,10 +97,6 @@ inline value_list values_of(const json& c) {
   for (const json& v : c.at("values"))
     values.push_back(from_json(v));
   return values;
-}
-
-inline std::string to_hex(std::string_view bytes) {
-  return to_hex(std::as_bytes(std::span(bytes.data(), bytes.size())));
 }
 
 /// Every byte stream of the file: the encoded cases (those whose hex is stored) and the

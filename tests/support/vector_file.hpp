@@ -1,6 +1,6 @@
 #pragma once
 // What every reader of a tests/vectors JSON file needs: parsing the file, its
-// cases as GoogleTest parameters, hex strings decoded.
+// cases as GoogleTest parameters, hex strings decoded (hex.hpp).
 
 #include <gtest/gtest.h>
 
@@ -11,8 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "hex.hpp"
+
 namespace starling::vector_file {
 
+using hex_text::from_hex;
 using nlohmann::json;
 
 /// The parsed file, or a null json when it cannot be read or parsed.
@@ -53,15 +56,6 @@ inline std::vector<case_ref> refs_in(const json& all, const char* section) {
 
 inline std::string test_name(const ::testing::TestParamInfo<case_ref>& info) {
   return info.param.name;
-}
-
-inline std::string from_hex(const std::string& hex) {
-  std::string bytes;
-  bytes.reserve(hex.size() / 2);
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return bytes;
 }
 
 }  // namespace starling::vector_file

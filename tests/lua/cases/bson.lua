@@ -149,30 +149,7 @@ T.test("bson.decode: every crafted document", function()
 end)
 
 local function run_calls(calls)
-  local failed = {}
-  for i = 1, calls.n do
-    local c = calls[i]
-    local r = table.pack(call(c.lua))
-    local why
-    if c.ok then
-      if not r[1] then
-        why = "raised " .. tostring(r[2])
-      elseif c.result_hex then
-        if hex(r[2]) ~= c.result_hex then why = "got " .. hex(r[2]) end
-      else
-        for j = 1, c.results.n do
-          why = why or typed.diff(r[j + 1], typed.value(c.results[j]), "result " .. j)
-        end
-        if r.n - 1 ~= c.results.n then why = why or ("results: " .. (r.n - 1)) end
-      end
-    elseif r[1] then
-      why = "returned"
-    elseif r[2] ~= c.error then
-      why = string.format("error %q, want %q", tostring(r[2]), c.error)
-    end
-    if why then failed[#failed + 1] = c.name .. ": " .. why end
-  end
-  T.eq(failed, {})
+  T.eq(typed.failures(calls, function(c) return call(c.lua) end, true), {})
 end
 
 T.test("bson.type: every vector", function() run_calls(vectors.type) end)

@@ -7,17 +7,12 @@ local cluster = require "skynet.cluster"
 local core = require "skynet.cluster.core"
 local socket = require "skynet.socket"
 local json = require "json"
+local typed = require "typed"
 local T = require "testlib"
 
 local port, echo
 
-local function unhex(h)
-  return (h:gsub("..", function(x) return string.char(tonumber(x, 16)) end))
-end
-
-local function hex(s)
-  return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end))
-end
+local hex, unhex = typed.hex, typed.unhex
 
 local function connect()
   return assert(socket.open("127.0.0.1", port))

@@ -25,12 +25,7 @@ local function rss_bounded(peak, before)
 end
 local port, console
 
--- A port nothing listens on now.
-local function free_port()
-  local id, _, free = socket.listen("127.0.0.1", 0)
-  socket.close(id)
-  return free
-end
+local free_port = T.free_port
 
 -- A connection past the welcome line.
 local function connect()

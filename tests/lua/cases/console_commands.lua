@@ -304,12 +304,7 @@ T.test("logon, logoff, signal, clearcache", function()
   T.eq(run("clearcache"), { "<CMD OK>" })
 end)
 
--- A port nothing listens on now.
-local function free_port()
-  local id, _, port = socket.listen("127.0.0.1", 0)
-  socket.close(id)
-  return port
-end
+local free_port = T.free_port
 
 T.test("over TCP: welcome, commands, <CMD OK>, connected / disconnect lines", function()
   local port = free_port()

@@ -21,29 +21,9 @@ local env = { crypt = crypt, md5 = md5, H = typed.unhex, rep = string.rep, bytes
 
 -- Runs every call of a section: results byte for byte, errors by their whole text.
 local function run_calls(calls)
-  local failed = {}
-  for i = 1, calls.n do
-    local c = calls[i]
-    local chunk = assert(load("return " .. c.lua, "=(call)", "t", env))
-    local r = table.pack(pcall(chunk))
-    local why
-    if c.ok then
-      if not r[1] then
-        why = "raised " .. tostring(r[2])
-      else
-        for j = 1, c.results.n do
-          why = why or typed.diff(r[j + 1], typed.value(c.results[j]), "result " .. j)
-        end
-        if r.n - 1 ~= c.results.n then why = why or ("results: " .. (r.n - 1)) end
-      end
-    elseif r[1] then
-      why = "returned instead of raising " .. c.error
-    elseif r[2] ~= c.error then
-      why = string.format("error %q, want %q", tostring(r[2]), c.error)
-    end
-    if why then failed[#failed + 1] = c.name .. ": " .. why end
-  end
-  T.eq(failed, {})
+  T.eq(typed.failures(calls, function(c)
+    return pcall(assert(load("return " .. c.lua, "=(call)", "t", env)))
+  end), {})
 end
 
 local function exports_of(module, list)

@@ -7,6 +7,7 @@
 local skynet = require "skynet"
 local T = require "testlib"
 local json = require "json"
+local typed_value = require "typed"
 local sproto = require "sproto"
 local parser = require "sprotoparser"
 local loader = require "sprotoloader"
@@ -15,34 +16,12 @@ local driver = require "skynet.socketdriver"
 
 local V = json.read(T.getenv("test_vectors") .. "/libraries.json").sproto
 
-local function H(hex)
-  return (hex:gsub("..", function(byte) return string.char(tonumber(byte, 16)) end))
-end
+local H, hex = typed_value.unhex, typed_value.hex
 
-local function hex(bytes)
-  return (bytes:gsub(".", function(c) return string.format("%02x", c:byte()) end))
-end
-
--- A typed value of the vectors (tests/vectors/README.md, "Notation") as a Lua value.
+-- A typed value of the vectors (tests/vectors/README.md, "Notation") as a Lua value; an absent
+-- one is nil.
 local function typed(v)
-  if v == nil then return nil end
-  local t = v.type
-  if t == "nil" then return nil end
-  if t == "boolean" then return v.value end
-  if t == "integer" then return math.tointeger(tonumber(v.value)) end
-  if t == "float" then return (string.unpack(">d", H(v.bits))) end
-  if t == "string" then
-    if v.text then return v.text end
-    if v.hex then return H(v.hex) end
-    if v["repeat"] then return string.rep(v["repeat"], v.length // #v["repeat"]) end
-    return string.rep(H(v.repeat_hex), v.length // (#v.repeat_hex // 2))
-  end
-  assert(t == "table", "unexpected typed value " .. tostring(t))
-  local r = {}
-  for i, item in ipairs(v.array or {}) do r[i] = typed(item) end
-  for i = 1, v.array_count or 0 do r[i] = typed(v.array_fill) end
-  for _, pair in ipairs(v.hash or {}) do r[typed(pair[1])] = typed(pair[2]) end
-  return r
+  if v ~= nil then return typed_value.value(v) end
 end
 
 -- skynet's texts carry skynet's file positions: compare what follows them.

@@ -11,15 +11,11 @@ local skynet = require "skynet"
 local socket = require "skynet.socket"
 local cluster = require "skynet.cluster"
 local nodes = require "nodes"
+local T = require "testlib"
 
 local peers = {}
 
--- A loopback port nothing listens on now.
-function peers.free_port()
-  local id, _, port = socket.listen("127.0.0.1", 0)
-  socket.close(id)
-  return port
-end
+peers.free_port = T.free_port
 
 -- Starts node `name` as harbor `id` under the master at `master_port` (its standalone node
 -- when `standalone`), on a free address; returns the nodes.start peer.

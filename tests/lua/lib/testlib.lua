@@ -205,6 +205,14 @@ end
 
 T.getenv = skynet.getenv
 
+-- A loopback port nothing listens on now.
+function T.free_port()
+  local socket = require "skynet.socket"
+  local id, _, port = socket.listen("127.0.0.1", 0)
+  socket.close(id)
+  return port
+end
+
 -- Coroutines --------------------------------------------------------------------------------
 
 local promise = {}

@@ -76,4 +76,38 @@ function typed.diff(got, want, path)
   return string.format("%s: got %s, want %s", path, show(got), show(want))
 end
 
+-- What is wrong with r, the table.pack of a pcall that ran the vector call c (c.ok, then
+-- c.results, or c.result_hex when there is one and by_hex, else c.error), or nil when nothing
+-- is.
+local function verdict(c, r, by_hex)
+  if not c.ok then
+    if r[1] then return "returned instead of raising " .. c.error end
+    if r[2] ~= c.error then return string.format("error %q, want %q", tostring(r[2]), c.error) end
+    return nil
+  end
+  if not r[1] then return "raised " .. tostring(r[2]) end
+  if by_hex and c.result_hex then
+    if typed.hex(r[2]) ~= c.result_hex then return "got " .. typed.hex(r[2]) end
+    return nil
+  end
+  for j = 1, c.results.n do
+    local why = typed.diff(r[j + 1], typed.value(c.results[j]), "result " .. j)
+    if why then return why end
+  end
+  if r.n - 1 ~= c.results.n then return "results: " .. (r.n - 1) end
+end
+
+-- Runs every vector call of `calls` with run(c), which returns what pcall does: the list of
+-- "<name>: <what is wrong>" for the calls that did not give what the vectors recorded (the
+-- first result by its result_hex, when by_hex and the call has one).
+function typed.failures(calls, run, by_hex)
+  local failed = {}
+  for i = 1, calls.n do
+    local c = calls[i]
+    local why = verdict(c, table.pack(run(c)), by_hex)
+    if why then failed[#failed + 1] = c.name .. ": " .. why end
+  end
+  return failed
+end
+
 return typed
