@@ -305,6 +305,9 @@ class actor : public service, private detail::task_owner {
   net::socket_server& socket_thread();
   /// The state of a registered socket that no other coroutine reads; throws otherwise.
   detail::socket_state* reader_state(socket_id id);
+  /// Waits until the socket `id` (a connect's or a listen's) is open: its state, or the
+  /// failure that closed it.
+  task<socket_result<detail::socket_state*>> opened(socket_result<socket_id> id);
   /// Starts reading a socket paused for its full buffer again, if the reader must wait.
   void resume_reading(detail::socket_state& s);
 

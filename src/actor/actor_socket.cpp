@@ -48,8 +48,7 @@ detail::socket_state* actor::reader_state(socket_id id) {
   return s;
 }
 
-task<actor::socket_result<actor::socket_id>> actor::connect(std::string host, int port) {
-  const net::socket_server::opened id = socket_thread().connect(handle_, host, port);
+task<actor::socket_result<detail::socket_state*>> actor::opened(socket_result<socket_id> id) {
   if (!id) co_return id.error();
   detail::socket_state& s = sockets_.add(*id);
   s.wanted = want::connected;
@@ -59,23 +58,23 @@ task<actor::socket_result<actor::socket_id>> actor::connect(std::string host, in
     sockets_.erase(*id);
     co_return why;
   }
+  co_return &s;
+}
+
+task<actor::socket_result<actor::socket_id>> actor::connect(std::string host, int port) {
+  const net::socket_server::opened id = socket_thread().connect(handle_, host, port);
+  const socket_result<detail::socket_state*> s = co_await opened(id);
+  if (!s) co_return s.error();
   co_return *id;
 }
 
 task<actor::socket_result<actor::listening>> actor::listen(std::string host, int port,
                                                            int backlog) {
   const net::socket_server::opened id = socket_thread().listen(handle_, host, port, backlog);
-  if (!id) co_return id.error();
-  detail::socket_state& s = sockets_.add(*id);
-  s.wanted = want::connected;
-  co_await socket_wait{s};
-  if (s.closed) {
-    net::failure why{errc::socket_failed, std::move(s.error)};
-    sockets_.erase(*id);
-    co_return why;
-  }
+  const socket_result<detail::socket_state*> s = co_await opened(id);
+  if (!s) co_return s.error();
   socket_thread().start(handle_, *id);
-  co_return listening{*id, s.address, s.port};
+  co_return listening{*id, (*s)->address, (*s)->port};
 }
 
 task<actor::socket_result<actor::accepted_socket>> actor::accept(socket_id listener) {
