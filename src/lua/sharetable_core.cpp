@@ -3,15 +3,31 @@
 // skynet's patched VM lets every service read one Lua table. Stock Lua cannot, so a version is
 // an immutable share::tree built once in the sharetable service, and each service reads it
 // through proxies: empty tables whose metatable answers reads from the tree. A service gets
-// one proxy per table it reached (cached, so identity holds), and each proxy's handle keeps
-// the version alive. The data itself is never copied into a reader.
+// one proxy per table it reached (cached, so identity holds). A proxy is a bare table: the
+// count that keeps its version alive sits in the metatable it shares with the other proxies
+// of that version in this service. The data itself is never copied into a reader.
 //
 // Per Lua state, in the registry table `state_key`:
-//   proxies  light userdata (tree node) -> proxy                  (weak values)
-//   handles  proxy -> handle userdata (the node; holds one count)  (weak keys)
-//   funcs    proxy -> { slot -> loaded Lua function }              (weak keys)
-//   meta     the proxies' metatable
+//   proxies   light userdata (tree node) -> proxy                       (weak values)
+//   nodes     proxy -> light userdata (its node), false once vanished   (weak keys)
+//   funcs     proxy -> { slot -> loaded Lua function }                  (weak keys)
+//   versions  light userdata (tree) -> the metatable of its proxies     (weak values)
+//   meta      the metatable of vanished proxies, the others' template
+//   holder    a version metatable's field: the userdata with its count
+//   pace      the counts below (a userdata), also the upvalue of the GC sentinel's __gc
+//
+// Walking a big table makes a proxy per table reached, and most are garbage at once. The GC
+// paces itself on bytes, and a proxy is small, so hundreds pile up between two cycles: their
+// objects stay in the service's small-object pages, which are never given back, and the weak
+// caches grow to hold them, and Lua never shrinks a table that is not inserted into. So the
+// proxies pace the GC too: once as many were made since the last cycle as there are live
+// ones (at least `step_every`), a GC step runs (a minor collection). A sentinel object,
+// re-armed at each of its finalizations, tells when a cycle ended; the next proxy made after
+// one rebuilds the caches at the size of what lives in them, when enough were made since the
+// last rebuild. A pairs walk that made that many proxies does both when it ends, so what it
+// dropped does not wait for a proxy made later, if ever.
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -29,11 +45,33 @@ namespace starling::lua {
 namespace {
 
 constexpr const char* state_key = "skynet.sharetable.state";
-constexpr const char* handle_metatable = "skynet.sharetable.handle";
+constexpr const char* holder_metatable = "skynet.sharetable.holder";
 constexpr const char* matrix_metatable = "skynet.sharetable.matrix";
 
 // The upvalue every proxy metamethod gets: the state table above.
 constexpr int up_state = 1;
+
+// The fewest proxies made between two GC steps or two rebuilds of the caches.
+constexpr std::size_t step_every = 64;
+
+struct pace {
+  std::size_t since_cycle;    // proxies made since a GC cycle ended
+  std::size_t since_rebuild;  // proxies made since the caches were rebuilt
+  std::size_t made;           // proxies made in all
+  std::size_t kept;           // the live proxies at the rebuild
+  bool cycled;                // a GC cycle ended since the rebuild
+};
+
+// The sentinel's __gc: a cycle ended. Re-armed with a fresh object, which the next cycle
+// finds unreachable in turn (at lua_close Lua no longer marks new objects for finalization).
+int sentinel_gc(lua_State* L) {
+  auto* p = static_cast<pace*>(lua_touserdata(L, lua_upvalueindex(1)));
+  p->since_cycle = 0;
+  p->cycled = true;
+  lua_createtable(L, 0, 0);
+  if (lua_getmetatable(L, 1) != 0) lua_setmetatable(L, -2);
+  return 0;
+}
 
 // A count on a tree, let go when the last one goes (the matrix box holds one too).
 void retain(share::tree& t) {
@@ -43,14 +81,15 @@ void release(share::tree& t) {
   if (t.refs.fetch_sub(1) == 1) std::unique_ptr<share::tree> last(&t);
 }
 
-struct handle {
-  const share::node* node;  // null: the table vanished in an update
+// One count on a version for all the proxies of this service that show it.
+struct holder {
+  share::tree* tree;  // null until the metatable holding it is complete
 };
 
-int handle_gc(lua_State* L) {
-  auto* h = static_cast<handle*>(luaL_checkudata(L, 1, handle_metatable));
-  if (h->node != nullptr) release(*h->node->owner);
-  h->node = nullptr;
+int holder_gc(lua_State* L) {
+  auto* h = static_cast<holder*>(luaL_checkudata(L, 1, holder_metatable));
+  if (h->tree != nullptr) release(*h->tree);
+  h->tree = nullptr;
   return 0;
 }
 
@@ -66,17 +105,121 @@ void state_field(lua_State* L, const char* name) {
 // The node behind proxy `index`: raises for a vanished one, null for a non-proxy.
 const share::node* proxy_node(lua_State* L, int index, bool must) {
   index = lua_absindex(L, index);
-  state_field(L, "handles");
+  state_field(L, "nodes");
   lua_pushvalue(L, index);
-  lua_rawget(L, -2);
-  auto* h = static_cast<handle*>(lua_touserdata(L, -1));
+  const int type = lua_rawget(L, -2);
+  const auto* n = static_cast<const share::node*>(lua_touserdata(L, -1));
   lua_pop(L, 2);
-  if (h == nullptr) {
+  if (type == LUA_TNIL) {
     if (must) luaL_error(L, "Not a shared table");
     return nullptr;
   }
-  if (h->node == nullptr) luaL_error(L, "The shared table vanished in an update");
-  return h->node;
+  if (n == nullptr) luaL_error(L, "The shared table vanished in an update");
+  return n;
+}
+
+// Pushes the metatable of the proxies of version `t` (state table at `state`), made on first
+// use with the version's count.
+void push_version_meta(lua_State* L, int state, share::tree& t) {
+  state = lua_absindex(L, state);
+  luaL_checkstack(L, 6, nullptr);
+  lua_getfield(L, state, "versions");
+  if (lua_rawgetp(L, -1, &t) == LUA_TTABLE) {
+    lua_remove(L, -2);
+    return;
+  }
+  lua_pop(L, 1);
+  lua_createtable(L, 0, 6);
+  lua_getfield(L, state, "meta");
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -5);
+  }
+  lua_pop(L, 1);
+  auto* h = static_cast<holder*>(lua_newuserdatauv(L, sizeof(holder), 0));
+  h->tree = nullptr;
+  luaL_setmetatable(L, holder_metatable);
+  lua_setfield(L, -2, "holder");
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, -3, &t);  // versions[tree] = metatable
+  lua_remove(L, -2);
+  // Everything that can raise is done, the holder anchored: take the count.
+  retain(t);
+  lua_getfield(L, -1, "holder");
+  static_cast<holder*>(lua_touserdata(L, -1))->tree = &t;
+  lua_pop(L, 1);
+}
+
+// Replaces weak cache `name` of the state table (upvalue) by a copy of what lives in it: a
+// table keeps the room it once needed. Returns the entries.
+std::size_t rebuild_cache(lua_State* L, const char* name) {
+  state_field(L, name);
+  const int old = lua_gettop(L);
+  int live = 0;
+  lua_pushnil(L);
+  while (lua_next(L, old) != 0) {
+    lua_pop(L, 1);
+    ++live;
+  }
+  lua_createtable(L, 0, live);
+  if (lua_getmetatable(L, old) != 0) lua_setmetatable(L, -2);  // its weak mode
+  lua_pushnil(L);
+  while (lua_next(L, old) != 0) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, old + 1);
+  }
+  lua_setfield(L, lua_upvalueindex(up_state), name);
+  lua_pop(L, 1);
+  return static_cast<std::size_t>(live);
+}
+
+pace& pace_of(lua_State* L) {
+  state_field(L, "pace");
+  auto* p = static_cast<pace*>(lua_touserdata(L, -1));
+  lua_pop(L, 1);
+  return *p;
+}
+
+void gc_step(lua_State* L) {
+  if (lua_gc(L, LUA_GCISRUNNING) != 0) lua_gc(L, LUA_GCSTEP, 0);  // the sentinel resets the count
+}
+
+void rebuild_caches(lua_State* L, pace& p) {
+  p.kept = rebuild_cache(L, "nodes");
+  rebuild_cache(L, "proxies");
+  rebuild_cache(L, "funcs");
+  p.since_rebuild = 0;
+  p.cycled = false;
+}
+
+// Before a proxy is made: the GC step and the rebuild the header describes. Runs before any
+// cache is on the stack, since a rebuild replaces them.
+void pace_proxies(lua_State* L) {
+  pace& p = pace_of(L);
+  const std::size_t every = std::max(step_every, p.kept);
+  if (p.since_cycle >= every) gc_step(L);
+  if (p.cycled && p.since_rebuild >= every) rebuild_caches(L, p);
+  ++p.since_cycle;
+  ++p.since_rebuild;
+  ++p.made;
+}
+
+// The count of proxies made, as a walk's start mark.
+lua_Integer made_mark(lua_State* L) {
+  return static_cast<lua_Integer>(pace_of(L).made);
+}
+
+// A walk that began at `mark` ended (pairs found no further entry). When it made many
+// proxies, what it dropped goes now and the caches shrink to what lives, rather than at some
+// later proxy that may never be made: a step and a rebuild per `step_every` proxies at most.
+void settle_walk(lua_State* L, lua_Integer mark) {
+  pace& p = pace_of(L);
+  if (p.made - static_cast<std::size_t>(mark) < std::max(step_every, p.kept)) return;
+  if (p.since_cycle > 0) gc_step(L);
+  if (p.cycled && p.since_rebuild > 0) rebuild_caches(L, p);
 }
 
 // Pushes the proxy of node `n`, made on first use.
@@ -88,28 +231,25 @@ void push_proxy(lua_State* L, const share::node& n) {
     lua_remove(L, -2);
     return;
   }
-  lua_pop(L, 1);
-  lua_createtable(L, 0, 0);
-  state_field(L, "meta");
-  lua_setmetatable(L, -2);
-  auto* h = static_cast<handle*>(lua_newuserdatauv(L, sizeof(handle), 0));
-  h->node = nullptr;
-  luaL_setmetatable(L, handle_metatable);
-  state_field(L, "handles");
-  lua_pushvalue(L, -3);
-  lua_pushvalue(L, -3);
-  lua_rawset(L, -3);  // handles[proxy] = handle
   lua_pop(L, 2);
+  pace_proxies(L);
+  state_field(L, "proxies");
+  lua_createtable(L, 0, 0);
+  push_version_meta(L, lua_upvalueindex(up_state), *n.owner);
+  lua_setmetatable(L, -2);
+  state_field(L, "nodes");
+  lua_pushvalue(L, -2);
+  lua_pushlightuserdata(L, address(&n));
+  lua_rawset(L, -3);  // nodes[proxy] = node
+  lua_pop(L, 1);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, -3, &n);  // proxies[node] = proxy
   lua_remove(L, -2);
-  // Everything that can raise is done, the handle anchored by the proxy: take the count.
-  retain(*n.owner);
-  h->node = &n;
 }
 
 // Pushes a Lua function of the tree, loaded once per proxy and slot (the entry's position;
-// keys use -1 - position). Cached by proxy, which keeps the tree and the slot meaning alive.
+// keys use -1 - position). Cached by proxy, which keeps the tree (its metatable's count) and
+// the slot meaning alive.
 void push_function(lua_State* L, const share::tree& t, const share::value& v, int proxy,
                    std::int64_t slot) {
   proxy = lua_absindex(L, proxy);
@@ -196,7 +336,13 @@ int proxy_next(lua_State* L) {
     if (pos < 0) return luaL_error(L, "invalid key to 'next'");
   }
   pos = t.next(n, pos);
-  if (pos < 0) return 0;
+  if (pos < 0) {
+    // pairs' iterator holds its walk's start mark (not next's: no walk is known there)
+    if (lua_isinteger(L, lua_upvalueindex(2)) != 0) {
+      settle_walk(L, lua_tointeger(L, lua_upvalueindex(2)));
+    }
+    return 0;
+  }
   push_value(L, t, t.entry(n, pos).first, 1, -1 - pos);
   push_value(L, t, value_ref(n, pos), 1, pos);
   return 2;
@@ -205,7 +351,8 @@ int proxy_next(lua_State* L) {
 int proxy_pairs(lua_State* L) {
   proxy_node(L, 1, true);
   lua_pushvalue(L, lua_upvalueindex(up_state));
-  lua_pushcclosure(L, proxy_next, 1);
+  lua_pushinteger(L, made_mark(L));
+  lua_pushcclosure(L, proxy_next, 2);
   lua_pushvalue(L, 1);
   lua_pushnil(L);
   return 3;
@@ -215,8 +362,8 @@ int proxy_pairs(lua_State* L) {
 void push_state(lua_State* L) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, state_key) == LUA_TTABLE) return;
   lua_pop(L, 1);
-  lua_createtable(L, 0, 4);
-  const char* weak[][2] = {{"proxies", "v"}, {"handles", "k"}, {"funcs", "k"}};
+  lua_createtable(L, 0, 6);
+  const char* weak[][2] = {{"proxies", "v"}, {"nodes", "k"}, {"funcs", "k"}, {"versions", "v"}};
   for (const auto& [name, mode] : weak) {
     lua_newtable(L);
     lua_createtable(L, 0, 1);
@@ -239,6 +386,17 @@ void push_state(lua_State* L) {
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
   lua_setfield(L, -2, "meta");
+  auto* p = static_cast<pace*>(lua_newuserdatauv(L, sizeof(pace), 0));
+  *p = pace{0, 0, 0, 0, false};
+  lua_createtable(L, 0, 1);  // the sentinel's metatable
+  lua_pushvalue(L, -2);
+  lua_pushcclosure(L, sentinel_gc, 1);
+  lua_setfield(L, -2, "__gc");
+  lua_createtable(L, 0, 0);
+  lua_insert(L, -2);
+  lua_setmetatable(L, -2);
+  lua_pop(L, 1);  // the first sentinel, unreachable from the start
+  lua_setfield(L, -2, "pace");
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, state_key);
 }
@@ -269,7 +427,7 @@ int core_is_sharedtable(lua_State* L) {
     lua_pushboolean(L, 0);
     return 1;
   }
-  state_field(L, "handles");
+  state_field(L, "nodes");
   lua_pushvalue(L, 1);
   lua_rawget(L, -2);
   lua_pushboolean(L, lua_isnil(L, -1) ? 0 : 1);
@@ -329,11 +487,14 @@ struct repointer {
   }
 };
 
-// Moves the proxies (state table at 1) as the walk found; trivial locals only.
-int move_proxies(lua_State* L, const repointer& r) {
-  lua_getfield(L, 1, "proxies");
-  lua_getfield(L, 1, "handles");
-  lua_getfield(L, 1, "funcs");
+// Moves the proxies (state table at 1) as the walk found, to the version `target`; trivial
+// locals only.
+int move_proxies(lua_State* L, const repointer& r, share::tree& target) {
+  lua_getfield(L, 1, "proxies");    // 2
+  lua_getfield(L, 1, "nodes");      // 3
+  lua_getfield(L, 1, "funcs");      // 4
+  push_version_meta(L, 1, target);  // 5
+  lua_getfield(L, 1, "meta");       // 6: the metatable of vanished proxies
   for (const auto& [old_node, new_node] : r.moves) {
     if (lua_rawgetp(L, 2, old_node) == LUA_TNIL) {
       lua_pop(L, 1);
@@ -351,13 +512,17 @@ int move_proxies(lua_State* L, const repointer& r) {
     lua_pushvalue(L, -1);
     lua_pushnil(L);
     lua_rawset(L, 4);  // its functions belong to the old version
-    lua_rawget(L, 3);  // the proxy's handle
-    auto* h = static_cast<handle*>(lua_touserdata(L, -1));
+    lua_pushvalue(L, -1);
+    if (new_node != nullptr) {
+      lua_pushlightuserdata(L, address(new_node));
+    } else {
+      lua_pushboolean(L, 0);
+    }
+    lua_rawset(L, 3);
+    // The old version's count goes with its metatable once no proxy uses it.
+    lua_pushvalue(L, new_node != nullptr ? 5 : 6);
+    lua_setmetatable(L, -2);
     lua_pop(L, 1);
-    if (h == nullptr || h->node == nullptr) continue;
-    if (new_node != nullptr) retain(*new_node->owner);
-    release(*h->node->owner);
-    h->node = new_node;
   }
   return 0;
 }
@@ -378,7 +543,7 @@ int core_update(lua_State* L) {
     failure.run([&] { r.walk(*from, to); });
     if (!failure.failed()) {
       n = protect(
-          L, 1, [&](lua_State* S) { return move_proxies(S, r); }, failure);
+          L, 1, [&](lua_State* S) { return move_proxies(S, r, *to->owner); }, failure);
     }
   }
   if (n < 0) {
@@ -575,8 +740,8 @@ int core_matrix(lua_State* L) {
 }  // namespace
 
 int open_sharetable_core(lua_State* L) {
-  if (luaL_newmetatable(L, handle_metatable) != 0) {
-    lua_pushcfunction(L, handle_gc);
+  if (luaL_newmetatable(L, holder_metatable) != 0) {
+    lua_pushcfunction(L, holder_gc);
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);

@@ -73,6 +73,12 @@ function CMD.walk(slot)
   return walk(held[slot])
 end
 
+-- The Lua heap after a full collection, in bytes.
+function CMD.collected()
+  collectgarbage()
+  return math.floor(collectgarbage "count" * 1024)
+end
+
 function CMD.exit()
   skynet.exit()
 end
