@@ -4,16 +4,15 @@
 // an immutable share::tree built once in the sharetable service, and each service reads it
 // through proxies: empty tables whose metatable answers reads from the tree. A service gets
 // one proxy per table it reached (cached, so identity holds). A proxy is a bare table: the
-// count that keeps its version alive sits in the metatable it shares with the other proxies
-// of that version in this service. The data itself is never copied into a reader.
+// service holds one count per version it reached until it exits, as the sharetable service
+// counts it a holder of the version until then. The data itself is never copied into a reader.
 //
 // Per Lua state, in the registry table `state_key`:
 //   proxies   light userdata (tree node) -> proxy                       (weak values)
 //   nodes     proxy -> light userdata (its node), false once vanished   (weak keys)
 //   funcs     proxy -> { slot -> loaded Lua function }                  (weak keys)
-//   versions  light userdata (tree) -> the metatable of its proxies     (weak values)
-//   meta      the metatable of vanished proxies, the others' template
-//   holder    a version metatable's field: the userdata with its count
+//   holders   light userdata (tree) -> userdata with the count on it
+//   meta      the proxies' metatable
 //   pace      the counts below (a userdata), also the upvalue of the GC sentinel's __gc
 //
 // Walking a big table makes a proxy per table reached, and most are garbage at once. The GC
@@ -118,38 +117,24 @@ const share::node* proxy_node(lua_State* L, int index, bool must) {
   return n;
 }
 
-// Pushes the metatable of the proxies of version `t` (state table at `state`), made on first
-// use with the version's count.
-void push_version_meta(lua_State* L, int state, share::tree& t) {
+// Takes this service's count on version `t` (state table at `state`) unless it has it.
+void hold_version(lua_State* L, int state, share::tree& t) {
   state = lua_absindex(L, state);
-  luaL_checkstack(L, 6, nullptr);
-  lua_getfield(L, state, "versions");
-  if (lua_rawgetp(L, -1, &t) == LUA_TTABLE) {
-    lua_remove(L, -2);
+  luaL_checkstack(L, 3, nullptr);
+  lua_getfield(L, state, "holders");
+  if (lua_rawgetp(L, -1, &t) != LUA_TNIL) {
+    lua_pop(L, 2);
     return;
-  }
-  lua_pop(L, 1);
-  lua_createtable(L, 0, 6);
-  lua_getfield(L, state, "meta");
-  lua_pushnil(L);
-  while (lua_next(L, -2) != 0) {
-    lua_pushvalue(L, -2);
-    lua_insert(L, -2);
-    lua_rawset(L, -5);
   }
   lua_pop(L, 1);
   auto* h = static_cast<holder*>(lua_newuserdatauv(L, sizeof(holder), 0));
   h->tree = nullptr;
   luaL_setmetatable(L, holder_metatable);
-  lua_setfield(L, -2, "holder");
-  lua_pushvalue(L, -1);
-  lua_rawsetp(L, -3, &t);  // versions[tree] = metatable
-  lua_remove(L, -2);
+  lua_rawsetp(L, -2, &t);  // holders[tree] = holder
+  lua_pop(L, 1);
   // Everything that can raise is done, the holder anchored: take the count.
   retain(t);
-  lua_getfield(L, -1, "holder");
-  static_cast<holder*>(lua_touserdata(L, -1))->tree = &t;
-  lua_pop(L, 1);
+  h->tree = &t;
 }
 
 // Replaces weak cache `name` of the state table (upvalue) by a copy of what lives in it: a
@@ -235,7 +220,7 @@ void push_proxy(lua_State* L, const share::node& n) {
   pace_proxies(L);
   state_field(L, "proxies");
   lua_createtable(L, 0, 0);
-  push_version_meta(L, lua_upvalueindex(up_state), *n.owner);
+  state_field(L, "meta");
   lua_setmetatable(L, -2);
   state_field(L, "nodes");
   lua_pushvalue(L, -2);
@@ -248,8 +233,7 @@ void push_proxy(lua_State* L, const share::node& n) {
 }
 
 // Pushes a Lua function of the tree, loaded once per proxy and slot (the entry's position;
-// keys use -1 - position). Cached by proxy, which keeps the tree (its metatable's count) and
-// the slot meaning alive.
+// keys use -1 - position). Cached by proxy, which keeps the slot meaning alive.
 void push_function(lua_State* L, const share::tree& t, const share::value& v, int proxy,
                    std::int64_t slot) {
   proxy = lua_absindex(L, proxy);
@@ -362,8 +346,10 @@ int proxy_pairs(lua_State* L) {
 void push_state(lua_State* L) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, state_key) == LUA_TTABLE) return;
   lua_pop(L, 1);
-  lua_createtable(L, 0, 6);
-  const char* weak[][2] = {{"proxies", "v"}, {"nodes", "k"}, {"funcs", "k"}, {"versions", "v"}};
+  lua_createtable(L, 0, 7);
+  lua_newtable(L);
+  lua_setfield(L, -2, "holders");
+  const char* weak[][2] = {{"proxies", "v"}, {"nodes", "k"}, {"funcs", "k"}};
   for (const auto& [name, mode] : weak) {
     lua_newtable(L);
     lua_createtable(L, 0, 1);
@@ -406,6 +392,7 @@ int core_clone(lua_State* L) {
   luaL_checktype(L, 1, LUA_TLIGHTUSERDATA);
   const auto* root = static_cast<const share::node*>(lua_touserdata(L, 1));
   if (root == nullptr) return luaL_argerror(L, 1, "null version");
+  hold_version(L, lua_upvalueindex(up_state), *root->owner);
   push_proxy(L, *root);
   return 1;
 }
@@ -490,11 +477,10 @@ struct repointer {
 // Moves the proxies (state table at 1) as the walk found, to the version `target`; trivial
 // locals only.
 int move_proxies(lua_State* L, const repointer& r, share::tree& target) {
-  lua_getfield(L, 1, "proxies");    // 2
-  lua_getfield(L, 1, "nodes");      // 3
-  lua_getfield(L, 1, "funcs");      // 4
-  push_version_meta(L, 1, target);  // 5
-  lua_getfield(L, 1, "meta");       // 6: the metatable of vanished proxies
+  hold_version(L, 1, target);
+  lua_getfield(L, 1, "proxies");  // 2
+  lua_getfield(L, 1, "nodes");    // 3
+  lua_getfield(L, 1, "funcs");    // 4
   for (const auto& [old_node, new_node] : r.moves) {
     if (lua_rawgetp(L, 2, old_node) == LUA_TNIL) {
       lua_pop(L, 1);
@@ -519,9 +505,6 @@ int move_proxies(lua_State* L, const repointer& r, share::tree& target) {
       lua_pushboolean(L, 0);
     }
     lua_rawset(L, 3);
-    // The old version's count goes with its metatable once no proxy uses it.
-    lua_pushvalue(L, new_node != nullptr ? 5 : 6);
-    lua_setmetatable(L, -2);
     lua_pop(L, 1);
   }
   return 0;

@@ -73,8 +73,10 @@ function CMD.walk(slot)
   return walk(held[slot])
 end
 
--- The Lua heap after a full collection, in bytes.
+-- The Lua heap after full collections, in bytes (the second one takes what finalizers of
+-- the first one dropped).
 function CMD.collected()
+  collectgarbage()
   collectgarbage()
   return math.floor(collectgarbage "count" * 1024)
 end
