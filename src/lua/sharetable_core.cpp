@@ -13,18 +13,17 @@
 //   funcs     proxy -> { slot -> loaded Lua function }                  (weak keys)
 //   holders   light userdata (tree) -> userdata with the count on it
 //   meta      the proxies' metatable
-//   pace      the counts below (a userdata), also the upvalue of the GC sentinel's __gc
+//   pace      the counts below (a userdata)
 //
 // Walking a big table makes a proxy per table reached, and most are garbage at once. The GC
 // paces itself on bytes, and a proxy is small, so hundreds pile up between two cycles: their
 // objects stay in the service's small-object pages, which are never given back, and the weak
 // caches grow to hold them, and Lua never shrinks a table that is not inserted into. So the
-// proxies pace the GC too: once as many were made since the last cycle as there are live
-// ones (at least `step_every`), a GC step runs (a minor collection). A sentinel object,
-// re-armed at each of its finalizations, tells when a cycle ended; the next proxy made after
-// one rebuilds the caches at the size of what lives in them, when enough were made since the
-// last rebuild. A pairs walk that made that many proxies does both when it ends, so what it
-// dropped does not wait for a proxy made later, if ever.
+// proxies pace the GC too: once as many were made since the last time as there were live
+// ones then (at least `step_every`), a GC step runs (a minor collection) and, when most of
+// what was made is gone, the caches are rebuilt at the size of what lives in them. A pairs
+// walk that made that many proxies does the same when it ends, so what it dropped does not
+// wait for a proxy made later, if ever.
 
 #include <algorithm>
 #include <cstring>
@@ -54,23 +53,10 @@ constexpr int up_state = 1;
 constexpr std::size_t step_every = 64;
 
 struct pace {
-  std::size_t since_cycle;    // proxies made since a GC cycle ended
-  std::size_t since_rebuild;  // proxies made since the caches were rebuilt
-  std::size_t made;           // proxies made in all
-  std::size_t kept;           // the live proxies at the rebuild
-  bool cycled;                // a GC cycle ended since the rebuild
+  std::size_t since_step;  // proxies made since the last step
+  std::size_t made;        // proxies made in all
+  std::size_t kept;        // the live proxies after the last step
 };
-
-// The sentinel's __gc: a cycle ended. Re-armed with a fresh object, which the next cycle
-// finds unreachable in turn (at lua_close Lua no longer marks new objects for finalization).
-int sentinel_gc(lua_State* L) {
-  auto* p = static_cast<pace*>(lua_touserdata(L, lua_upvalueindex(1)));
-  p->since_cycle = 0;
-  p->cycled = true;
-  lua_createtable(L, 0, 0);
-  if (lua_getmetatable(L, 1) != 0) lua_setmetatable(L, -2);
-  return 0;
-}
 
 // A count on a tree, let go when the last one goes (the matrix box holds one too).
 void retain(share::tree& t) {
@@ -137,17 +123,25 @@ void hold_version(lua_State* L, int state, share::tree& t) {
   h->tree = &t;
 }
 
-// Replaces weak cache `name` of the state table (upvalue) by a copy of what lives in it: a
-// table keeps the room it once needed. Returns the entries.
-std::size_t rebuild_cache(lua_State* L, const char* name) {
+// The entries of weak cache `name` of the state table (upvalue).
+int cache_entries(lua_State* L, const char* name) {
   state_field(L, name);
-  const int old = lua_gettop(L);
   int live = 0;
   lua_pushnil(L);
-  while (lua_next(L, old) != 0) {
+  while (lua_next(L, -2) != 0) {
     lua_pop(L, 1);
     ++live;
   }
+  lua_pop(L, 1);
+  return live;
+}
+
+// Replaces weak cache `name` of the state table (upvalue) by a copy of what lives in it: a
+// table keeps the room it once needed.
+void rebuild_cache(lua_State* L, const char* name) {
+  const int live = cache_entries(L, name);
+  state_field(L, name);
+  const int old = lua_gettop(L);
   lua_createtable(L, 0, live);
   if (lua_getmetatable(L, old) != 0) lua_setmetatable(L, -2);  // its weak mode
   lua_pushnil(L);
@@ -158,7 +152,6 @@ std::size_t rebuild_cache(lua_State* L, const char* name) {
   }
   lua_setfield(L, lua_upvalueindex(up_state), name);
   lua_pop(L, 1);
-  return static_cast<std::size_t>(live);
 }
 
 pace& pace_of(lua_State* L) {
@@ -168,27 +161,26 @@ pace& pace_of(lua_State* L) {
   return *p;
 }
 
-void gc_step(lua_State* L) {
-  if (lua_gc(L, LUA_GCISRUNNING) != 0) lua_gc(L, LUA_GCSTEP, 0);  // the sentinel resets the count
+// A minor collection, then the caches rebuilt unless most of the proxies made since the last
+// step still live (a walk that keeps what it reaches): then they have no room to give back.
+void step(lua_State* L, pace& p) {
+  if (lua_gc(L, LUA_GCISRUNNING) != 0) lua_gc(L, LUA_GCSTEP, 0);
+  const auto live = static_cast<std::size_t>(cache_entries(L, "nodes"));
+  if (live * 2 < p.kept + p.since_step) {
+    rebuild_cache(L, "nodes");
+    rebuild_cache(L, "proxies");
+    rebuild_cache(L, "funcs");
+  }
+  p.kept = live;
+  p.since_step = 0;
 }
 
-void rebuild_caches(lua_State* L, pace& p) {
-  p.kept = rebuild_cache(L, "nodes");
-  rebuild_cache(L, "proxies");
-  rebuild_cache(L, "funcs");
-  p.since_rebuild = 0;
-  p.cycled = false;
-}
-
-// Before a proxy is made: the GC step and the rebuild the header describes. Runs before any
-// cache is on the stack, since a rebuild replaces them.
+// Before a proxy is made: the step the header describes. Runs before any cache is on the
+// stack, since a rebuild replaces them.
 void pace_proxies(lua_State* L) {
   pace& p = pace_of(L);
-  const std::size_t every = std::max(step_every, p.kept);
-  if (p.since_cycle >= every) gc_step(L);
-  if (p.cycled && p.since_rebuild >= every) rebuild_caches(L, p);
-  ++p.since_cycle;
-  ++p.since_rebuild;
+  if (p.since_step >= std::max(step_every, p.kept)) step(L, p);
+  ++p.since_step;
   ++p.made;
 }
 
@@ -203,8 +195,7 @@ lua_Integer made_mark(lua_State* L) {
 void settle_walk(lua_State* L, lua_Integer mark) {
   pace& p = pace_of(L);
   if (p.made - static_cast<std::size_t>(mark) < std::max(step_every, p.kept)) return;
-  if (p.since_cycle > 0) gc_step(L);
-  if (p.cycled && p.since_rebuild > 0) rebuild_caches(L, p);
+  if (p.since_step > 0) step(L, p);
 }
 
 // Pushes the proxy of node `n`, made on first use.
@@ -373,15 +364,7 @@ void push_state(lua_State* L) {
   lua_setfield(L, -2, "__metatable");
   lua_setfield(L, -2, "meta");
   auto* p = static_cast<pace*>(lua_newuserdatauv(L, sizeof(pace), 0));
-  *p = pace{0, 0, 0, 0, false};
-  lua_createtable(L, 0, 1);  // the sentinel's metatable
-  lua_pushvalue(L, -2);
-  lua_pushcclosure(L, sentinel_gc, 1);
-  lua_setfield(L, -2, "__gc");
-  lua_createtable(L, 0, 0);
-  lua_insert(L, -2);
-  lua_setmetatable(L, -2);
-  lua_pop(L, 1);  // the first sentinel, unreachable from the start
+  *p = pace{0, 0, 0};
   lua_setfield(L, -2, "pace");
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, state_key);
