@@ -49,7 +49,7 @@ constexpr const char* matrix_metatable = "skynet.sharetable.matrix";
 // The upvalue every proxy metamethod gets: the state table above.
 constexpr int up_state = 1;
 
-// The fewest proxies made between two GC steps or two rebuilds of the caches.
+// The fewest proxies made between two GC steps.
 constexpr std::size_t step_every = 64;
 
 struct pace {
@@ -66,9 +66,9 @@ void release(share::tree& t) {
   if (t.refs.fetch_sub(1) == 1) std::unique_ptr<share::tree> last(&t);
 }
 
-// One count on a version for all the proxies of this service that show it.
+// This service's count on a version, kept in `holders` until the state closes.
 struct holder {
-  share::tree* tree;  // null until the metatable holding it is complete
+  share::tree* tree;  // null until anchored
 };
 
 int holder_gc(lua_State* L) {
