@@ -169,8 +169,10 @@ T.test("memory per reader: N readers of one version share it", function()
     copy_size))
   -- RSS is the whole node's and now and then grows by a few MB whatever the readers do
   -- (malloc): its bounds leave room for that. A walk used to cost a reader 150 KB of it.
+  -- Under a sanitizer RSS says nothing (shadow memory, quarantined blocks).
+  local measure_rss = (skynet.getenv "test_sanitizer" or "") == ""
   T.ok(per_heap < 1024, "Lua heap per reader " .. per_heap)
-  T.ok(per_rss < 64 * 1024, "RSS per reader " .. per_rss)
+  T.ok(not measure_rss or per_rss < 64 * 1024, "RSS per reader " .. per_rss)
   -- Walking everything makes a proxy per table reached; what the reader drops must not stay,
   -- neither as Lua heap (the weak caches' room) nor as RSS (the small-object pages).
   rss_before, heap_before = rss(), collected(readers)
@@ -180,8 +182,9 @@ T.test("memory per reader: N readers of one version share it", function()
   skynet.error(string.format("MEMORY sharetable: walking all 20001 tables costs a reader %d bytes of "
     .. "Lua heap, %d bytes of RSS (%d readers)", walk_heap, walk_rss, N))
   T.ok(walk_heap < 1024, "Lua heap per walking reader " .. walk_heap)
-  T.ok(walk_rss < 96 * 1024, "RSS per walking reader " .. walk_rss)
-  for _, r in ipairs(readers) do bye(r) end
+  T.ok(not measure_rss or walk_rss < 96 * 1024, "RSS per walking reader " .. walk_rss)
+  -- The readers stay until the node ends: one told to exit now could log its end after the
+  -- verdict (the node's abort retires services silently).
 end, 6000)
 
 T.start()
