@@ -5,25 +5,6 @@ local skynet = require "skynet"
 
 skynet.cache = require "skynet.codecache"
 
-function skynet.newservice(name, ...)
-	return skynet.call(".launcher", "lua", "LAUNCH", "snlua", name, ...)
-end
-
--- service_mgr answers (handle) or (nil, reason).
-function skynet.uniqueservice(global, ...)
-	if global == true then
-		return assert(skynet.call(".service", "lua", "GLAUNCH", ...))
-	end
-	return assert(skynet.call(".service", "lua", "LAUNCH", global, ...))
-end
-
-function skynet.queryservice(global, ...)
-	if global == true then
-		return assert(skynet.call(".service", "lua", "GQUERY", ...))
-	end
-	return assert(skynet.call(".service", "lua", "QUERY", global, ...))
-end
-
 -- Waiting coroutines grouped by identical traceback (the debug command UNIQTASK).
 function skynet.uniqtask()
 	local groups = {}

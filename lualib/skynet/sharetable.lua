@@ -131,7 +131,6 @@ next = core.next
 
 local sharetable = {}
 local held = {}    -- name -> { [ptr] = true }: versions this service got
-local current = {} -- name -> the ptr this service shows
 
 -- Tells the service when this one is gone (its module table collected at exit).
 local closer = setmetatable({}, {
@@ -161,7 +160,6 @@ local function got(name, ptr)
     held[name] = versions
   end
   versions[ptr] = true
-  current[name] = current[name] or ptr
   return core.clone(ptr)
 end
 
@@ -189,7 +187,6 @@ function sharetable.update(...)
         for old in pairs(versions) do
           if old ~= ptr then core.update(old, ptr) end
         end
-        current[name] = ptr
       end
     end
   end

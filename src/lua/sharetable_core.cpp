@@ -3,15 +3,29 @@
 // skynet's patched VM lets every service read one Lua table. Stock Lua cannot, so a version is
 // an immutable share::tree built once in the sharetable service, and each service reads it
 // through proxies: empty tables whose metatable answers reads from the tree. A service gets
-// one proxy per table it reached (cached, so identity holds), and each proxy's handle keeps
-// the version alive. The data itself is never copied into a reader.
+// one proxy per table it reached (cached, so identity holds). A proxy is a bare table: the
+// service holds one count per version it reached until it exits, as the sharetable service
+// counts it a holder of the version until then. The data itself is never copied into a reader.
 //
 // Per Lua state, in the registry table `state_key`:
-//   proxies  light userdata (tree node) -> proxy                  (weak values)
-//   handles  proxy -> handle userdata (the node; holds one count)  (weak keys)
-//   funcs    proxy -> { slot -> loaded Lua function }              (weak keys)
-//   meta     the proxies' metatable
+//   proxies   light userdata (tree node) -> proxy                       (weak values)
+//   nodes     proxy -> light userdata (its node), false once vanished   (weak keys)
+//   funcs     proxy -> { slot -> loaded Lua function }                  (weak keys)
+//   holders   light userdata (tree) -> userdata with the count on it
+//   meta      the proxies' metatable
+//   pace      the counts below (a userdata)
+//
+// Walking a big table makes a proxy per table reached, and most are garbage at once. The GC
+// paces itself on bytes, and a proxy is small, so hundreds pile up between two cycles: their
+// objects stay in the service's small-object pages, which are never given back, and the weak
+// caches grow to hold them, and Lua never shrinks a table that is not inserted into. So the
+// proxies pace the GC too: once as many were made since the last time as there were live
+// ones then (at least `step_every`), a GC step runs (a minor collection) and, when most of
+// what was made is gone, the caches are rebuilt at the size of what lives in them. A pairs
+// walk that made that many proxies does the same when it ends, so what it dropped does not
+// wait for a proxy made later, if ever.
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -29,11 +43,20 @@ namespace starling::lua {
 namespace {
 
 constexpr const char* state_key = "skynet.sharetable.state";
-constexpr const char* handle_metatable = "skynet.sharetable.handle";
+constexpr const char* holder_metatable = "skynet.sharetable.holder";
 constexpr const char* matrix_metatable = "skynet.sharetable.matrix";
 
 // The upvalue every proxy metamethod gets: the state table above.
 constexpr int up_state = 1;
+
+// The fewest proxies made between two GC steps.
+constexpr std::size_t step_every = 64;
+
+struct pace {
+  std::size_t since_step;  // proxies made since the last step
+  std::size_t made;        // proxies made in all
+  std::size_t kept;        // the live proxies after the last step
+};
 
 // A count on a tree, let go when the last one goes (the matrix box holds one too).
 void retain(share::tree& t) {
@@ -43,14 +66,15 @@ void release(share::tree& t) {
   if (t.refs.fetch_sub(1) == 1) std::unique_ptr<share::tree> last(&t);
 }
 
-struct handle {
-  const share::node* node;  // null: the table vanished in an update
+// This service's count on a version, kept in `holders` until the state closes.
+struct holder {
+  share::tree* tree;  // null until anchored
 };
 
-int handle_gc(lua_State* L) {
-  auto* h = static_cast<handle*>(luaL_checkudata(L, 1, handle_metatable));
-  if (h->node != nullptr) release(*h->node->owner);
-  h->node = nullptr;
+int holder_gc(lua_State* L) {
+  auto* h = static_cast<holder*>(luaL_checkudata(L, 1, holder_metatable));
+  if (h->tree != nullptr) release(*h->tree);
+  h->tree = nullptr;
   return 0;
 }
 
@@ -66,17 +90,112 @@ void state_field(lua_State* L, const char* name) {
 // The node behind proxy `index`: raises for a vanished one, null for a non-proxy.
 const share::node* proxy_node(lua_State* L, int index, bool must) {
   index = lua_absindex(L, index);
-  state_field(L, "handles");
+  state_field(L, "nodes");
   lua_pushvalue(L, index);
-  lua_rawget(L, -2);
-  auto* h = static_cast<handle*>(lua_touserdata(L, -1));
+  const int type = lua_rawget(L, -2);
+  const auto* n = static_cast<const share::node*>(lua_touserdata(L, -1));
   lua_pop(L, 2);
-  if (h == nullptr) {
+  if (type == LUA_TNIL) {
     if (must) luaL_error(L, "Not a shared table");
     return nullptr;
   }
-  if (h->node == nullptr) luaL_error(L, "The shared table vanished in an update");
-  return h->node;
+  if (n == nullptr) luaL_error(L, "The shared table vanished in an update");
+  return n;
+}
+
+// Takes this service's count on version `t` (state table at `state`) unless it has it.
+void hold_version(lua_State* L, int state, share::tree& t) {
+  state = lua_absindex(L, state);
+  luaL_checkstack(L, 3, nullptr);
+  lua_getfield(L, state, "holders");
+  if (lua_rawgetp(L, -1, &t) != LUA_TNIL) {
+    lua_pop(L, 2);
+    return;
+  }
+  lua_pop(L, 1);
+  auto* h = static_cast<holder*>(lua_newuserdatauv(L, sizeof(holder), 0));
+  h->tree = nullptr;
+  luaL_setmetatable(L, holder_metatable);
+  lua_rawsetp(L, -2, &t);  // holders[tree] = holder
+  lua_pop(L, 1);
+  // Everything that can raise is done, the holder anchored: take the count.
+  retain(t);
+  h->tree = &t;
+}
+
+// The entries of weak cache `name` of the state table (upvalue).
+int cache_entries(lua_State* L, const char* name) {
+  state_field(L, name);
+  int live = 0;
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {
+    lua_pop(L, 1);
+    ++live;
+  }
+  lua_pop(L, 1);
+  return live;
+}
+
+// Replaces weak cache `name` of the state table (upvalue) by a copy of what lives in it: a
+// table keeps the room it once needed.
+void rebuild_cache(lua_State* L, const char* name) {
+  const int live = cache_entries(L, name);
+  state_field(L, name);
+  const int old = lua_gettop(L);
+  lua_createtable(L, 0, live);
+  if (lua_getmetatable(L, old) != 0) lua_setmetatable(L, -2);  // its weak mode
+  lua_pushnil(L);
+  while (lua_next(L, old) != 0) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, old + 1);
+  }
+  lua_setfield(L, lua_upvalueindex(up_state), name);
+  lua_pop(L, 1);
+}
+
+pace& pace_of(lua_State* L) {
+  state_field(L, "pace");
+  auto* p = static_cast<pace*>(lua_touserdata(L, -1));
+  lua_pop(L, 1);
+  return *p;
+}
+
+// A minor collection, then the caches rebuilt unless most of the proxies made since the last
+// step still live (a walk that keeps what it reaches): then they have no room to give back.
+void step(lua_State* L, pace& p) {
+  if (lua_gc(L, LUA_GCISRUNNING) != 0) lua_gc(L, LUA_GCSTEP, 0);
+  const auto live = static_cast<std::size_t>(cache_entries(L, "nodes"));
+  if (live * 2 < p.kept + p.since_step) {
+    rebuild_cache(L, "nodes");
+    rebuild_cache(L, "proxies");
+    rebuild_cache(L, "funcs");
+  }
+  p.kept = live;
+  p.since_step = 0;
+}
+
+// Before a proxy is made: the step the header describes. Runs before any cache is on the
+// stack, since a rebuild replaces them.
+void pace_proxies(lua_State* L) {
+  pace& p = pace_of(L);
+  if (p.since_step >= std::max(step_every, p.kept)) step(L, p);
+  ++p.since_step;
+  ++p.made;
+}
+
+// The count of proxies made, as a walk's start mark.
+lua_Integer made_mark(lua_State* L) {
+  return static_cast<lua_Integer>(pace_of(L).made);
+}
+
+// A walk that began at `mark` ended (pairs found no further entry). When it made many
+// proxies, what it dropped goes now and the caches shrink to what lives, rather than at some
+// later proxy that may never be made: a step and a rebuild per `step_every` proxies at most.
+void settle_walk(lua_State* L, lua_Integer mark) {
+  pace& p = pace_of(L);
+  if (p.made - static_cast<std::size_t>(mark) < std::max(step_every, p.kept)) return;
+  if (p.since_step > 0) step(L, p);
 }
 
 // Pushes the proxy of node `n`, made on first use.
@@ -88,28 +207,24 @@ void push_proxy(lua_State* L, const share::node& n) {
     lua_remove(L, -2);
     return;
   }
-  lua_pop(L, 1);
+  lua_pop(L, 2);
+  pace_proxies(L);
+  state_field(L, "proxies");
   lua_createtable(L, 0, 0);
   state_field(L, "meta");
   lua_setmetatable(L, -2);
-  auto* h = static_cast<handle*>(lua_newuserdatauv(L, sizeof(handle), 0));
-  h->node = nullptr;
-  luaL_setmetatable(L, handle_metatable);
-  state_field(L, "handles");
-  lua_pushvalue(L, -3);
-  lua_pushvalue(L, -3);
-  lua_rawset(L, -3);  // handles[proxy] = handle
-  lua_pop(L, 2);
+  state_field(L, "nodes");
+  lua_pushvalue(L, -2);
+  lua_pushlightuserdata(L, address(&n));
+  lua_rawset(L, -3);  // nodes[proxy] = node
+  lua_pop(L, 1);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, -3, &n);  // proxies[node] = proxy
   lua_remove(L, -2);
-  // Everything that can raise is done, the handle anchored by the proxy: take the count.
-  retain(*n.owner);
-  h->node = &n;
 }
 
 // Pushes a Lua function of the tree, loaded once per proxy and slot (the entry's position;
-// keys use -1 - position). Cached by proxy, which keeps the tree and the slot meaning alive.
+// keys use -1 - position). Cached by proxy, which keeps the slot meaning alive.
 void push_function(lua_State* L, const share::tree& t, const share::value& v, int proxy,
                    std::int64_t slot) {
   proxy = lua_absindex(L, proxy);
@@ -196,7 +311,13 @@ int proxy_next(lua_State* L) {
     if (pos < 0) return luaL_error(L, "invalid key to 'next'");
   }
   pos = t.next(n, pos);
-  if (pos < 0) return 0;
+  if (pos < 0) {
+    // pairs' iterator holds its walk's start mark (not next's: no walk is known there)
+    if (lua_isinteger(L, lua_upvalueindex(2)) != 0) {
+      settle_walk(L, lua_tointeger(L, lua_upvalueindex(2)));
+    }
+    return 0;
+  }
   push_value(L, t, t.entry(n, pos).first, 1, -1 - pos);
   push_value(L, t, value_ref(n, pos), 1, pos);
   return 2;
@@ -205,7 +326,8 @@ int proxy_next(lua_State* L) {
 int proxy_pairs(lua_State* L) {
   proxy_node(L, 1, true);
   lua_pushvalue(L, lua_upvalueindex(up_state));
-  lua_pushcclosure(L, proxy_next, 1);
+  lua_pushinteger(L, made_mark(L));
+  lua_pushcclosure(L, proxy_next, 2);
   lua_pushvalue(L, 1);
   lua_pushnil(L);
   return 3;
@@ -215,8 +337,10 @@ int proxy_pairs(lua_State* L) {
 void push_state(lua_State* L) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, state_key) == LUA_TTABLE) return;
   lua_pop(L, 1);
-  lua_createtable(L, 0, 4);
-  const char* weak[][2] = {{"proxies", "v"}, {"handles", "k"}, {"funcs", "k"}};
+  lua_createtable(L, 0, 7);
+  lua_newtable(L);
+  lua_setfield(L, -2, "holders");
+  const char* weak[][2] = {{"proxies", "v"}, {"nodes", "k"}, {"funcs", "k"}};
   for (const auto& [name, mode] : weak) {
     lua_newtable(L);
     lua_createtable(L, 0, 1);
@@ -239,6 +363,9 @@ void push_state(lua_State* L) {
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
   lua_setfield(L, -2, "meta");
+  auto* p = static_cast<pace*>(lua_newuserdatauv(L, sizeof(pace), 0));
+  *p = pace{0, 0, 0};
+  lua_setfield(L, -2, "pace");
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, state_key);
 }
@@ -248,6 +375,7 @@ int core_clone(lua_State* L) {
   luaL_checktype(L, 1, LUA_TLIGHTUSERDATA);
   const auto* root = static_cast<const share::node*>(lua_touserdata(L, 1));
   if (root == nullptr) return luaL_argerror(L, 1, "null version");
+  hold_version(L, lua_upvalueindex(up_state), *root->owner);
   push_proxy(L, *root);
   return 1;
 }
@@ -269,7 +397,7 @@ int core_is_sharedtable(lua_State* L) {
     lua_pushboolean(L, 0);
     return 1;
   }
-  state_field(L, "handles");
+  state_field(L, "nodes");
   lua_pushvalue(L, 1);
   lua_rawget(L, -2);
   lua_pushboolean(L, lua_isnil(L, -1) ? 0 : 1);
@@ -329,11 +457,13 @@ struct repointer {
   }
 };
 
-// Moves the proxies (state table at 1) as the walk found; trivial locals only.
-int move_proxies(lua_State* L, const repointer& r) {
-  lua_getfield(L, 1, "proxies");
-  lua_getfield(L, 1, "handles");
-  lua_getfield(L, 1, "funcs");
+// Moves the proxies (state table at 1) as the walk found, to the version `target`; trivial
+// locals only.
+int move_proxies(lua_State* L, const repointer& r, share::tree& target) {
+  hold_version(L, 1, target);
+  lua_getfield(L, 1, "proxies");  // 2
+  lua_getfield(L, 1, "nodes");    // 3
+  lua_getfield(L, 1, "funcs");    // 4
   for (const auto& [old_node, new_node] : r.moves) {
     if (lua_rawgetp(L, 2, old_node) == LUA_TNIL) {
       lua_pop(L, 1);
@@ -351,13 +481,14 @@ int move_proxies(lua_State* L, const repointer& r) {
     lua_pushvalue(L, -1);
     lua_pushnil(L);
     lua_rawset(L, 4);  // its functions belong to the old version
-    lua_rawget(L, 3);  // the proxy's handle
-    auto* h = static_cast<handle*>(lua_touserdata(L, -1));
+    lua_pushvalue(L, -1);
+    if (new_node != nullptr) {
+      lua_pushlightuserdata(L, address(new_node));
+    } else {
+      lua_pushboolean(L, 0);
+    }
+    lua_rawset(L, 3);
     lua_pop(L, 1);
-    if (h == nullptr || h->node == nullptr) continue;
-    if (new_node != nullptr) retain(*new_node->owner);
-    release(*h->node->owner);
-    h->node = new_node;
   }
   return 0;
 }
@@ -378,7 +509,7 @@ int core_update(lua_State* L) {
     failure.run([&] { r.walk(*from, to); });
     if (!failure.failed()) {
       n = protect(
-          L, 1, [&](lua_State* S) { return move_proxies(S, r); }, failure);
+          L, 1, [&](lua_State* S) { return move_proxies(S, r, *to->owner); }, failure);
     }
   }
   if (n < 0) {
@@ -575,8 +706,8 @@ int core_matrix(lua_State* L) {
 }  // namespace
 
 int open_sharetable_core(lua_State* L) {
-  if (luaL_newmetatable(L, handle_metatable) != 0) {
-    lua_pushcfunction(L, handle_gc);
+  if (luaL_newmetatable(L, holder_metatable) != 0) {
+    lua_pushcfunction(L, holder_gc);
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);

@@ -1,5 +1,6 @@
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -159,6 +160,55 @@ int l_tracecall(lua_State* L) {
   native(L, [&] { s.trace_log(tag, "tracecall begin"); });
   send_trace_tag(L, s, to, tag);
   return request(L, s, to, p.id, true, -1, tracecall_k, true);
+}
+
+// ---- launching: the calls every service makes, kept in C so they cost no loaded Lua code ----
+
+// service_mgr answers (handle) or (nil, reason): the reason is raised as-is, as assert does.
+int asserted_call_k(lua_State* L, int status, lua_KContext ctx) {
+  const int n = call_k(L, status, ctx);
+  const int first = lua_gettop(L) - n + 1;
+  if (n > 0 && lua_toboolean(L, first) != 0) return n;
+  if (n < 2 || lua_isnil(L, first + 1)) return luaL_error(L, "assertion failed!");
+  lua_pushvalue(L, first + 1);
+  return lua_error(L);
+}
+
+// Calls `to` with the protocol "lua", the `words` put in front of the arguments on the stack.
+int call_with(lua_State* L, std::initializer_list<const char*> words, lua_KFunction k) {
+  luaL_checkstack(L, static_cast<int>(words.size()) + 1, nullptr);
+  int at = 1;
+  for (const char* word : words) {
+    lua_pushstring(L, word);
+    lua_insert(L, at++);
+  }
+  scheduler& s = host(L);
+  const address to = check_address(L, 1);
+  const protocol& p = s.checked_protocol(L, 2);
+  return request(L, s, to, p.id, false, p.id, k);
+}
+
+// skynet.newservice(name, ...)
+int l_newservice(lua_State* L) {
+  return call_with(L, {".launcher", "lua", "LAUNCH", "snlua"}, call_k);
+}
+
+// skynet.uniqueservice([true,] name, ...): `true` asks for a node-global one.
+int l_uniqueservice(lua_State* L) {
+  if (lua_type(L, 1) == LUA_TBOOLEAN && lua_toboolean(L, 1) != 0) {
+    lua_remove(L, 1);
+    return call_with(L, {".service", "lua", "GLAUNCH"}, asserted_call_k);
+  }
+  return call_with(L, {".service", "lua", "LAUNCH"}, asserted_call_k);
+}
+
+// skynet.queryservice([true,] name)
+int l_queryservice(lua_State* L) {
+  if (lua_type(L, 1) == LUA_TBOOLEAN && lua_toboolean(L, 1) != 0) {
+    lua_remove(L, 1);
+    return call_with(L, {".service", "lua", "GQUERY"}, asserted_call_k);
+  }
+  return call_with(L, {".service", "lua", "QUERY"}, asserted_call_k);
 }
 
 // ---- skynet.deadline (Starling's): calls that give up ------------------------------------------

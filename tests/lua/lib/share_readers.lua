@@ -33,4 +33,11 @@ function readers.heaps(list, n)
   return sum
 end
 
+-- The same after a full collection in each: what a reader keeps, not what it dropped.
+function readers.collected(list, n)
+  local sum = 0
+  for i = 1, n or #list do sum = sum + readers.ask(list[i], "collected") end
+  return sum
+end
+
 return readers

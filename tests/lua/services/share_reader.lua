@@ -73,6 +73,14 @@ function CMD.walk(slot)
   return walk(held[slot])
 end
 
+-- The Lua heap after full collections, in bytes (the second one takes what finalizers of
+-- the first one dropped).
+function CMD.collected()
+  collectgarbage()
+  collectgarbage()
+  return math.floor(collectgarbage "count" * 1024)
+end
+
 function CMD.exit()
   skynet.exit()
 end

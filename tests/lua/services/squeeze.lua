@@ -207,9 +207,11 @@ local BINDINGS = {
     killthread = { args = function() return skynet.fork(function() end) end },
     localname = plain(".launcher"),
     mqlen = plain(),
+    newservice = "launches a service at each call; its C++ work is call's, squeezed above",
     now = plain(),
     pack = { args = function() return 1, "two", { 3, x = { 4 } } end, after = trash_block },
     packstring = plain(1, "two", { 3, x = { 4 } }),
+    queryservice = plain("echo"), -- launched as a unique service at the start
     rawcall = { args = function() return echo, "lua", skynet.packstring("echo", 1) end },
     rawsend = { args = function() return echo, "lua", skynet.packstring("noop") end },
     redirect = { args = function() return echo, 0, "lua", 0, skynet.packstring("noop") end },
@@ -248,6 +250,7 @@ local BINDINGS = {
     traceproto = plain("lua", nil),
     tracetag = plain(),
     trash = { args = function() return skynet.pack("a message") end },
+    uniqueservice = plain("echo"),
     unpack = plain(skynet.packstring(1, "two", { 3, x = { 4 } })),
     wait = { args = function()
       local token = {}
@@ -749,6 +752,7 @@ end
 function CMD.ping() skynet.ret() end
 
 skynet.start(function()
+  skynet.uniqueservice("echo") -- what queryservice asks for: asked before it exists, it waits
   skynet.dispatch("lua", function(_, _, cmd, ...)
     local f = CMD[cmd]
     if f then f(...) end
