@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "seri/sproto_wire.hpp"
 
@@ -38,7 +39,14 @@ std::int64_t integer_value(const type& t, const field& f, std::size_t index, con
     double d = 0;
     if (const auto* i = v.as<std::int64_t>()) d = static_cast<double>(*i);
     if (const auto* r = v.as<double>()) d = *r;
-    return static_cast<std::int64_t>(std::round(d * static_cast<double>(f.decimal)));
+    const double scaled = std::round(d * static_cast<double>(f.decimal));
+    // Converting a double beyond int64 is undefined behaviour. A large value saturates, so
+    // what decoding gave (a wire value near the limit comes back as 2^63) encodes again; NaN
+    // has no integer at all.
+    if (std::isnan(scaled)) wrong(t, f, index, "a number", v);
+    if (scaled >= 0x1p63) return std::numeric_limits<std::int64_t>::max();
+    if (scaled < -0x1p63) return std::numeric_limits<std::int64_t>::min();
+    return static_cast<std::int64_t>(scaled);
   }
   if (const auto* i = v.as<std::int64_t>()) return *i;
   if (const auto* r = v.as<double>()) {

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <bit>
 #include <cstdint>
 #include <map>
@@ -306,6 +308,18 @@ TEST(sproto_native, builds_a_message_from_cpp_values) {
   EXPECT_FALSE(back.value.contains("unknown"));
 }
 
+TEST(sproto_native, decimals_beyond_int64_saturate) {
+  // The largest wire value decodes to a double that scales back to 2^63: it must encode again.
+  const type& all = *schema_named("main").find_type("All");
+  const auto dec_of = [&](double d) {
+    return decode(all, encode(all, object{{"dec", d}})).value.at("dec");
+  };
+  EXPECT_EQ(dec_of(1e300), dec_of(9.3e15));
+  EXPECT_EQ(dec_of(-1e300), dec_of(-9.3e15));
+  EXPECT_EQ(*dec_of(1e300).as<double>(), static_cast<double>(INT64_MAX) / 1000);
+  EXPECT_EQ(*dec_of(-1e300).as<double>(), static_cast<double>(INT64_MIN) / 1000);
+}
+
 TEST(sproto_native, wrong_values_raise_skynets_texts) {
   const schema& main = schema_named("main");
   const type& all = *main.find_type("All");
@@ -325,6 +339,7 @@ TEST(sproto_native, wrong_values_raise_skynets_texts) {
   EXPECT_EQ(text_of({{"ia", 5}}),
             "All.ia(1) should be a table or an userdata with metamethods (Is a number)");
   EXPECT_EQ(text_of({{"person", 5}}), "All.person[0] is not a table (Is a number)");
+  EXPECT_EQ(text_of({{"dec", std::nan("")}}), "All.dec[0] is not a number (Is a number)");
   const type& person = *main.find_type("Person");
   object deep{{"name", "leaf"}};
   for (int i = 0; i < max_depth; ++i)
