@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <climits>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -177,8 +177,10 @@ void check_size(const std::string& out) {
 std::int64_t integer_at(lua_State* L, const type& t, const field& f, lua_Integer index, int at) {
   if (f.decimal != 0) {
     // Decimals, like doubles, take Lua's number conversion (non-numbers give 0).
-    const double scaled = lua_tonumberx(L, at, nullptr) * static_cast<double>(f.decimal);
-    return static_cast<std::int64_t>(std::round(scaled));
+    const std::optional<std::int64_t> wire =
+        sproto::scaled_decimal(lua_tonumberx(L, at, nullptr), f.decimal);
+    if (!wire) not_a(L, t, f, index, "a number", at);
+    return *wire;
   }
   int ok = 0;
   const lua_Integer v = lua_tointegerx(L, at, &ok);

@@ -39,14 +39,9 @@ std::int64_t integer_value(const type& t, const field& f, std::size_t index, con
     double d = 0;
     if (const auto* i = v.as<std::int64_t>()) d = static_cast<double>(*i);
     if (const auto* r = v.as<double>()) d = *r;
-    const double scaled = std::round(d * static_cast<double>(f.decimal));
-    // Converting a double beyond int64 is undefined behaviour. A large value saturates, so
-    // what decoding gave (a wire value near the limit comes back as 2^63) encodes again; NaN
-    // has no integer at all.
-    if (std::isnan(scaled)) wrong(t, f, index, "a number", v);
-    if (scaled >= 0x1p63) return std::numeric_limits<std::int64_t>::max();
-    if (scaled < -0x1p63) return std::numeric_limits<std::int64_t>::min();
-    return static_cast<std::int64_t>(scaled);
+    const std::optional<std::int64_t> wire = scaled_decimal(d, f.decimal);
+    if (!wire) wrong(t, f, index, "a number", v);
+    return *wire;
   }
   if (const auto* i = v.as<std::int64_t>()) return *i;
   if (const auto* r = v.as<double>()) {
@@ -328,6 +323,15 @@ decoded decode(const type& t, std::string_view bytes) {
   decoded d;
   d.value = decode_struct(t, bytes, 0, d.size);
   return d;
+}
+
+std::optional<std::int64_t> scaled_decimal(double value, std::int64_t scale) noexcept {
+  const double scaled = std::round(value * static_cast<double>(scale));
+  if (std::isnan(scaled)) return std::nullopt;
+  // Converting a double beyond int64 is undefined behaviour.
+  if (scaled >= 0x1p63) return std::numeric_limits<std::int64_t>::max();
+  if (scaled < -0x1p63) return std::numeric_limits<std::int64_t>::min();
+  return static_cast<std::int64_t>(scaled);
 }
 
 }  // namespace starling::sproto

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -73,5 +74,10 @@ struct decoded {
 
 /// Decodes a `t` from the start of `bytes`.
 decoded decode(const type& t, std::string_view bytes);
+
+/// The wire integer of `value` in a decimal field of `scale` (10^n): rounded, and saturated at
+/// int64's limits (what decoding gives for a wire value near them scales back to 2^63, and
+/// must encode again); nullopt for NaN.
+std::optional<std::int64_t> scaled_decimal(double value, std::int64_t scale) noexcept;
 
 }  // namespace starling::sproto

@@ -354,6 +354,14 @@ T.test("bad input: clear errors, the service keeps running", function()
   raises_text("Invalid unpack stream", sproto.unpack, "\255")
   raises_text("decode error", sp.decode, sp, "Person", "\1")
   T.eq(sp:decode("Person", sp:encode("Person", { name = "still here" })).name, "still here")
+  -- A decimal beyond int64 saturates (it would be an undefined conversion); what it decodes to
+  -- encodes again. NaN has no integer.
+  local huge = sp:decode("All", sp:encode("All", { dec = 1e300 })).dec
+  T.eq(huge, math.maxinteger / 1000)
+  T.eq(sp:encode("All", { dec = huge }), sp:encode("All", { dec = 1e300 }))
+  T.eq(sp:decode("All", sp:encode("All", { dec = -1e300 })).dec, math.mininteger / 1000)
+  local ok, err = pcall(sp.encode, sp, "All", { dec = 0 / 0 })
+  T.ok(not ok and err:find("All.dec%[0%] is not a number"), "NaN refused: " .. tostring(err))
 end)
 
 T.start()
