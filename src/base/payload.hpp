@@ -8,10 +8,19 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string_view>
 
 namespace starling {
+
+/// Frees a block that came from malloc: message bodies handed to or taken from C code.
+struct malloc_deleter {
+  void operator()(void* block) const noexcept { std::free(block); }  // NOLINT(*-no-malloc)
+};
+/// A malloc'd block with one owner.
+template <class T = void>
+using malloc_ptr = std::unique_ptr<T, malloc_deleter>;
 
 class payload {
  public:

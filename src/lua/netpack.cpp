@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "base/payload.hpp"
 #include "core/socket_message.hpp"
 #include "lua/protected.hpp"
 #include "net/netpack.hpp"
@@ -29,10 +30,6 @@ using queue_slot = std::optional<net::frame_queue>;
 enum upvalue : int { up_data = 1, up_more, up_init, up_close, up_open, up_error, up_warning };
 constexpr const char* upvalue_names[] = {"data", "more",  "init",   "close",
                                          "open", "error", "warning"};
-
-struct free_deleter {
-  void operator()(void* block) const noexcept { std::free(block); }  // NOLINT(*-no-malloc)
-};
 
 // The queue at `index`: null for nil or a collected queue; raises for anything else.
 net::frame_queue* queue_at(lua_State* L, int index) {
@@ -73,8 +70,7 @@ struct data_outcome {
 data_outcome feed(net::frame_queue& queue, socket_message& head) noexcept {
   // The read buffer is ours whatever happens; clearing it in the message keeps a second
   // filter of the same message from freeing it again.
-  const std::unique_ptr<std::byte, free_deleter> bytes(
-      static_cast<std::byte*>(std::exchange(head.buffer, nullptr)));
+  const malloc_ptr<std::byte> bytes(static_cast<std::byte*>(std::exchange(head.buffer, nullptr)));
   const std::size_t size = bytes != nullptr && head.ud > 0 ? static_cast<std::size_t>(head.ud) : 0;
   data_outcome r;
   try {

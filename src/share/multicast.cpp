@@ -4,19 +4,13 @@
 #include <memory>
 #include <new>
 
+#include "base/payload.hpp"
+
 namespace starling::share {
 
-namespace {
-
-struct free_deleter {
-  void operator()(void* block) const noexcept { std::free(block); }  // NOLINT(*-no-malloc)
-};
-
-}  // namespace
-
 void* multicast::pack(void* data, std::size_t size) noexcept {
-  std::unique_ptr<void, free_deleter> owned(data);
-  std::unique_ptr<void, free_deleter> holder(std::malloc(sizeof(void*)));  // NOLINT(*-no-malloc)
+  malloc_ptr<> owned(data);
+  malloc_ptr<> holder(std::malloc(sizeof(void*)));  // NOLINT(*-no-malloc)
   if (holder == nullptr) return nullptr;
   std::unique_ptr<multicast_package> package;
   try {
