@@ -30,7 +30,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "lua/protected.hpp"
@@ -428,12 +428,10 @@ int core_stackvalues(lua_State* L) {
 // The walk of update(): every table of the old version paired with the table at the same key
 // path in the new one (or null). Pure C++, run before any Lua call; move_proxies applies it.
 struct repointer {
-  std::unordered_set<const share::node*> visited;
-  std::vector<std::pair<const share::node*, const share::node*>> moves;
+  std::unordered_map<const share::node*, const share::node*> moves;
 
   void walk(const share::node& from, const share::node* to) {
-    if (!visited.insert(&from).second) return;
-    moves.emplace_back(&from, to);
+    if (!moves.try_emplace(&from, to).second) return;
     const share::tree& t = *from.owner;
     for (std::int64_t p = t.next(from, -1); p >= 0; p = t.next(from, p)) {
       const auto [k, v] = t.entry(from, p);
@@ -457,30 +455,38 @@ struct repointer {
   }
 };
 
-// Moves the proxies (state table at 1) as the walk found, to the version `target`; trivial
-// locals only.
+// Moves the proxies (state table at 1) as the walk found, to the version `target`. Every
+// proxy of a moved node moves, not only the one the node's cache names: a service can hold two
+// proxies of one node (an old version's, moved by an earlier update onto a node it had queried
+// anew), and both must follow the next update. Trivial locals only.
 int move_proxies(lua_State* L, const repointer& r, share::tree& target) {
   hold_version(L, 1, target);
   lua_getfield(L, 1, "proxies");  // 2
   lua_getfield(L, 1, "nodes");    // 3
   lua_getfield(L, 1, "funcs");    // 4
-  for (const auto& [old_node, new_node] : r.moves) {
-    if (lua_rawgetp(L, 2, old_node) == LUA_TNIL) {
-      lua_pop(L, 1);
-      continue;
+  lua_pushnil(L);
+  while (lua_next(L, 3) != 0) {  // proxy at -2, its node (or false) at -1
+    const auto* old_node = static_cast<const share::node*>(lua_touserdata(L, -1));
+    lua_pop(L, 1);
+    const auto move = old_node == nullptr ? r.moves.end() : r.moves.find(old_node);
+    if (move == r.moves.end()) continue;
+    const share::node* new_node = move->second;
+    if (lua_rawgetp(L, 2, old_node) != LUA_TNIL) {
+      lua_pushnil(L);
+      lua_rawsetp(L, 2, old_node);
     }
-    lua_pushnil(L);
-    lua_rawsetp(L, 2, old_node);
-    if (new_node != nullptr && lua_rawgetp(L, 2, new_node) == LUA_TNIL) {
-      lua_pop(L, 1);
-      lua_pushvalue(L, -1);
-      lua_rawsetp(L, 2, new_node);
-    } else if (new_node != nullptr) {
+    lua_pop(L, 1);
+    if (new_node != nullptr) {
+      if (lua_rawgetp(L, 2, new_node) == LUA_TNIL) {
+        lua_pushvalue(L, -2);
+        lua_rawsetp(L, 2, new_node);
+      }
       lua_pop(L, 1);
     }
     lua_pushvalue(L, -1);
     lua_pushnil(L);
     lua_rawset(L, 4);  // its functions belong to the old version
+    // An existing key of the table being walked: allowed during lua_next.
     lua_pushvalue(L, -1);
     if (new_node != nullptr) {
       lua_pushlightuserdata(L, address(new_node));
@@ -488,7 +494,6 @@ int move_proxies(lua_State* L, const repointer& r, share::tree& target) {
       lua_pushboolean(L, 0);
     }
     lua_rawset(L, 3);
-    lua_pop(L, 1);
   }
   return 0;
 }

@@ -125,6 +125,21 @@ T.test("update switches locals, upvalues, globals, fields, keys and array elemen
   G_SHARED = nil
 end)
 
+T.test("two proxies of one path from two versions both follow every later update", function()
+  sharetable.loadtable("pair", { sub = { x = 1 } })
+  local old_sub = sharetable.query("pair").sub
+  sharetable.loadtable("pair", { sub = { x = 2 } })
+  local new_sub = sharetable.query("pair").sub -- the newest version, a proxy of its own
+  T.eq(old_sub.x, 1)
+  T.eq(new_sub.x, 2)
+  sharetable.update "pair"
+  T.eq(old_sub.x, 2)
+  sharetable.loadtable("pair", { sub = { x = 3 } })
+  sharetable.update "pair"
+  T.eq(old_sub.x, 3, "the proxy moved by the first update moves again")
+  T.eq(new_sub.x, 3)
+end)
+
 T.test("a version is freed when its last holder exits", function()
   sharetable.loadtable("solo", { v = 1 })
   local r = reader()
