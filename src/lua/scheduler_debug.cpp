@@ -1,10 +1,9 @@
 // lua::scheduler, what debugging sees of it: the sessions it waits on (debug TASK, INFO),
 // the remote debugger's dispatch hook and paused coroutines, and skynet.trace's log.
-#include "lua/scheduler.hpp"
-
 #include <fmt/format.h>
 
 #include "core/node.hpp"
+#include "lua/scheduler.hpp"
 
 namespace starling::lua {
 

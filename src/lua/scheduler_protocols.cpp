@@ -1,8 +1,7 @@
 // lua::scheduler, its protocols: skynet.register_protocol's table, the built-in ones, and
 // packing and unpacking a message with a protocol's functions.
-#include "lua/scheduler.hpp"
-
 #include "lua/lua_seri.hpp"
+#include "lua/scheduler.hpp"
 
 namespace starling::lua {
 

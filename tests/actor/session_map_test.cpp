@@ -90,7 +90,8 @@ TYPED_TEST(session_map_test, sliding_window_of_sessions) {
     ASSERT_EQ(map.find(next), nullptr);
     ASSERT_EQ(map.size(), model.size());
   }
-  for (const auto& [session, value] : model) EXPECT_EQ(map.find(session), value);
+  for (const auto& [session, value] : model)
+    EXPECT_EQ(map.find(session), value);
 }
 
 }  // namespace

@@ -7,9 +7,8 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
-
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <string>
