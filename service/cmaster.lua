@@ -10,31 +10,16 @@
 --   nodes disagree from then on).
 local skynet = require "skynet"
 local socket = require "skynet.socket"
+local packet = require "skynet.harbor.packet"
 
 local slaves = {} -- harbor id -> { fd, address, alive }
 local names = {} -- global name -> handle of its first registration
 
 local function read_packet(fd)
-  local size = socket.read(fd, 1)
-  if not size then
-    error "closed"
-  end
-  size = size:byte()
-  if size == 0 then
-    error "empty packet"
-  end
-  local body = socket.read(fd, size)
-  if not body then
-    error "closed"
-  end
-  return skynet.unpack(body)
+  return packet.read(fd, true)
 end
 
-local function write_packet(fd, ...)
-  local body = skynet.packstring(...)
-  assert(#body <= 255, "too long")
-  socket.write(fd, string.char(#body) .. body)
-end
+local write_packet = packet.write
 
 local function broadcast(...)
   for _, s in pairs(slaves) do

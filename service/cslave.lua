@@ -8,6 +8,7 @@
 -- already is an error with the name in it.
 local skynet = require "skynet"
 local socket = require "skynet.socket"
+local packet = require "skynet.harbor.packet"
 require "skynet.manager"
 
 local harbor_id = assert(tonumber(skynet.getenv "harbor"))
@@ -46,24 +47,8 @@ local function waiters(t, key)
   return list
 end
 
-local function read_packet(fd)
-  local size = socket.read(fd, 1)
-  if not size then
-    error "closed"
-  end
-  size = size:byte()
-  local body = size > 0 and socket.read(fd, size) or ""
-  if not body then
-    error "closed"
-  end
-  return skynet.unpack(body)
-end
-
-local function write_packet(fd, ...)
-  local body = skynet.packstring(...)
-  assert(#body <= 255, "too long")
-  socket.write(fd, string.char(#body) .. body)
-end
+local read_packet = packet.read
+local write_packet = packet.write
 
 local function to_master(...)
   if master_fd then
