@@ -9,6 +9,7 @@
 #include "base/clock.hpp"
 #include "core/cpu_meter.hpp"
 #include "core/dispatch_turn.hpp"
+#include "core/malloc_policy.hpp"
 #include "core/socket_message.hpp"
 
 namespace starling {
@@ -35,6 +36,7 @@ node::node(node_options options, const module_registry& modules, environment& en
           }),
       trimmer_([this](handle_t h) { return queue_length(h); }),
       start_mono_ns_(monotonic_ns()) {
+  apply_malloc_policy();
   const auto wall = wall_clock_ns().count();
   start_seconds_ = wall / 1'000'000'000;
   // skynet.now() starts at the wall clock's centiseconds, so starttime + now/100 is wall time.
@@ -362,7 +364,11 @@ void node::dispatch(context& target, message& msg) {
 }
 
 void node::between_batches() {
-  if (timer_.due(monotonic_ns())) timer_.fire_due();
+  if (timer_.due(monotonic_ns())) timer_.fire_due(timer::firer::skip);
+}
+
+void node::after_wait() {
+  if (timer_.due(monotonic_ns())) timer_.fire_due(timer::firer::wait);
 }
 
 }  // namespace starling

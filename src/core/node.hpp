@@ -153,6 +153,7 @@ class node final : private dispatcher {
  private:
   void dispatch(context& target, message& msg) override;
   void between_batches() override;
+  void after_wait() override;
   [[nodiscard]] std::uint64_t next_timer_deadline() const override { return timer_.earliest(); }
 
   /// Pushes `msg` to a local `dest` and schedules it if it was idle; false if `dest` is not

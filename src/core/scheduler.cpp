@@ -220,7 +220,7 @@ std::shared_ptr<context> scheduler::spin(int index) {
 
 std::shared_ptr<context> scheduler::look_after_wait(int index, bool after_poll) {
   // Fire what is due first: delivering may make a service runnable in our own slot.
-  node_.between_batches();
+  node_.after_wait();
   std::shared_ptr<context> next = slots_.take(slots_.of(index));
   if (!next && after_poll) next = queue_.try_pop();
   if (!next) next = slots_.steal_stale(index, probes_);

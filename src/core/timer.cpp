@@ -60,8 +60,12 @@ void timer::publish_earliest() {
                   std::memory_order_relaxed);
 }
 
-void timer::fire_due() {
-  if (!firing_mutex_.try_lock()) return;
+void timer::fire_due(firer other) {
+  if (other == firer::wait) {
+    firing_mutex_.lock();
+  } else if (!firing_mutex_.try_lock()) {
+    return;
+  }
   scoped_lock firing(firing_mutex_, std::adopt_lock);
   fire_locked();
 }

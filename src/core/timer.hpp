@@ -58,8 +58,13 @@ class timer {
   [[nodiscard]] std::uint64_t earliest() const noexcept {
     return earliest_.load(std::memory_order_relaxed);
   }
-  /// Fires every due entry unless another thread is already doing so. Any thread.
-  void fire_due();
+  /// What fire_due does when another thread is firing already.
+  enum class firer {
+    skip,  ///< returns at once: a busy worker goes back to its services
+    wait,  ///< waits for it, then fires what is still due: an idle worker has nothing better
+  };
+  /// Fires every due entry. Any thread.
+  void fire_due(firer other);
 
   /// Stops the thread; entries not yet due are dropped. Idempotent.
   void stop();

@@ -38,6 +38,7 @@ class fake_dispatcher final : public dispatcher {
   void between_batches() override {
     if (monotonic_ns() >= deadline_.load()) fired_.store(true);
   }
+  void after_wait() override { between_batches(); }
   [[nodiscard]] std::uint64_t next_timer_deadline() const override {
     return fired_.load() ? UINT64_MAX : deadline_.load();
   }

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "../support/test_services.hpp"
@@ -94,6 +96,49 @@ TEST(timer, never_fires_early) {
   }
   ASSERT_TRUE(testing::eventually([&] { return count.load() == 200; }));
   EXPECT_EQ(early.load(), 0);
+}
+
+TEST(timer, an_idle_caller_waits_for_the_firer_a_busy_one_does_not) {
+  // A firer stuck inside a delivery (preempted, say) holds the others back. A busy worker must
+  // not wait for it; an idle one must, and then find nothing due left: if it only tried, it
+  // would wake for the same due deadline over and over and keep the firer from its core.
+  std::atomic<bool> release{false};
+  std::atomic<bool> stuck{false};
+  fired_log fired;
+  timer t(
+      [&](handle_t, std::int32_t s) {
+        if (s == 1) {
+          stuck.store(true);
+          while (!release.load())
+            std::this_thread::yield();
+        }
+        fired.add(s);
+      },
+      [](std::uint64_t) { return true; });  // workers cover: the thread leaves entries a grace
+  const std::uint64_t now = monotonic_ns();
+  t.add(now, 1, 1);
+  std::thread firer([&] { t.fire_due(timer::firer::skip); });
+  ASSERT_TRUE(testing::eventually([&] { return stuck.load(); }));
+  const std::uint64_t second = monotonic_ns() + timer::resolution_ns;
+  t.add(second, 1, 2);
+  while (!t.due(monotonic_ns()))
+    std::this_thread::yield();
+
+  t.fire_due(timer::firer::skip);  // returns at once, with 2 still due
+  EXPECT_EQ(fired.get(), std::vector<std::int32_t>{});
+
+  std::atomic<bool> waited{false};
+  std::thread idle([&] {
+    t.fire_due(timer::firer::wait);
+    waited.store(true);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(waited.load());  // still behind the stuck firer
+  release.store(true);
+  idle.join();
+  firer.join();
+  EXPECT_EQ(fired.get(), (std::vector<std::int32_t>{1, 2}));  // all fired, in order
+  EXPECT_EQ(t.pending(), 0U);
 }
 
 TEST(timer, stop_drops_pending_entries) {
