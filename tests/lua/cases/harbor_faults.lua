@@ -9,23 +9,12 @@ local socket = require "skynet.socket"
 local harbor_peers = require "harbor_peers"
 local T = require "testlib"
 
-local master_port
-local peers = {}
-
-local free_port = harbor_peers.free_port
-
-local function start(name, id, standalone)
-  local p = harbor_peers.start(name, id, master_port, standalone)
-  peers[name] = p
-  return p
-end
-
+local group  -- harbor_peers.group(), made when the case starts
 local eval = harbor_peers.eval
-
 local spawn = harbor_peers.spawn
 
 local function logged(name, pattern)
-  T.eventually(function() return peers[name]:log():find(pattern) ~= nil end, 1000,
+  T.eventually(function() return group.nodes[name]:log():find(pattern) ~= nil end, 1000,
     name .. " logs " .. pattern)
 end
 
@@ -50,7 +39,7 @@ local read_frame = harbor_peers.read_frame
 -- of the nodes already there; `links[peer id]` is each link's socket once its id byte came.
 local function fake_harbor(id)
   local listener, _, port = socket.listen("127.0.0.1", 0)
-  local master = assert(socket.open("127.0.0.1", master_port))
+  local master = assert(socket.open("127.0.0.1", group.port))
   local h = { links = {}, master = master }
   socket.start(listener, function(fd)
     socket.start(fd)
@@ -75,9 +64,9 @@ local function fake_harbor(id)
 end
 
 T.test("boot A (the master) and B", function()
-  master_port = free_port()
-  start("a", 1, true)
-  start("b", 2)
+  group = harbor_peers.group()
+  group.start("a", 1, true)
+  group.start("b", 2)
   T.eq(eval("b", 'return skynet.call("PEER1", "lua", "echo", 1)'), 1)
 end, 3000)
 
@@ -140,7 +129,7 @@ end, 3000)
 
 T.test("the master refuses bad handshakes and drops a slave that sends a bad R", function()
   local function refused(...)
-    local fd = assert(socket.open("127.0.0.1", master_port))
+    local fd = assert(socket.open("127.0.0.1", group.port))
     socket.write(fd, packet(...))
     T.ok(not socket.read(fd, 1), "the master closes the connection")
     socket.close(fd)
@@ -182,11 +171,11 @@ T.test("a peer that stops reading: the sender logs the unsent bytes as they grow
 end, 3000)
 
 T.test("the master node dies: the others keep calling each other", function()
-  start("c", 3)
+  group.start("c", 3)
   local master = spawn("b", "harbor.linkmaster() return true")
   skynet.sleep(10)
   T.ok(not master(), "linkmaster returned while the master lives")
-  peers.a:kill()
+  group.nodes.a:kill()
   logged("b", "%[:02000004%] Master disconnect")
   logged("c", "%[:03000004%] Master disconnect")
   T.eventually(master)

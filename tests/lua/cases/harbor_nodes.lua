@@ -9,19 +9,8 @@ local skynet = require "skynet"
 local harbor_peers = require "harbor_peers"
 local T = require "testlib"
 
-local master_port
-local peers = {}
-
-local free_port = harbor_peers.free_port
-
-local function start(name, id, standalone)
-  local p = harbor_peers.start(name, id, master_port, standalone)
-  peers[name] = p
-  return p
-end
-
+local group  -- harbor_peers.group(), made when the case starts
 local eval = harbor_peers.eval
-
 local spawn = harbor_peers.spawn
 
 local function has_line(p, pattern)
@@ -37,10 +26,10 @@ local function count(text, pattern)
 end
 
 T.test("a standalone node and a second one boot and link", function()
-  master_port = free_port()
-  local a = start("a", 1, true)
-  local b = start("b", 2)
-  T.match(a:log(), "%[:01000004%] master listen socket 127%.0%.0%.1:" .. master_port)
+  group = harbor_peers.group()
+  local a = group.start("a", 1, true)
+  local b = group.start("b", 2)
+  T.match(a:log(), "%[:01000004%] master listen socket 127%.0%.0%.1:" .. group.port)
   T.match(a:log(), "%[:01000006%] LAUNCH harbor 1 16777221")
   T.match(a:log(), "%[:01000005%] Waiting for 0 harbors")
   T.match(a:log(), "%[:01000004%] Harbor 2 %(fd=%d+%) report 127%.0%.0%.1:%d+")
@@ -60,7 +49,7 @@ T.test("calls and sends by handle and by global name keep source and session", f
   T.eq(eval("b", 'return skynet.call("PEER1", "lua", "echo", "by name")'), "by name")
   T.eq(eval("a", 'return skynet.call("PEER2", "lua", "echo", "back")'), "back")
   eval("b", 'skynet.send("PEER1", "lua", "note", "sent by name") return true')
-  T.eventually(function() return has_line(peers.a, "%[:01000009%] NOTE sent by name") end)
+  T.eventually(function() return has_line(group.nodes.a, "%[:01000009%] NOTE sent by name") end)
   -- The callee sees the caller's own handle as the source.
   T.eq(eval("b", 'return skynet.call(0x01000009, "lua", "source")'), 0x02000007)
 end)
@@ -71,7 +60,8 @@ T.test("a remote error and a dead remote handle fail the call", function()
   T.eq(table.pack(eval("b", 'return pcall(skynet.call, 0x010000ff, "lua", "echo")')),
     table.pack(false, "call failed"))
   T.eventually(function()
-    return has_line(peers.a, "%[:01000006%] Unknown destination :10000ff from :2000007 type%(10%)")
+    return has_line(group.nodes.a,
+      "%[:01000006%] Unknown destination :10000ff from :2000007 type%(10%)")
   end)
 end)
 
@@ -81,7 +71,7 @@ T.test("a call to a harbor that has not joined waits until its link is up", func
   local by_name = spawn("b", 'return skynet.call("PEER3", "lua", "echo", "by name")')
   skynet.sleep(20)
   T.ok(not early() and not by_name(), "answered before harbor 3 joined")
-  start("c", 3)
+  group.start("c", 3)
   local r
   T.eventually(function()
     r = early()
@@ -93,7 +83,7 @@ T.test("a call to a harbor that has not joined waits until its link is up", func
     return r
   end, 1000)
   T.eq(table.pack(table.unpack(r, 1, 2)), table.pack(true, "by name"))
-  T.match(peers.c:log(), "%[:03000004%] Waiting for 2 harbors")
+  T.match(group.nodes.c:log(), "%[:03000004%] Waiting for 2 harbors")
 end, 3000)
 
 T.test("a node that dies: pending and later calls fail at once, harbor.link returns", function()
@@ -101,7 +91,7 @@ T.test("a node that dies: pending and later calls fail at once, harbor.link retu
   local link = spawn("b", "harbor.link(3) return true")
   skynet.sleep(20)
   T.ok(not pending() and not link(), "finished before C died")
-  peers.c:kill()
+  group.nodes.c:kill()
   local r
   T.eventually(function()
     r = pending()
@@ -112,14 +102,14 @@ T.test("a node that dies: pending and later calls fail at once, harbor.link retu
   T.eventually(link)
   T.eq(table.pack(eval("b", 'return pcall(skynet.call, 0x03000007, "lua", "echo", 1)')),
     table.pack(false, "call failed"))
-  T.eq(count(peers.b:log(), "Harbor 3 link closed"), 1)
+  T.eq(count(group.nodes.b:log(), "Harbor 3 link closed"), 1)
   -- The master sees C's connection drop on its own, not necessarily before B does.
-  T.eventually(function() return peers.a:log():find("%[:01000004%] slave 3 is down") end, 1000,
-    "the master logs slave 3 down")
+  T.eventually(function() return group.nodes.a:log():find("%[:01000004%] slave 3 is down") end,
+    1000, "the master logs slave 3 down")
 end, 3000)
 
 T.test("the same harbor id joins again after its node died", function()
-  start("c", 3)
+  group.start("c", 3)
   T.eventually(function()
     return eval("b", 'return (pcall(skynet.call, 0x03000007, "lua", "echo", 1))')
   end, 1000)
@@ -132,7 +122,7 @@ T.test("a message over the link limit fails the call with a clear line; the node
     return pcall(skynet.call, 0x01000009, "lua", "echo", string.rep("x", 17 * 1024 * 1024))
   ]])), table.pack(false, "call failed"))
   T.eventually(function()
-    return has_line(peers.b, "Message to harbor 1 from 2000007 to 1000009 is too long")
+    return has_line(group.nodes.b, "Message to harbor 1 from 2000007 to 1000009 is too long")
   end)
   T.eq(eval("b", 'return #skynet.call(0x01000009, "lua", "echo", string.rep("y", 7 * 1024 * 1024))'),
     7 * 1024 * 1024)

@@ -33,6 +33,18 @@ function peers.start(name, id, master_port, standalone)
   return p
 end
 
+-- Peers under one master at a free port, `group.port`: `group.start(name, id, standalone)`
+-- starts one (as peers.start does) and keeps it as `group.nodes[name]`.
+function peers.group()
+  local group = { port = peers.free_port(), nodes = {} }
+  function group.start(name, id, standalone)
+    local p = peers.start(name, id, group.port, standalone)
+    group.nodes[name] = p
+    return p
+  end
+  return group
+end
+
 -- Runs `code` on peer `name` and returns its results.
 function peers.eval(name, code)
   return cluster.call(name, "@ctl", "eval", code)
