@@ -45,6 +45,16 @@ class block_queue {
     ++size_;
   }
 
+  /// The item `ahead` places after the oldest (0: the oldest), or null past the newest.
+  [[nodiscard]] const T* peek(std::size_t ahead) const noexcept {
+    if (ahead >= size_) return nullptr;
+    const block* at = head_.get();
+    std::size_t index = head_index_ + ahead;
+    for (; index >= block_size; index -= block_size)
+      at = at->next.get();
+    return &at->slots[index];
+  }
+
   /// Moves the oldest item into `out`; false when empty.
   bool pop(T& out) noexcept {
     if (size_ == 0) return false;

@@ -75,6 +75,13 @@ class mailbox {
   /// batch was taken, less what has been popped since).
   bool pop(message& out, std::size_t& remaining);
 
+  /// A message the worker's batch holds without popping it: `ahead` 0 is what the next pop
+  /// returns. Null past the batch (the senders' queue is not looked at: that needs the lock).
+  /// For a service that prepares what its next messages touch; from the worker holding it.
+  [[nodiscard]] const message* upcoming(std::size_t ahead) const noexcept {
+    return batch_.peek(ahead);
+  }
+
   /// Takes the mailbox out of the run queue if it is empty (as an empty pop would); true then.
   bool release_if_empty();
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <set>
 
+#include "base/prefetch.hpp"
 #include "core/node.hpp"
 #include "core/socket_message.hpp"
 #include "lua/lua_seri.hpp"
@@ -652,6 +653,24 @@ std::string scheduler::take_failures() {
   }
   failures_.clear();
   return joined;
+}
+
+void scheduler::expect(std::int32_t next, std::int32_t after_next) noexcept {
+  // A pipeline over two messages: the record of the one after next is fetched now, so that
+  // when it is next, the thread the record names can be read without a wait and fetched in
+  // turn. The thread's header is its extra space and lua_State, under 256 bytes in Lua 5.4.
+  constexpr std::size_t thread_header = 256;
+  if (after_next != 0) {
+    if (const coroutine_info* co = waiting_.find(after_next);
+        co != nullptr && co != &break_marker_) {
+      prefetch_for_write(co, sizeof(coroutine_info));
+    }
+  }
+  if (next != 0) {
+    if (const coroutine_info* co = waiting_.find(next); co != nullptr && co != &break_marker_) {
+      prefetch_for_write(reinterpret_cast<const char*>(co->thread) - LUA_EXTRASPACE, thread_header);
+    }
+  }
 }
 
 void scheduler::dispatch(lua_State* L, int type, const void* data, std::size_t size,

@@ -266,6 +266,10 @@ class scheduler {
   /// profiling, the debugger's hook, or a coroutine still to create. Any other message raises
   /// only inside the coroutines it resumes, which lua_resume protects, and goes without one.
   [[nodiscard]] bool needs_protection(int type, std::int32_t session) noexcept;
+  /// The responses dispatched after the current message (sessions; 0: not a response): what
+  /// resuming their coroutines touches starts loading now. Thousands of timeouts due together
+  /// each wake a coroutine last touched when it was armed, long gone from the caches.
+  void expect(std::int32_t next, std::int32_t after_next) noexcept;
   /// skynet.dispatch_message: one message through section 6.2, on the main state L. What
   /// failed (handlers, forks, unknown messages) is kept for take_failures.
   void dispatch(lua_State* L, int type, const void* data, std::size_t size, std::int32_t session,

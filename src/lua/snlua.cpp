@@ -156,6 +156,10 @@ std::span<const luaL_Reg> native_modules() noexcept {
 
 namespace {
 
+std::int32_t response_session(const message* msg) noexcept {
+  return msg != nullptr && msg->type == ptype::response ? msg->session : 0;
+}
+
 void install_native_modules(lua_State* L) {
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "searchers");
@@ -301,6 +305,8 @@ void snlua::dispatch(context& self, message& msg) {
   if (!scheduler_ || scheduler_->callback() == LUA_NOREF || scheduler_->exiting()) return;
   lua_State* L = state_.get();
   scheduler_->set_active(L);
+  const mailbox& inbox = self.inbox();
+  scheduler_->expect(response_session(inbox.upcoming(0)), response_session(inbox.upcoming(1)));
   const std::size_t size = msg.data.size();
   void* data = nullptr;
   if (size != 0) data = scheduler_->forwards() ? msg.data.release_malloced() : msg.data.data();

@@ -23,6 +23,25 @@ TEST(block_queue, fifo_across_blocks) {
   EXPECT_TRUE(q.empty());
 }
 
+TEST(block_queue, peek_sees_what_pop_will_return_across_blocks) {
+  block_queue<int, 4> q;
+  EXPECT_EQ(q.peek(0), nullptr);
+  for (int i = 0; i < 10; ++i)
+    q.push(int{i});
+  int out = -1;
+  ASSERT_TRUE(q.pop(out));
+  ASSERT_TRUE(q.pop(out));  // the head is now in the middle of the first block
+  for (std::size_t ahead = 0; ahead < 8; ++ahead) {
+    const int* item = q.peek(ahead);
+    ASSERT_NE(item, nullptr) << ahead;
+    EXPECT_EQ(*item, static_cast<int>(ahead) + 2);
+  }
+  EXPECT_EQ(q.peek(8), nullptr) << "past the newest";
+  EXPECT_EQ(q.size(), 8U) << "peeking takes nothing";
+  ASSERT_TRUE(q.pop(out));
+  EXPECT_EQ(out, 2);
+}
+
 TEST(block_queue, matches_a_deque_under_random_push_and_pop) {
   block_queue<std::unique_ptr<int>, 4> q;
   std::deque<int> model;

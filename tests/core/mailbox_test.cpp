@@ -193,6 +193,30 @@ TEST(mailbox, pushes_during_a_batch_follow_it) {
   EXPECT_EQ(box.size(), 0U);
 }
 
+TEST(mailbox, upcoming_shows_the_rest_of_the_batch_not_the_senders_queue) {
+  mailbox box;
+  (void)box.activate();
+  for (int i = 1; i <= 3; ++i) {
+    message m = numbered(i);
+    box.push(m);
+  }
+  EXPECT_EQ(box.upcoming(0), nullptr) << "no batch taken yet: the queue is the senders'";
+  message out;
+  std::size_t remaining = 0;
+  ASSERT_TRUE(box.pop(out, remaining));
+  message m = numbered(4);
+  box.push(m);
+  ASSERT_NE(box.upcoming(0), nullptr);
+  EXPECT_EQ(box.upcoming(0)->session, 2);
+  ASSERT_NE(box.upcoming(1), nullptr);
+  EXPECT_EQ(box.upcoming(1)->session, 3);
+  EXPECT_EQ(box.upcoming(2), nullptr) << "4 came after the batch was taken";
+  for (int i = 2; i <= 4; ++i) {
+    ASSERT_TRUE(box.pop(out, remaining));
+    EXPECT_EQ(out.session, i) << "looking ahead took nothing";
+  }
+}
+
 TEST(mailbox, bursts_across_batches_and_idle_spells_stay_in_order) {
   // Bursts of different sizes, some arriving in the middle of a batch, with the mailbox going
   // idle in between: the blocks change hands between the queue and the batch each time.

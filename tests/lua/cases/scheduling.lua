@@ -147,6 +147,28 @@ T.test("timeout(0, a), timeout(0, b), timeout(1, c) run a, b, c", function()
   T.eq(order, { "a", "b", "c" })
 end)
 
+T.test("replies queued together resume their coroutines in order, past woken sleeps", function()
+  -- The scheduler looks at the replies queued behind the one it dispatches (to load their
+  -- coroutines early): 400 timeouts, and 20 sleep(0) replies whose sleepers were woken first.
+  local order, sleepers = {}, {}
+  local function note(i) return function() order[#order + 1] = i end end
+  for i = 1, 200 do skynet.timeout(0, note(i)) end
+  for k = 1, 20 do
+    skynet.fork(function()
+      sleepers[k] = coroutine.running()
+      order[#order + 1] = skynet.sleep(0) or "elapsed"
+    end)
+    skynet.fork(function() skynet.wakeup(sleepers[k]) end)
+  end
+  for i = 201, 400 do skynet.timeout(0, note(i)) end
+  T.eventually(function() return #order >= 420 end)
+  skynet.sleep(1)  -- the sleepers' own replies come last and must resume nothing
+  local expected = {}
+  for _ = 1, 20 do expected[#expected + 1] = "BREAK" end
+  for i = 1, 400 do expected[#expected + 1] = i end
+  T.eq(order, expected)
+end)
+
 T.test("timeout(0) runs after the messages already queued", function()
   notes = {}
   local seen
