@@ -9,8 +9,10 @@
 # skynet runs first and Starling right after, with the same RUNS, THREADS and EXTRA_CONFIG
 # (passed to run.sh as they are). Env: BENCH_DIR, the folder of run.sh (default: ../shared/bench
 # beside this repository); STARLING, the binary (default build/release/bin/starling);
-# CEILING=1 also runs bench/echo_ceiling (built in build/release) after gate_echo; RAW=<dir>
-# keeps each run.sh output there.
+# CEILING=1 also runs bench/echo_ceiling (built in build/release) after gate_echo; LOAD=<n> runs
+# the timer benchmark with n callers making calls back to back in the same node
+# (bench/lua/timer_under_load.lua; the other benchmarks are unchanged); RAW=<dir> keeps each
+# run.sh output there.
 #
 # Output: a header with the date and settings, then one line per figure:
 #   <bench> <metric> skynet=<median> starling=<median> unit=<u> ratio=<starling/skynet> <better>
@@ -31,16 +33,28 @@ need_starling "$root"
 benches=("$@")
 [ ${#benches[@]} -gt 0 ] || benches=(call_rtt send_rate spawn_ring timer gate_echo)
 raw=${RAW:-$(mktemp -d)}
+# The config is Lua on both sides: the lines appended last override run.sh's start service and
+# extend its service path to this repository's bench/lua.
+load_config=""
+if [ -n "${LOAD:-}" ]; then
+  load_config="start = \"timer_under_load\"
+luaservice = luaservice .. \";$root/bench/lua/?.lua\"
+bench_load_pairs = \"$LOAD\""
+fi
 mkdir -p "$raw"
 
 echo "# compare $(date -u '+%Y-%m-%d %H:%M UTC'): RUNS=${RUNS:-5} THREADS=${THREADS:-2}" \
-  "EXTRA_CONFIG='${EXTRA_CONFIG:-}' (medians of RUNS; skynet then Starling for each benchmark)"
+  "EXTRA_CONFIG='${EXTRA_CONFIG:-}'${LOAD:+ LOAD=$LOAD} (medians of RUNS; skynet then Starling for each benchmark)"
 
 # run SIDE BENCH: run.sh's BENCH lines for one side, kept in $raw/SIDE.BENCH.
 run() {
   local side=$1 bench=$2 cmd dir
   if [ "$side" = skynet ]; then cmd=./skynet dir=$skynet_dir; else cmd=$starling dir=$root; fi
-  (cd "$bench_dir" && RUNTIME_CMD=$cmd RUNTIME_ROOT=$dir ./run.sh "$bench") >"$raw/$side.$bench" 2>&1 || true
+  local extra=${EXTRA_CONFIG:-}
+  if [ "$bench" = timer ] && [ -n "$load_config" ]; then extra="$extra
+$load_config"; fi
+  (cd "$bench_dir" && EXTRA_CONFIG=$extra RUNTIME_CMD=$cmd RUNTIME_ROOT=$dir ./run.sh "$bench") \
+    >"$raw/$side.$bench" 2>&1 || true
   grep -E '^(BENCHFAIL|# NOISE)' "$raw/$side.$bench" | sed "s/^/# $side: /" || true
 }
 
