@@ -4,33 +4,30 @@
 -- node. Only skynet's Lua API is used, so it runs on skynet as well (bench/compare.sh, LOAD=n).
 local skynet = require "skynet"
 
-local role = ...
+local roles = {}
 
-if role == "echo" then
-	skynet.start(function()
-		skynet.dispatch("lua", function()
-			skynet.ret()
-		end)
+function roles.echo()
+	skynet.dispatch("lua", function()
+		skynet.ret()
 	end)
-	return
 end
 
-if role == "caller" then
-	skynet.start(function()
-		local echo = skynet.newservice("timer_under_load", "echo")
-		skynet.fork(function()
-			while true do
-				skynet.call(echo, "lua")
-			end
-		end)
+function roles.caller()
+	local echo = skynet.newservice("timer_under_load", "echo")
+	skynet.fork(function()
+		while true do
+			skynet.call(echo, "lua")
+		end
 	end)
-	return
 end
 
-skynet.start(function()
-	local pairs_wanted = math.tointeger(tonumber(skynet.getenv("bench_load_pairs") or "2")) or 2
-	for _ = 1, pairs_wanted do
+function roles.main()
+	local callers = math.tointeger(tonumber(skynet.getenv("bench_load_pairs") or "2")) or 2
+	for _ = 1, callers do
 		skynet.newservice("timer_under_load", "caller")
 	end
 	skynet.newservice("bench_timer")
-end)
+end
+
+local role = ...
+skynet.start(roles[role] or roles.main)

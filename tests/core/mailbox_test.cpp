@@ -16,6 +16,14 @@ message numbered(std::int32_t n) {
   return message{1, n, ptype::lua, {}};
 }
 
+/// Pushes messages with sessions first..last, in order.
+void push_sessions(mailbox& box, std::int32_t first, std::int32_t last) {
+  for (std::int32_t i = first; i <= last; ++i) {
+    message m = numbered(i);
+    box.push(m);
+  }
+}
+
 TEST(mailbox, schedules_once_after_activation) {
   mailbox box;
   message m = numbered(1);
@@ -47,10 +55,7 @@ TEST(mailbox, empty_pop_takes_it_out_of_the_run_queue) {
 TEST(mailbox, fifo_across_growth) {
   mailbox box;
   (void)box.activate();
-  for (int i = 0; i < 1000; ++i) {
-    message m = numbered(i);
-    box.push(m);
-  }
+  push_sessions(box, 0, 999);
   message out;
   std::size_t remaining = 0;
   for (int i = 0; i < 1000; ++i) {
@@ -82,10 +87,7 @@ TEST(mailbox, overload_is_reported_by_the_push_that_crosses_each_threshold) {
 TEST(mailbox, overload_counts_the_batch_the_worker_holds) {
   mailbox box;
   (void)box.activate();
-  for (int i = 0; i < 1000; ++i) {
-    message m = numbered(i);
-    box.push(m);
-  }
+  push_sessions(box, 0, 999);
   message out;
   std::size_t remaining = 0;
   ASSERT_TRUE(box.pop(out, remaining));  // 999 left in the worker's batch
@@ -138,10 +140,7 @@ TEST(mailbox, length_hint_follows_the_queue_and_the_batch) {
   mailbox box;
   (void)box.activate();
   EXPECT_EQ(box.length_hint(), 0U);
-  for (int i = 0; i < 10; ++i) {
-    message m = numbered(i);
-    box.push(m);
-  }
+  push_sessions(box, 0, 9);
   EXPECT_EQ(box.length_hint(), 10U);
   message out;
   std::size_t remaining = 0;
@@ -173,10 +172,7 @@ TEST(mailbox, close_returns_queued_and_refuses_more) {
 TEST(mailbox, pushes_during_a_batch_follow_it) {
   mailbox box;
   (void)box.activate();
-  for (int i = 1; i <= 3; ++i) {
-    message m = numbered(i);
-    box.push(m);
-  }
+  push_sessions(box, 1, 3);
   message out;
   std::size_t remaining = 0;
   ASSERT_TRUE(box.pop(out, remaining));
@@ -196,10 +192,7 @@ TEST(mailbox, pushes_during_a_batch_follow_it) {
 TEST(mailbox, upcoming_shows_the_rest_of_the_batch_not_the_senders_queue) {
   mailbox box;
   (void)box.activate();
-  for (int i = 1; i <= 3; ++i) {
-    message m = numbered(i);
-    box.push(m);
-  }
+  push_sessions(box, 1, 3);
   EXPECT_EQ(box.upcoming(0), nullptr) << "no batch taken yet: the queue is the senders'";
   message out;
   std::size_t remaining = 0;
@@ -248,10 +241,7 @@ TEST(mailbox, bursts_across_batches_and_idle_spells_stay_in_order) {
 TEST(mailbox, close_during_a_batch_leaves_everything_to_the_worker_in_order) {
   mailbox box;
   (void)box.activate();
-  for (int i = 1; i <= 3; ++i) {
-    message m = numbered(i);
-    box.push(m);
-  }
+  push_sessions(box, 1, 3);
   message out;
   std::size_t remaining = 0;
   ASSERT_TRUE(box.pop(out, remaining));  // the batch is 1, 2, 3
