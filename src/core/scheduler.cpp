@@ -95,14 +95,25 @@ bool scheduler::others_dispatching(int index) const noexcept {
 
 // ---- a worker with work ---------------------------------------------------------------
 
-std::shared_ptr<context> scheduler::pick_ready(next_slots::slot& own, unsigned& batches) {
-  std::shared_ptr<context> next;
-  if (++batches % fairness_period == 0) {
+std::shared_ptr<context> scheduler::pick_ready(next_slots::slot& own, turns& turn,
+                                               bool current_has_work) {
+  // Every fairness_period batches the shared queue has a turn as long: a service waiting there
+  // (10,000 timeouts due in one) must not get one message in nine beside a conversation that
+  // keeps the next slot busy.
+  if (++turn.batches % fairness_period == 0) {
     node_.between_batches();
     idle_.poll_if_due();
-    next = queue_.try_pop();
+    if (std::shared_ptr<context> next = queue_.try_pop()) {
+      turn.shared_left = fairness_period - 1;
+      return next;
+    }
+  } else if (turn.shared_left > 0) {
+    --turn.shared_left;
+    if (std::shared_ptr<context> next = queue_.try_pop()) return next;
+    if (current_has_work) return nullptr;  // the service the turn took goes on
+    turn.shared_left = 0;
   }
-  if (!next) next = slots_.take(own);
+  std::shared_ptr<context> next = slots_.take(own);
   if (!next) next = queue_.try_pop();
   return next;
 }
@@ -130,10 +141,10 @@ void scheduler::work(int index) {
   const int weight = weight_of(index);
   std::shared_ptr<context> current;
   message msg;
-  unsigned batches = 0;
+  turns turn;
   while (!idle_.stopping()) {
     if (!current) {
-      current = pick_ready(own, batches);
+      current = pick_ready(own, turn, false);
       if (!current) {
         dispatch_turn::end();  // no more work: what the turn held goes before the worker waits
         current = take(index);
@@ -144,7 +155,7 @@ void scheduler::work(int index) {
       current.reset();  // empty: it left the run queue inside pop()
       continue;
     }
-    if (std::shared_ptr<context> next = pick_ready(own, batches)) {
+    if (std::shared_ptr<context> next = pick_ready(own, turn, true)) {
       // Requeue the current service only if it has work left: an empty one would just send
       // another worker to find nothing. It waits in this worker's own slot when that is free,
       // so two services in conversation alternate on one core; another worker takes it from

@@ -72,9 +72,17 @@ class scheduler {
   void work(int index);
   // On every message's path, so inline (defined in scheduler.cpp, the only user): as calls
   // they cost a round trip about 2% more instructions.
-  /// The next service for a worker between batches: its next slot, or the shared queue
-  /// (first, every fairness_period batches). Null when neither has one.
-  inline std::shared_ptr<context> pick_ready(next_slots::slot& own, unsigned& batches);
+  /// Where a worker is in its alternation between its next slot and the shared queue.
+  struct turns {
+    unsigned batches = 0;      // batches dispatched, for the fairness period
+    unsigned shared_left = 0;  // batches left in the shared queue's turn
+  };
+  /// The next service for a worker between batches: its next slot, or the shared queue (first,
+  /// for fairness_period batches every fairness_period batches). Null when neither has one,
+  /// and during the shared queue's turn when `current_has_work` and that queue is empty: the
+  /// service the turn took goes on.
+  inline std::shared_ptr<context> pick_ready(next_slots::slot& own, turns& turn,
+                                             bool current_has_work);
   /// Dispatches up to a batch of `target`'s messages; false when its mailbox ran empty (it
   /// left the run queue).
   inline bool dispatch_batch(worker_probe& probe, context& target, int weight, message& msg);

@@ -126,6 +126,52 @@ TEST(scheduler, ping_pong_pair_cannot_starve_a_third_service) {
   s.stop();
 }
 
+TEST(scheduler, a_backlog_in_the_shared_queue_gets_turns_as_long_as_a_conversation) {
+  // One worker, a pair in conversation in its next slot, and a backlog for a third service in
+  // the shared queue: the third's turns last as many batches as the pair's, so the pair runs
+  // about as many messages as the third meanwhile. One batch in nine for the third, as it had
+  // been, let the pair run eight times the backlog.
+  constexpr int backlog = 1000;
+  owner_node owner;
+  auto a = owner.make(1);
+  auto b = owner.make(2);
+  auto c = owner.make(3);
+  latch all_queued;
+  std::atomic<int> volleys{0};
+  std::atomic<int> third{0};
+  std::atomic<int> volleys_at_first{0};
+  std::atomic<int> volleys_at_last{0};
+  std::atomic<bool> pair_stops{false};
+  scheduler* sched = nullptr;
+  fake_dispatcher fake([&](context& target, message&) {
+    if (&target == c.get()) {
+      const int n = third.fetch_add(1) + 1;
+      if (n == 1) {
+        (void)all_queued.wait();  // the whole backlog is queued before the count starts
+        volleys_at_first.store(volleys.load());
+      }
+      if (n == backlog) {
+        volleys_at_last.store(volleys.load());
+        pair_stops.store(true);
+      }
+      return;
+    }
+    volleys.fetch_add(1);
+    if (!pair_stops.load()) send(*sched, &target == a.get() ? *b : *a);
+  });
+  scheduler s(1, fake);
+  sched = &s;
+  s.start();
+  send(s, *a);
+  ASSERT_TRUE(eventually([&] { return volleys.load() > 1000; }, generous));
+  for (int i = 0; i < backlog; ++i)
+    send(s, *c);
+  all_queued.open();
+  ASSERT_TRUE(eventually([&] { return third.load() == backlog; }, generous));
+  s.stop();
+  EXPECT_LE(volleys_at_last.load() - volleys_at_first.load(), 2 * backlog);
+}
+
 TEST(scheduler, a_next_slot_behind_a_long_dispatch_is_stolen) {
   owner_node owner;
   auto stuck = owner.make(1);
