@@ -97,21 +97,22 @@ bool scheduler::others_dispatching(int index) const noexcept {
 
 std::shared_ptr<context> scheduler::pick_ready(next_slots::slot& own, turns& turn,
                                                bool current_has_work) {
-  // Every fairness_period batches the shared queue has a turn as long: a service waiting there
-  // (10,000 timeouts due in one) must not get one message in nine beside a conversation that
-  // keeps the next slot busy.
-  if (++turn.batches % fairness_period == 0) {
+  // The shared queue's turn, which comes every fairness_period batches of the slot's, is as
+  // long as theirs: a service waiting there (10,000 timeouts due in one) must not get one
+  // message in nine beside a conversation that keeps the next slot busy, and the slot must
+  // not wait for a shared queue that never empties either.
+  if (turn.shared_left > 0) {
+    --turn.shared_left;
+    if (std::shared_ptr<context> next = queue_.try_pop()) return next;
+    if (current_has_work) return nullptr;  // the service the turn took goes on
+    turn.shared_left = 0;
+  } else if (++turn.batches % fairness_period == 0) {
     node_.between_batches();
     idle_.poll_if_due();
     if (std::shared_ptr<context> next = queue_.try_pop()) {
       turn.shared_left = fairness_period - 1;
       return next;
     }
-  } else if (turn.shared_left > 0) {
-    --turn.shared_left;
-    if (std::shared_ptr<context> next = queue_.try_pop()) return next;
-    if (current_has_work) return nullptr;  // the service the turn took goes on
-    turn.shared_left = 0;
   }
   std::shared_ptr<context> next = slots_.take(own);
   if (!next) next = queue_.try_pop();

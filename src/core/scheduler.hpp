@@ -70,13 +70,13 @@ class scheduler {
  private:
   /// Worker `index`'s thread.
   void work(int index);
-  // On every message's path, so inline (defined in scheduler.cpp, the only user): as calls
-  // they cost a round trip about 2% more instructions.
   /// Where a worker is in its alternation between its next slot and the shared queue.
   struct turns {
-    unsigned batches = 0;      // batches dispatched, for the fairness period
+    unsigned batches = 0;      // batches outside the shared queue's turns, for the period
     unsigned shared_left = 0;  // batches left in the shared queue's turn
   };
+  // On every message's path, so inline (defined in scheduler.cpp, the only user): as calls
+  // they cost a round trip about 2% more instructions.
   /// The next service for a worker between batches: its next slot, or the shared queue (first,
   /// for fairness_period batches every fairness_period batches). Null when neither has one,
   /// and during the shared queue's turn when `current_has_work` and that queue is empty: the

@@ -126,31 +126,34 @@ TEST(scheduler, ping_pong_pair_cannot_starve_a_third_service) {
   s.stop();
 }
 
-TEST(scheduler, a_backlog_in_the_shared_queue_gets_turns_as_long_as_a_conversation) {
-  // One worker, a pair in conversation in its next slot, and a backlog for a third service in
-  // the shared queue: the third's turns last as many batches as the pair's, so the pair runs
-  // about as many messages as the third meanwhile. One batch in nine for the third, as it had
-  // been, let the pair run eight times the backlog.
+TEST(scheduler, the_shared_queue_and_a_conversation_take_turns_of_equal_length) {
+  // One worker, a pair in conversation in its next slot, and backlogs for two more services in
+  // the shared queue: the queue's turns last as many batches as the slot's, so the pair runs
+  // about as many messages as the backlogs meanwhile. One batch in nine for the queue, as it
+  // had been, let the pair run eight times the backlogs; a queue that never empties must not
+  // keep the pair from running either.
   constexpr int backlog = 1000;
+  constexpr int queued = 2 * backlog;
   owner_node owner;
   auto a = owner.make(1);
   auto b = owner.make(2);
   auto c = owner.make(3);
+  auto d = owner.make(4);
   latch all_queued;
   std::atomic<int> volleys{0};
-  std::atomic<int> third{0};
+  std::atomic<int> served{0};
   std::atomic<int> volleys_at_first{0};
   std::atomic<int> volleys_at_last{0};
   std::atomic<bool> pair_stops{false};
   scheduler* sched = nullptr;
   fake_dispatcher fake([&](context& target, message&) {
-    if (&target == c.get()) {
-      const int n = third.fetch_add(1) + 1;
+    if (&target == c.get() || &target == d.get()) {
+      const int n = served.fetch_add(1) + 1;
       if (n == 1) {
-        (void)all_queued.wait();  // the whole backlog is queued before the count starts
+        (void)all_queued.wait();  // both backlogs are queued before the count starts
         volleys_at_first.store(volleys.load());
       }
-      if (n == backlog) {
+      if (n == queued) {
         volleys_at_last.store(volleys.load());
         pair_stops.store(true);
       }
@@ -164,12 +167,16 @@ TEST(scheduler, a_backlog_in_the_shared_queue_gets_turns_as_long_as_a_conversati
   s.start();
   send(s, *a);
   ASSERT_TRUE(eventually([&] { return volleys.load() > 1000; }, generous));
-  for (int i = 0; i < backlog; ++i)
+  for (int i = 0; i < backlog; ++i) {
     send(s, *c);
+    send(s, *d);
+  }
   all_queued.open();
-  ASSERT_TRUE(eventually([&] { return third.load() == backlog; }, generous));
+  ASSERT_TRUE(eventually([&] { return served.load() == queued; }, generous));
   s.stop();
-  EXPECT_LE(volleys_at_last.load() - volleys_at_first.load(), 2 * backlog);
+  const int pair_meanwhile = volleys_at_last.load() - volleys_at_first.load();
+  EXPECT_LE(pair_meanwhile, 2 * queued) << "the queue's turns are too short";
+  EXPECT_GE(pair_meanwhile, queued / 4) << "the queue's turns keep the pair waiting";
 }
 
 TEST(scheduler, a_next_slot_behind_a_long_dispatch_is_stolen) {
