@@ -9,9 +9,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "cluster_reference.hpp"
@@ -21,29 +20,14 @@ namespace cluster = starling::net::cluster;
 
 namespace {
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "cluster_response_fuzz: %s\n", what);
-  std::abort();  // libFuzzer saves the input
-}
-
-constexpr cluster::assembly_limits limits{
-    .max_message = 3000, .max_pending = 4, .max_buffered = 5000};
+using starling::fuzz::bytes_of;
+using starling::fuzz::fail;
+using starling::fuzz::put_u32;
+using starling::fuzz::text_of;
+constexpr auto limits = starling::fuzz::cluster_limits;
 
 using kind = cluster::response_part::kind;
 using status = cluster::response_assembler::outcome::status;
-
-std::span<const std::byte> bytes_of(const std::string& s) {
-  return std::as_bytes(std::span(s.data(), s.size()));
-}
-
-std::string text_of(std::span<const std::byte> b) {
-  return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
-
-void put_u32(std::string& out, std::uint32_t n) {
-  for (int shift = 0; shift < 32; shift += 8)
-    out.push_back(static_cast<char>((n >> shift) & 0xff));
-}
 
 // A body of a chosen type with small sessions, so that parts of one reply meet.
 std::string crafted_body(FuzzedDataProvider& in) {
@@ -123,18 +107,14 @@ void feed(cluster::response_assembler& assembler, reference& ref,
         if (got.what != status::ok || got.data.view() != data) fail("a whole reply was changed");
         break;
       }
-      reference::entry e = std::move(it->second);
-      ref.entries.erase(it);
-      e.data += data;
-      const bool valid = !ref.broken(e) && e.data.size() == e.total;
-      if (valid != (got.what == status::ok)) fail("the verdict on a reply disagrees");
-      if (!valid && got.what != status::invalid) fail("a bad reply not reported invalid");
-      if (valid && got.data.view() != e.data) fail("a rebuilt reply differs");
+      const std::optional<std::string> whole = ref.finish(it, data);
+      if (whole.has_value() != (got.what == status::ok)) fail("the verdict on a reply disagrees");
+      if (!whole && got.what != status::invalid) fail("a bad reply not reported invalid");
+      if (whole && got.data.view() != *whole) fail("a rebuilt reply differs");
       break;
     }
   }
-  if (assembler.pending() != ref.entries.size()) fail("pending differs");
-  if (assembler.buffered() != ref.buffered()) fail("buffered differs");
+  ref.holds_the_same_as(assembler);
 }
 
 void round_trip(FuzzedDataProvider& in) {
@@ -168,27 +148,18 @@ void round_trip(FuzzedDataProvider& in) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in(data, size);
-  if (in.ConsumeIntegralInRange<int>(0, 7) == 0) {
-    round_trip(in);
-    return 0;
-  }
   cluster::response_assembler assembler(limits);
   reference ref(limits);
-  while (in.remaining_bytes() > 0) {
-    const std::string body =
-        in.ConsumeBool() ? crafted_body(in) : in.ConsumeRandomLengthString(300);
-    const auto part = cluster::decode_response(bytes_of(body));
-    if (!part) {
-      if (cluster::describe(part.error()).empty()) fail("an error without a text");
-      continue;
-    }
-    const auto* begin = reinterpret_cast<const std::byte*>(body.data());
-    if (!part->data.empty() && (part->data.data() < begin ||
-                                part->data.data() + part->data.size() > begin + body.size())) {
-      fail("data outside the body");
-    }
-    check_reencode(part.value(), body);
-    feed(assembler, ref, part.value());
-  }
+  starling::fuzz::fuzz_bodies(
+      in, round_trip, crafted_body, [](auto bytes) { return cluster::decode_response(bytes); },
+      [&](const auto& part, const std::string& body) {
+        const auto* begin = reinterpret_cast<const std::byte*>(body.data());
+        if (!part.data.empty() && (part.data.data() < begin ||
+                                   part.data.data() + part.data.size() > begin + body.size())) {
+          fail("data outside the body");
+        }
+        check_reencode(part, body);
+        feed(assembler, ref, part);
+      });
   return 0;
 }
