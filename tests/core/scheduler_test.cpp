@@ -98,82 +98,92 @@ struct latch {
   }
 };
 
+/// One worker, and two services in conversation in its next slot: each message to one sends
+/// the next to the other until `stop`. Messages to any other service go to `others`.
+class conversation {
+ public:
+  explicit conversation(std::function<void(conversation&, context&)> others)
+      : fake_([this, others = std::move(others)](context& target, message&) {
+          if (&target != a_.get() && &target != b_.get()) {
+            others(*this, target);
+            return;
+          }
+          volleys_.fetch_add(1);
+          if (!stopping_.load()) send(workers_, &target == a_.get() ? *b_ : *a_);
+        }) {}
+  conversation(const conversation&) = delete;
+  conversation& operator=(const conversation&) = delete;
+  ~conversation() { workers_.stop(); }
+
+  /// Another service, for the shared queue.
+  std::shared_ptr<context> make(handle_t h) { return owner_.make(h); }
+  /// Starts the worker and the conversation; true once it has gone back and forth 1,000 times.
+  [[nodiscard]] bool start() {
+    workers_.start();
+    send(workers_, *a_);
+    return eventually([&] { return volleys_.load() > 1000; }, generous);
+  }
+  /// The conversation's messages so far.
+  [[nodiscard]] int volleys() const { return volleys_.load(); }
+  /// The next message of the conversation is its last.
+  void stop() { stopping_.store(true); }
+  [[nodiscard]] scheduler& workers() { return workers_; }
+
+ private:
+  owner_node owner_;
+  std::shared_ptr<context> a_ = owner_.make(1);
+  std::shared_ptr<context> b_ = owner_.make(2);
+  std::atomic<int> volleys_{0};
+  std::atomic<bool> stopping_{false};
+  fake_dispatcher fake_;
+  scheduler workers_{1, fake_};
+};
+
 TEST(scheduler, ping_pong_pair_cannot_starve_a_third_service) {
-  // One worker: the pair keeps its next slot full, so only the fairness period lets the
-  // service in the shared queue run.
-  owner_node owner;
-  auto a = owner.make(1);
-  auto b = owner.make(2);
-  auto c = owner.make(3);
+  // The pair keeps the worker's next slot full, so only the fairness period lets the service
+  // in the shared queue run.
   std::atomic<bool> third_ran{false};
-  std::atomic<int> volleys{0};
-  scheduler* sched = nullptr;
-  fake_dispatcher fake([&](context& target, message&) {
-    if (&target == c.get()) {
-      third_ran.store(true);
-      return;
-    }
-    volleys.fetch_add(1);
-    if (!third_ran.load()) send(*sched, &target == a.get() ? *b : *a);
+  conversation pair([&](conversation& self, context&) {
+    third_ran.store(true);
+    self.stop();
   });
-  scheduler s(1, fake);
-  sched = &s;
-  s.start();
-  send(s, *a);
-  ASSERT_TRUE(eventually([&] { return volleys.load() > 1000; }, generous));
-  send(s, *c);
+  auto c = pair.make(3);
+  ASSERT_TRUE(pair.start());
+  send(pair.workers(), *c);
   EXPECT_TRUE(eventually([&] { return third_ran.load(); }, generous));
-  s.stop();
 }
 
 TEST(scheduler, the_shared_queue_and_a_conversation_take_turns_of_equal_length) {
-  // One worker, a pair in conversation in its next slot, and backlogs for two more services in
-  // the shared queue: the queue's turns last as many batches as the slot's, so the pair runs
-  // about as many messages as the backlogs meanwhile. One batch in nine for the queue, as it
-  // had been, let the pair run eight times the backlogs; a queue that never empties must not
-  // keep the pair from running either.
+  // Backlogs for two services in the shared queue beside the pair: the queue's turns last as
+  // many batches as the slot's, so the pair runs about as many messages as the backlogs
+  // meanwhile. One batch in nine for the queue, as it had been, let the pair run eight times
+  // the backlogs; a queue that never empties must not keep the pair from running either.
   constexpr int backlog = 1000;
   constexpr int queued = 2 * backlog;
-  owner_node owner;
-  auto a = owner.make(1);
-  auto b = owner.make(2);
-  auto c = owner.make(3);
-  auto d = owner.make(4);
   latch all_queued;
-  std::atomic<int> volleys{0};
   std::atomic<int> served{0};
   std::atomic<int> volleys_at_first{0};
   std::atomic<int> volleys_at_last{0};
-  std::atomic<bool> pair_stops{false};
-  scheduler* sched = nullptr;
-  fake_dispatcher fake([&](context& target, message&) {
-    if (&target == c.get() || &target == d.get()) {
-      const int n = served.fetch_add(1) + 1;
-      if (n == 1) {
-        (void)all_queued.wait();  // both backlogs are queued before the count starts
-        volleys_at_first.store(volleys.load());
-      }
-      if (n == queued) {
-        volleys_at_last.store(volleys.load());
-        pair_stops.store(true);
-      }
-      return;
+  conversation pair([&](conversation& self, context&) {
+    const int n = served.fetch_add(1) + 1;
+    if (n == 1) {
+      (void)all_queued.wait();  // both backlogs are queued before the count starts
+      volleys_at_first.store(self.volleys());
     }
-    volleys.fetch_add(1);
-    if (!pair_stops.load()) send(*sched, &target == a.get() ? *b : *a);
+    if (n == queued) {
+      volleys_at_last.store(self.volleys());
+      self.stop();
+    }
   });
-  scheduler s(1, fake);
-  sched = &s;
-  s.start();
-  send(s, *a);
-  ASSERT_TRUE(eventually([&] { return volleys.load() > 1000; }, generous));
+  auto c = pair.make(3);
+  auto d = pair.make(4);
+  ASSERT_TRUE(pair.start());
   for (int i = 0; i < backlog; ++i) {
-    send(s, *c);
-    send(s, *d);
+    send(pair.workers(), *c);
+    send(pair.workers(), *d);
   }
   all_queued.open();
   ASSERT_TRUE(eventually([&] { return served.load() == queued; }, generous));
-  s.stop();
   const int pair_meanwhile = volleys_at_last.load() - volleys_at_first.load();
   EXPECT_LE(pair_meanwhile, 2 * queued) << "the queue's turns are too short";
   EXPECT_GE(pair_meanwhile, queued / 4) << "the queue's turns keep the pair waiting";
